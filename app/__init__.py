@@ -1,0 +1,90 @@
+"""Casework's web layer: the application factory wires the domain packages to HTTP."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g
+
+from app import config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build a configured application; `test_config` replaces instance/config.py and the environment."""
+    instance = Path(os.environ.get("CASEWORK_INSTANCE") or ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=str(instance.resolve()),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    config.load(app.config, Path(app.instance_path), test_config)
+    _configure_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from app.ratelimits import init_rate_limits
+
+    init_rate_limits(app)
+    _register_request_hooks(app)
+
+    from app.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from app.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _init_extensions(app: Flask) -> None:
+    from app.extensions import csrf, db, migrate
+    from cases.database import configure_engine
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
+    from app.blueprints import admin, auth, homes
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
+    for home in (homes.designer, homes.work, homes.portal, homes.audit):
+        app.register_blueprint(home)
+    app.register_blueprint(api_bp)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from app.auth import current_user, load_logged_in_user
+    from app.htmx import add_vary
+    from app.security import add_security_headers
+    from cases.models.accounts import ROLE_LABELS
+
+    app.before_request(load_logged_in_user)
+    app.after_request(add_vary)
+    app.after_request(add_security_headers)
+
+    @app.context_processor
+    def _template_globals() -> dict[str, Any]:
+        return {"current_user": current_user(), "role_labels": ROLE_LABELS}
+
+    @app.teardown_appcontext
+    def _forget_user(_exc: BaseException | None) -> None:
+        g.pop("user", None)

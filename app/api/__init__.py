@@ -1,0 +1,96 @@
+"""REST API v1: Bearer tokens, JSON in and out, the error shape and pagination of the design."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import Select, func, select
+
+from app.errors import error_response, json_error
+from app.extensions import csrf, db
+from cases import accounts
+from cases.errors import InvalidQuery
+from cases.models import User
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# The API never reads the session cookie, so cross-site requests carry no credentials: no CSRF token needed.
+csrf.exempt(bp)
+
+MAX_PER_PAGE = 100
+
+
+@bp.before_request
+def authenticate() -> ResponseReturnValue | None:
+    """Every API call needs `Authorization: Bearer <token>` of an active user with an unrevoked token."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = accounts.user_for_api_token(db.session, token.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        message = "Send a valid API token as 'Authorization: Bearer <token>'." if not header else \
+            "The API token is invalid, revoked, or belongs to an inactive user."
+        response = json_error(401, message)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="casework"'
+        return response
+    g.api_user = user
+    return None
+
+
+def api_user() -> User:
+    user: User = g.api_user
+    return user
+
+
+def page_args() -> tuple[int, int]:
+    """`?page=&per_page=` as numbers; bad values are a 400 with the field named, never a 500."""
+    fields: dict[str, list[str]] = {}
+    values = {}
+    for name, default, top in (("page", 1, 10**6), ("per_page", 25, MAX_PER_PAGE)):
+        raw = request.args.get(name, str(default))
+        try:
+            value = int(raw)
+            if not 1 <= value <= top:
+                raise ValueError
+        except ValueError:
+            fields[name] = [f"Use a whole number from 1 to {top}."]
+            continue
+        values[name] = value
+    if fields:
+        raise InvalidQuery("Invalid pagination parameters.", fields)
+    return values["page"], values["per_page"]
+
+
+def paginate(stmt: Select[Any], serialize: Any) -> dict[str, Any]:
+    """Run `stmt` for the requested page: {"items": [...], "total": n, "page": p, "per_page": k}."""
+    page, per_page = page_args()
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return {"items": [serialize(r) for r in rows], "total": total, "page": page, "per_page": per_page}
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "roles": sorted(user.roles),
+        "active": user.active,
+        "absent": user.absent,
+    }
+
+
+@bp.get("/me")
+def me() -> ResponseReturnValue:
+    user = api_user()
+    body = user_json(user)
+    body["queues"] = [q.slug for q in accounts.queues_of(db.session, user)]
+    return jsonify(body)
+
+
+@bp.get("/users")
+def users() -> ResponseReturnValue:
+    """Admins list users (paginated); everyone else is refused."""
+    if not api_user().has_role("admin"):
+        return error_response(403)
+    return jsonify(paginate(select(User).order_by(User.id), user_json))

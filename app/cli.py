@@ -1,0 +1,156 @@
+"""The `casework` command line (also available as `flask --app app ...`)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from app.extensions import db
+from cases import accounts
+from cases.errors import CasesError, ValidationFailed
+from cases.models import Role
+
+DEMO_PASSWORD = "casework-demo"  # noqa: S105 - documented demo credential
+DEMO_USERS = [
+    ("admin@example.com", "Ada Admin", [Role.ADMIN]),
+    ("agent@example.com", "Alex Agent", [Role.AGENT]),
+    ("requester@example.com", "Riley Requester", [Role.REQUESTER]),
+    ("auditor@example.com", "Avery Auditor", [Role.AUDITOR]),
+]
+DEMO_QUEUES = [("general", "General enquiries", "Everything not routed elsewhere.")]
+
+
+def _fail(exc: CasesError) -> None:
+    details = ""
+    if isinstance(exc, ValidationFailed) and exc.fields:
+        details = "\n" + "\n".join(f"  {field}: {' '.join(msgs)}" for field, msgs in exc.fields.items())
+    raise click.ClickException(exc.message + details)
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database schema (idempotent)."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    click.echo("Database is up to date.")
+
+
+@click.group("user")
+def user_group() -> None:
+    """Manage users."""
+
+
+@user_group.command("create")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([r.value for r in Role]), help="May be given several times.")
+@click.option("--name", default=None, help="Display name (defaults to the part before @).")
+@click.option("--password", default=None, help="Omit to be prompted (or to get a generated one when not interactive).")
+@with_appcontext
+def user_create(email: str, roles: tuple[str, ...], name: str | None, password: str | None) -> None:
+    """Create a user with one or more roles."""
+    generated = False
+    if password is None:
+        if sys.stdin.isatty():
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        else:
+            password, generated = secrets.token_urlsafe(12), True
+    try:
+        user = accounts.create_user(db.session, email=email, name=name or email.split("@")[0],
+                                    password=password or "", roles=roles)
+    except CasesError as exc:
+        _fail(exc)
+        return
+    click.echo(f"Created {user.email} ({', '.join(sorted(user.roles))}).")
+    if generated:
+        click.echo(f"Generated password: {password}")
+
+
+@user_group.command("set-password")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def user_set_password(email: str, password: str) -> None:
+    """Set a user's password and end their sessions."""
+    user = accounts.find_user(db.session, email)
+    if user is None:
+        raise click.ClickException(f"No user has the e-mail address {email}.")
+    try:
+        accounts.set_password(db.session, user, password)
+    except CasesError as exc:
+        _fail(exc)
+    click.echo(f"Password changed for {user.email}.")
+
+
+@click.group("token")
+def token_group() -> None:
+    """Manage API tokens."""
+
+
+@token_group.command("create")
+@click.argument("email")
+@click.option("--name", default="CLI token", show_default=True)
+@with_appcontext
+def token_create(email: str, name: str) -> None:
+    """Create an API token; the token is the last word of the output."""
+    user = accounts.find_user(db.session, email)
+    if user is None:
+        raise click.ClickException(f"No user has the e-mail address {email}.")
+    try:
+        _row, token = accounts.create_api_token(db.session, user, name=name)
+    except CasesError as exc:
+        _fail(exc)
+        return
+    click.echo(f"API token for {user.email} (shown once, store it safely): {token}")
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Create the demo users (password `casework-demo`) and demo queues; safe to run again."""
+    for email, name, roles in DEMO_USERS:
+        if accounts.find_user(db.session, email) is None:
+            accounts.create_user(db.session, email=email, name=name, password=DEMO_PASSWORD, roles=roles)
+            click.echo(f"Demo user {email} / {DEMO_PASSWORD}")
+    agent = accounts.find_user(db.session, "agent@example.com")
+    for slug, qname, description in DEMO_QUEUES:
+        queue = accounts.find_queue(db.session, slug) or accounts.create_queue(
+            db.session, slug=slug, name=qname, description=description)
+        if agent is not None:
+            accounts.add_queue_member(db.session, queue, agent)
+    click.echo("Demo data is ready.")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int,
+              help="Defaults to $PORT or 5000.")
+@click.option("--threads", default=8, show_default=True)
+@with_appcontext
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Serve Casework with the production WSGI server (waitress)."""
+    from waitress import serve
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"Casework is serving on http://{host}:{port}/ (Ctrl+C to stop)")
+    serve(app, host=host, port=port, threads=threads, ident="casework")
+
+
+def register_commands(app: Flask) -> None:
+    for command in (init_command, user_group, token_group, demo_command, serve_command):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the `casework` console script."""
+    from app import create_app
+
+    cli = FlaskGroup(create_app=create_app, load_dotenv=False, help="Casework: forms, cases, rules, audit.")
+    cli.main(prog_name="casework")

@@ -1,0 +1,77 @@
+"""Configuration: defaults, then instance/config.py, then the environment, then test overrides."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SESSION_COOKIE_NAME": "casework_session",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+    "LOGIN_IDLE_TIMEOUT": timedelta(hours=2),
+    "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    "LOGIN_RATE_LIMIT": "10 per minute",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "REDIS_URL": None,
+    "SMTP_URL": None,
+    "JSON_SORT_KEYS": False,
+}
+
+# Environment variables read as they are; booleans are "1/true/yes".
+_ENV_STRINGS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "SMTP_URL", "MAIL_FROM")
+_ENV_BOOLS = {"CASEWORK_SECURE_COOKIES": "SESSION_COOKIE_SECURE"}
+
+
+def database_url(raw: str) -> str:
+    """Normalise a DATABASE_URL so PostgreSQL always goes through psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+def secret_key(instance: Path) -> str:
+    """The SECRET_KEY kept in instance/, generated on first run and readable by the owner only."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load(app_config: dict[str, Any], instance: Path, test_config: dict[str, Any] | None) -> None:
+    """Fill `app_config` in order of precedence: defaults < instance file < environment < test."""
+    app_config.update(DEFAULTS)
+    config_file = instance / "config.py"
+    if test_config is None and config_file.exists():
+        namespace: dict[str, Any] = {}
+        exec(compile(config_file.read_text(), str(config_file), "exec"), namespace)  # noqa: S102 - admin-owned file
+        app_config.update({k: v for k, v in namespace.items() if k.isupper()})
+    if test_config is None:
+        for name in _ENV_STRINGS:
+            if os.environ.get(name):
+                app_config[name] = os.environ[name]
+        for env, key in _ENV_BOOLS.items():
+            if env in os.environ:
+                app_config[key] = os.environ[env].strip().lower() in ("1", "true", "yes")
+    else:
+        app_config.update(test_config)
+    if app_config.get("REDIS_URL") and app_config.get("RATELIMIT_STORAGE_URI") == "memory://":
+        app_config["RATELIMIT_STORAGE_URI"] = app_config["REDIS_URL"]
+    raw_db = app_config.get("DATABASE_URL") or f"sqlite:///{instance / 'casework.db'}"
+    app_config["SQLALCHEMY_DATABASE_URI"] = database_url(raw_db)
+    if not app_config.get("SECRET_KEY"):
+        app_config["SECRET_KEY"] = secret_key(instance)

@@ -1,0 +1,30 @@
+"""Rate limits, all in one place, with one Flask-Limiter per app.
+
+A module-level Limiter would keep the first app's storage and key prefix for every later app in the
+same process; building it in the factory keeps apps (and tests) independent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+
+def _failed_login(response: Any) -> bool:
+    """Only failed attempts count towards the login limit (a success answers 303)."""
+    return getattr(response, "status_code", 200) != 303
+
+
+def init_rate_limits(app: Flask) -> Limiter:
+    """Wrap the limited views of this app (call after the blueprints are registered)."""
+    limiter = Limiter(key_func=get_remote_address, app=app, default_limits=[], headers_enabled=True)
+    limits = {
+        "auth.login": limiter.limit(app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_failed_login),
+        "auth.register": limiter.limit("20 per hour", methods=["POST"]),
+    }
+    for endpoint, limit in limits.items():
+        app.view_functions[endpoint] = limit(app.view_functions[endpoint])
+    return limiter

@@ -1,0 +1,10 @@
+// Casework's own small behaviours; htmx does the requests. No inline script anywhere (CSP).
+(function () {
+  "use strict";
+  // After htmx swaps in a fragment with errors, move keyboard focus to the first invalid input.
+  document.addEventListener("htmx:after:swap", function (event) {
+    var target = event.target instanceof Element ? event.target : document;
+    var invalid = target.querySelector("[aria-invalid='true']");
+    if (invalid) { invalid.focus(); }
+  });
+})();

@@ -1,0 +1,17 @@
+"""All models, imported here so the metadata is complete wherever `cases.models` is imported."""
+
+from cases.models.accounts import ApiToken, LoginSession, Queue, QueueMember, Role, Setting, User, UserRole
+from cases.models.base import Base, UTCDateTime
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "LoginSession",
+    "Queue",
+    "QueueMember",
+    "Role",
+    "Setting",
+    "UTCDateTime",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,1 @@
+"""The rule language: conditions (from forms) plus actions, compiled to durable-rules; no Flask, no database."""

@@ -1,0 +1,70 @@
+"""The `casework` command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from cases.models import User
+
+
+def test_user_create_with_several_roles(app: Any, runner: Any) -> None:
+    result = runner.invoke(args=["user", "create", "boss@example.com", "--role", "admin", "--role", "auditor",
+                                 "--password", "a long password"])
+    assert result.exit_code == 0, result.output
+    assert "Created boss@example.com (admin, auditor)" in result.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "boss@example.com"))
+        assert user is not None and sorted(user.roles) == ["admin", "auditor"]
+
+
+def test_user_create_reports_problems_clearly(runner: Any, demo_users: Any) -> None:
+    result = runner.invoke(args=["user", "create", "admin@example.com", "--role", "agent", "--password", "short"])
+    assert result.exit_code == 1
+    assert "email: A user with this e-mail address already exists." in result.output
+    assert "password: Use at least 10 characters." in result.output
+    result = runner.invoke(args=["user", "create", "x@example.com", "--role", "wizard", "--password", "x" * 12])
+    assert result.exit_code == 2
+    assert "'wizard' is not one of" in result.output
+
+
+def test_user_create_without_password_generates_one(runner: Any) -> None:
+    result = runner.invoke(args=["user", "create", "gen@example.com", "--role", "requester"], input="")
+    assert result.exit_code == 0, result.output
+    assert "Generated password: " in result.output
+
+
+def test_token_create_prints_the_token_last(client: Any, runner: Any, demo_users: Any) -> None:
+    result = runner.invoke(args=["token", "create", "auditor@example.com", "--name", "exports"])
+    token = result.output.split()[-1]
+    assert token.startswith("cw_")
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json["roles"] == ["auditor"]
+
+
+def test_demo_is_idempotent(app: Any, runner: Any) -> None:
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0
+    assert "Demo user" not in second.output
+    with app.app_context():
+        assert len(db.session.scalars(select(User)).all()) == 4
+
+
+def test_console_script_init_on_a_fresh_instance(tmp_path: Path) -> None:
+    """`casework init` on an empty instance folder: creates the database, the secret key, and is repeatable."""
+    env = {**os.environ, "CASEWORK_INSTANCE": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    casework = Path(sys.executable).parent / "casework"
+    for _ in range(2):
+        done = subprocess.run([str(casework), "init"], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert "Database is up to date." in done.stdout
+    assert (tmp_path / "casework.db").exists()
+    key = tmp_path / "secret_key"
+    assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"

@@ -1,0 +1,111 @@
+"""Walk every route in the URL map as each kind of user and check who is let in.
+
+A new route fails this test until it is given a policy below, so no page ships unguarded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import make_config
+
+ANON, ADMIN, AGENT, REQUESTER, AUDITOR = "anonymous", "admin", "agent", "requester", "auditor"
+EVERYONE = {ANON, ADMIN, AGENT, REQUESTER, AUDITOR}
+LOGGED_IN = EVERYONE - {ANON}
+
+# endpoint -> who may use it
+POLICY: dict[str, set[str]] = {
+    "static": EVERYONE,
+    "auth.root": EVERYONE,
+    "auth.login": EVERYONE,
+    "auth.register": EVERYONE,
+    "auth.logout": EVERYONE,
+    "auth.profile": LOGGED_IN,
+    "auth.change_password": LOGGED_IN,
+    "auth.create_token": LOGGED_IN,
+    "auth.revoke_token": LOGGED_IN,
+    "designer.index": {ADMIN},
+    "work.index": {AGENT},
+    "portal.index": {REQUESTER},
+    "audit.index": {AUDITOR},
+    "api.me": LOGGED_IN,
+    "api.users": {ADMIN},
+}
+BLUEPRINT_POLICY = {"admin": {ADMIN}}
+
+
+def policy_for(endpoint: str) -> set[str]:
+    if endpoint in POLICY:
+        return POLICY[endpoint]
+    blueprint = endpoint.split(".", 1)[0]
+    if blueprint in BLUEPRINT_POLICY and "." in endpoint:
+        return BLUEPRINT_POLICY[blueprint]
+    raise AssertionError(f"route {endpoint!r} has no access policy in {__file__}")
+
+
+def _url(rule: Any) -> str:
+    values = {}
+    for arg in rule.arguments:
+        converter = rule._converters[arg].__class__.__name__
+        values[arg] = 999999 if converter == "IntegerConverter" else "x"
+    return rule.build(values)[1]
+
+
+@pytest.fixture
+def open_app(database_url: str) -> Any:
+    from app import create_app
+    from app.extensions import db
+    from cases import accounts
+
+    app = create_app(make_config(database_url, WTF_CSRF_ENABLED=False))
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        accounts.set_setting(db.session, "registration_open", "true")
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _client_as(app: Any, who: str, tokens: dict[str, str]) -> tuple[Any, dict[str, str]]:
+    client = app.test_client()
+    if who == ANON:
+        return client, {}
+    response = client.post("/login", data={"email": f"{who}@example.com", "password": "casework-demo"})
+    assert response.status_code == 303
+    return client, {"Authorization": f"Bearer {tokens[who]}"}
+
+
+def _denied(response: Any, who: str, is_api: bool) -> bool:
+    if is_api:
+        return response.status_code in (401, 403)
+    if who == ANON:
+        return response.status_code == 302 and response.headers["Location"].startswith("/login")
+    return response.status_code == 403
+
+
+def test_every_route_allows_and_denies_as_declared(open_app: Any) -> None:
+    runner = open_app.test_cli_runner()
+    tokens = {who: runner.invoke(args=["token", "create", f"{who}@example.com"]).output.split()[-1]
+              for who in LOGGED_IN}
+    rules = [r for r in open_app.url_map.iter_rules()]
+    assert len(rules) > 15
+    problems = []
+    for rule in rules:
+        allowed = policy_for(rule.endpoint)
+        method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"OPTIONS", "HEAD"})[0]
+        url = _url(rule) if rule.endpoint != "static" else "/static/css/casework.css"
+        is_api = rule.endpoint.startswith("api.")
+        for who in sorted(EVERYONE):
+            client, headers = _client_as(open_app, who, tokens)
+            response = client.open(url, method=method, headers=headers if is_api else {})
+            # "/" sends anonymous visitors to the login page by design: that is its job, not a denial.
+            denied = _denied(response, who, is_api) and rule.endpoint != "auth.root"
+            if response.status_code >= 500:
+                problems.append(f"{who} {method} {url}: server error {response.status_code}")
+            elif denied == (who in allowed):
+                problems.append(f"{who} {method} {url}: got {response.status_code}, "
+                                f"expected {'allow' if who in allowed else 'deny'}")
+    assert not problems, "\n".join(problems)

@@ -1,0 +1,87 @@
+"""Each demo role logs in through a real Chromium and lands on its home; htmx POSTs carry CSRF."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+HOMES = [
+    ("admin@example.com", "/designer/", "Designer"),
+    ("agent@example.com", "/work/", "My work"),
+    ("requester@example.com", "/portal/", "My cases"),
+    ("auditor@example.com", "/audit/", "Audit workspace"),
+]
+
+
+def login(page: Page, email: str, password: str = "casework-demo") -> None:
+    page.goto("/login")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+@pytest.mark.parametrize(("email", "home", "heading"), HOMES)
+def test_each_demo_role_lands_on_its_home(page: Page, email: str, home: str, heading: str) -> None:
+    login(page, email)
+    expect(page).to_have_url(re.compile(re.escape(home) + "$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    page.goto(home)
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+
+
+def test_wrong_password_is_reported_without_saying_which_part(page: Page) -> None:
+    login(page, "admin@example.com", "not-the-password")
+    expect(page.get_by_role("alert")).to_have_text("The e-mail address or password is not right.")
+    expect(page.get_by_label("E-mail address")).to_have_value("admin@example.com")
+
+
+def test_htmx_post_carries_the_csrf_token(page: Page) -> None:
+    login(page, "agent@example.com")
+    page.goto("/profile")
+    sent: list[dict[str, str]] = []
+    page.on("request", lambda r: sent.append(r.headers) if r.method == "POST" else None)
+    tokens = page.locator("#tokens")
+    tokens.get_by_label("Token name").fill("browser test")
+    with page.expect_response(lambda r: r.url.endswith("/profile/tokens")) as info:
+        tokens.get_by_role("button", name="Create token").click()
+    assert info.value.status == 201
+    assert sent and sent[-1].get("hx-request") == "true"
+    assert sent[-1].get("x-csrftoken"), "htmx POST went out without the CSRF header"
+    expect(page.locator("#new-token")).to_have_text(re.compile(r"^cw_"))
+    # The swap replaced only the tokens section: the page around it is untouched.
+    expect(page.get_by_role("heading", name="Change password")).to_be_visible()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_response(lambda r: "/revoke" in r.url) as revoked:
+        page.get_by_role("button", name="Revoke").first.click()
+    assert revoked.value.status == 200
+    expect(page.locator("#tokens")).to_contain_text("revoked")
+
+
+def test_keyboard_user_can_log_in_and_skip_to_content(page: Page) -> None:
+    page.goto("/login")
+    expect(page.get_by_label("E-mail address")).to_be_focused()  # autofocus: type straight away
+    page.keyboard.type("requester@example.com")
+    page.keyboard.press("Tab")
+    page.keyboard.type("casework-demo")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/portal/$"))
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+
+
+def test_no_console_errors_and_no_csp_violations(page: Page) -> None:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    login(page, "admin@example.com")
+    page.goto("/admin/queues")
+    page.goto("/profile")
+    assert errors == []
