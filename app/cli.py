@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from app.extensions import db
-from cases import accounts
+from cases import accounts, audit
 from cases.errors import CasesError, ValidationFailed
 from cases.models import Role
 
@@ -111,6 +111,25 @@ def token_create(email: str, name: str) -> None:
     click.echo(f"API token for {user.email} (shown once, store it safely): {token}")
 
 
+@click.group("audit")
+def audit_group() -> None:
+    """Verify and export the audit log."""
+
+
+@audit_group.command("verify")
+@click.option("--stream", default=None, help="Only this chain, e.g. case:12 or form:complaint.")
+@with_appcontext
+def audit_verify(stream: str | None) -> None:
+    """Recompute the hash chains; exit 1 and name the first broken event if any."""
+    result = audit.verify(db.session, stream)
+    if result.ok:
+        click.echo(f"OK: {result.checked} events in {result.streams} chains verified.")
+        return
+    for broken in result.broken:
+        click.echo(f"BROKEN: {broken.stream} at event {broken.seq}: {broken.reason}", err=True)
+    raise SystemExit(1)
+
+
 @click.command("demo")
 @with_appcontext
 def demo_command() -> None:
@@ -144,7 +163,7 @@ def serve_command(host: str, port: int, threads: int) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (init_command, user_group, token_group, demo_command, serve_command):
+    for command in (init_command, user_group, token_group, audit_group, demo_command, serve_command):
         app.cli.add_command(command)
 
 

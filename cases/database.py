@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
+from cases.uow import IMMEDIATE
+
 
 def configure_engine(engine: Engine) -> Engine:
     """SQLite: WAL, foreign keys, a busy timeout, and transactions begun by SQLAlchemy itself."""
@@ -27,7 +29,8 @@ def configure_engine(engine: Engine) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        immediate = conn.get_execution_options().get(IMMEDIATE)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 

@@ -127,6 +127,8 @@ def _truncate_pg(url: str) -> None:
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
         )).scalars().all()
         if tables:
+            # Tests start empty; the append-only triggers would refuse this, as they should in production.
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
     engine.dispose()
 

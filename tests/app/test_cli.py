@@ -68,3 +68,28 @@ def test_console_script_init_on_a_fresh_instance(tmp_path: Path) -> None:
     assert (tmp_path / "casework.db").exists()
     key = tmp_path / "secret_key"
     assert key.exists() and oct(key.stat().st_mode & 0o777) == "0o600"
+
+
+def test_audit_verify_reports_ok_and_names_a_broken_event(app: Any, runner: Any) -> None:
+    from sqlalchemy import text
+
+    from cases import audit
+    from cases.uow import transaction
+
+    with app.app_context():
+        with transaction(db.session):
+            for i in range(3):
+                audit.append(db.session, "case:42", "case.commented", {"n": i}, actor=None)
+        ok = runner.invoke(args=["audit", "verify"])
+        assert ok.exit_code == 0 and "OK: 3 events in 1 chains verified." in ok.output
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change"))
+            db.session.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2"))
+            db.session.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_change"))
+        else:
+            db.session.execute(text("DROP TRIGGER audit_events_no_update"))
+            db.session.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2"))
+        db.session.commit()
+    broken = runner.invoke(args=["audit", "verify", "--stream", "case:42"])
+    assert broken.exit_code == 1
+    assert "BROKEN: case:42 at event 2" in broken.output
