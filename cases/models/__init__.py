@@ -3,18 +3,31 @@
 from cases.models.accounts import ApiToken, LoginSession, Queue, QueueMember, Role, Setting, User, UserRole
 from cases.models.audit import GENESIS_HASH, AuditEvent, AuditStream
 from cases.models.base import Base, UTCDateTime
+from cases.models.cases import PRIORITIES, Case, CaseCounter, Comment
+from cases.models.definitions import Definition, DefinitionVersion
+from cases.models.notifications import OutboxMessage
+from cases.models.submissions import StoredFile, Submission
 
 __all__ = [
     "GENESIS_HASH",
+    "PRIORITIES",
     "ApiToken",
     "AuditEvent",
     "AuditStream",
     "Base",
+    "Case",
+    "CaseCounter",
+    "Comment",
+    "Definition",
+    "DefinitionVersion",
     "LoginSession",
+    "OutboxMessage",
     "Queue",
     "QueueMember",
     "Role",
     "Setting",
+    "StoredFile",
+    "Submission",
     "UTCDateTime",
     "User",
     "UserRole",

@@ -1,0 +1,86 @@
+"""Who may see and touch which case: roles, and for cases, the row.
+
+Requesters see their own cases; agents see the cases of their queues and those assigned to them;
+admins and auditors see every case (auditors never write). An id someone may not see is answered
+exactly like an id that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import false, or_, select, true
+from sqlalchemy.orm import Session
+
+from cases import workflow
+from cases.errors import NotFound
+from cases.models import Case, QueueMember, Role, User
+
+
+def queue_ids_of(session: Session, user: User) -> set[int]:
+    return set(session.scalars(select(QueueMember.queue_id).where(QueueMember.user_id == user.id)))
+
+
+def visible_clause(session: Session, user: User) -> Any:
+    """A WHERE clause selecting the cases `user` may see."""
+    if user.has_role(Role.ADMIN, Role.AUDITOR):
+        return true()
+    clauses = []
+    if user.has_role(Role.AGENT):
+        clauses.append(Case.assignee_id == user.id)
+        queues = queue_ids_of(session, user)
+        if queues:
+            clauses.append(Case.queue_id.in_(queues))
+    if user.has_role(Role.REQUESTER):
+        clauses.append(Case.requester_id == user.id)
+    return or_(*clauses) if clauses else false()
+
+
+def can_view(session: Session, user: User, case: Case) -> bool:
+    if user.has_role(Role.ADMIN, Role.AUDITOR):
+        return True
+    if user.has_role(Role.REQUESTER) and case.requester_id == user.id:
+        return True
+    if user.has_role(Role.AGENT):
+        return case.assignee_id == user.id or case.queue_id in queue_ids_of(session, user)
+    return False
+
+
+def is_staff_on(session: Session, user: User, case: Case) -> bool:
+    """May work the case (comment internally, claim, see internal notes): its agents and admins."""
+    if user.has_role(Role.ADMIN):
+        return True
+    return user.has_role(Role.AGENT) and (case.assignee_id == user.id
+                                          or case.queue_id in queue_ids_of(session, user))
+
+
+def sees_internal(session: Session, user: User, case: Case) -> bool:
+    """Internal comments and attachments: staff on the case and auditors, never the requester."""
+    return user.has_role(Role.AUDITOR) or is_staff_on(session, user, case)
+
+
+def get_case_for(session: Session, case_id: int, user: User) -> Case:
+    """The case if `user` may see it; otherwise NotFound, as if it did not exist."""
+    case = session.get(Case, case_id)
+    if case is None or not can_view(session, user, case):
+        raise NotFound("No such case.")
+    return case
+
+
+def find_case_for(session: Session, ref: str, user: User) -> Case:
+    case = session.scalar(select(Case).where(Case.ref == ref.strip().upper()))
+    if case is None or not can_view(session, user, case):
+        raise NotFound("No such case.")
+    return case
+
+
+def actor_facts(session: Session, user: User, case: Case) -> workflow.Actor:
+    """The facts the transition guards need about `user` on `case`."""
+    roles = {r.value for r in user.roles} - {Role.AUDITOR.value}
+    return workflow.Actor(
+        user_id=user.id,
+        roles=frozenset(roles),
+        queue_member=case.queue_id in queue_ids_of(session, user),
+        is_assignee=case.assignee_id == user.id,
+        is_requester=case.requester_id == user.id,
+    )

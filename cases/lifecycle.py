@@ -1,0 +1,572 @@
+"""The life of a case: filing, claiming and assigning, transitions, comments, field edits, requests for
+information, reopening. Each use case is one transaction holding the change and its audit events.
+
+Concurrency: every UPDATE of a case checks its `lock_version` (optimistic locking), so of two agents
+who claim or change the same case at once exactly one wins; the other gets a Conflict that says who
+changed it and when.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from cases import access, audit, notifications, workflow
+from cases.clock import Clock, utcnow
+from cases.definitions import version_document
+from cases.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from cases.models import (
+    PRIORITIES,
+    Case,
+    CaseCounter,
+    Comment,
+    Definition,
+    DefinitionVersion,
+    Queue,
+    Role,
+    StoredFile,
+    User,
+)
+from cases.submissions import Uploader, form_schema, pending_files
+from cases.uow import transaction
+from forms.errors import SubmissionInvalid
+from forms.schema import FormSchema
+from forms.validation import from_json_values, to_json_values, validate_submission
+
+MAX_COMMENT = 20_000
+
+
+# ---------------------------------------------------------------- definitions of a case
+
+
+@lru_cache(maxsize=256)
+def _spec_from(document_text: str, form_families: str) -> workflow.CaseTypeSpec:
+    document = json.loads(document_text)
+    families, labels, slug, number = json.loads(form_families)
+    info = workflow.FormInfo(slug=slug, version=number, families=families, labels=labels)
+    context = workflow.Context(queues=frozenset({document["default_queue"], document["fallback_queue"]}),
+                               forms={(slug, number): info})
+    return workflow.load_case_type(document, context)
+
+
+def spec_of(session: Session, version: DefinitionVersion) -> workflow.CaseTypeSpec:
+    """The case type of a published version. Versions never change, so the result is cached."""
+    document = version_document(version)
+    form_version = _form_version(session, document["form"], document["form_version"])
+    schema = form_schema(form_version)
+    key = json.dumps([dict(schema.families), schema.labels(), document["form"], document["form_version"]])
+    return _spec_from(version.document, key)
+
+
+def _form_version(session: Session, slug: str, number: int) -> DefinitionVersion:
+    version = session.scalar(select(DefinitionVersion).join(Definition).where(
+        Definition.kind == "form", Definition.slug == slug, DefinitionVersion.number == number))
+    if version is None:
+        raise NotFound(f"Form '{slug}' version {number} is missing.")
+    return version
+
+
+def case_spec(session: Session, case: Case) -> workflow.CaseTypeSpec:
+    return spec_of(session, case.case_type_version)
+
+
+def case_schema(case: Case) -> FormSchema:
+    return form_schema(case.form_version)
+
+
+def case_data(case: Case) -> dict[str, Any]:
+    """The case's data, typed by the form version it was filed with."""
+    return from_json_values(case_schema(case), json.loads(case.data))
+
+
+def case_tags(case: Case) -> list[str]:
+    tags: list[str] = json.loads(case.tags or "[]")
+    return tags
+
+
+def fileable_case_types(session: Session, user: User | None) -> list[tuple[Definition, DefinitionVersion]]:
+    """Case types this person may file now, with the version a new case would pin."""
+    stmt = select(Definition).where(Definition.kind == "case_type", Definition.archived.is_(False),
+                                    Definition.open_for_requests.is_(True)).order_by(Definition.title)
+    if user is None:
+        stmt = stmt.where(Definition.public.is_(True))
+    elif not user.has_role(Role.REQUESTER):
+        return []
+    return [(d, d.latest_version) for d in session.scalars(stmt) if d.latest_version is not None]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _queue(session: Session, slug: str) -> Queue:
+    queue = session.scalar(select(Queue).where(Queue.slug == slug))
+    if queue is None:
+        raise NotFound(f"Queue '{slug}' does not exist.")
+    return queue
+
+
+def _next_ref(session: Session, prefix: str) -> str:
+    """The next reference for a prefix, numbered under a row lock so no two cases share one."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(pg_insert(CaseCounter).values(prefix=prefix, last=0)
+                        .on_conflict_do_nothing(index_elements=["prefix"]))
+    counter = session.scalar(select(CaseCounter).where(CaseCounter.prefix == prefix).with_for_update())
+    if counter is None:
+        counter = CaseCounter(prefix=prefix, last=0)
+        session.add(counter)
+    counter.last += 1
+    return f"{prefix}-{counter.last:06d}"
+
+
+def _summary(schema: FormSchema, clean: Mapping[str, Any]) -> str:
+    """A line to recognise the case by in lists: the first short text answer."""
+    for spec in schema.fields:
+        value = clean.get(spec.key)
+        if spec.family == "text" and isinstance(value, str) and value.strip() and spec.type != "email":
+            return value.strip().splitlines()[0][:200]
+    return ""
+
+
+def _who_changed(session: Session, case: Case) -> str:
+    # By id: the relationship attribute may still hold the previous editor until the next refresh.
+    editor = session.get(User, case.updated_by_id) if case.updated_by_id else None
+    who = editor.name if editor else "someone"
+    return f"This case was changed by {who} at {case.updated_at:%Y-%m-%d %H:%M} UTC. Reload to see the changes."
+
+
+@contextmanager
+def _case_change(session: Session, case: Case, expected_version: int | None) -> Iterator[None]:
+    """One use case on one case: a stale page or a lost race becomes a clear Conflict."""
+    observed = case.lock_version  # the version the caller's checks were made against
+    if expected_version is not None and expected_version != observed:
+        raise Conflict(_who_changed(session, case))
+    try:
+        with transaction(session):
+            # On SQLite the write lock is taken by refreshing the case; if it moved meanwhile, the checks
+            # above were made on old data. (PostgreSQL's UPDATE ... WHERE lock_version catches the same.)
+            if case.lock_version != observed:
+                raise StaleDataError("case changed before the write lock was taken")
+            yield
+    except StaleDataError:
+        session.expire_all()
+        fresh = session.get(Case, case.id)
+        raise Conflict(_who_changed(session, fresh) if fresh else "This case was changed by someone else.") from None
+
+
+def _touch(session: Session, case: Case, actor: User | None, clock: Clock) -> None:
+    """Record who changed the case and flush, so the version check runs before the audit events."""
+    case.updated_at = clock()
+    case.updated_by_id = actor.id if actor else None
+    session.flush()
+
+
+def _validate(schema: FormSchema, raw: Mapping[str, Any], refs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    try:
+        return validate_submission(schema, raw, files=refs)
+    except SubmissionInvalid as exc:
+        raise ValidationFailed("Some answers need attention.", exc.errors) from None
+
+
+def _notify_requester(session: Session, case: Case, subject: str, body: str, reason: str, clock: Clock) -> None:
+    to = case.requester.email if case.requester else case.contact_email
+    notifications.queue_message(session, to=to, subject=f"[{case.ref}] {subject}", body=body, reason=reason,
+                                case=case, clock=clock)
+
+
+def _enter_state(case: Case, spec: workflow.CaseTypeSpec, state: str, clock: Clock) -> None:
+    case.state = state
+    final = spec.state(state).is_final
+    case.is_open = not final
+    case.closed_at = clock() if final else None
+
+
+# ---------------------------------------------------------------- filing
+
+
+def file_case(
+    session: Session, case_type: Definition, raw: Mapping[str, Any], *, uploader: Uploader,
+    file_ids: Mapping[str, Sequence[int]] | None = None, contact_email: str = "", clock: Clock = utcnow,
+) -> Case:
+    """File a case: validate against the pinned form, number it, put it in its initial state and queue."""
+    user = uploader.user
+    if case_type.kind != "case_type" or case_type.archived or not case_type.open_for_requests \
+            or case_type.latest_version is None:
+        raise NotFound("This case type is not open for requests.")
+    if user is None and not case_type.public:
+        raise PermissionDenied("Log in to file this request.")
+    if user is not None and not user.has_role(Role.REQUESTER):
+        raise PermissionDenied("Only requesters file cases.")
+    version = case_type.latest_version
+    spec = spec_of(session, version)
+    form_version = _form_version(session, spec.form.slug, spec.form.version)
+    schema = form_schema(form_version)
+    files = {key: pending_files(session, ids, uploader) for key, ids in (file_ids or {}).items()}
+    clean = _validate(schema, raw, {key: [f.ref() for f in fs] for key, fs in files.items()})
+    data = to_json_values(clean)
+    kept = {r["id"] for v in clean.values() if isinstance(v, list) for r in v if isinstance(r, Mapping) and "id" in r}
+    email = (contact_email or (user.email if user else "")).strip().lower()[:254]
+    now = clock()
+    with transaction(session):
+        queue = _queue(session, spec.default_queue)
+        case = Case(
+            ref=_next_ref(session, spec.prefix), case_type_id=case_type.id, case_type_version_id=version.id,
+            form_version_id=form_version.id, summary=_summary(schema, clean), data=json.dumps(data),
+            state=spec.initial.key, is_open=True, queue_id=queue.id, priority="normal",
+            requester_id=user.id if user else None, contact_email=email, created_at=now, updated_at=now,
+            updated_by_id=user.id if user else None,
+        )
+        session.add(case)
+        session.flush()
+        for stored in (f for fs in files.values() for f in fs if f.id in kept):
+            stored.case_id = case.id
+        audit.append(session, case.stream, "case.filed", {
+            "ref": case.ref, "case_type": case_type.slug, "case_type_version": version.number,
+            "form": spec.form.slug, "form_version": spec.form.version, "data": data,
+            "state": case.state, "queue": queue.slug, "priority": case.priority,
+        }, actor=user, clock=clock)
+        _notify_requester(session, case, f"We received your request: {spec.name}",
+                          f"Your request {case.ref} ({spec.name}) has been received. We will keep you posted.",
+                          "case.filed", clock)
+    return case
+
+
+# ---------------------------------------------------------------- claiming and assigning
+
+
+def _require_staff(session: Session, user: User, case: Case) -> None:
+    if not access.is_staff_on(session, user, case):
+        raise PermissionDenied("Only agents of this case's queue can do this.")
+
+
+def claim(session: Session, case: Case, actor: User, *, expected_version: int | None = None,
+          clock: Clock = utcnow) -> Case:
+    """Take the case. Of two agents claiming at once, one wins; the other gets a Conflict naming the winner."""
+    _require_staff(session, actor, case)
+    if not case.is_open:
+        raise Conflict("The case is closed.")
+    if case.assignee_id == actor.id:
+        return case
+    if case.assignee_id is not None:
+        holder = case.assignee.name if case.assignee else "someone"
+        raise Conflict(f"{holder} already holds this case.")
+    with _case_change(session, case, expected_version):
+        case.assignee_id = actor.id
+        _touch(session, case, actor, clock)
+        audit.append(session, case.stream, "case.claimed", {"assignee": actor.email}, actor=actor, clock=clock)
+    return case
+
+
+def release(session: Session, case: Case, actor: User, *, expected_version: int | None = None,
+            clock: Clock = utcnow) -> Case:
+    """Give the case back to its queue (its assignee or an admin)."""
+    if case.assignee_id is None:
+        return case
+    if case.assignee_id != actor.id and not actor.has_role(Role.ADMIN):
+        raise PermissionDenied("Only the person holding the case (or an admin) can release it.")
+    before = case.assignee.email if case.assignee else None
+    with _case_change(session, case, expected_version):
+        case.assignee_id = None
+        _touch(session, case, actor, clock)
+        audit.append(session, case.stream, "case.released", {"before": before}, actor=actor, clock=clock)
+    return case
+
+
+def assign(session: Session, case: Case, assignee: User | None, actor: User, *,
+           expected_version: int | None = None, clock: Clock = utcnow) -> Case:
+    """Give the case to an agent (or to nobody). Staff of the case may do it; the assignee must be an agent."""
+    _require_staff(session, actor, case)
+    if assignee is not None and (not assignee.active or not assignee.has_role(Role.AGENT)):
+        raise ValidationFailed("Cases can only be assigned to active agents.",
+                               {"assignee": ["Choose an active agent."]})
+    if (assignee.id if assignee else None) == case.assignee_id:
+        return case
+    before = case.assignee.email if case.assignee else None
+    with _case_change(session, case, expected_version):
+        case.assignee_id = assignee.id if assignee else None
+        _touch(session, case, actor, clock)
+        audit.append(session, case.stream, "case.assigned",
+                     {"before": before, "after": assignee.email if assignee else None}, actor=actor, clock=clock)
+        if assignee is not None and assignee.id != actor.id:
+            notifications.queue_message(
+                session, to=assignee.email, subject=f"[{case.ref}] assigned to you",
+                body=f"{actor.name} assigned case {case.ref} ({case.summary or case.case_type.title}) to you.",
+                reason="case.assigned", case=case, clock=clock)
+    return case
+
+
+def move_to_queue(session: Session, case: Case, queue: Queue, actor: User, *,
+                  expected_version: int | None = None, clock: Clock = utcnow) -> Case:
+    """Route the case to another queue by hand (its assignee keeps it unless they are not a member)."""
+    _require_staff(session, actor, case)
+    if queue.id == case.queue_id:
+        return case
+    before = case.queue.slug
+    with _case_change(session, case, expected_version):
+        case.queue_id = queue.id
+        _touch(session, case, actor, clock)
+        audit.append(session, case.stream, "case.routed", {"before": before, "after": queue.slug, "by": "hand"},
+                     actor=actor, clock=clock)
+    return case
+
+
+def set_priority(session: Session, case: Case, priority: str, actor: User, *,
+                 expected_version: int | None = None, clock: Clock = utcnow) -> Case:
+    _require_staff(session, actor, case)
+    if priority not in PRIORITIES:
+        raise ValidationFailed("Unknown priority.", {"priority": [f"Choose one of {', '.join(PRIORITIES)}."]})
+    if priority == case.priority:
+        return case
+    before = case.priority
+    with _case_change(session, case, expected_version):
+        case.priority = priority
+        _touch(session, case, actor, clock)
+        audit.append(session, case.stream, "case.prioritised", {"before": before, "after": priority},
+                     actor=actor, clock=clock)
+    return case
+
+
+# ---------------------------------------------------------------- transitions and edits
+
+
+def allowed_transitions(session: Session, case: Case, user: User) -> list[workflow.Transition]:
+    """The transitions `user` may fire on `case` now (required fields and comments are checked on firing)."""
+    spec = case_spec(session, case)
+    actor = access.actor_facts(session, user, case)
+    return [t for t in spec.transitions_from(case.state) if workflow.may_fire(t, actor)]
+
+
+def _merge(case: Case, changes: Mapping[str, Any], allowed: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate the case data with `changes` applied; returns (before, after) as JSON values."""
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed("These fields cannot be changed now.",
+                               {key: ["This field cannot be changed in the case's current state."]
+                                for key in sorted(unknown)})
+    before = json.loads(case.data)
+    raw = {**before, **changes}
+    schema = case_schema(case)
+    refs = {k: v for k, v in before.items() if isinstance(v, list) and schema.by_key.get(k) is not None
+            and schema.by_key[k].family == "file"}
+    after = to_json_values(_validate(schema, raw, refs))
+    return before, after
+
+
+def _data_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [{"field": key, "before": before.get(key), "after": after.get(key)}
+            for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)]
+
+
+def transition(
+    session: Session, case: Case, key: str, actor: User, *, comment: str = "",
+    data: Mapping[str, Any] | None = None, expected_version: int | None = None, clock: Clock = utcnow,
+) -> Case:
+    """Fire a transition; an illegal one raises TransitionNotAllowed with the reason."""
+    spec = case_spec(session, case)
+    move = spec.transition(key)
+    changes = dict(data or {})
+    allowed_fields = set(move.required_fields) | set(spec.editable_fields.get(case.state, ()))
+    before, after = (json.loads(case.data), json.loads(case.data))
+    if changes:
+        before, after = _merge(case, changes, allowed_fields)
+    filled = {k for k, v in after.items() if v not in (None, "", [])}
+    workflow.check_transition(spec, move, state=case.state, actor=access.actor_facts(session, actor, case),
+                              filled=filled, comment=comment)
+    if len(comment) > MAX_COMMENT:
+        raise ValidationFailed("The comment is too long.", {"comment": [f"Use at most {MAX_COMMENT} characters."]})
+    source = case.state
+    with _case_change(session, case, expected_version):
+        if after != before:
+            case.data = json.dumps(after)
+            case.summary = _summary(case_schema(case), from_json_values(case_schema(case), after)) or case.summary
+        _enter_state(case, spec, move.target, clock)
+        case.resume_state = None
+        _touch(session, case, actor, clock)
+        if after != before:
+            audit.append(session, case.stream, "case.updated", {"changes": _data_changes(before, after)},
+                         actor=actor, clock=clock)
+        audit.append(session, case.stream, "case.transitioned",
+                     {"transition": move.key, "label": move.label, "from": source, "to": move.target,
+                      "comment": comment.strip()}, actor=actor, clock=clock)
+        if comment.strip():
+            session.add(Comment(case_id=case.id, author_id=actor.id, body=comment.strip(), internal=False,
+                                created_at=clock()))
+        if not case.is_open:
+            state = spec.state(move.target)
+            _notify_requester(session, case, f"Your request is {state.label.lower()}",
+                              f"Your request {case.ref} is now {state.label}." +
+                              (f"\n\n{comment.strip()}" if comment.strip() else ""), "case.closed", clock)
+    return case
+
+
+def edit_fields(session: Session, case: Case, changes: Mapping[str, Any], actor: User, *,
+                expected_version: int | None = None, clock: Clock = utcnow) -> Case:
+    """Change the fields the case type lets staff edit in the current state; each change is audited."""
+    _require_staff(session, actor, case)
+    if not case.is_open:
+        raise Conflict("The case is closed.")
+    spec = case_spec(session, case)
+    before, after = _merge(case, changes, set(spec.editable_fields.get(case.state, ())))
+    diff = _data_changes(before, after)
+    if not diff:
+        return case
+    with _case_change(session, case, expected_version):
+        case.data = json.dumps(after)
+        case.summary = _summary(case_schema(case), from_json_values(case_schema(case), after)) or case.summary
+        _touch(session, case, actor, clock)
+        audit.append(session, case.stream, "case.updated", {"changes": diff}, actor=actor, clock=clock)
+    return case
+
+
+# ---------------------------------------------------------------- conversation
+
+
+def add_comment(session: Session, case: Case, actor: User, body: str, *, internal: bool = False,
+                clock: Clock = utcnow) -> Comment:
+    """A comment by staff (internal or visible to the requester) or by the requester while the case is open."""
+    body = (body or "").strip()
+    if not body:
+        raise ValidationFailed("Write a comment first.", {"body": ["Write a comment first."]})
+    if len(body) > MAX_COMMENT:
+        raise ValidationFailed("The comment is too long.", {"body": [f"Use at most {MAX_COMMENT} characters."]})
+    staff = access.is_staff_on(session, actor, case)
+    if not staff:
+        if case.requester_id != actor.id:
+            raise PermissionDenied("You cannot comment on this case.")
+        if not case.is_open:
+            raise Conflict("The case is closed; reopen it to add a comment.")
+        internal = False
+    with transaction(session):
+        comment = Comment(case_id=case.id, author_id=actor.id, body=body, internal=internal, created_at=clock())
+        session.add(comment)
+        session.flush()
+        audit.append(session, case.stream, "case.commented",
+                     {"comment_id": comment.id, "internal": internal, "body": body}, actor=actor, clock=clock)
+        if staff and not internal:
+            _notify_requester(session, case, "New message about your request",
+                              f"{actor.name} wrote about {case.ref}:\n\n{body}", "case.commented", clock)
+        elif not staff and case.assignee is not None:
+            notifications.queue_message(session, to=case.assignee.email, subject=f"[{case.ref}] requester replied",
+                                        body=body, reason="case.commented", case=case, clock=clock)
+    return comment
+
+
+def attach_files(session: Session, case: Case, actor: User, files: Sequence[StoredFile], *,
+                 internal: bool = False, clock: Clock = utcnow) -> None:
+    """Add already-stored uploads to an open case (staff, or its requester)."""
+    staff = access.is_staff_on(session, actor, case)
+    if not staff and case.requester_id != actor.id:
+        raise PermissionDenied("You cannot add files to this case.")
+    if not case.is_open:
+        raise Conflict("The case is closed.")
+    mine = [f for f in files if f.owner_id == actor.id and f.case_id is None and f.submission_id is None]
+    if not mine:
+        raise ValidationFailed("Choose a file to attach.", {"file": ["Choose a file to attach."]})
+    with transaction(session):
+        for stored in mine:
+            stored.case_id = case.id
+            stored.internal = internal and staff
+        audit.append(session, case.stream, "case.file_attached",
+                     {"files": [{"id": f.id, "name": f.original_name, "sha256": f.sha256, "size": f.size}
+                                for f in mine], "internal": internal and staff}, actor=actor, clock=clock)
+
+
+def request_information(session: Session, case: Case, actor: User, question: str, *,
+                        expected_version: int | None = None, clock: Clock = utcnow) -> Case:
+    """Ask the requester something; the case waits (SLA paused) until they answer."""
+    _require_staff(session, actor, case)
+    spec = case_spec(session, case)
+    if spec.request_info_state is None:
+        raise Conflict("This case type has no waiting state for requests for information.")
+    if not case.is_open or case.state == spec.request_info_state:
+        raise Conflict("The case is already waiting for the requester." if case.is_open else "The case is closed.")
+    question = (question or "").strip()
+    if not question:
+        raise ValidationFailed("Write your question.", {"question": ["Write your question."]})
+    source = case.state
+    with _case_change(session, case, expected_version):
+        case.resume_state = source
+        _enter_state(case, spec, spec.request_info_state, clock)
+        _touch(session, case, actor, clock)
+        session.add(Comment(case_id=case.id, author_id=actor.id, body=question, internal=False, created_at=clock()))
+        audit.append(session, case.stream, "case.info_requested",
+                     {"question": question, "from": source, "to": case.state}, actor=actor, clock=clock)
+        _notify_requester(session, case, "We need more information",
+                          f"{actor.name} asks about {case.ref}:\n\n{question}\n\nAnswer in the portal.",
+                          "case.info_requested", clock)
+    return case
+
+
+def answer_information(session: Session, case: Case, actor: User, answer: str, *,
+                       clock: Clock = utcnow) -> Case:
+    """The requester answers; the case goes back to the state it was in when asked."""
+    if case.requester_id != actor.id:
+        raise PermissionDenied("Only the requester can answer.")
+    spec = case_spec(session, case)
+    if case.state != spec.request_info_state or not case.resume_state:
+        raise Conflict("Nothing is waiting for your answer on this case.")
+    answer = (answer or "").strip()
+    if not answer:
+        raise ValidationFailed("Write your answer.", {"answer": ["Write your answer."]})
+    target = case.resume_state
+    with _case_change(session, case, None):
+        _enter_state(case, spec, target, clock)
+        case.resume_state = None
+        _touch(session, case, actor, clock)
+        session.add(Comment(case_id=case.id, author_id=actor.id, body=answer, internal=False, created_at=clock()))
+        audit.append(session, case.stream, "case.info_provided", {"answer": answer, "to": target},
+                     actor=actor, clock=clock)
+        if case.assignee is not None:
+            notifications.queue_message(session, to=case.assignee.email, subject=f"[{case.ref}] requester answered",
+                                        body=answer, reason="case.info_provided", case=case, clock=clock)
+    return case
+
+
+def reopen(session: Session, case: Case, actor: User, *, reason: str = "", clock: Clock = utcnow) -> Case:
+    """Reopen a closed case when its case type allows it, within the allowed number of days."""
+    spec = case_spec(session, case)
+    if case.is_open:
+        raise Conflict("The case is open.")
+    if spec.reopen is None:
+        raise Conflict("Cases of this type cannot be reopened.")
+    staff = access.is_staff_on(session, actor, case)
+    if not staff and case.requester_id != actor.id:
+        raise PermissionDenied("You cannot reopen this case.")
+    closed = case.closed_at or case.updated_at
+    if clock() - closed > timedelta(days=spec.reopen.within_days):
+        raise Conflict(f"Cases can be reopened within {spec.reopen.within_days} days of closing.")
+    source = case.state
+    with _case_change(session, case, None):
+        _enter_state(case, spec, spec.reopen.to, clock)
+        _touch(session, case, actor, clock)
+        audit.append(session, case.stream, "case.reopened", {"from": source, "to": case.state,
+                                                            "reason": (reason or "").strip()},
+                     actor=actor, clock=clock)
+        if reason.strip():
+            session.add(Comment(case_id=case.id, author_id=actor.id, body=reason.strip(), internal=False,
+                                created_at=clock()))
+    return case
+
+
+def comments_for(session: Session, case: Case, user: User) -> Sequence[Comment]:
+    stmt = select(Comment).where(Comment.case_id == case.id).order_by(Comment.created_at, Comment.id)
+    if not access.sees_internal(session, user, case):
+        stmt = stmt.where(Comment.internal.is_(False))
+    return session.scalars(stmt).all()
+
+
+def files_for(session: Session, case: Case, user: User) -> Sequence[StoredFile]:
+    stmt = select(StoredFile).where(StoredFile.case_id == case.id).order_by(StoredFile.id)
+    if not access.sees_internal(session, user, case):
+        stmt = stmt.where(StoredFile.internal.is_(False))
+    return session.scalars(stmt).all()
+
+

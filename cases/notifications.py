@@ -1,0 +1,39 @@
+"""Notifications as outbox rows, written with the change that causes them (the transactional outbox).
+
+Delivery (SMTP when configured) is the web layer's background job; without SMTP the outbox is what
+admins read. A notification therefore never gets lost because a mail server was down, and never goes
+out for a change that was rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases.clock import Clock, utcnow
+from cases.models import Case, OutboxMessage
+
+MAX_ATTEMPTS = 5
+
+
+def queue_message(session: Session, *, to: str, subject: str, body: str, reason: str, case: Case | None = None,
+                  clock: Clock = utcnow) -> OutboxMessage | None:
+    """Add a message to the outbox in the current transaction (nothing when there is no address)."""
+    if not to:
+        return None
+    message = OutboxMessage(to=to, subject=subject[:300], body=body, reason=reason,
+                            case_id=case.id if case is not None else None, created_at=clock())
+    session.add(message)
+    return message
+
+
+def pending(session: Session, limit: int = 100) -> Sequence[OutboxMessage]:
+    stmt = (select(OutboxMessage).where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS)
+            .order_by(OutboxMessage.id).limit(limit))
+    return session.scalars(stmt).all()
+
+
+def recent(session: Session, limit: int = 200) -> Sequence[OutboxMessage]:
+    return session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)).all()

@@ -1,0 +1,250 @@
+"""Filing forms: uploads kept under generated names, validation against the pinned version, tracking links."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases import audit
+from cases.clock import Clock, utcnow
+from cases.definitions import version_document
+from cases.errors import NotFound, PermissionDenied, ValidationFailed
+from cases.models import Definition, DefinitionVersion, Role, StoredFile, Submission, User
+from cases.uow import transaction
+from forms.errors import SubmissionInvalid
+from forms.schema import FormSchema, load_definition
+from forms.validation import (
+    HEAD_BYTES,
+    check_upload,
+    from_json_values,
+    sniff_content_type,
+    to_json_values,
+    validate_submission,
+)
+
+CHUNK = 64 * 1024
+TRACKING_PREFIX = "trk_"
+DEFAULT_MAX_UPLOAD = 25 * 1024 * 1024  # when the field sets no maximum size
+
+
+def form_schema(version: DefinitionVersion) -> FormSchema:
+    """The form schema of a published form version (valid by construction)."""
+    return load_definition(version_document(version))
+
+
+class FileStore:
+    """Where uploaded bytes live. Names are random; nothing a user sends becomes part of a path."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, storage_name: str) -> Path:
+        if not storage_name.isalnum():
+            raise ValueError("invalid storage name")
+        return self.root / storage_name[:2] / storage_name
+
+    def write(self, stream: IO[bytes], *, max_bytes: int) -> tuple[str, int, str, bytes]:
+        """Copy `stream` in; returns (storage name, size, sha256, first bytes). Over `max_bytes` is refused."""
+        name = secrets.token_hex(16)
+        target = self.path(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".part")
+        digest, size, head = hashlib.sha256(), 0, b""
+        try:
+            with open(tmp, "wb") as out:
+                while chunk := stream.read(CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise ValidationFailed("The file is larger than allowed.")
+                    if len(head) < HEAD_BYTES:
+                        head += chunk[: HEAD_BYTES - len(head)]
+                    digest.update(chunk)
+                    out.write(chunk)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return name, size, digest.hexdigest(), head
+
+    def delete(self, storage_name: str) -> None:
+        self.path(storage_name).unlink(missing_ok=True)
+
+    def open(self, stored: StoredFile) -> IO[bytes]:
+        return open(self.path(stored.storage_name), "rb")
+
+
+@dataclass(frozen=True)
+class Uploader:
+    """Who uploads: a logged-in user, or an anonymous visitor known by a random session key."""
+
+    user: User | None
+    session_key: str = ""
+
+    def owns(self, stored: StoredFile) -> bool:
+        if self.user is not None:
+            return stored.owner_id == self.user.id
+        return bool(self.session_key) and stored.owner_id is None and stored.owner_key == self.session_key
+
+
+def _display_name(filename: str) -> str:
+    """The original name as metadata: no path, no control characters, bounded length."""
+    base = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    clean = "".join(ch for ch in base if ch.isprintable()).strip()
+    return (clean or "upload")[:255]
+
+
+def store_upload(
+    session: Session, store: FileStore, *, schema: FormSchema, field_key: str, filename: str,
+    stream: IO[bytes], uploader: Uploader, existing_count: int = 0, clock: Clock = utcnow,
+) -> StoredFile:
+    """Keep one uploaded file for a file field, judged by its content; pending until a submission takes it."""
+    try:
+        field = schema.field(field_key)
+    except KeyError:
+        raise ValidationFailed("This form has no such file field.") from None
+    limit = field.max_size or DEFAULT_MAX_UPLOAD
+    try:
+        name, size, sha256, head = store.write(stream, max_bytes=limit)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, {field_key: [exc.message]}) from None
+    problems = check_upload(field, filename, size, head, existing_count=existing_count)
+    if problems:
+        store.delete(name)
+        raise ValidationFailed("The file was not accepted.", {field_key: problems})
+    with transaction(session):
+        stored = StoredFile(storage_name=name, original_name=_display_name(filename),
+                            content_type=sniff_content_type(head, name=filename) or "application/octet-stream",
+                            size=size,
+                            sha256=sha256, uploaded_at=clock(),
+                            owner_id=uploader.user.id if uploader.user else None,
+                            owner_key="" if uploader.user else uploader.session_key, field_key=field_key)
+        session.add(stored)
+    return stored
+
+
+def pending_files(session: Session, ids: Iterable[int], uploader: Uploader) -> list[StoredFile]:
+    """The uploader's own files that no submission has taken yet; anything else is silently left out."""
+    wanted = {int(i) for i in ids}
+    if not wanted:
+        return []
+    rows = session.scalars(select(StoredFile).where(StoredFile.id.in_(wanted),
+                                                    StoredFile.submission_id.is_(None))).all()
+    return sorted((r for r in rows if uploader.owns(r)), key=lambda r: r.id)
+
+
+def fileable_forms(session: Session, user: User | None) -> list[tuple[Definition, DefinitionVersion]]:
+    """Forms this person may file now, with the version a new submission would pin."""
+    stmt = select(Definition).where(Definition.kind == "form", Definition.archived.is_(False),
+                                        Definition.open_for_requests.is_(True))
+    if user is None:
+        stmt = stmt.where(Definition.public.is_(True))
+    result = []
+    for form in session.scalars(stmt.order_by(Definition.title)):
+        if form.latest_version is not None:
+            result.append((form, form.latest_version))
+    return result
+
+
+def filing_version(session: Session, form: Definition, user: User | None) -> DefinitionVersion:
+    """The version to file under, if this person may file the form at all."""
+    if form.kind != "form" or form.archived or not form.open_for_requests or form.latest_version is None:
+        raise NotFound("This form is not open for requests.")
+    if user is None and not form.public:
+        raise PermissionDenied("Log in to file this form.")
+    if user is not None and not user.has_role(Role.REQUESTER) and not form.public:
+        raise PermissionDenied("Only requesters can file this form.")
+    return form.latest_version
+
+
+def submit(
+    session: Session, form: Definition, raw: Mapping[str, Any], *, uploader: Uploader,
+    file_ids: Mapping[str, Sequence[int]] | None = None, contact_email: str = "", clock: Clock = utcnow,
+    version: DefinitionVersion | None = None,
+) -> tuple[Submission, str | None]:
+    """File the form: validate in full against the pinned version, store data and files together.
+
+    Returns the submission and, for anonymous visitors, the tracking token (shown once, stored hashed).
+    """
+    version = version or filing_version(session, form, uploader.user)
+    schema = form_schema(version)
+    files_by_field: dict[str, list[StoredFile]] = {}
+    for key, ids in (file_ids or {}).items():
+        files_by_field[key] = pending_files(session, ids, uploader)
+    refs = {key: [f.ref() for f in files] for key, files in files_by_field.items()}
+    try:
+        clean = validate_submission(schema, raw, files=refs)
+    except SubmissionInvalid as exc:
+        raise ValidationFailed("Some answers need your attention.", exc.errors) from None
+    kept_ids = {ref["id"] for value in clean.values() if isinstance(value, list)
+                for ref in value if isinstance(ref, Mapping) and "id" in ref}
+    token = None if uploader.user is not None else TRACKING_PREFIX + secrets.token_urlsafe(24)
+    data = to_json_values(clean)
+    with transaction(session):
+        submission = Submission(
+            form_id=form.id, form_version_id=version.id, data=json.dumps(data, ensure_ascii=False),
+            submitted_at=clock(), requester_id=uploader.user.id if uploader.user else None,
+            contact_email=(contact_email or "").strip()[:254],
+            tracking_hash=hashlib.sha256(token.encode()).hexdigest() if token else None,
+        )
+        session.add(submission)
+        session.flush()
+        for files in files_by_field.values():
+            for stored in files:
+                if stored.id in kept_ids:
+                    stored.submission_id = submission.id
+        audit.append(session, f"submission:{submission.id}", "submission.filed",
+                     {"form": form.slug, "version": version.number, "data": data},
+                     actor=uploader.user, clock=clock)
+    return submission, token
+
+
+def submission_data(submission: Submission) -> dict[str, Any]:
+    """The stored data, typed again by the version it was filed under."""
+    return from_json_values(form_schema(submission.version), json.loads(submission.data))
+
+
+def submissions_of(session: Session, user: User) -> Sequence[Submission]:
+    stmt = select(Submission).where(Submission.requester_id == user.id).order_by(Submission.submitted_at.desc())
+    return session.scalars(stmt).all()
+
+
+def get_submission_for(session: Session, submission_id: int, user: User) -> Submission:
+    """Row-level access: requesters see their own; admins and auditors see all. Others get 404, not 403,
+    so ids cannot be probed."""
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise NotFound("No such submission.")
+    if submission.requester_id == user.id or user.has_role(Role.ADMIN, Role.AUDITOR):
+        return submission
+    raise NotFound("No such submission.")
+
+
+def submission_by_token(session: Session, token: str) -> Submission:
+    if not token or not token.startswith(TRACKING_PREFIX) or len(token) > 100:
+        raise NotFound("This tracking link is not valid.")
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    submission = session.scalar(select(Submission).where(Submission.tracking_hash == digest))
+    if submission is None:
+        raise NotFound("This tracking link is not valid.")
+    return submission
+
+
+def file_for(session: Session, file_id: int, user: User | None, *, tracking_token: str = "") -> StoredFile:
+    """A stored file the person may download: their own submission's, or any for admins and auditors."""
+    stored = session.get(StoredFile, file_id)
+    if stored is None or stored.submission is None:
+        raise NotFound("No such file.")
+    submission = stored.submission
+    if user is not None and (submission.requester_id == user.id or user.has_role(Role.ADMIN, Role.AUDITOR)):
+        return stored
+    if tracking_token and submission.tracking_hash == hashlib.sha256(tracking_token.encode()).hexdigest():
+        return stored
+    raise NotFound("No such file.")

@@ -1,0 +1,594 @@
+"""The case-type language: states, transitions and who may fire them, queues, SLA targets.
+
+A case type is a JSON document (`schema_version` 1) designed in the browser and versioned like forms::
+
+    {"schema_version": 1, "name": "Customer complaint", "description": "", "prefix": "CMP",
+     "form": "complaint", "form_version": 3,
+     "states": [{"key": "new", "label": "New", "kind": "initial", "color": "blue"}, ...],
+     "transitions": [{"key": "start", "label": "Start work", "from": ["new"], "to": "in_progress",
+                      "who": {"roles": ["agent"], "queue_members": true, "assignee_only": false,
+                              "requester": false},
+                      "required_fields": [], "comment_required": false, "confirm": ""}, ...],
+     "default_queue": "general", "fallback_queue": "general",
+     "request_info_state": "waiting_customer",
+     "editable_fields": {"in_progress": ["description"]},
+     "reopen": {"to": "in_progress", "within_days": 30},
+     "sla": [{"state": "new", "kind": "response", "hours": 8, "business_hours": true}]}
+
+State kinds: `initial` (exactly one: where a filed case starts), `working`, `waiting` (the clock of the
+SLA pauses; the requester is expected to act), `final` (the case is closed). An illegal move raises
+`TransitionNotAllowed` with the reason, never passes silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cases.errors import Conflict
+from forms.errors import DefinitionError
+
+SCHEMA_VERSION = 1
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+PREFIX_RE = re.compile(r"^[A-Z]{2,6}$")
+STATE_KINDS = ("initial", "working", "waiting", "final")
+COLORS = ("grey", "blue", "teal", "green", "amber", "orange", "red", "purple")
+STAFF_ROLES = ("agent", "admin")
+SLA_KINDS = ("response", "resolution")
+PRIORITIES = ("low", "normal", "high", "urgent")
+TOP_KEYS = {"schema_version", "name", "description", "prefix", "form", "form_version", "states", "transitions",
+            "default_queue", "fallback_queue", "request_info_state", "editable_fields", "reopen", "sla",
+            "documents", "rules"}
+
+
+class TransitionNotAllowed(Conflict):
+    """A transition that cannot be fired now; `reason` says why in words an agent understands."""
+
+    code = "transition_not_allowed"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class State:
+    key: str
+    label: str
+    kind: str
+    color: str = "grey"
+    description: str = ""
+
+    @property
+    def is_final(self) -> bool:
+        return self.kind == "final"
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who may fire a transition: staff by role (optionally only the case's queue members or its
+    assignee), and/or the case's requester."""
+
+    roles: tuple[str, ...] = ("agent",)
+    queue_members: bool = True
+    assignee_only: bool = False
+    requester: bool = False
+
+
+@dataclass(frozen=True)
+class Transition:
+    key: str
+    label: str
+    sources: tuple[str, ...]
+    target: str
+    who: Who = Who()
+    required_fields: tuple[str, ...] = ()
+    comment_required: bool = False
+    confirm: str = ""
+
+    def leaves(self, state: str) -> bool:
+        return "*" in self.sources or state in self.sources
+
+
+@dataclass(frozen=True)
+class SlaTarget:
+    state: str
+    kind: str
+    hours: float
+    business_hours: bool = True
+
+
+@dataclass(frozen=True)
+class Reopen:
+    to: str
+    within_days: int
+
+
+@dataclass(frozen=True)
+class FormInfo:
+    """What the case-type language needs to know of a form version: its fields and their families."""
+
+    slug: str
+    version: int
+    families: Mapping[str, str]
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What exists outside the definition: queues, and the published versions of forms."""
+
+    queues: frozenset[str]
+    forms: Mapping[tuple[str, int], FormInfo]
+    latest_form_versions: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CaseTypeSpec:
+    name: str
+    prefix: str
+    form: FormInfo
+    states: tuple[State, ...]
+    transitions: tuple[Transition, ...]
+    default_queue: str
+    fallback_queue: str
+    description: str = ""
+    request_info_state: str | None = None
+    editable_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    reopen: Reopen | None = None
+    sla: tuple[SlaTarget, ...] = ()
+    documents: tuple[Any, ...] = ()
+    rules: Any = None
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def initial(self) -> State:
+        return next(s for s in self.states if s.kind == "initial")
+
+    def state(self, key: str) -> State:
+        for state in self.states:
+            if state.key == key:
+                return state
+        raise KeyError(key)
+
+    def transition(self, key: str) -> Transition:
+        for transition in self.transitions:
+            if transition.key == key:
+                return transition
+        raise TransitionNotAllowed(f"This case type has no transition '{key}'.")
+
+    def transitions_from(self, state: str) -> list[Transition]:
+        return [t for t in self.transitions if t.leaves(state) and t.target != state]
+
+    def sla_for(self, state: str) -> list[SlaTarget]:
+        return [t for t in self.sla if t.state == state]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The facts about the person acting that the guards need (no database objects)."""
+
+    user_id: int
+    roles: frozenset[str]
+    queue_member: bool  # member of the case's current queue
+    is_assignee: bool
+    is_requester: bool
+
+
+def check_transition(spec: CaseTypeSpec, transition: Transition, *, state: str, actor: Actor,
+                     filled: Iterable[str], comment: str) -> None:
+    """Raise TransitionNotAllowed unless `actor` may fire `transition` now, with the inputs given."""
+    if spec.state(state).is_final and not transition.leaves(state):
+        raise TransitionNotAllowed("The case is closed.")
+    if not transition.leaves(state):
+        current = spec.state(state).label
+        raise TransitionNotAllowed(f"'{transition.label}' is not possible while the case is {current}.")
+    if not may_fire(transition, actor):
+        raise TransitionNotAllowed(f"You are not allowed to '{transition.label}' on this case.")
+    missing = [key for key in transition.required_fields if key not in set(filled)]
+    if missing:
+        labels = ", ".join(spec.form.labels.get(k, k) for k in missing)
+        raise TransitionNotAllowed(f"Fill in {labels} before '{transition.label}'.")
+    if transition.comment_required and not (comment or "").strip():
+        raise TransitionNotAllowed(f"Add a comment to '{transition.label}'.")
+
+
+def may_fire(transition: Transition, actor: Actor) -> bool:
+    """The 'who' rule of a transition, applied to an actor."""
+    who = transition.who
+    if who.requester and actor.is_requester:
+        return True
+    if not actor.roles & set(who.roles):
+        return False
+    if who.assignee_only:
+        return actor.is_assignee
+    if who.queue_members and "admin" not in actor.roles:
+        return actor.queue_member or actor.is_assignee
+    return True
+
+
+# ---------------------------------------------------------------- loading
+
+
+class _Loader:
+    """Collects every problem with its path and the state or transition it concerns."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.problems: list[tuple[str, str | None, str]] = []
+
+    def problem(self, path: str, message: str, key: str | None = None) -> None:
+        self.problems.append((path, key, message))
+
+    def text(self, data: Mapping[str, Any], name: str, path: str, *, required: bool = True,
+             limit: int = 200, key: str | None = None) -> str:
+        value = data.get(name, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            self.problem(f"{path}{name}", "Enter text here.", key)
+            return ""
+        value = value.strip()
+        if required and not value:
+            self.problem(f"{path}{name}", "This cannot be empty.", key)
+        if len(value) > limit:
+            self.problem(f"{path}{name}", f"Use at most {limit} characters.", key)
+        return value
+
+    def flag(self, data: Mapping[str, Any], name: str, path: str, default: bool, key: str | None) -> bool:
+        value = data.get(name, default)
+        if not isinstance(value, bool):
+            self.problem(f"{path}{name}", "Choose yes or no.", key)
+            return default
+        return value
+
+    def load(self, data: Any) -> CaseTypeSpec | None:
+        if not isinstance(data, Mapping):
+            self.problem("", "A case type is a JSON object.")
+            return None
+        if data.get("schema_version") != SCHEMA_VERSION:
+            self.problem("schema_version", f"This file is for a different Casework version "
+                                           f"(schema_version must be {SCHEMA_VERSION}).")
+        for extra in sorted(set(data) - TOP_KEYS):
+            self.problem(extra, f"Unknown setting '{extra}'.")
+        name = self.text(data, "name", "")
+        description = self.text(data, "description", "", required=False, limit=2000)
+        prefix = data.get("prefix")
+        if not isinstance(prefix, str) or not PREFIX_RE.match(prefix):
+            self.problem("prefix", "Use 2 to 6 capital letters, like CMP (case references look like CMP-000123).")
+            prefix = "XX"
+        form = self.form(data)
+        states = self.states(data.get("states"))
+        state_keys = {s.key for s in states}
+        transitions = self.transitions(data.get("transitions"), state_keys, form)
+        queues = {}
+        for name_ in ("default_queue", "fallback_queue"):
+            value = data.get(name_)
+            if not isinstance(value, str) or value not in self.context.queues:
+                self.problem(name_, "Choose one of the queues." if value else "Choose a queue.")
+            queues[name_] = value if isinstance(value, str) else ""
+        info_state = data.get("request_info_state")
+        if info_state is not None:
+            if info_state not in state_keys:
+                self.problem("request_info_state", "Choose one of the states.")
+            elif next(s for s in states if s.key == info_state).kind != "waiting":
+                self.problem("request_info_state", "Requests for information need a 'waiting' state, "
+                                                   "so the SLA clock pauses while the requester answers.")
+        editable = self.editable(data.get("editable_fields", {}), state_keys, form)
+        reopen = self.reopen(data.get("reopen"), state_keys, states)
+        sla = self.sla(data.get("sla", []), state_keys, states)
+        self.reachability(states, transitions, reopen, info_state if isinstance(info_state, str) else None)
+        if self.problems or form is None:
+            return None
+        return CaseTypeSpec(
+            name=name, description=description, prefix=prefix, form=form, states=tuple(states),
+            transitions=tuple(transitions), default_queue=queues["default_queue"],
+            fallback_queue=queues["fallback_queue"], request_info_state=info_state, editable_fields=editable,
+            reopen=reopen, sla=tuple(sla), documents=tuple(data.get("documents") or ()),
+            rules=data.get("rules"),
+        )
+
+    def form(self, data: Mapping[str, Any]) -> FormInfo | None:
+        slug, number = data.get("form"), data.get("form_version")
+        if not isinstance(slug, str) or not slug:
+            self.problem("form", "Choose the form requesters fill in.")
+            return None
+        if not isinstance(number, int) or isinstance(number, bool):
+            latest = self.context.latest_form_versions.get(slug)
+            if latest is None:
+                self.problem("form", f"The form '{slug}' does not exist or has no published version yet.")
+            else:
+                self.problem("form_version", "Choose the form version cases are filed with.")
+            return None
+        info = self.context.forms.get((slug, number))
+        if info is None:
+            self.problem("form_version", f"The form '{slug}' has no published version {number}.")
+        return info
+
+    def states(self, raw: Any) -> list[State]:
+        if not isinstance(raw, list) or not raw:
+            self.problem("states", "Add the states a case goes through.")
+            return []
+        states: list[State] = []
+        seen: set[str] = set()
+        for i, item in enumerate(raw):
+            path = f"states[{i}]."
+            if not isinstance(item, Mapping):
+                self.problem(f"states[{i}]", "Each state is an object.")
+                continue
+            key = item.get("key")
+            if not isinstance(key, str) or not KEY_RE.match(key):
+                self.problem(f"{path}key", "Use lower-case letters, digits and '_', starting with a letter.")
+                continue
+            if key in seen:
+                self.problem(f"{path}key", f"Two states use the key '{key}'.", key)
+            seen.add(key)
+            label = self.text(item, "label", path, key=key)
+            kind = item.get("kind", "working")
+            if kind not in STATE_KINDS:
+                self.problem(f"{path}kind", f"Choose one of: {', '.join(STATE_KINDS)}.", key)
+                kind = "working"
+            color = item.get("color", "grey")
+            if color not in COLORS:
+                self.problem(f"{path}color", f"Choose one of: {', '.join(COLORS)}.", key)
+                color = "grey"
+            for extra in sorted(set(item) - {"key", "label", "kind", "color", "description"}):
+                self.problem(f"{path}{extra}", f"Unknown setting '{extra}'.", key)
+            states.append(State(key, label, kind, color,
+                                self.text(item, "description", path, required=False, limit=1000, key=key)))
+        initial = [s for s in states if s.kind == "initial"]
+        if len(initial) != 1:
+            self.problem("states", "Mark exactly one state as the initial state (where new cases start).")
+        if not any(s.kind == "final" for s in states):
+            self.problem("states", "Add at least one final state, so cases can be closed.")
+        return states
+
+    def transitions(self, raw: Any, states: set[str], form: FormInfo | None) -> list[Transition]:
+        if not isinstance(raw, list):
+            self.problem("transitions", "Add the transitions between states.")
+            return []
+        out: list[Transition] = []
+        seen: set[str] = set()
+        for i, item in enumerate(raw):
+            path = f"transitions[{i}]."
+            if not isinstance(item, Mapping):
+                self.problem(f"transitions[{i}]", "Each transition is an object.")
+                continue
+            key = item.get("key")
+            if not isinstance(key, str) or not KEY_RE.match(key):
+                self.problem(f"{path}key", "Use lower-case letters, digits and '_', starting with a letter.")
+                continue
+            if key in seen:
+                self.problem(f"{path}key", f"Two transitions use the key '{key}'.", key)
+            seen.add(key)
+            label = self.text(item, "label", path, key=key)
+            sources = item.get("from")
+            if isinstance(sources, str):
+                sources = [sources]
+            if not isinstance(sources, list) or not sources:
+                self.problem(f"{path}from", "Choose the states this transition starts from.", key)
+                sources = []
+            for source in sources:
+                if source != "*" and source not in states:
+                    self.problem(f"{path}from", f"'{source}' is not one of the states.", key)
+            target = item.get("to")
+            if target not in states:
+                self.problem(f"{path}to", "Choose the state this transition leads to.", key)
+            who = self.who(item.get("who", {}), f"{path}who.", key)
+            required = item.get("required_fields", [])
+            if not isinstance(required, list) or not all(isinstance(k, str) for k in required):
+                self.problem(f"{path}required_fields", "Choose fields of the form.", key)
+                required = []
+            if form is not None:
+                for field_key in required:
+                    if field_key not in form.families:
+                        self.problem(f"{path}required_fields", f"The form has no field '{field_key}'.", key)
+            for extra in sorted(set(item) - {"key", "label", "from", "to", "who", "required_fields",
+                                             "comment_required", "confirm"}):
+                self.problem(f"{path}{extra}", f"Unknown setting '{extra}'.", key)
+            out.append(Transition(
+                key=key, label=label, sources=tuple(str(s) for s in sources), target=str(target), who=who,
+                required_fields=tuple(required),
+                comment_required=self.flag(item, "comment_required", path, False, key),
+                confirm=self.text(item, "confirm", path, required=False, limit=500, key=key),
+            ))
+        return out
+
+    def who(self, raw: Any, path: str, key: str) -> Who:
+        if not isinstance(raw, Mapping):
+            self.problem(path.rstrip("."), "Say who may fire this transition.", key)
+            return Who()
+        roles = raw.get("roles", ["agent"])
+        if not isinstance(roles, list) or any(r not in STAFF_ROLES for r in roles):
+            self.problem(f"{path}roles", "Staff roles are agent and admin (auditors never change cases).", key)
+            roles = ["agent"]
+        who = Who(roles=tuple(roles), queue_members=self.flag(raw, "queue_members", path, True, key),
+                  assignee_only=self.flag(raw, "assignee_only", path, False, key),
+                  requester=self.flag(raw, "requester", path, False, key))
+        if not who.roles and not who.requester:
+            self.problem(path.rstrip("."), "Nobody could fire this transition; choose a role or the requester.",
+                         key)
+        return who
+
+    def editable(self, raw: Any, states: set[str], form: FormInfo | None) -> dict[str, tuple[str, ...]]:
+        if not isinstance(raw, Mapping):
+            self.problem("editable_fields", "Choose, per state, the fields agents may edit.")
+            return {}
+        out: dict[str, tuple[str, ...]] = {}
+        for state, keys in raw.items():
+            if state not in states:
+                self.problem(f"editable_fields.{state}", f"'{state}' is not one of the states.")
+                continue
+            if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+                self.problem(f"editable_fields.{state}", "Choose fields of the form.")
+                continue
+            if form is not None:
+                for k in keys:
+                    if k not in form.families:
+                        self.problem(f"editable_fields.{state}", f"The form has no field '{k}'.")
+            out[state] = tuple(keys)
+        return out
+
+    def reopen(self, raw: Any, states: set[str], all_states: list[State]) -> Reopen | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            self.problem("reopen", "Say which state a reopened case goes back to.")
+            return None
+        to, days = raw.get("to"), raw.get("within_days", 30)
+        if to not in states or next((s for s in all_states if s.key == to), None) is None:
+            self.problem("reopen.to", "Choose the state a reopened case goes back to.")
+            return None
+        if next(s for s in all_states if s.key == to).is_final:
+            self.problem("reopen.to", "A reopened case must go back to an open state.")
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650:
+            self.problem("reopen.within_days", "Enter a number of days from 1 to 3650.")
+            days = 30
+        return Reopen(str(to), days)
+
+    def sla(self, raw: Any, states: set[str], all_states: list[State]) -> list[SlaTarget]:
+        if not isinstance(raw, list):
+            self.problem("sla", "SLA targets are a list.")
+            return []
+        out = []
+        seen: set[tuple[str, str]] = set()
+        for i, item in enumerate(raw):
+            path = f"sla[{i}]."
+            if not isinstance(item, Mapping):
+                self.problem(f"sla[{i}]", "Each SLA target is an object.")
+                continue
+            state, kind, hours = item.get("state"), item.get("kind", "resolution"), item.get("hours")
+            if state not in states:
+                self.problem(f"{path}state", "Choose one of the states.")
+                continue
+            if next(s for s in all_states if s.key == state).is_final:
+                self.problem(f"{path}state", "Closed cases have no deadline; choose an open state.")
+            if kind not in SLA_KINDS:
+                self.problem(f"{path}kind", "Choose response or resolution.")
+            if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= 24 * 366:
+                self.problem(f"{path}hours", "Enter a number of hours greater than 0.")
+                hours = 1
+            if (state, kind) in seen:
+                self.problem(f"{path}state", f"The state already has a {kind} target.")
+            seen.add((str(state), str(kind)))
+            out.append(SlaTarget(str(state), str(kind), float(hours),
+                                 self.flag(item, "business_hours", path, True, None)))
+        return out
+
+    def reachability(self, states: list[State], transitions: list[Transition], reopen: Reopen | None,
+                     info_state: str | None) -> None:
+        """Every state can be reached, and every open state can be left. The request-for-information
+        state is entered and left by the request and its answer, not by transitions."""
+        initial = [s for s in states if s.kind == "initial"]
+        if len(initial) != 1:
+            return
+        reached = {initial[0].key} | ({info_state} if info_state else set())
+        changed = True
+        while changed:
+            changed = False
+            for t in transitions:
+                if t.target not in reached and any(s == "*" or s in reached for s in t.sources):
+                    reached.add(t.target)
+                    changed = True
+        for i, state in enumerate(states):
+            if state.key not in reached and (reopen is None or reopen.to != state.key):
+                self.problem(f"states[{i}]", f"No transition leads to '{state.label}'; cases can never get there.",
+                             state.key)
+            elif not state.is_final and state.key != info_state and not any(
+                    t.leaves(state.key) and t.target != state.key for t in transitions):
+                self.problem(f"states[{i}]", f"Cases in '{state.label}' could never move on: add a transition "
+                                             "out of it, or make it a final state.", state.key)
+
+
+def load_case_type(data: Any, context: Context) -> CaseTypeSpec:
+    """A valid case type, or DefinitionError listing every problem with where it is."""
+    loader = _Loader(context)
+    spec = loader.load(data)
+    if loader.problems or spec is None:
+        raise DefinitionError(loader.problems or [("", None, "The case type could not be read.")])
+    return spec
+
+
+def dump_case_type(spec: CaseTypeSpec) -> dict[str, Any]:
+    """The canonical document of a loaded case type (load(dump(x)) == x)."""
+    document: dict[str, Any] = {
+        "schema_version": spec.schema_version, "name": spec.name, "description": spec.description,
+        "prefix": spec.prefix, "form": spec.form.slug, "form_version": spec.form.version,
+        "states": [{"key": s.key, "label": s.label, "kind": s.kind, "color": s.color,
+                    **({"description": s.description} if s.description else {})} for s in spec.states],
+        "transitions": [{
+            "key": t.key, "label": t.label, "from": list(t.sources), "to": t.target,
+            "who": {"roles": list(t.who.roles), "queue_members": t.who.queue_members,
+                    "assignee_only": t.who.assignee_only, "requester": t.who.requester},
+            "required_fields": list(t.required_fields), "comment_required": t.comment_required,
+            "confirm": t.confirm} for t in spec.transitions],
+        "default_queue": spec.default_queue, "fallback_queue": spec.fallback_queue,
+        "editable_fields": {k: list(v) for k, v in spec.editable_fields.items()},
+        "sla": [{"state": t.state, "kind": t.kind, "hours": t.hours, "business_hours": t.business_hours}
+                for t in spec.sla],
+    }
+    if spec.request_info_state:
+        document["request_info_state"] = spec.request_info_state
+    if spec.reopen:
+        document["reopen"] = {"to": spec.reopen.to, "within_days": spec.reopen.within_days}
+    if spec.documents:
+        document["documents"] = list(spec.documents)
+    if spec.rules is not None:
+        document["rules"] = spec.rules
+    return document
+
+
+def diff_case_types(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """Readable changes between two case-type documents (by state, transition and setting)."""
+    changes: list[str] = []
+    for name in ("name", "description", "prefix", "form", "form_version", "default_queue", "fallback_queue",
+                 "request_info_state", "reopen", "editable_fields", "sla", "documents", "rules"):
+        if before.get(name) != after.get(name):
+            changes.append(f"{name.replace('_', ' ').capitalize()} changed from {before.get(name)!r} "
+                           f"to {after.get(name)!r}.")
+    for section, noun in (("states", "State"), ("transitions", "Transition")):
+        old = {i.get("key"): i for i in before.get(section) or [] if isinstance(i, Mapping)}
+        new = {i.get("key"): i for i in after.get(section) or [] if isinstance(i, Mapping)}
+        for key in new.keys() - old.keys():
+            changes.append(f"{noun} '{new[key].get('label', key)}' added.")
+        for key in old.keys() - new.keys():
+            changes.append(f"{noun} '{old[key].get('label', key)}' removed.")
+        for key in sorted(old.keys() & new.keys(), key=str):
+            for prop in sorted(set(old[key]) | set(new[key])):
+                if old[key].get(prop) != new[key].get(prop):
+                    changes.append(f"{noun} '{new[key].get('label', key)}': {prop.replace('_', ' ')} changed "
+                                   f"from {old[key].get(prop)!r} to {new[key].get(prop)!r}.")
+        if [k for k in old if k in new] != [k for k in new if k in old]:
+            changes.append(f"{noun}s reordered.")
+    return changes
+
+
+def starter_case_type(name: str, *, form: str = "", form_version: int | None = None,
+                      queue: str = "") -> dict[str, Any]:
+    """A small, sensible case type to start from: New, In progress, Waiting, Resolved, Rejected."""
+    agent = {"roles": ["agent"], "queue_members": True, "assignee_only": False, "requester": False}
+    return {
+        "schema_version": SCHEMA_VERSION, "name": name, "description": "",
+        "prefix": re.sub(r"[^A-Z]", "", name.upper())[:3].ljust(2, "X"),
+        "form": form, "form_version": form_version,
+        "states": [
+            {"key": "new", "label": "New", "kind": "initial", "color": "blue"},
+            {"key": "in_progress", "label": "In progress", "kind": "working", "color": "teal"},
+            {"key": "waiting", "label": "Waiting for requester", "kind": "waiting", "color": "amber"},
+            {"key": "resolved", "label": "Resolved", "kind": "final", "color": "green"},
+            {"key": "rejected", "label": "Rejected", "kind": "final", "color": "red"},
+        ],
+        "transitions": [
+            {"key": "start", "label": "Start work", "from": ["new"], "to": "in_progress", "who": agent},
+            {"key": "resolve", "label": "Resolve", "from": ["in_progress"], "to": "resolved", "who": agent,
+             "comment_required": True},
+            {"key": "reject", "label": "Reject", "from": ["new", "in_progress"], "to": "rejected", "who": agent,
+             "comment_required": True, "confirm": "Reject this case? The requester is told."},
+        ],
+        "default_queue": queue, "fallback_queue": queue, "request_info_state": "waiting",
+        "editable_fields": {}, "reopen": {"to": "in_progress", "within_days": 30}, "sla": [],
+    }
+
+
