@@ -32,6 +32,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.ratelimits import init_rate_limits
 
     init_rate_limits(app)
+
+    from app.jobs import init_jobs
+
+    init_jobs(app)
     _register_request_hooks(app)
 
     from app.errors import register_error_handlers

@@ -162,8 +162,25 @@ def serve_command(host: str, port: int, threads: int) -> None:
     serve(app, host=host, port=port, threads=threads, ident="casework")
 
 
+@click.command("worker")
+@with_appcontext
+def worker_command() -> None:
+    """Run background jobs from Redis (documents, notifications, SLA sweeps). Needs REDIS_URL."""
+    from redis import Redis
+    from rq import Worker
+
+    from app.jobs import QUEUE_NAME
+
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        raise click.ClickException("Set REDIS_URL: without Redis, jobs run inside `casework serve` itself.")
+    click.echo(f"Casework worker listening on {QUEUE_NAME} at {url}")
+    Worker([QUEUE_NAME], connection=Redis.from_url(url)).work(with_scheduler=False)
+
+
 def register_commands(app: Flask) -> None:
-    for command in (init_command, user_group, token_group, audit_group, demo_command, serve_command):
+    for command in (init_command, user_group, token_group, audit_group, demo_command, serve_command,
+                    worker_command):
         app.cli.add_command(command)
 
 

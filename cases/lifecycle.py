@@ -61,13 +61,13 @@ def _spec_from(document_text: str, form_families: str) -> workflow.CaseTypeSpec:
 def spec_of(session: Session, version: DefinitionVersion) -> workflow.CaseTypeSpec:
     """The case type of a published version. Versions never change, so the result is cached."""
     document = version_document(version)
-    form_version = _form_version(session, document["form"], document["form_version"])
+    form_version = pinned_form_version(session, document["form"], document["form_version"])
     schema = form_schema(form_version)
     key = json.dumps([dict(schema.families), schema.labels(), document["form"], document["form_version"]])
     return _spec_from(version.document, key)
 
 
-def _form_version(session: Session, slug: str, number: int) -> DefinitionVersion:
+def pinned_form_version(session: Session, slug: str, number: int) -> DefinitionVersion:
     version = session.scalar(select(DefinitionVersion).join(Definition).where(
         Definition.kind == "form", Definition.slug == slug, DefinitionVersion.number == number))
     if version is None:
@@ -207,7 +207,7 @@ def file_case(
         raise PermissionDenied("Only requesters file cases.")
     version = case_type.latest_version
     spec = spec_of(session, version)
-    form_version = _form_version(session, spec.form.slug, spec.form.version)
+    form_version = pinned_form_version(session, spec.form.slug, spec.form.version)
     schema = form_schema(form_version)
     files = {key: pending_files(session, ids, uploader) for key, ids in (file_ids or {}).items()}
     clean = _validate(schema, raw, {key: [f.ref() for f in fs] for key, fs in files.items()})

@@ -32,6 +32,17 @@ POLICY: dict[str, set[str]] = {
     "audit.index": {AUDITOR},
     "api.me": LOGGED_IN,
     "api.users": {ADMIN},
+    "api.case_types": LOGGED_IN,
+    "api.case_type": LOGGED_IN,
+    "api.file_case": LOGGED_IN,
+    "api.upload": LOGGED_IN,
+    "api.list_cases": LOGGED_IN,
+    "api.get_case": LOGGED_IN,
+    "api.claim": LOGGED_IN,
+    "api.fire_transition": LOGGED_IN,
+    "api.comment": LOGGED_IN,
+    "api.events": LOGGED_IN,
+    "api.verify": {ADMIN, AUDITOR},
 }
 BLUEPRINT_POLICY = {"admin": {ADMIN}}
 

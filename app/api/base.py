@@ -1,0 +1,89 @@
+"""The API blueprint and its plumbing: Bearer authentication, JSON bodies, pagination."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import Select, func, select
+
+from app.errors import json_error
+from app.extensions import csrf, db
+from cases import accounts
+from cases.errors import InvalidQuery
+from cases.models import User
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# The API never reads the session cookie, so cross-site requests carry no credentials: no CSRF token needed.
+csrf.exempt(bp)
+
+MAX_PER_PAGE = 100
+
+
+@bp.before_request
+def authenticate() -> ResponseReturnValue | None:
+    """Every API call needs `Authorization: Bearer <token>` of an active user with an unrevoked token."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = accounts.user_for_api_token(db.session, token.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        message = "Send a valid API token as 'Authorization: Bearer <token>'." if not header else \
+            "The API token is invalid, revoked, or belongs to an inactive user."
+        response = json_error(401, message)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="casework"'
+        return response
+    g.api_user = user
+    return None
+
+
+def api_user() -> User:
+    user: User = g.api_user
+    return user
+
+
+def page_args() -> tuple[int, int]:
+    """`?page=&per_page=` as numbers; bad values are a 400 with the field named, never a 500."""
+    fields: dict[str, list[str]] = {}
+    values = {}
+    for name, default, top in (("page", 1, 10**6), ("per_page", 25, MAX_PER_PAGE)):
+        raw = request.args.get(name, str(default))
+        try:
+            value = int(raw)
+            if not 1 <= value <= top:
+                raise ValueError
+        except ValueError:
+            fields[name] = [f"Use a whole number from 1 to {top}."]
+            continue
+        values[name] = value
+    if fields:
+        raise InvalidQuery("Invalid pagination parameters.", fields)
+    return values["page"], values["per_page"]
+
+
+def paginate(stmt: Select[Any], serialize: Any) -> dict[str, Any]:
+    """Run `stmt` for the requested page: {"items": [...], "total": n, "page": p, "per_page": k}."""
+    page, per_page = page_args()
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return {"items": [serialize(r) for r in rows], "total": total, "page": page, "per_page": per_page}
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; anything else is a 400 that says what was expected."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidQuery("Send a JSON object with Content-Type: application/json.",
+                           {"body": ["Expected a JSON object."]})
+    return body
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "roles": sorted(user.roles),
+        "active": user.active,
+        "absent": user.absent,
+    }

@@ -1,0 +1,157 @@
+"""Background jobs behind one small interface: `enqueue(app, name, *args)`.
+
+With REDIS_URL set, jobs go to Redis and run in `casework worker` processes (RQ); without it they run
+in a small thread pool of the server process (the embedded default). Jobs are registered by name, and
+always run inside an application context with their own database session.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from cases import notifications
+from cases.clock import utcnow
+from cases.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+QUEUE_NAME = "casework"
+JOBS: dict[str, Callable[..., Any]] = {}
+
+
+def job(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a job function under `name` (it runs inside an app context)."""
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        JOBS[name] = fn
+        return fn
+    return register
+
+
+def enqueue(app: Flask, name: str, *args: Any) -> None:
+    """Run job `name` in the background: on Redis when configured, else in this process's pool."""
+    if name not in JOBS:
+        raise KeyError(f"unknown job {name!r}")
+    if app.config.get("REDIS_URL"):
+        from redis import Redis
+        from rq import Queue
+
+        queue = Queue(QUEUE_NAME, connection=Redis.from_url(app.config["REDIS_URL"]))
+        queue.enqueue(run_job, name, *args, job_timeout=600)
+        return
+    pool: ThreadPoolExecutor = app.extensions["casework_jobs"]
+    pool.submit(_run_in_app, app, name, args)
+
+
+def _run_in_app(app: Flask, name: str, args: tuple[Any, ...]) -> Any:
+    with app.app_context():
+        try:
+            return JOBS[name](*args)
+        except Exception:
+            log.exception("Background job %s failed", name)
+            raise
+        finally:
+            db.session.remove()
+
+
+_worker_app: Flask | None = None
+_worker_lock = threading.Lock()
+
+
+def run_job(name: str, *args: Any) -> Any:
+    """The entry point RQ workers call (importable by name)."""
+    if has_app_context():
+        return JOBS[name](*args)
+    global _worker_app
+    with _worker_lock:
+        if _worker_app is None:
+            from app import create_app
+
+            _worker_app = create_app()
+    return _run_in_app(_worker_app, name, args)
+
+
+def init_jobs(app: Flask) -> None:
+    """Thread pool for the embedded default, and delivery of the outbox after each commit that filled it."""
+    app.extensions["casework_jobs"] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="casework-job")
+    if not _session_hooks_installed.is_set():
+        _install_session_hooks()
+        _session_hooks_installed.set()
+
+
+_session_hooks_installed = threading.Event()
+
+
+def _install_session_hooks() -> None:
+    """Once per process: the session is shared by every app, so are its hooks."""
+
+    @event.listens_for(db.session, "before_flush")
+    def _note_outbox(session: Session, _ctx: Any, _instances: Any) -> None:
+        if any(isinstance(obj, OutboxMessage) for obj in session.new):
+            session.info["outbox_pending"] = True
+
+    @event.listens_for(db.session, "after_commit")
+    def _kick_outbox(session: Session) -> None:
+        if session.info.pop("outbox_pending", False) and has_app_context() and current_app.config.get("SMTP_URL"):
+            enqueue(current_app._get_current_object(), "deliver_outbox")  # type: ignore[attr-defined]
+
+    @event.listens_for(db.session, "after_rollback")
+    def _forget_outbox(session: Session) -> None:
+        session.info.pop("outbox_pending", None)
+
+
+# ---------------------------------------------------------------- jobs
+
+
+def smtp_send(url: str, sender: str, message: OutboxMessage) -> None:
+    """Send one message through smtp://user:pass@host:port (?starttls=1) or smtps://."""
+    parts = urlparse(url)
+    host, port = parts.hostname or "localhost", parts.port or (465 if parts.scheme == "smtps" else 25)
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = sender, message.to, message.subject
+    mail.set_content(message.body)
+    smtp: smtplib.SMTP
+    if parts.scheme == "smtps":
+        smtp = smtplib.SMTP_SSL(host, port, timeout=30, context=ssl.create_default_context())
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=30)
+    with smtp:
+        if parse_qs(parts.query).get("starttls") == ["1"]:
+            smtp.starttls(context=ssl.create_default_context())
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+        smtp.send_message(mail)
+
+
+@job("deliver_outbox")
+def deliver_outbox() -> int:
+    """Send what is waiting in the outbox; failures are counted and retried on the next run."""
+    url = current_app.config.get("SMTP_URL")
+    if not url:
+        return 0
+    sender = current_app.config.get("MAIL_FROM") or "casework@localhost"
+    sent = 0
+    for message in notifications.pending(db.session):
+        try:
+            smtp_send(url, sender, message)
+        except (OSError, smtplib.SMTPException) as exc:
+            message.attempts += 1
+            message.last_error = f"{exc.__class__.__name__}: {exc}"[:1000]
+            log.warning("Could not send outbox message %s: %s", message.id, exc)
+        else:
+            message.attempts += 1
+            message.sent_at = utcnow()
+            sent += 1
+        db.session.commit()
+    return sent

@@ -1,0 +1,100 @@
+"""A case's history as people read it, built from its audit events (the single source of what happened).
+
+Requesters get the public timeline: no internal comments or files, no routing or assignment details.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cases.models import AuditEvent
+from cases.workflow import CaseTypeSpec
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    text: str
+    detail: str = ""
+    changes: tuple[tuple[str, str, str], ...] = ()  # (field label, before, after)
+
+
+def _value(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "(empty)"
+    if isinstance(value, list):
+        return ", ".join(_value(v) if not isinstance(v, Mapping) else str(v.get("name", v)) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _state(spec: CaseTypeSpec, key: Any) -> str:
+    try:
+        return spec.state(str(key)).label
+    except KeyError:
+        return str(key)
+
+
+Describer = Callable[[CaseTypeSpec, Mapping[str, Any]], tuple[str, str]]
+
+_TEXTS: dict[str, Describer] = {
+    "case.filed": lambda s, p: (f"Filed in {_state(s, p.get('state'))}", f"Queue {p.get('queue')}"),
+    "case.claimed": lambda s, p: ("Claimed the case", ""),
+    "case.released": lambda s, p: ("Released the case to the queue", ""),
+    "case.assigned": lambda s, p: (f"Assigned to {p.get('after') or 'nobody'}", ""),
+    "case.routed": lambda s, p: (f"Moved to queue {p.get('after')}", f"from {p.get('before')}"),
+    "case.prioritised": lambda s, p: (f"Priority set to {p.get('after')}", f"was {p.get('before')}"),
+    "case.transitioned": lambda s, p: (
+        f"{p.get('label')}: {_state(s, p.get('from'))} → {_state(s, p.get('to'))}", str(p.get("comment") or "")),
+    "case.updated": lambda s, p: ("Changed the case data", ""),
+    "case.commented": lambda s, p: ("Internal note" if p.get("internal") else "Comment", str(p.get("body", ""))),
+    "case.file_attached": lambda s, p: (
+        "Attached " + ", ".join(str(f.get("name")) for f in p.get("files", [])), ""),
+    "case.info_requested": lambda s, p: ("Asked the requester for information", str(p.get("question", ""))),
+    "case.info_provided": lambda s, p: ("Answered the request for information", str(p.get("answer", ""))),
+    "case.reopened": lambda s, p: (f"Reopened: back to {_state(s, p.get('to'))}", str(p.get("reason") or "")),
+    "case.rule_applied": lambda s, p: (f"Rule '{p.get('rule_name', p.get('rule'))}' applied",
+                                       "; ".join(str(d) for d in p.get("summary", []))),
+    "case.rule_failed": lambda s, p: ("A rule failed; the case went to the fallback queue", str(p.get("error", ""))),
+    "sla.warning": lambda s, p: (f"SLA warning: {p.get('kind')} due soon", str(p.get("due_at", ""))),
+    "sla.breached": lambda s, p: (f"SLA breached: {p.get('kind')} target missed", str(p.get("due_at", ""))),
+    "document.generated": lambda s, p: (f"Document generated: {p.get('name', p.get('kind'))}", ""),
+    "document.downloaded": lambda s, p: (f"Document downloaded: {p.get('name', p.get('kind'))}", ""),
+}
+
+# What a requester sees; everything else is staff business.
+PUBLIC_KINDS = {"case.filed", "case.transitioned", "case.info_requested", "case.info_provided", "case.reopened",
+                "case.commented", "case.file_attached", "case.updated"}
+
+
+def build(events: Sequence[AuditEvent], spec: CaseTypeSpec, *, public: bool = False, requester_email: str = "",
+          labels: Mapping[str, str] | None = None) -> list[Entry]:
+    """Readable entries, oldest first. Unknown kinds are shown by name rather than hidden.
+
+    On the public timeline staff appear as "Support team": requesters see what happened, not who inside.
+    """
+    labels = labels or spec.form.labels
+    out = []
+    for event in events:
+        payload = json.loads(event.payload)
+        if public and (event.kind not in PUBLIC_KINDS or payload.get("internal")):
+            continue
+        describe = _TEXTS.get(event.kind)
+        text, detail = describe(spec, payload) if describe else (event.kind, "")
+        changes: tuple[tuple[str, str, str], ...] = ()
+        if event.kind == "case.updated":
+            changes = tuple((labels.get(c["field"], c["field"]), _value(c.get("before")), _value(c.get("after")))
+                            for c in payload.get("changes", []))
+        actor = event.actor
+        if public:
+            actor = "You" if requester_email and actor == requester_email else "Support team"
+        out.append(Entry(event.seq, event.at, actor, event.kind, text, detail, changes))
+    return out

@@ -1,0 +1,133 @@
+"""Background jobs: notifications delivered over SMTP from a thread, or through Redis and an RQ worker."""
+
+from __future__ import annotations
+
+import socketserver
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.app.conftest import GOOD, publish_complaint, token_for
+from tests.conftest import make_config, need
+
+
+class _SMTPHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP to receive messages: a stand-in mail server on a loopback port."""
+
+    def handle(self) -> None:
+        self.wfile.write(b"220 test ready\r\n")
+        recipients: list[str] = []
+        while line := self.rfile.readline():
+            command = line.decode().strip()
+            upper = command.upper()
+            if upper.startswith(("EHLO", "HELO")):
+                self.wfile.write(b"250 ok\r\n")
+            elif upper.startswith("RCPT TO:"):
+                recipients.append(command.split(":", 1)[1].strip(" <>"))
+                self.wfile.write(b"250 ok\r\n")
+            elif upper == "DATA":
+                self.wfile.write(b"354 go\r\n")
+                body = []
+                while (data := self.rfile.readline()) not in (b".\r\n", b""):
+                    body.append(data.decode(errors="replace"))
+                self.server.messages.append((recipients, "".join(body)))  # type: ignore[attr-defined]
+                recipients = []
+                self.wfile.write(b"250 queued\r\n")
+            elif upper == "QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Any]:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
+    server.messages = []  # type: ignore[attr-defined]
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _wait_for(predicate: Any, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_outbox_is_delivered_by_a_background_thread(database_url: str, smtp_server: Any) -> None:
+    from app import create_app
+
+    port = smtp_server.server_address[1]
+    app = create_app(make_config(database_url, SMTP_URL=f"smtp://127.0.0.1:{port}", MAIL_FROM="cw@example.com"))
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    publish_complaint(app)
+    client = app.test_client()
+    response = client.post("/api/v1/case-types/complaint/cases", json={"data": GOOD},
+                           headers=token_for(app, "requester@example.com"))
+    assert response.status_code == 201
+    assert _wait_for(lambda: smtp_server.messages), "no message reached the SMTP server"
+    recipients, body = smtp_server.messages[0]
+    assert recipients == ["requester@example.com"]
+    assert "CMP-000001" in body
+
+
+def test_without_smtp_the_outbox_keeps_messages_for_admins(complaint_app: Any) -> None:
+    from app.extensions import db
+    from cases import notifications
+
+    client = complaint_app.test_client()
+    client.post("/api/v1/case-types/complaint/cases", json={"data": GOOD},
+                headers=token_for(complaint_app, "requester@example.com"))
+    with complaint_app.app_context():
+        waiting = notifications.pending(db.session)
+        assert [m.to for m in waiting] == ["requester@example.com"]
+        assert waiting[0].sent_at is None
+
+
+@pytest.mark.redis
+def test_jobs_go_through_redis_to_an_rq_worker(database_url: str, smtp_server: Any) -> None:
+    import redis
+    from rq import Queue, SimpleWorker
+
+    from app import create_app
+    from app.jobs import QUEUE_NAME
+
+    url = "redis://127.0.0.1:6379/14"
+    try:
+        connection = redis.Redis.from_url(url, socket_connect_timeout=2)
+        connection.ping()
+    except redis.RedisError as exc:
+        need(False, f"Redis is not reachable at {url}: {exc}")
+    Queue(QUEUE_NAME, connection=connection).empty()
+    port = smtp_server.server_address[1]
+    app = create_app(make_config(database_url, REDIS_URL=url, RATELIMIT_STORAGE_URI="memory://",
+                                 RATELIMIT_KEY_PREFIX=uuid.uuid4().hex, SMTP_URL=f"smtp://127.0.0.1:{port}"))
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    publish_complaint(app)
+    response = app.test_client().post("/api/v1/case-types/complaint/cases", json={"data": GOOD},
+                                      headers=token_for(app, "requester@example.com"))
+    assert response.status_code == 201
+    queue = Queue(QUEUE_NAME, connection=connection)
+    assert queue.count == 1
+    assert smtp_server.messages == []  # nothing runs in the web process when Redis is configured
+    with app.app_context():
+        SimpleWorker([queue], connection=connection).work(burst=True)
+    assert _wait_for(lambda: smtp_server.messages)
+    assert smtp_server.messages[0][0] == ["requester@example.com"]
+
+
+def test_worker_command_needs_redis(app: Any) -> None:
+    result = app.test_cli_runner().invoke(args=["worker"])
+    assert result.exit_code != 0
+    assert "Set REDIS_URL" in result.output
