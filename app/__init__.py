@@ -66,11 +66,13 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
-    from app.blueprints import admin, auth, homes
+    from app.blueprints import admin, auth, files, homes, work
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
-    for home in (homes.designer, homes.work, homes.portal, homes.audit):
+    app.register_blueprint(work.bp)
+    app.register_blueprint(files.bp)
+    for home in (homes.designer, homes.portal, homes.audit):
         app.register_blueprint(home)
     app.register_blueprint(api_bp)
 
@@ -79,6 +81,7 @@ def _register_request_hooks(app: Flask) -> None:
     from app.auth import current_user, load_logged_in_user
     from app.htmx import add_vary
     from app.security import add_security_headers
+    from cases.clock import utcnow
     from cases.models.accounts import ROLE_LABELS
 
     app.before_request(load_logged_in_user)
@@ -87,7 +90,7 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.context_processor
     def _template_globals() -> dict[str, Any]:
-        return {"current_user": current_user(), "role_labels": ROLE_LABELS}
+        return {"current_user": current_user(), "role_labels": ROLE_LABELS, "now_utc": utcnow()}
 
     @app.teardown_appcontext
     def _forget_user(_exc: BaseException | None) -> None:

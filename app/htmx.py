@@ -16,9 +16,10 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def render(page: str, partial: str | None = None, *, status: int = 200, **context: Any) -> Response:
+def render(page_template: str, partial_template: str | None = None, /, *, status: int = 200,
+           **context: Any) -> Response:
     """Render the full page, or only its partial when htmx asks for it. Pages include their partials."""
-    template = partial if partial is not None and is_htmx() else page
+    template = partial_template if partial_template is not None and is_htmx() else page_template
     return make_response(render_template(template, **context), status)
 
 

@@ -570,3 +570,41 @@ def files_for(session: Session, case: Case, user: User) -> Sequence[StoredFile]:
     return session.scalars(stmt).all()
 
 
+
+
+def file_for(session: Session, file_id: int, user: User) -> StoredFile:
+    """A case file `user` may download (internal ones only for staff and auditors); NotFound otherwise."""
+    stored = session.get(StoredFile, file_id)
+    if stored is None or stored.case_id is None:
+        raise NotFound("No such file.")
+    case = access.get_case_for(session, stored.case_id, user)
+    if stored.internal and not access.sees_internal(session, user, case):
+        raise NotFound("No such file.")
+    return stored
+
+
+def record_download(session: Session, case: Case, stored: StoredFile, user: User, *, clock: Clock = utcnow) -> None:
+    """Downloads of case files are audit events too."""
+    with transaction(session):
+        audit.append(session, case.stream, "case.file_downloaded",
+                     {"file": stored.id, "name": stored.original_name, "sha256": stored.sha256},
+                     actor=user, clock=clock)
+
+
+def bulk_assign(session: Session, case_ids: Sequence[int], assignee: User | None, actor: User, *,
+                clock: Clock = utcnow) -> tuple[list[Case], dict[str, str]]:
+    """Assign several cases; each is its own use case, so one refusal does not undo the others.
+
+    Returns the cases assigned and, per reference (or id), why the others were not.
+    """
+    done: list[Case] = []
+    problems: dict[str, str] = {}
+    for case_id in dict.fromkeys(case_ids):
+        try:
+            case = access.get_case_for(session, case_id, actor)
+            assign(session, case, assignee, actor, clock=clock)
+            done.append(case)
+        except (NotFound, PermissionDenied, Conflict, ValidationFailed) as exc:
+            session.rollback()
+            problems[str(case_id)] = exc.message
+    return done, problems

@@ -130,6 +130,37 @@ def store_upload(
     return stored
 
 
+# What may be attached to a case after filing (by content): documents, images, spreadsheets, text.
+CASE_FILE_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain", "text/csv",
+                   "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                   "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet")
+
+
+def store_case_file(
+    session: Session, store: FileStore, *, filename: str, stream: IO[bytes], uploader: Uploader,
+    max_bytes: int = DEFAULT_MAX_UPLOAD, clock: Clock = utcnow,
+) -> StoredFile:
+    """Keep a file to attach to a case (not tied to a form field); judged by content like form uploads."""
+    try:
+        name, size, sha256, head = store.write(stream, max_bytes=max_bytes)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, {"file": [exc.message]}) from None
+    content_type = sniff_content_type(head, name=filename)
+    if size == 0 or content_type not in CASE_FILE_TYPES:
+        store.delete(name)
+        reason = "The file is empty." if size == 0 else \
+            "This kind of file cannot be attached (PDF, images, office documents and text are accepted)."
+        raise ValidationFailed(reason, {"file": [reason]})
+    with transaction(session):
+        stored = StoredFile(storage_name=name, original_name=_display_name(filename), content_type=content_type,
+                            size=size, sha256=sha256, uploaded_at=clock(),
+                            owner_id=uploader.user.id if uploader.user else None,
+                            owner_key="" if uploader.user else uploader.session_key)
+        session.add(stored)
+    return stored
+
+
 def pending_files(session: Session, ids: Iterable[int], uploader: Uploader) -> list[StoredFile]:
     """The uploader's own files that no submission has taken yet; anything else is silently left out."""
     wanted = {int(i) for i in ids}

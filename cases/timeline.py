@@ -13,6 +13,8 @@ from typing import Any
 
 from cases.models import AuditEvent
 from cases.workflow import CaseTypeSpec
+from forms.display import display_value
+from forms.schema import FormSchema
 
 
 @dataclass(frozen=True)
@@ -76,12 +78,18 @@ PUBLIC_KINDS = {"case.filed", "case.transitioned", "case.info_requested", "case.
 
 
 def build(events: Sequence[AuditEvent], spec: CaseTypeSpec, *, public: bool = False, requester_email: str = "",
-          labels: Mapping[str, str] | None = None) -> list[Entry]:
+          schema: FormSchema | None = None) -> list[Entry]:
     """Readable entries, oldest first. Unknown kinds are shown by name rather than hidden.
 
     On the public timeline staff appear as "Support team": requesters see what happened, not who inside.
     """
-    labels = labels or spec.form.labels
+    labels = spec.form.labels
+
+    def show(key: str, value: Any) -> str:
+        if schema is not None and key in schema.by_key:
+            return display_value(schema.by_key[key], value)
+        return _value(value)
+
     out = []
     for event in events:
         payload = json.loads(event.payload)
@@ -91,8 +99,8 @@ def build(events: Sequence[AuditEvent], spec: CaseTypeSpec, *, public: bool = Fa
         text, detail = describe(spec, payload) if describe else (event.kind, "")
         changes: tuple[tuple[str, str, str], ...] = ()
         if event.kind == "case.updated":
-            changes = tuple((labels.get(c["field"], c["field"]), _value(c.get("before")), _value(c.get("after")))
-                            for c in payload.get("changes", []))
+            changes = tuple((labels.get(c["field"], c["field"]), show(c["field"], c.get("before")),
+                             show(c["field"], c.get("after"))) for c in payload.get("changes", []))
         actor = event.actor
         if public:
             actor = "You" if requester_email and actor == requester_email else "Support team"

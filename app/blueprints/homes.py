@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
-from app.auth import current_user, require_roles
+from app.auth import require_roles
 from app.extensions import db
 from app.htmx import render
 from cases import accounts
@@ -13,9 +13,6 @@ from cases.models import Role
 
 designer = Blueprint("designer", __name__, url_prefix="/designer")
 require_roles(designer, Role.ADMIN)
-
-work = Blueprint("work", __name__, url_prefix="/work")
-require_roles(work, Role.AGENT)
 
 portal = Blueprint("portal", __name__, url_prefix="/portal")
 require_roles(portal, Role.REQUESTER)
@@ -28,13 +25,6 @@ require_roles(audit, Role.AUDITOR)
 def index() -> ResponseReturnValue:
     return render("designer/index.html", users=accounts.list_users(db.session),
                   queues=accounts.list_queues(db.session))
-
-
-@work.get("/", endpoint="index")
-def work_index() -> ResponseReturnValue:
-    user = current_user()
-    assert user is not None
-    return render("work/index.html", queues=accounts.queues_of(db.session, user))
 
 
 @portal.get("/", endpoint="index")

@@ -27,7 +27,7 @@ POLICY: dict[str, set[str]] = {
     "auth.create_token": LOGGED_IN,
     "auth.revoke_token": LOGGED_IN,
     "designer.index": {ADMIN},
-    "work.index": {AGENT},
+    "files.download": LOGGED_IN,
     "portal.index": {REQUESTER},
     "audit.index": {AUDITOR},
     "api.me": LOGGED_IN,
@@ -44,7 +44,7 @@ POLICY: dict[str, set[str]] = {
     "api.events": LOGGED_IN,
     "api.verify": {ADMIN, AUDITOR},
 }
-BLUEPRINT_POLICY = {"admin": {ADMIN}}
+BLUEPRINT_POLICY = {"admin": {ADMIN}, "work": {AGENT, ADMIN}}
 
 
 def policy_for(endpoint: str) -> set[str]:

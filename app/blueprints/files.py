@@ -1,0 +1,27 @@
+"""Downloads of case files, for everyone allowed to see them (row-level and internal checks in cases/)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, send_file
+from flask.typing import ResponseReturnValue
+
+from app.auth import current_user, require_roles
+from app.extensions import db
+from app.uploads import file_store
+from cases import access, lifecycle
+
+bp = Blueprint("files", __name__, url_prefix="/files")
+require_roles(bp)
+
+
+@bp.get("/<int:file_id>")
+def download(file_id: int) -> ResponseReturnValue:
+    """Always as an attachment (never rendered inline); the download is an audit event."""
+    user = current_user()
+    assert user is not None
+    stored = lifecycle.file_for(db.session, file_id, user)
+    case = access.get_case_for(db.session, stored.case_id or 0, user)
+    path = file_store(current_app).path(stored.storage_name)
+    lifecycle.record_download(db.session, case, stored, user)
+    return send_file(path, mimetype=stored.content_type, as_attachment=True, download_name=stored.original_name,
+                     max_age=0)

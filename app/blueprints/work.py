@@ -1,0 +1,206 @@
+"""Agents' work: lists of cases to filter and page through, and the case page where cases are worked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+
+from app import case_pages
+from app.auth import current_user, require_roles
+from app.extensions import db
+from app.htmx import is_htmx, render, see_other
+from app.uploads import file_store
+from cases import access, accounts, definitions, lifecycle, queries, submissions
+from cases.errors import CasesError, Conflict, NotFound, PermissionDenied, ValidationFailed
+from cases.models import PRIORITIES, Case, Role, User
+from cases.submissions import Uploader
+from forms.wtf import build_form_class
+
+bp = Blueprint("work", __name__, url_prefix="/work")
+require_roles(bp, Role.AGENT, Role.ADMIN)
+
+STATUS_FOR = {ValidationFailed: 422, Conflict: 409, PermissionDenied: 403, NotFound: 404}
+
+
+def _me() -> User:
+    user = current_user()
+    assert user is not None
+    return user
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    user = _me()
+    default_scope = "queues" if user.has_role(Role.AGENT) else "all"
+    filters = queries.parse_filters(request.args, default_scope=default_scope)
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    result = queries.work_list(db.session, user, filters, page=page)
+    case_types = list(definitions.list_definitions(db.session, "case_type"))
+    return render("work/index.html", "work/_list.html", filters=filters, result=result,
+                  counts=queries.counts(db.session, user), queues=accounts.list_queues(db.session),
+                  case_types=case_types, priorities=PRIORITIES, agents=accounts.users_with_role(db.session, Role.AGENT),
+                  args=request.args, bulk_form=FlaskForm())
+
+
+@bp.post("/bulk-assign")
+def bulk_assign() -> ResponseReturnValue:
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    email = (request.form.get("assignee") or "").strip()
+    assignee = accounts.find_user(db.session, email) if email and email != "none" else None
+    if email and email != "none" and assignee is None:
+        raise ValidationFailed("No agent has this e-mail address.", {"assignee": ["Choose an agent."]})
+    ids = [int(i) for i in request.form.getlist("case") if i.isdigit()][:200]
+    if not ids:
+        raise ValidationFailed("Select the cases to assign.", {"case": ["Select at least one case."]})
+    done, problems = lifecycle.bulk_assign(db.session, ids, assignee, _me())
+    flash(f"{len(done)} case(s) assigned" + (f"; {len(problems)} not: " + "; ".join(
+        f"#{k}: {v}" for k, v in problems.items()) if problems else "."), "success" if not problems else "error")
+    return see_other(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
+                     else url_for("work.index"))
+
+
+# ---------------------------------------------------------------- the case page
+
+
+def _case(case_id: int) -> Case:
+    return access.get_case_for(db.session, case_id, _me())
+
+
+def _case_response(case: Case, *, problem: str | None = None, status: int = 200) -> ResponseReturnValue:
+    page = case_pages.build(db.session, case, _me(), problem=problem)
+    return render("work/case.html", "work/_case.html", page=page, status=status, priorities=PRIORITIES,
+                  form=FlaskForm())
+
+
+@bp.get("/cases/<int:case_id>")
+def case(case_id: int) -> ResponseReturnValue:
+    return _case_response(_case(case_id))
+
+
+def _version() -> int | None:
+    raw = request.form.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _act(case_id: int, action: Callable[[Case, User], Any]) -> ResponseReturnValue:
+    """Run one action on a case; a refusal re-renders the case with the reason, nothing is lost."""
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    case = _case(case_id)
+    try:
+        action(case, _me())
+    except CasesError as exc:
+        db.session.rollback()
+        case = _case(case_id)
+        status = next((s for t, s in STATUS_FOR.items() if isinstance(exc, t)), 400)
+        details = [f"{k}: {' '.join(v)}" for k, v in getattr(exc, "fields", {}).items()]
+        return _case_response(case, problem=" ".join([exc.message, *details]), status=status)
+    if is_htmx():
+        return _case_response(case)
+    return see_other(url_for("work.case", case_id=case.id))
+
+
+@bp.post("/cases/<int:case_id>/claim")
+def claim(case_id: int) -> ResponseReturnValue:
+    return _act(case_id, lambda c, u: lifecycle.claim(db.session, c, u, expected_version=_version()))
+
+
+@bp.post("/cases/<int:case_id>/release")
+def release(case_id: int) -> ResponseReturnValue:
+    return _act(case_id, lambda c, u: lifecycle.release(db.session, c, u, expected_version=_version()))
+
+
+@bp.post("/cases/<int:case_id>/assign")
+def assign(case_id: int) -> ResponseReturnValue:
+    def run(c: Case, u: User) -> Any:
+        email = (request.form.get("assignee") or "").strip()
+        assignee = accounts.find_user(db.session, email) if email else None
+        if email and assignee is None:
+            raise ValidationFailed("No agent has this e-mail address.")
+        return lifecycle.assign(db.session, c, assignee, u, expected_version=_version())
+    return _act(case_id, run)
+
+
+@bp.post("/cases/<int:case_id>/queue")
+def move_queue(case_id: int) -> ResponseReturnValue:
+    def run(c: Case, u: User) -> Any:
+        queue = accounts.find_queue(db.session, request.form.get("queue", ""))
+        if queue is None:
+            raise ValidationFailed("Choose a queue.")
+        return lifecycle.move_to_queue(db.session, c, queue, u, expected_version=_version())
+    return _act(case_id, run)
+
+
+@bp.post("/cases/<int:case_id>/priority")
+def priority(case_id: int) -> ResponseReturnValue:
+    return _act(case_id, lambda c, u: lifecycle.set_priority(db.session, c, request.form.get("priority", ""), u,
+                                                             expected_version=_version()))
+
+
+def _field_values(case: Case, keys: set[str], prefix: str) -> dict[str, Any]:
+    """The posted values of some of the case's form fields, as the form language reads raw input."""
+    if not keys:
+        return {}
+    schema = lifecycle.case_schema(case)
+    form = build_form_class(schema, base=FlaskForm)(formdata=request.form, prefix=prefix, meta={"csrf": False})
+    values = form.submitted_values()
+    return {k: values[k] for k in keys if k in values}
+
+
+@bp.post("/cases/<int:case_id>/transitions/<key>")
+def fire(case_id: int, key: str) -> ResponseReturnValue:
+    def run(c: Case, u: User) -> Any:
+        spec = lifecycle.case_spec(db.session, c)
+        move = spec.transition(key)
+        data = _field_values(c, set(move.required_fields), f"t-{key}")
+        return lifecycle.transition(db.session, c, key, u, comment=request.form.get("comment", ""), data=data,
+                                    expected_version=_version())
+    return _act(case_id, run)
+
+
+@bp.post("/cases/<int:case_id>/edit")
+def edit(case_id: int) -> ResponseReturnValue:
+    def run(c: Case, u: User) -> Any:
+        spec = lifecycle.case_spec(db.session, c)
+        data = _field_values(c, set(spec.editable_fields.get(c.state, ())), "edit")
+        return lifecycle.edit_fields(db.session, c, data, u, expected_version=_version())
+    return _act(case_id, run)
+
+
+@bp.post("/cases/<int:case_id>/comments")
+def comment(case_id: int) -> ResponseReturnValue:
+    return _act(case_id, lambda c, u: lifecycle.add_comment(
+        db.session, c, u, request.form.get("body", ""), internal=request.form.get("internal") == "y"))
+
+
+@bp.post("/cases/<int:case_id>/request-info")
+def request_info(case_id: int) -> ResponseReturnValue:
+    return _act(case_id, lambda c, u: lifecycle.request_information(
+        db.session, c, u, request.form.get("question", ""), expected_version=_version()))
+
+
+@bp.post("/cases/<int:case_id>/reopen")
+def reopen(case_id: int) -> ResponseReturnValue:
+    return _act(case_id, lambda c, u: lifecycle.reopen(db.session, c, u, reason=request.form.get("reason", "")))
+
+
+@bp.post("/cases/<int:case_id>/files")
+def attach(case_id: int) -> ResponseReturnValue:
+    def run(c: Case, u: User) -> Any:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise ValidationFailed("Choose a file to attach.")
+        stored = submissions.store_case_file(db.session, file_store(current_app), filename=upload.filename,
+                                             stream=upload.stream, uploader=Uploader(u))
+        return lifecycle.attach_files(db.session, c, u, [stored], internal=request.form.get("internal") == "y")
+    return _act(case_id, run)

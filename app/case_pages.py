@@ -1,0 +1,70 @@
+"""What a case page shows, gathered in one place for the agent, requester and auditor pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
+
+from cases import access, accounts, audit, lifecycle, timeline
+from cases.models import Case, User
+from cases.workflow import CaseTypeSpec, Transition
+from forms.display import Row, display_rows
+from forms.wtf import build_form_class
+
+
+@dataclass
+class CasePage:
+    case: Case
+    spec: CaseTypeSpec
+    rows: list[Row]
+    entries: list[timeline.Entry]
+    comments: list[Any]
+    files: list[Any]
+    transitions: list[Transition]
+    staff: bool
+    public: bool
+    edit_form: Any
+    editable: list[str]
+    transition_forms: dict[str, Any]
+    agents: list[User]
+    queues: list[Any]
+    state_label: str
+    problem: str | None = None
+
+
+def _fields_form(case: Case, keys: set[str], prefix: str) -> Any:
+    """A WTForms form of the case's form version holding only `keys`, filled with the case data."""
+    if not keys:
+        return None
+    schema = lifecycle.case_schema(case)
+    form_class = build_form_class(schema, base=FlaskForm)
+    form = form_class(formdata=None, data=lifecycle.case_data(case), prefix=prefix, meta={"csrf": False})
+    form.visible_keys = [k for k in schema.order if k in keys]
+    return form
+
+
+def build(session: Session, case: Case, user: User, *, problem: str | None = None) -> CasePage:
+    spec = lifecycle.case_spec(session, case)
+    staff = access.is_staff_on(session, user, case)
+    public = not access.sees_internal(session, user, case)
+    transitions = lifecycle.allowed_transitions(session, case, user)
+    editable = list(spec.editable_fields.get(case.state, ())) if staff and case.is_open else []
+    requester_email = case.requester.email if case.requester else case.contact_email
+    return CasePage(
+        case=case, spec=spec,
+        rows=display_rows(lifecycle.case_schema(case), lifecycle.case_data(case)),
+        entries=timeline.build(audit.events(session, case.stream), spec, public=public,
+                               requester_email=requester_email, schema=lifecycle.case_schema(case)),
+        comments=list(lifecycle.comments_for(session, case, user)),
+        files=list(lifecycle.files_for(session, case, user)),
+        transitions=transitions, staff=staff, public=public,
+        edit_form=_fields_form(case, set(editable), "edit"), editable=editable,
+        transition_forms={t.key: _fields_form(case, set(t.required_fields), f"t-{t.key}") for t in transitions},
+        agents=[m for m in case.queue.members if m.active] if staff else [],
+        queues=list(accounts.list_queues(session, include_inactive=False)) if staff else [],
+        state_label=spec.state(case.state).label, problem=problem,
+    )
+
