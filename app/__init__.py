@@ -66,13 +66,15 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
-    from app.blueprints import admin, auth, files, homes, work
+    from app.blueprints import admin, auth, files, homes, portal, public, work
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(work.bp)
     app.register_blueprint(files.bp)
-    for home in (homes.designer, homes.portal, homes.audit):
+    app.register_blueprint(portal.bp)
+    app.register_blueprint(public.bp)
+    for home in (homes.designer, homes.audit):
         app.register_blueprint(home)
     app.register_blueprint(api_bp)
 

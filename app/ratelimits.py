@@ -24,6 +24,9 @@ def init_rate_limits(app: Flask) -> Limiter:
     limits = {
         "auth.login": limiter.limit(app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_failed_login),
         "auth.register": limiter.limit("20 per hour", methods=["POST"]),
+        # Anonymous filing: enough for people paging through a wizard, too little for a flood.
+        "public.request_form": limiter.limit(app.config.get("PUBLIC_FORM_RATE_LIMIT", "30 per minute"),
+                                             methods=["POST"]),
     }
     for endpoint, limit in limits.items():
         app.view_functions[endpoint] = limit(app.view_functions[endpoint])

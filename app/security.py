@@ -23,7 +23,7 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Referrer-Policy", "same-origin")  # /track pages tighten it to no-referrer
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     return response

@@ -8,7 +8,9 @@ changed it and when.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
@@ -36,7 +38,7 @@ from cases.models import (
     StoredFile,
     User,
 )
-from cases.submissions import Uploader, form_schema, pending_files
+from cases.submissions import TRACKING_PREFIX, Uploader, form_schema, pending_files
 from cases.uow import transaction
 from forms.errors import SubmissionInvalid
 from forms.schema import FormSchema
@@ -192,9 +194,31 @@ def _enter_state(case: Case, spec: workflow.CaseTypeSpec, state: str, clock: Clo
 # ---------------------------------------------------------------- filing
 
 
+def file_case_anonymously(
+    session: Session, case_type: Definition, raw: Mapping[str, Any], *, uploader: Uploader,
+    file_ids: Mapping[str, Sequence[int]] | None = None, contact_email: str = "", clock: Clock = utcnow,
+) -> tuple[Case, str]:
+    """File a case on a public case type without an account; returns the case and its tracking token
+    (shown once, stored hashed)."""
+    token = TRACKING_PREFIX + secrets.token_urlsafe(24)
+    case = file_case(session, case_type, raw, uploader=uploader, file_ids=file_ids, contact_email=contact_email,
+                     clock=clock, tracking_hash=hashlib.sha256(token.encode()).hexdigest())
+    return case, token
+
+
+def case_by_tracking_token(session: Session, token: str) -> Case:
+    if not token or not token.startswith(TRACKING_PREFIX) or len(token) > 100:
+        raise NotFound("This tracking link is not valid.")
+    case = session.scalar(select(Case).where(Case.tracking_hash == hashlib.sha256(token.encode()).hexdigest()))
+    if case is None:
+        raise NotFound("This tracking link is not valid.")
+    return case
+
+
 def file_case(
     session: Session, case_type: Definition, raw: Mapping[str, Any], *, uploader: Uploader,
     file_ids: Mapping[str, Sequence[int]] | None = None, contact_email: str = "", clock: Clock = utcnow,
+    tracking_hash: str | None = None,
 ) -> Case:
     """File a case: validate against the pinned form, number it, put it in its initial state and queue."""
     user = uploader.user
@@ -221,7 +245,8 @@ def file_case(
             ref=_next_ref(session, spec.prefix), case_type_id=case_type.id, case_type_version_id=version.id,
             form_version_id=form_version.id, summary=_summary(schema, clean), data=json.dumps(data),
             state=spec.initial.key, is_open=True, queue_id=queue.id, priority="normal",
-            requester_id=user.id if user else None, contact_email=email, created_at=now, updated_at=now,
+            requester_id=user.id if user else None, contact_email=email, tracking_hash=tracking_hash,
+            created_at=now, updated_at=now,
             updated_by_id=user.id if user else None,
         )
         session.add(case)
@@ -608,3 +633,12 @@ def bulk_assign(session: Session, case_ids: Sequence[int], assignee: User | None
             session.rollback()
             problems[str(case_id)] = exc.message
     return done, problems
+
+
+def forms_used_by_case_types(session: Session) -> set[str]:
+    """Slugs of forms that published case types file with (requesters file those through the case type)."""
+    used = set()
+    for definition in session.scalars(select(Definition).where(Definition.kind == "case_type")):
+        if definition.latest_version is not None:
+            used.add(str(version_document(definition.latest_version).get("form")))
+    return used

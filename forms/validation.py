@@ -28,6 +28,7 @@ __all__ = [
     "check_upload",
     "defaults",
     "from_json_values",
+    "hidden_fields",
     "rows_from_formdata",
     "sniff_content_type",
     "to_json_values",
@@ -351,3 +352,28 @@ def check_upload(
         kind = KNOWN_FILE_TYPES[content_type].label
         messages.append(f"This file is a {kind}, which is not accepted here ({allowed_labels(field)}).")
     return messages
+
+
+def hidden_fields(
+    schema: FormSchema,
+    raw: Mapping[str, Any],
+    *,
+    files: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    timezone: dt.tzinfo = dt.UTC,
+) -> set[str]:
+    """Top-level keys whose visible-if condition is false for these answers (headings and notes too).
+
+    Pages render these hidden, so what a requester sees matches what validation will keep.
+    """
+    run = _Run(schema, raw if isinstance(raw, Mapping) else {}, files, timezone)
+    run.decide()
+    hidden: set[str] = set()
+    for spec in schema.fields:
+        if spec.visible_if is None:
+            continue
+        if spec.has_value:
+            if spec.key not in run.values:
+                hidden.add(spec.key)
+        elif not evaluate(spec.visible_if, run.values, schema.families):
+            hidden.add(spec.key)
+    return hidden

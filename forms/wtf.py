@@ -132,6 +132,7 @@ class SchemaForm:
                 continue
             current = [e for e in (target.errors or []) if e and isinstance(e, str)]
             target.errors = current + [m for m in messages if m not in current]
+        _wire(self._fields, self.schema)  # aria-invalid / aria-describedby follow the errors
 
     def layout(self) -> list[LayoutItem]:
         """The fields in order with their spec, for templates that lay out widths and conditions."""

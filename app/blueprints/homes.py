@@ -14,9 +14,6 @@ from cases.models import Role
 designer = Blueprint("designer", __name__, url_prefix="/designer")
 require_roles(designer, Role.ADMIN)
 
-portal = Blueprint("portal", __name__, url_prefix="/portal")
-require_roles(portal, Role.REQUESTER)
-
 audit = Blueprint("audit", __name__, url_prefix="/audit")
 require_roles(audit, Role.AUDITOR)
 
@@ -25,11 +22,6 @@ require_roles(audit, Role.AUDITOR)
 def index() -> ResponseReturnValue:
     return render("designer/index.html", users=accounts.list_users(db.session),
                   queues=accounts.list_queues(db.session))
-
-
-@portal.get("/", endpoint="index")
-def portal_index() -> ResponseReturnValue:
-    return render("portal/index.html")
 
 
 @audit.get("/", endpoint="index")

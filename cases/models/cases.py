@@ -45,6 +45,8 @@ class Case(Base):
     tags: Mapped[str] = mapped_column(Text, default="[]")
     requester_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     contact_email: Mapped[str] = mapped_column(String(254), default="")
+    # Anonymous requesters follow their case through a private link; only its hash is stored.
+    tracking_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

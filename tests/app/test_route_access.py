@@ -28,7 +28,8 @@ POLICY: dict[str, set[str]] = {
     "auth.revoke_token": LOGGED_IN,
     "designer.index": {ADMIN},
     "files.download": LOGGED_IN,
-    "portal.index": {REQUESTER},
+    "public.request_form": EVERYONE,
+    "public.track": EVERYONE,
     "audit.index": {AUDITOR},
     "api.me": LOGGED_IN,
     "api.users": {ADMIN},
@@ -44,7 +45,7 @@ POLICY: dict[str, set[str]] = {
     "api.events": LOGGED_IN,
     "api.verify": {ADMIN, AUDITOR},
 }
-BLUEPRINT_POLICY = {"admin": {ADMIN}, "work": {AGENT, ADMIN}}
+BLUEPRINT_POLICY = {"admin": {ADMIN}, "work": {AGENT, ADMIN}, "portal": {REQUESTER}}
 
 
 def policy_for(endpoint: str) -> set[str]:

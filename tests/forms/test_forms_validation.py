@@ -668,3 +668,12 @@ def test_check_upload_with_zip_and_text_families(one_page: OnePage) -> None:
     assert check_upload(csv_only, "data.csv", 100, b"a,b\n1,2\n") == []
     assert check_upload(csv_only, "notes.txt", 100, b"hello") == []  # content cannot tell CSV from text
     assert check_upload(csv_only, "data.csv", 100, b"%PDF-1.4") != []
+
+
+def test_hidden_fields_follow_the_answers(complaint: FormSchema) -> None:
+    from forms.validation import hidden_fields
+
+    schema = complaint
+    assert hidden_fields(schema, {"category": "damaged"}) == {"other_category"}
+    assert hidden_fields(schema, {"category": "other"}) == set()
+    assert hidden_fields(schema, {}) == {"other_category"}

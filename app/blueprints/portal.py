@@ -1,0 +1,172 @@
+"""Requesters: file requests through their forms, follow their cases, answer questions, add comments and files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, abort, current_app, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+
+from app import case_pages
+from app.auth import current_user, require_roles
+from app.extensions import db
+from app.filing import Wizard, WizardPage
+from app.htmx import render, see_other
+from app.uploads import file_store
+from cases import access, definitions, lifecycle, queries, submissions
+from cases.errors import CasesError, Conflict, NotFound, PermissionDenied, ValidationFailed
+from cases.models import Case, Definition, Role, User
+from cases.submissions import Uploader
+from forms.display import display_rows
+
+bp = Blueprint("portal", __name__, url_prefix="/portal")
+require_roles(bp, Role.REQUESTER)
+
+STATUS_FOR = {ValidationFailed: 422, Conflict: 409, PermissionDenied: 403, NotFound: 404}
+
+
+def _me() -> User:
+    user = current_user()
+    assert user is not None
+    return user
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    user = _me()
+    used = lifecycle.forms_used_by_case_types(db.session)
+    forms = [(f, v) for f, v in submissions.fileable_forms(db.session, user) if f.slug not in used]
+    return render("portal/index.html", cases=queries.requester_cases(db.session, user),
+                  case_types=lifecycle.fileable_case_types(db.session, user), forms=forms,
+                  filed=submissions.submissions_of(db.session, user))
+
+
+def wizard_page(wiz: WizardPage, *, title: str, action: str, public: bool = False) -> ResponseReturnValue:
+    return render("portal/file.html", wiz=wiz, title=title, action=action, public=public, status=wiz.status)
+
+
+def case_type_wizard(case_type: Definition, uploader: Uploader) -> Wizard:
+    spec = lifecycle.spec_of(db.session, case_type.latest_version)
+    form_version = lifecycle.pinned_form_version(db.session, spec.form.slug, spec.form.version)
+    return Wizard(submissions.form_schema(form_version), uploader)
+
+
+def _fileable_case_type(slug: str, user: User | None) -> Definition:
+    for definition, _version in lifecycle.fileable_case_types(db.session, user):
+        if definition.slug == slug:
+            return definition
+    raise NotFound("This request type is not open.")
+
+
+@bp.route("/new/<slug>", methods=["GET", "POST"])
+def new_case(slug: str) -> ResponseReturnValue:
+    user = _me()
+    case_type = _fileable_case_type(slug, user)
+    wizard = case_type_wizard(case_type, Uploader(user))
+    action = url_for("portal.new_case", slug=slug)
+    if request.method == "GET":
+        return wizard_page(wizard.start(), title=case_type.title, action=action)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+
+    def complete(raw: MultiDict[str, str], file_ids: dict[str, list[int]]) -> ResponseReturnValue:
+        case = lifecycle.file_case(db.session, case_type, raw, uploader=Uploader(user), file_ids=file_ids)
+        return see_other(url_for("portal.case", case_id=case.id, filed=1))
+
+    result = wizard.step(complete)
+    return wizard_page(result, title=case_type.title, action=action) if isinstance(result, WizardPage) else result
+
+
+@bp.route("/forms/<slug>", methods=["GET", "POST"])
+def new_submission(slug: str) -> ResponseReturnValue:
+    user = _me()
+    form_def = definitions.find_definition(db.session, "form", slug)
+    if form_def is None:
+        raise NotFound("No such form.")
+    version = submissions.filing_version(db.session, form_def, user)
+    wizard = Wizard(submissions.form_schema(version), Uploader(user))
+    action = url_for("portal.new_submission", slug=slug)
+    if request.method == "GET":
+        return wizard_page(wizard.start(), title=form_def.title, action=action)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+
+    def complete(raw: MultiDict[str, str], file_ids: dict[str, list[int]]) -> ResponseReturnValue:
+        submission, _token = submissions.submit(db.session, form_def, raw, uploader=Uploader(user),
+                                                file_ids=file_ids, version=version)
+        return see_other(url_for("portal.submission", submission_id=submission.id))
+
+    result = wizard.step(complete)
+    return wizard_page(result, title=form_def.title, action=action) if isinstance(result, WizardPage) else result
+
+
+@bp.get("/submissions/<int:submission_id>")
+def submission(submission_id: int) -> ResponseReturnValue:
+    filed = submissions.get_submission_for(db.session, submission_id, _me())
+    rows = display_rows(submissions.form_schema(filed.version), submissions.submission_data(filed))
+    return render("portal/submission.html", submission=filed, rows=rows)
+
+
+# ---------------------------------------------------------------- the requester's case page
+
+
+def _case(case_id: int) -> Case:
+    user = _me()
+    case = access.get_case_for(db.session, case_id, user)
+    if case.requester_id != user.id:
+        raise NotFound("No such case.")
+    return case
+
+
+def _case_response(case: Case, *, problem: str | None = None, status: int = 200) -> ResponseReturnValue:
+    page = case_pages.build(db.session, case, _me(), problem=problem)
+    return render("portal/case.html", "portal/_case.html", page=page, form=FlaskForm(), status=status,
+                  just_filed=request.args.get("filed") == "1")
+
+
+@bp.get("/cases/<int:case_id>")
+def case(case_id: int) -> ResponseReturnValue:
+    return _case_response(_case(case_id))
+
+
+def _act(case_id: int, action: Callable[[Case, User], Any]) -> ResponseReturnValue:
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    case = _case(case_id)
+    try:
+        action(case, _me())
+    except CasesError as exc:
+        db.session.rollback()
+        status = next((s for t, s in STATUS_FOR.items() if isinstance(exc, t)), 400)
+        return _case_response(_case(case_id), problem=exc.message, status=status)
+    return see_other(url_for("portal.case", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/answer")
+def answer(case_id: int) -> ResponseReturnValue:
+    return _act(case_id, lambda c, u: lifecycle.answer_information(db.session, c, u, request.form.get("answer", "")))
+
+
+@bp.post("/cases/<int:case_id>/comments")
+def comment(case_id: int) -> ResponseReturnValue:
+    return _act(case_id, lambda c, u: lifecycle.add_comment(db.session, c, u, request.form.get("body", "")))
+
+
+@bp.post("/cases/<int:case_id>/reopen")
+def reopen(case_id: int) -> ResponseReturnValue:
+    return _act(case_id, lambda c, u: lifecycle.reopen(db.session, c, u, reason=request.form.get("reason", "")))
+
+
+@bp.post("/cases/<int:case_id>/files")
+def attach(case_id: int) -> ResponseReturnValue:
+    def run(c: Case, u: User) -> Any:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise ValidationFailed("Choose a file to attach.")
+        stored = submissions.store_case_file(db.session, file_store(current_app), filename=upload.filename,
+                                             stream=upload.stream, uploader=Uploader(u))
+        return lifecycle.attach_files(db.session, c, u, [stored])
+    return _act(case_id, run)

@@ -1,0 +1,194 @@
+"""The requester's form wizard: pages with back and next, uploads kept between pages, rows added and
+removed, validation per page and again in full when the form is filed.
+
+State lives in the page itself: answers of the other pages travel as hidden inputs and stored uploads
+as their ids (checked against their uploader when filed), so nothing half-filed is ever stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, request
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+
+from app.extensions import db
+from app.uploads import file_store
+from cases import submissions
+from cases.errors import ValidationFailed
+from cases.submissions import Uploader
+from forms.errors import SubmissionInvalid
+from forms.schema import FormSchema
+from forms.validation import defaults, hidden_fields, validate_submission
+from forms.wtf import build_form_class, initial_form_data
+
+META = {"csrf_token", "_page", "_nav", "website"}
+FILES_PREFIX = "_files-"
+HONEYPOT = "website"
+
+
+@dataclass
+class WizardPage:
+    """What the template needs to show one page."""
+
+    schema: FormSchema
+    page_key: str
+    form: Any
+    carried: list[tuple[str, str]]
+    files: dict[str, list[dict[str, Any]]]
+    hidden: set[str]
+    problem: str | None = None
+    status: int = 200
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def index(self) -> int:
+        return [p.key for p in self.schema.pages].index(self.page_key)
+
+    @property
+    def is_first(self) -> bool:
+        return self.index == 0
+
+    @property
+    def is_last(self) -> bool:
+        return self.index == len(self.schema.pages) - 1
+
+
+def _top_key(name: str) -> str:
+    return name.split("-", 1)[0]
+
+
+def _answers(form_data: MultiDict[str, str]) -> MultiDict[str, str]:
+    return MultiDict([(k, v) for k, vs in form_data.lists() if k not in META and not k.startswith(FILES_PREFIX)
+                      for v in vs])
+
+
+def _drop_row(raw: MultiDict[str, str], group: str, index: int) -> MultiDict[str, str]:
+    """Remove row `index` of a repeating group and renumber the rows after it."""
+    out: MultiDict[str, str] = MultiDict()
+    for name, values in raw.lists():
+        parts = name.split("-", 2)
+        if len(parts) == 3 and parts[0] == group and parts[1].isdigit():
+            row = int(parts[1])
+            if row == index:
+                continue
+            if row > index:
+                name = f"{group}-{row - 1}-{parts[2]}"
+        for value in values:
+            out.add(name, value)
+    return out
+
+
+class Wizard:
+    """One filing of one form by one uploader."""
+
+    def __init__(self, schema: FormSchema, uploader: Uploader) -> None:
+        self.schema = schema
+        self.uploader = uploader
+        self.pages = [p.key for p in schema.pages]
+
+    def _file_fields(self, page: str) -> list[str]:
+        return [s.key for s in self.schema.page(page).fields if s.family == "file"]
+
+    def _refs(self, file_ids: dict[str, list[int]]) -> dict[str, list[dict[str, Any]]]:
+        return {key: [f.ref() for f in submissions.pending_files(db.session, ids, self.uploader)]
+                for key, ids in file_ids.items()}
+
+    def _render(self, page: str, raw: MultiDict[str, str], file_ids: dict[str, list[int]], *,
+                errors: dict[str, list[str]] | None = None, fresh: bool = False, problem: str | None = None,
+                add_row: str | None = None, status: int = 200) -> WizardPage:
+        form_class = build_form_class(self.schema, page=page, base=FlaskForm)
+        on_page = {s.key for s in self.schema.page(page).fields}
+        if fresh:
+            form = form_class(formdata=None, data=initial_form_data(self.schema, defaults(self.schema)))
+        else:
+            page_data = MultiDict([(k, v) for k, vs in raw.lists() if _top_key(k) in on_page for v in vs])
+            form = form_class(formdata=page_data or None,
+                              data=None if page_data else initial_form_data(self.schema, defaults(self.schema)))
+        if add_row and add_row in form._fields:
+            form[add_row].append_entry()
+        if errors:
+            form.apply_errors(errors)
+        refs = self._refs(file_ids)
+        carried = [(k, v) for k, vs in raw.lists() if _top_key(k) not in on_page for v in vs]
+        carried += [(f"{FILES_PREFIX}{key}", str(ref["id"])) for key, rs in refs.items()
+                    if key not in on_page for ref in rs]
+        hidden = hidden_fields(self.schema, raw, files=refs)
+        return WizardPage(self.schema, page, form, carried, refs, hidden, problem=problem, status=status)
+
+    def start(self) -> WizardPage:
+        return self._render(self.pages[0], MultiDict(), {}, fresh=True)
+
+    def step(self, on_complete: Callable[[MultiDict[str, str], dict[str, list[int]]], Any]) -> WizardPage | Any:
+        """Handle one POST: navigate, keep uploads, validate; call `on_complete` when the last page is valid.
+
+        `on_complete` raises ValidationFailed to send the requester back to the page of the first error.
+        """
+        form_data = request.form
+        page = form_data.get("_page") if form_data.get("_page") in self.pages else self.pages[0]
+        nav = form_data.get("_nav") or "next"
+        raw = _answers(form_data)
+        file_ids: dict[str, list[int]] = {}
+        for name in form_data:
+            if name.startswith(FILES_PREFIX):
+                ids = [int(v) for v in form_data.getlist(name) if v.isdigit()]
+                file_ids[name[len(FILES_PREFIX):]] = ids
+        upload_errors = self._store_uploads(page, file_ids)
+        if nav.startswith("unfile:"):
+            key, _, raw_id = nav.removeprefix("unfile:").partition(":")
+            file_ids[key] = [i for i in file_ids.get(key, []) if str(i) != raw_id]
+            return self._render(page, raw, file_ids)
+        if nav.startswith("add:"):
+            return self._render(page, raw, file_ids, add_row=nav[4:])
+        if nav.startswith("remove:"):
+            key, _, index = nav.removeprefix("remove:").partition(":")
+            if index.isdigit():
+                raw = _drop_row(raw, key, int(index))
+            return self._render(page, raw, file_ids)
+        if nav == "back":
+            target = self.pages[max(0, self.pages.index(page) - 1)]
+            return self._render(target, raw, file_ids)
+        refs = self._refs(file_ids)
+        try:
+            validate_submission(self.schema, raw, page=page, files=refs)
+            if upload_errors:
+                raise SubmissionInvalid(upload_errors)
+        except SubmissionInvalid as exc:
+            return self._render(page, raw, file_ids, errors={**exc.errors, **upload_errors}, status=422,
+                                problem="Some answers need your attention.")
+        index = self.pages.index(page)
+        if index < len(self.pages) - 1:
+            return self._render(self.pages[index + 1], raw, file_ids)
+        try:
+            return on_complete(raw, file_ids)
+        except ValidationFailed as exc:
+            first = self._page_of_first_error(exc.fields) or page
+            return self._render(first, raw, file_ids, errors=exc.fields, status=422, problem=exc.message)
+
+    def _store_uploads(self, page: str, file_ids: dict[str, list[int]]) -> dict[str, list[str]]:
+        errors: dict[str, list[str]] = {}
+        store = file_store(current_app)
+        for key in self._file_fields(page):
+            for upload in request.files.getlist(key):
+                if not upload or not upload.filename:
+                    continue
+                try:
+                    stored = submissions.store_upload(
+                        db.session, store, schema=self.schema, field_key=key, filename=upload.filename,
+                        stream=upload.stream, uploader=self.uploader,
+                        existing_count=len(file_ids.get(key, [])))
+                except ValidationFailed as exc:
+                    errors.setdefault(key, []).extend(exc.fields.get(key, [exc.message]))
+                else:
+                    file_ids.setdefault(key, []).append(stored.id)
+        return errors
+
+    def _page_of_first_error(self, errors: dict[str, list[str]]) -> str | None:
+        for page in self.schema.pages:
+            keys = {s.key for s in page.fields}
+            if any(_top_key(k.replace(".", "-")) in keys for k in errors):
+                return page.key
+        return None
