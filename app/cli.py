@@ -9,11 +9,12 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
 
 from app.extensions import db
 from cases import accounts, audit
 from cases.errors import CasesError, ValidationFailed
-from cases.models import Role
+from cases.models import Case, Role
 
 DEMO_PASSWORD = "casework-demo"  # noqa: S105 - documented demo credential
 DEMO_USERS = [
@@ -117,16 +118,26 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option("--case", "case_ref", default=None, help="Only this case's chain, by reference (CMP-000123).")
 @click.option("--stream", default=None, help="Only this chain, e.g. case:12 or form:complaint.")
 @with_appcontext
-def audit_verify(stream: str | None) -> None:
+def audit_verify(case_ref: str | None, stream: str | None) -> None:
     """Recompute the hash chains; exit 1 and name the first broken event if any."""
+    if case_ref:
+        case = db.session.scalar(select(Case).where(Case.ref == case_ref.strip().upper()))
+        if case is None:
+            raise click.ClickException(f"No case has the reference {case_ref}.")
+        stream = case.stream
     result = audit.verify(db.session, stream)
     if result.ok:
         click.echo(f"OK: {result.checked} events in {result.streams} chains verified.")
         return
     for broken in result.broken:
-        click.echo(f"BROKEN: {broken.stream} at event {broken.seq}: {broken.reason}", err=True)
+        label = broken.stream
+        if broken.stream.startswith("case:") and broken.stream[5:].isdigit():
+            case = db.session.get(Case, int(broken.stream[5:]))
+            label = f"{case.ref} ({broken.stream})" if case else broken.stream
+        click.echo(f"BROKEN: {label} at event {broken.seq}: {broken.reason}", err=True)
     raise SystemExit(1)
 
 

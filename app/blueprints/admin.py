@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, url_for
+from flask import Blueprint, current_app, flash, url_for
 from flask.typing import ResponseReturnValue
 
 from app.auth import current_user, require_roles
@@ -20,7 +20,7 @@ from app.webforms import (
     UserEditForm,
     apply_errors,
 )
-from cases import accounts
+from cases import accounts, notifications
 from cases.errors import Conflict, ValidationFailed
 from cases.models import Role, User
 
@@ -209,3 +209,10 @@ def settings() -> ResponseReturnValue:
         flash("Settings saved.", "success")
         return see_other(url_for("admin.settings"))
     return render("admin/settings.html", form=form)
+
+
+@bp.get("/outbox")
+def outbox() -> ResponseReturnValue:
+    """The e-mails Casework sent or would send (all of them stay here when no SMTP server is set)."""
+    return render("admin/outbox.html", messages=notifications.recent(db.session),
+                  smtp=bool(current_app.config.get("SMTP_URL")))

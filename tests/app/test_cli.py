@@ -93,3 +93,15 @@ def test_audit_verify_reports_ok_and_names_a_broken_event(app: Any, runner: Any)
     broken = runner.invoke(args=["audit", "verify", "--stream", "case:42"])
     assert broken.exit_code == 1
     assert "BROKEN: case:42 at event 2" in broken.output
+
+
+def test_audit_verify_by_case_reference(complaint_app: Any) -> None:
+    from tests.app.conftest import GOOD, token_for
+
+    runner = complaint_app.test_cli_runner()
+    complaint_app.test_client().post("/api/v1/case-types/complaint/cases", json={"data": GOOD},
+                                     headers=token_for(complaint_app, "requester@example.com"))
+    ok = runner.invoke(args=["audit", "verify", "--case", "cmp-000001"])
+    assert ok.exit_code == 0 and "OK: 1 events in 1 chains verified." in ok.output
+    missing = runner.invoke(args=["audit", "verify", "--case", "CMP-999999"])
+    assert missing.exit_code != 0 and "No case has the reference CMP-999999" in missing.output

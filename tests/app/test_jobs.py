@@ -131,3 +131,15 @@ def test_worker_command_needs_redis(app: Any) -> None:
     result = app.test_cli_runner().invoke(args=["worker"])
     assert result.exit_code != 0
     assert "Set REDIS_URL" in result.output
+
+
+def test_admins_read_the_outbox(complaint_app: Any) -> None:
+    from tests.conftest import Web
+
+    complaint_app.test_client().post("/api/v1/case-types/complaint/cases", json={"data": GOOD},
+                                     headers=token_for(complaint_app, "requester@example.com"))
+    admin = Web(complaint_app.test_client())
+    admin.login("admin@example.com")
+    page = admin.get("/admin/outbox").get_data(as_text=True)
+    assert "No SMTP server is configured" in page
+    assert "requester@example.com" in page and "[CMP-000001] We received your request" in page

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import GOOD, FIXTURES
+from tests.app.conftest import FIXTURES, GOOD
 from tests.conftest import Web
 
 
