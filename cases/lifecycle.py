@@ -152,7 +152,9 @@ def _case_change(session: Session, case: Case, expected_version: int | None) -> 
     if expected_version is not None and expected_version != observed:
         raise Conflict(_who_changed(session, case))
     try:
-        with transaction(session):
+        # No autoflush: reading an expired attribute mid-change must not write half of it (one UPDATE
+        # per use case, so lock_version moves by exactly one).
+        with transaction(session), session.no_autoflush:
             # On SQLite the write lock is taken by refreshing the case; if it moved meanwhile, the checks
             # above were made on old data. (PostgreSQL's UPDATE ... WHERE lock_version catches the same.)
             if case.lock_version != observed:

@@ -8,6 +8,7 @@ import os
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -16,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from cases import audit
 from cases.clock import Clock, utcnow
-from cases.definitions import version_document
 from cases.errors import NotFound, PermissionDenied, ValidationFailed
 from cases.models import Definition, DefinitionVersion, Role, StoredFile, Submission, User
 from cases.uow import transaction
@@ -37,8 +37,13 @@ DEFAULT_MAX_UPLOAD = 25 * 1024 * 1024  # when the field sets no maximum size
 
 
 def form_schema(version: DefinitionVersion) -> FormSchema:
-    """The form schema of a published form version (valid by construction)."""
-    return load_definition(version_document(version))
+    """The form schema of a published form version (valid by construction; cached, versions never change)."""
+    return _schema_of(version.document)
+
+
+@lru_cache(maxsize=512)
+def _schema_of(document: str) -> FormSchema:
+    return load_definition(json.loads(document))
 
 
 class FileStore:

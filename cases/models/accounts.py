@@ -79,9 +79,7 @@ class Queue(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
-    memberships: Mapped[list[QueueMember]] = relationship(
-        back_populates="queue", cascade="all, delete-orphan", lazy="selectin"
-    )
+    memberships: Mapped[list[QueueMember]] = relationship(back_populates="queue", cascade="all, delete-orphan")
 
     @property
     def members(self) -> list[User]:

@@ -57,12 +57,13 @@ class Case(Base):
     __mapper_args__ = {"version_id_col": lock_version}
 
     case_type: Mapped[Definition] = relationship(foreign_keys=[case_type_id], lazy="joined")
-    case_type_version: Mapped[DefinitionVersion] = relationship(foreign_keys=[case_type_version_id], lazy="joined")
-    form_version: Mapped[DefinitionVersion] = relationship(foreign_keys=[form_version_id], lazy="joined")
+    # Versions are immutable and read through caches: loaded (once) when asked for.
+    case_type_version: Mapped[DefinitionVersion] = relationship(foreign_keys=[case_type_version_id])
+    form_version: Mapped[DefinitionVersion] = relationship(foreign_keys=[form_version_id])
     queue: Mapped[Queue] = relationship(lazy="joined")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
-    requester: Mapped[User | None] = relationship(foreign_keys=[requester_id], lazy="joined")
-    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id], lazy="joined")
+    requester: Mapped[User | None] = relationship(foreign_keys=[requester_id])
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
 
     @property
     def stream(self) -> str:

@@ -36,8 +36,9 @@ class Definition(Base):
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
 
+    # Loaded when asked for: lists of cases join their case type without pulling every version along.
     versions: Mapped[list[DefinitionVersion]] = relationship(
-        back_populates="definition", order_by="DefinitionVersion.number", lazy="selectin"
+        back_populates="definition", order_by="DefinitionVersion.number"
     )
     draft_updated_by: Mapped[User | None] = relationship(foreign_keys=[draft_updated_by_id], lazy="joined")
 

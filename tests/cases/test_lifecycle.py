@@ -218,3 +218,14 @@ def test_a_new_case_type_version_does_not_touch_filed_cases(session: Session, ad
     new = _file(session, complaint_type, requester)
     assert new.ref.startswith("CPL-") and old.ref.startswith("CMP-")
     assert (old.case_type_version.number, new.case_type_version.number) == (1, 2)
+
+
+def test_each_change_moves_the_version_by_exactly_one(session: Session, complaint_type: Definition,
+                                                      requester: User, agent: User) -> None:
+    case = _file(session, complaint_type, requester)
+    assert case.lock_version == 1
+    lifecycle.transition(session, case, "start", agent)
+    assert case.lock_version == 2
+    lifecycle.claim(session, case, agent)
+    lifecycle.set_priority(session, case, "high", agent)
+    assert case.lock_version == 4
