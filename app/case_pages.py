@@ -8,7 +8,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
-from cases import access, accounts, audit, lifecycle, timeline
+from cases import access, accounts, audit, casetypes, lifecycle, timeline
 from cases.models import Case, User
 from cases.workflow import CaseTypeSpec, Transition
 from forms.display import Row, display_rows
@@ -39,15 +39,15 @@ def _fields_form(case: Case, keys: set[str], prefix: str) -> Any:
     """A WTForms form of the case's form version holding only `keys`, filled with the case data."""
     if not keys:
         return None
-    schema = lifecycle.case_schema(case)
+    schema = casetypes.case_schema(case)
     form_class = build_form_class(schema, base=FlaskForm)
-    form = form_class(formdata=None, data=lifecycle.case_data(case), prefix=prefix, meta={"csrf": False})
+    form = form_class(formdata=None, data=casetypes.case_data(case), prefix=prefix, meta={"csrf": False})
     form.visible_keys = [k for k in schema.order if k in keys]
     return form
 
 
 def build(session: Session, case: Case, user: User, *, problem: str | None = None) -> CasePage:
-    spec = lifecycle.case_spec(session, case)
+    spec = casetypes.case_spec(session, case)
     staff = access.is_staff_on(session, user, case)
     public = not access.sees_internal(session, user, case)
     transitions = lifecycle.allowed_transitions(session, case, user)
@@ -55,9 +55,9 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
     requester_email = case.requester.email if case.requester else case.contact_email
     return CasePage(
         case=case, spec=spec,
-        rows=display_rows(lifecycle.case_schema(case), lifecycle.case_data(case)),
+        rows=display_rows(casetypes.case_schema(case), casetypes.case_data(case)),
         entries=timeline.build(audit.events(session, case.stream), spec, public=public,
-                               requester_email=requester_email, schema=lifecycle.case_schema(case)),
+                               requester_email=requester_email, schema=casetypes.case_schema(case)),
         comments=list(lifecycle.comments_for(session, case, user)),
         files=list(lifecycle.files_for(session, case, user)),
         transitions=transitions, staff=staff, public=public,

@@ -140,7 +140,7 @@ def main() -> None:
         seeded = seed(url, args.cases)
         print(f"  seeded in {seeded['seconds']:.1f} s")
         from app.extensions import db
-        from cases import access, accounts, audit, lifecycle, queries, timeline
+        from cases import access, accounts, audit, casetypes, lifecycle, queries, timeline
 
         app = seeded["app"]
         with app.app_context():  # type: ignore[attr-defined]
@@ -163,8 +163,8 @@ def main() -> None:
                 case_id = some_ids[position["i"] % len(some_ids)]
                 position["i"] += 1
                 case = access.get_case_for(session, case_id, agent)
-                spec = lifecycle.case_spec(session, case)
-                lifecycle.case_data(case)
+                spec = casetypes.case_spec(session, case)
+                casetypes.case_data(case)
                 entries = timeline.build(audit.events(session, case.stream), spec)
                 lifecycle.comments_for(session, case, agent)
                 lifecycle.files_for(session, case, agent)

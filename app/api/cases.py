@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from app.api.base import api_user, bp, json_body, page_args
 from app.extensions import db
 from app.uploads import file_store
-from cases import access, audit, definitions, lifecycle, queries, submissions, timeline
+from cases import access, audit, casetypes, definitions, lifecycle, queries, submissions, timeline
 from cases.errors import NotFound, PermissionDenied, ValidationFailed
 from cases.models import Role
 from cases.submissions import Uploader
@@ -27,14 +27,14 @@ def _case_type(slug: str) -> Any:
 
 def _case_type_json(definition: Any, *, with_form: bool = False) -> dict[str, Any]:
     version = definition.latest_version
-    spec = lifecycle.spec_of(db.session, version)
+    spec = casetypes.spec_of(db.session, version)
     body: dict[str, Any] = {
         "slug": definition.slug, "name": spec.name, "description": spec.description, "prefix": spec.prefix,
         "version": version.number, "form": spec.form.slug, "form_version": spec.form.version,
         "states": [{"key": s.key, "label": s.label, "kind": s.kind} for s in spec.states],
     }
     if with_form:
-        form_version = lifecycle.pinned_form_version(db.session, spec.form.slug, spec.form.version)
+        form_version = casetypes.pinned_form_version(db.session, spec.form.slug, spec.form.version)
         body["form_schema"] = dump_definition(submissions.form_schema(form_version))
     return body
 
@@ -42,7 +42,7 @@ def _case_type_json(definition: Any, *, with_form: bool = False) -> dict[str, An
 @bp.get("/case-types")
 def case_types() -> ResponseReturnValue:
     """Published case types the caller may file."""
-    items = [_case_type_json(d) for d, _v in lifecycle.fileable_case_types(db.session, api_user())]
+    items = [_case_type_json(d) for d, _v in casetypes.fileable_case_types(db.session, api_user())]
     return jsonify(items=items, total=len(items))
 
 
@@ -50,7 +50,7 @@ def case_types() -> ResponseReturnValue:
 def case_type(slug: str) -> ResponseReturnValue:
     user = api_user()
     definition = _case_type(slug)
-    fileable = any(d.id == definition.id for d, _v in lifecycle.fileable_case_types(db.session, user))
+    fileable = any(d.id == definition.id for d, _v in casetypes.fileable_case_types(db.session, user))
     if not fileable and not user.has_role(Role.ADMIN, Role.AGENT, Role.AUDITOR):
         raise NotFound("No such case type.")
     return jsonify(_case_type_json(definition, with_form=True))
@@ -64,7 +64,7 @@ def file_case(slug: str) -> ResponseReturnValue:
     if not isinstance(data, dict):
         raise ValidationFailed("Send the answers as an object under 'data'.", {"data": ["Expected an object."]})
     definition = _case_type(slug)
-    spec = lifecycle.spec_of(db.session, definition.latest_version)
+    spec = casetypes.spec_of(db.session, definition.latest_version)
     file_ids: dict[str, list[int]] = {}
     for key, family in spec.form.families.items():
         if family == "file" and key in data:
@@ -87,8 +87,8 @@ def upload() -> ResponseReturnValue:
     stream = request.files.get("file")
     if stream is None:
         raise ValidationFailed("Send the file as multipart field 'file'.", {"file": ["No file was sent."]})
-    spec = lifecycle.spec_of(db.session, definition.latest_version)
-    form_version = lifecycle.pinned_form_version(db.session, spec.form.slug, spec.form.version)
+    spec = casetypes.spec_of(db.session, definition.latest_version)
+    form_version = casetypes.pinned_form_version(db.session, spec.form.slug, spec.form.version)
     stored = submissions.store_upload(
         db.session, file_store(current_app), schema=submissions.form_schema(form_version), field_key=field_key,
         filename=stream.filename or "upload", stream=stream.stream, uploader=Uploader(api_user()))
@@ -116,11 +116,11 @@ def _transitions(case: Any) -> list[dict[str, Any]]:
 
 
 def _detail(case: Any) -> dict[str, Any]:
-    spec = lifecycle.case_spec(db.session, case)
+    spec = casetypes.case_spec(db.session, case)
     return queries.case_json(
         case, data=json.loads(case.data), state_label=spec.state(case.state).label,
         case_type_version=case.case_type_version.number, form_version=case.form_version.number,
-        tags=lifecycle.case_tags(case), transitions=_transitions(case))
+        tags=casetypes.case_tags(case), transitions=_transitions(case))
 
 
 @bp.get("/cases/<int:case_id>")

@@ -14,7 +14,7 @@ from app.auth import current_user, require_roles
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from app.uploads import file_store
-from cases import access, accounts, definitions, lifecycle, queries, submissions
+from cases import access, accounts, casetypes, definitions, lifecycle, queries, submissions
 from cases.errors import CasesError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from cases.models import PRIORITIES, Case, Role, User
 from cases.submissions import Uploader
@@ -151,7 +151,7 @@ def _field_values(case: Case, keys: set[str], prefix: str) -> dict[str, Any]:
     """The posted values of some of the case's form fields, as the form language reads raw input."""
     if not keys:
         return {}
-    schema = lifecycle.case_schema(case)
+    schema = casetypes.case_schema(case)
     form = build_form_class(schema, base=FlaskForm)(formdata=request.form, prefix=prefix, meta={"csrf": False})
     values = form.submitted_values()
     return {k: values[k] for k in keys if k in values}
@@ -160,7 +160,7 @@ def _field_values(case: Case, keys: set[str], prefix: str) -> dict[str, Any]:
 @bp.post("/cases/<int:case_id>/transitions/<key>")
 def fire(case_id: int, key: str) -> ResponseReturnValue:
     def run(c: Case, u: User) -> Any:
-        spec = lifecycle.case_spec(db.session, c)
+        spec = casetypes.case_spec(db.session, c)
         move = spec.transition(key)
         data = _field_values(c, set(move.required_fields), f"t-{key}")
         return lifecycle.transition(db.session, c, key, u, comment=request.form.get("comment", ""), data=data,
@@ -171,7 +171,7 @@ def fire(case_id: int, key: str) -> ResponseReturnValue:
 @bp.post("/cases/<int:case_id>/edit")
 def edit(case_id: int) -> ResponseReturnValue:
     def run(c: Case, u: User) -> Any:
-        spec = lifecycle.case_spec(db.session, c)
+        spec = casetypes.case_spec(db.session, c)
         data = _field_values(c, set(spec.editable_fields.get(c.state, ())), "edit")
         return lifecycle.edit_fields(db.session, c, data, u, expected_version=_version())
     return _act(case_id, run)

@@ -86,7 +86,8 @@ def test_editable_fields_and_information_requests(complaint_app: Any, filed: lis
                                                       "edit-description": "Updated: the vase and a plate broke."},
                       htmx=True)
     text = edited.get_data(as_text=True)
-    assert edited.status_code == 200, text.split("role=\"alert\">")[1][:300] if "role=\"alert\">" in text else text[:300]
+    alert = text.split('role="alert">')[1][:300] if 'role="alert">' in text else ""
+    assert edited.status_code == 200, alert
     assert "Customer tier: Gold → Silver" in text
     asked = web.post(f"/work/cases/{case_id}/request-info", {"version": "3", "question": "Photo please?"},
                      htmx=True)

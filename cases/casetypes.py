@@ -1,0 +1,75 @@
+"""What a case is filed under: its case-type version (cached, versions never change), the pinned form
+version, and its data typed by that form. Shared by the lifecycle, the rules and the read side."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases import workflow
+from cases.definitions import version_document
+from cases.errors import NotFound
+from cases.models import Case, Definition, DefinitionVersion, Role, User
+from cases.submissions import form_schema
+from forms.schema import FormSchema
+from forms.validation import from_json_values
+
+
+@lru_cache(maxsize=256)
+def _spec_from(document_text: str, form_families: str) -> workflow.CaseTypeSpec:
+    document = json.loads(document_text)
+    families, labels, slug, number = json.loads(form_families)
+    info = workflow.FormInfo(slug=slug, version=number, families=families, labels=labels)
+    context = workflow.Context(queues=frozenset({document["default_queue"], document["fallback_queue"]}),
+                               forms={(slug, number): info})
+    return workflow.load_case_type(document, context)
+
+
+def spec_of(session: Session, version: DefinitionVersion) -> workflow.CaseTypeSpec:
+    """The case type of a published version. Versions never change, so the result is cached."""
+    document = version_document(version)
+    form_version = pinned_form_version(session, document["form"], document["form_version"])
+    schema = form_schema(form_version)
+    key = json.dumps([dict(schema.families), schema.labels(), document["form"], document["form_version"]])
+    return _spec_from(version.document, key)
+
+
+def pinned_form_version(session: Session, slug: str, number: int) -> DefinitionVersion:
+    version = session.scalar(select(DefinitionVersion).join(Definition).where(
+        Definition.kind == "form", Definition.slug == slug, DefinitionVersion.number == number))
+    if version is None:
+        raise NotFound(f"Form '{slug}' version {number} is missing.")
+    return version
+
+
+def case_spec(session: Session, case: Case) -> workflow.CaseTypeSpec:
+    return spec_of(session, case.case_type_version)
+
+
+def case_schema(case: Case) -> FormSchema:
+    return form_schema(case.form_version)
+
+
+def case_data(case: Case) -> dict[str, Any]:
+    """The case's data, typed by the form version it was filed with."""
+    return from_json_values(case_schema(case), json.loads(case.data))
+
+
+def case_tags(case: Case) -> list[str]:
+    tags: list[str] = json.loads(case.tags or "[]")
+    return tags
+
+
+def fileable_case_types(session: Session, user: User | None) -> list[tuple[Definition, DefinitionVersion]]:
+    """Case types this person may file now, with the version a new case would pin."""
+    stmt = select(Definition).where(Definition.kind == "case_type", Definition.archived.is_(False),
+                                    Definition.open_for_requests.is_(True)).order_by(Definition.title)
+    if user is None:
+        stmt = stmt.where(Definition.public.is_(True))
+    elif not user.has_role(Role.REQUESTER):
+        return []
+    return [(d, d.latest_version) for d in session.scalars(stmt) if d.latest_version is not None]
