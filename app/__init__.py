@@ -66,7 +66,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
-    from app.blueprints import admin, auth, files, homes, portal, public, work
+    from app.blueprints import admin, auth, designer_case_types, designer_forms, files, homes, portal, public, work
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
@@ -76,6 +76,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(public.bp)
     for home in (homes.designer, homes.audit):
         app.register_blueprint(home)
+    app.register_blueprint(designer_case_types.bp)
+    app.register_blueprint(designer_forms.bp)
     app.register_blueprint(api_bp)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
-from cases import access, accounts, audit, casetypes, lifecycle, timeline
+from cases import access, accounts, audit, automation, casetypes, lifecycle, timeline
 from cases.models import Case, User
 from cases.workflow import CaseTypeSpec, Transition
 from forms.display import Row, display_rows
@@ -32,6 +32,8 @@ class CasePage:
     agents: list[User]
     queues: list[Any]
     state_label: str
+    approval: Any = None
+    may_decide: bool = False
     problem: str | None = None
 
 
@@ -66,5 +68,7 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
         agents=[m for m in case.queue.members if m.active] if staff else [],
         queues=list(accounts.list_queues(session, include_inactive=False)) if staff else [],
         state_label=spec.state(case.state).label, problem=problem,
+        approval=(approval := automation.pending_approval(session, case)),
+        may_decide=approval is not None and automation.may_decide(approval, user),
     )
 

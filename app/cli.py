@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.extensions import db
 from cases import accounts, audit
 from cases.errors import CasesError, ValidationFailed
-from cases.models import Case, Role
+from cases.models import Case, Role, User
 
 DEMO_PASSWORD = "casework-demo"  # noqa: S105 - documented demo credential
 DEMO_USERS = [
@@ -163,35 +163,197 @@ def demo_command() -> None:
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int,
               help="Defaults to $PORT or 5000.")
 @click.option("--threads", default=8, show_default=True)
+@click.option("--sla-interval", default=60.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds between SLA sweeps in this process (without REDIS_URL); 0 turns them off.")
 @with_appcontext
-def serve_command(host: str, port: int, threads: int) -> None:
+def serve_command(host: str, port: int, threads: int, sla_interval: float) -> None:
     """Serve Casework with the production WSGI server (waitress)."""
     from waitress import serve
 
+    from app.jobs import start_sla_sweeper
+
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    # With Redis the workers sweep; without it this process is the only one that can.
+    if not app.config.get("REDIS_URL") and sla_interval > 0:
+        start_sla_sweeper(app, sla_interval)
     click.echo(f"Casework is serving on http://{host}:{port}/ (Ctrl+C to stop)")
     serve(app, host=host, port=port, threads=threads, ident="casework")
 
 
 @click.command("worker")
+@click.option("--sla-interval", default=60.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds between the SLA sweeps this worker puts on the queue; 0 turns them off.")
 @with_appcontext
-def worker_command() -> None:
+def worker_command(sla_interval: float) -> None:
     """Run background jobs from Redis (documents, notifications, SLA sweeps). Needs REDIS_URL."""
     from redis import Redis
     from rq import Worker
 
-    from app.jobs import QUEUE_NAME
+    from app.jobs import QUEUE_NAME, start_sla_sweeper
 
     url = current_app.config.get("REDIS_URL")
     if not url:
         raise click.ClickException("Set REDIS_URL: without Redis, jobs run inside `casework serve` itself.")
+    if sla_interval > 0:
+        start_sla_sweeper(current_app._get_current_object(), sla_interval)  # type: ignore[attr-defined]
     click.echo(f"Casework worker listening on {QUEUE_NAME} at {url}")
     Worker([QUEUE_NAME], connection=Redis.from_url(url)).work(with_scheduler=False)
 
 
+@click.group("sla")
+def sla_group() -> None:
+    """SLA deadlines."""
+
+
+@sla_group.command("sweep")
+@with_appcontext
+def sla_sweep_command() -> None:
+    """Fire the SLA warnings and breaches that are due now (each exactly once, however many sweep)."""
+    from app.sla import sweep_now
+
+    fired = sweep_now()
+    click.echo(f"{fired} SLA {'event' if fired == 1 else 'events'} fired.")
+
+
+@click.group("forms")
+def forms_group() -> None:
+    """Export and import form definitions (.form.json files)."""
+
+
+@forms_group.command("export")
+@click.argument("slug")
+@click.option("--version", "number", type=int, default=None, help="A published version (default: the latest, "
+              "or the draft if none is published).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of standard output.")
+@with_appcontext
+def forms_export(slug: str, number: int | None, output: str | None) -> None:
+    """Write the form SLUG as a definition file."""
+    from cases import definitions
+
+    definition = definitions.find_definition(db.session, "form", slug)
+    if definition is None:
+        raise click.ClickException(f"No form has the short name {slug!r}.")
+    try:
+        body = definitions.export_document(definition, number)
+    except CasesError as exc:
+        _fail(exc)
+        return
+    if output is None:
+        click.echo(body.decode(), nl=False)
+        return
+    with open(output, "wb") as fh:
+        fh.write(body)
+    click.echo(f"Wrote {output}.", err=True)
+
+
+@forms_group.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--slug", default=None, help="Short name of the form (default: from the file name, "
+              "complaint.form.json -> complaint). An existing form gets the file as its draft.")
+@click.option("--publish", is_flag=True, help="Publish the imported form as a new version.")
+@click.option("--as", "actor_email", default=None, help="The admin recorded as the author (default: the first admin).")
+@with_appcontext
+def forms_import(file: click.utils.LazyFile, slug: str | None, publish: bool, actor_email: str | None) -> None:
+    """Import a form definition file; a file with problems changes nothing and the problems are listed."""
+    from cases import definitions
+
+    if actor_email:
+        actor = accounts.find_user(db.session, actor_email)
+        if actor is None or not actor.has_role(Role.ADMIN):
+            raise click.ClickException(f"No admin has the e-mail address {actor_email}.")
+    else:
+        admins = [u for u in accounts.users_with_role(db.session, Role.ADMIN) if u.active]
+        if not admins:
+            raise click.ClickException("There is no admin to record as the author: create one first "
+                                       "(casework user create EMAIL --role admin).")
+        actor = admins[0]
+    raw = file.read(2 * 1024 * 1024)
+    slug = (slug or definitions.slug_from_filename(getattr(file, "name", "") or "")).strip().lower()
+    try:
+        definition = definitions.import_document(db.session, "form", raw, slug=slug, actor=actor, publish_now=publish)
+    except CasesError as exc:
+        _fail(exc)
+        return
+    latest = definition.latest_version
+    state = f"published as version {latest.number}" if publish and latest else "saved as the draft"
+    click.echo(f"Imported form {definition.slug!r} ({definition.title}): {state}.")
+
+
+
+def _admin_actor(email: str | None) -> User:
+    """The admin recorded as the author of an import: the one named, or else the first active admin."""
+    if email:
+        actor = accounts.find_user(db.session, email)
+        if actor is None or not actor.has_role(Role.ADMIN):
+            raise click.ClickException(f"No admin has the e-mail address {email}.")
+        return actor
+    admins = [u for u in accounts.users_with_role(db.session, Role.ADMIN) if u.active]
+    if not admins:
+        raise click.ClickException("There is no admin to record as the author: create one first "
+                                   "(casework user create EMAIL --role admin).")
+    return admins[0]
+
+
+@click.group("case-types")
+def case_types_group() -> None:
+    """Export and import case types (.case_type.json files)."""
+
+
+@case_types_group.command("export")
+@click.argument("slug")
+@click.option("--version", "number", type=int, default=None, help="A published version (default: the latest, "
+              "or the draft if none is published).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of standard output.")
+@with_appcontext
+def case_types_export(slug: str, number: int | None, output: str | None) -> None:
+    """Write the case type SLUG as a definition file."""
+    from cases import definitions
+
+    definition = definitions.find_definition(db.session, "case_type", slug)
+    if definition is None:
+        raise click.ClickException(f"No case type has the short name {slug!r}.")
+    try:
+        body = definitions.export_document(definition, number)
+    except CasesError as exc:
+        _fail(exc)
+        return
+    if output is None:
+        click.echo(body.decode(), nl=False)
+        return
+    with open(output, "wb") as fh:
+        fh.write(body)
+    click.echo(f"Wrote {output}.", err=True)
+
+
+@case_types_group.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--slug", default=None, help="Short name of the case type (default: from the file name, "
+              "complaint.case_type.json -> complaint). An existing case type gets the file as its draft.")
+@click.option("--publish", is_flag=True, help="Publish the imported case type as a new version.")
+@click.option("--as", "actor_email", default=None, help="The admin recorded as the author (default: the first admin).")
+@with_appcontext
+def case_types_import(file: click.utils.LazyFile, slug: str | None, publish: bool, actor_email: str | None) -> None:
+    """Import a case-type file; a file with problems changes nothing and the problems are listed."""
+    from cases import definitions
+
+    actor = _admin_actor(actor_email)
+    raw = file.read(2 * 1024 * 1024)
+    slug = (slug or definitions.slug_from_filename(getattr(file, "name", "") or "")).strip().lower()
+    try:
+        definition = definitions.import_document(db.session, "case_type", raw, slug=slug, actor=actor,
+                                                 publish_now=publish)
+    except CasesError as exc:
+        _fail(exc)
+        return
+    latest = definition.latest_version
+    state = f"published as version {latest.number}" if publish and latest else "saved as the draft"
+    click.echo(f"Imported case type {definition.slug!r} ({definition.title}): {state}.")
+
 def register_commands(app: Flask) -> None:
     for command in (init_command, user_group, token_group, audit_group, demo_command, serve_command,
-                    worker_command):
+                    worker_command, forms_group, case_types_group, sla_group):
         app.cli.add_command(command)
 
 

@@ -3,6 +3,13 @@
 With REDIS_URL set, jobs go to Redis and run in `casework worker` processes (RQ); without it they run
 in a small thread pool of the server process (the embedded default). Jobs are registered by name, and
 always run inside an application context with their own database session.
+
+Periodic jobs (the SLA sweep, every minute) run from a `Periodic` daemon thread: started by
+`casework serve` in the embedded default, where the thread runs the job itself, and by every
+`casework worker`, where the thread only puts the job on the Redis queue (unless one is still waiting)
+and the worker runs it like any other job. The worker's own process never touches the database, so
+the connections of the jobs it forks are never shared with a thread. Several workers on several
+machines each enqueue sweeps; that is safe because a sweep fires each deadline exactly once.
 """
 
 from __future__ import annotations
@@ -22,12 +29,14 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.extensions import db
+from app.sla import sweep_now
 from cases import notifications
 from cases.clock import utcnow
 from cases.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "casework"
+SLA_SWEEP_INTERVAL = 60.0
 JOBS: dict[str, Callable[..., Any]] = {}
 
 
@@ -111,6 +120,75 @@ def _install_session_hooks() -> None:
         session.info.pop("outbox_pending", None)
 
 
+# ---------------------------------------------------------------- periodic jobs
+
+
+class Periodic:
+    """Run job `name` now and then every `interval` seconds in a daemon thread, until `stop()`."""
+
+    def __init__(self, app: Flask, name: str, *, interval: float) -> None:
+        if name not in JOBS:
+            raise KeyError(f"unknown job {name!r}")
+        if interval <= 0:
+            raise ValueError("the interval must be positive")
+        self.app, self.name, self.interval = app, name, interval
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name=f"casework-periodic-{name}", daemon=True)
+
+    def start(self) -> Periodic:
+        self.thread.start()
+        return self
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout)
+
+    def tick(self) -> None:
+        """One round: enqueue on Redis when configured, else run the job in this thread."""
+        if self.app.config.get("REDIS_URL"):
+            enqueue_unless_waiting(self.app, self.name)
+        else:
+            _run_in_app(self.app, self.name, ())
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # logged (by _run_in_app for the job itself); the next round tries again
+                log.exception("Periodic job %s failed", self.name)
+            if self._stop.wait(self.interval):
+                return
+
+
+def enqueue_unless_waiting(app: Flask, name: str) -> bool:
+    """Put periodic job `name` on the Redis queue unless it is still queued or running; True if queued.
+
+    A fixed job id per name keeps slow workers from piling up sweeps that would find nothing to do.
+    """
+    from redis import Redis
+    from rq import Queue
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
+
+    connection = Redis.from_url(app.config["REDIS_URL"])
+    job_id = f"casework-periodic-{name}"
+    try:
+        status = Job.fetch(job_id, connection=connection).get_status()
+    except NoSuchJobError:
+        status = None
+    if status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+        return False
+    Queue(QUEUE_NAME, connection=connection).enqueue(run_job, name, job_id=job_id, job_timeout=600,
+                                                     result_ttl=0, failure_ttl=24 * 3600)
+    return True
+
+
+def start_sla_sweeper(app: Flask, interval: float = SLA_SWEEP_INTERVAL) -> Periodic:
+    """The SLA sweep every `interval` seconds (see Periodic for where it runs)."""
+    return Periodic(app, "sla_sweep", interval=interval).start()
+
+
 # ---------------------------------------------------------------- jobs
 
 
@@ -155,3 +233,12 @@ def deliver_outbox() -> int:
             sent += 1
         db.session.commit()
     return sent
+
+
+@job("sla_sweep")
+def sla_sweep() -> int:
+    """Fire the SLA warnings and breaches that are due (each exactly once, whoever else sweeps)."""
+    fired = sweep_now()
+    if fired:
+        log.info("SLA sweep fired %s warnings and breaches", fired)
+    return fired

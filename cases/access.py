@@ -9,23 +9,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import exists, or_, select, true
 from sqlalchemy.orm import Session
 
 from cases import workflow
 from cases.errors import NotFound
-from cases.models import Case, QueueMember, Role, User
+from cases.models import Approval, Case, QueueMember, Role, User
 
 
 def queue_ids_of(session: Session, user: User) -> set[int]:
     return set(session.scalars(select(QueueMember.queue_id).where(QueueMember.user_id == user.id)))
 
 
+def _awaiting_my_approval(user: User) -> Any:
+    roles = [r.value for r in user.roles]
+    return exists().where(Approval.case_id == Case.id, Approval.status == "pending",
+                          or_(Approval.user_id == user.id, Approval.role.in_(roles)))
+
+
 def visible_clause(session: Session, user: User) -> Any:
-    """A WHERE clause selecting the cases `user` may see."""
+    """A WHERE clause selecting the cases `user` may see (approvers see what waits for them)."""
     if user.has_role(Role.ADMIN, Role.AUDITOR):
         return true()
-    clauses = []
+    clauses = [_awaiting_my_approval(user)]
     if user.has_role(Role.AGENT):
         clauses.append(Case.assignee_id == user.id)
         queues = queue_ids_of(session, user)
@@ -33,7 +39,7 @@ def visible_clause(session: Session, user: User) -> Any:
             clauses.append(Case.queue_id.in_(queues))
     if user.has_role(Role.REQUESTER):
         clauses.append(Case.requester_id == user.id)
-    return or_(*clauses) if clauses else false()
+    return or_(*clauses)
 
 
 def can_view(session: Session, user: User, case: Case) -> bool:
@@ -41,9 +47,9 @@ def can_view(session: Session, user: User, case: Case) -> bool:
         return True
     if user.has_role(Role.REQUESTER) and case.requester_id == user.id:
         return True
-    if user.has_role(Role.AGENT):
-        return case.assignee_id == user.id or case.queue_id in queue_ids_of(session, user)
-    return False
+    if user.has_role(Role.AGENT) and (case.assignee_id == user.id or case.queue_id in queue_ids_of(session, user)):
+        return True
+    return bool(session.scalar(select(Case.id).where(Case.id == case.id, _awaiting_my_approval(user))))
 
 
 def is_staff_on(session: Session, user: User, case: Case) -> bool:

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases import workflow
-from cases.definitions import version_document
 from cases.errors import NotFound
 from cases.models import Case, Definition, DefinitionVersion, Role, User
 from cases.submissions import form_schema
@@ -31,7 +30,7 @@ def _spec_from(document_text: str, form_families: str) -> workflow.CaseTypeSpec:
 
 def spec_of(session: Session, version: DefinitionVersion) -> workflow.CaseTypeSpec:
     """The case type of a published version. Versions never change, so the result is cached."""
-    document = version_document(version)
+    document = json.loads(version.document)
     form_version = pinned_form_version(session, document["form"], document["form_version"])
     schema = form_schema(form_version)
     key = json.dumps([dict(schema.families), schema.labels(), document["form"], document["form_version"]])

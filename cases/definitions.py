@@ -200,12 +200,12 @@ def publish(
     note = (change_note or "").strip()[:2000]
     changes = _change_lines(definition, version_document(latest), document) if latest else []
     with transaction(session):
+        # Through the relationship, so the definition's versions include it whether or not they were loaded.
         version = DefinitionVersion(
-            definition_id=definition.id, number=(latest.number + 1) if latest else 1, document=text,
+            definition=definition, number=(latest.number + 1) if latest else 1, document=text,
             sha256=hashlib.sha256(text.encode()).hexdigest(), change_note=note, published_at=clock(),
             published_by_id=actor.id)
         session.add(version)
-        definition.versions.append(version)
         audit.append(session, definition.stream, f"{definition.kind}.published",
                      {"version": version.number, "sha256": version.sha256, "note": note, "changes": changes},
                      actor=actor, clock=clock)

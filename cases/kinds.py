@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cases import workflow
+from cases import automation, workflow
 from cases.models import Definition, DefinitionVersion, Queue
 from forms.diff import diff_definitions
 from forms.errors import DefinitionError
@@ -76,7 +76,9 @@ class CaseTypeKind:
     label = "case type"
 
     def load(self, session: Session, document: Mapping[str, Any]) -> workflow.CaseTypeSpec:
-        return workflow.load_case_type(document, case_type_context(session, document))
+        spec = workflow.load_case_type(document, case_type_context(session, document))
+        automation.check_rules(session, spec)  # the rules are part of the case type and publish with it
+        return spec
 
     def dump(self, loaded: workflow.CaseTypeSpec) -> dict[str, Any]:
         return workflow.dump_case_type(loaded)

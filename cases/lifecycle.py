@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from cases import access, audit, notifications, workflow
+from cases import access, audit, automation, notifications, workflow
 from cases.casetypes import (
     case_schema,
     case_spec,
@@ -131,13 +131,6 @@ def _notify_requester(session: Session, case: Case, subject: str, body: str, rea
                                 case=case, clock=clock)
 
 
-def _enter_state(case: Case, spec: workflow.CaseTypeSpec, state: str, clock: Clock) -> None:
-    case.state = state
-    final = spec.state(state).is_final
-    case.is_open = not final
-    case.closed_at = clock() if final else None
-
-
 # ---------------------------------------------------------------- filing
 
 
@@ -205,6 +198,8 @@ def file_case(
             "form": spec.form.slug, "form_version": spec.form.version, "data": data,
             "state": case.state, "queue": queue.slug, "priority": case.priority,
         }, actor=user, clock=clock)
+        automation.state_entered(session, case, spec, None, clock)
+        automation.run_rules(session, case, "case.submitted", actor=user, clock=clock)
         _notify_requester(session, case, f"We received your request: {spec.name}",
                           f"Your request {case.ref} ({spec.name}) has been received. We will keep you posted.",
                           "case.filed", clock)
@@ -231,7 +226,7 @@ def claim(session: Session, case: Case, actor: User, *, expected_version: int | 
         holder = case.assignee.name if case.assignee else "someone"
         raise Conflict(f"{holder} already holds this case.")
     with _case_change(session, case, expected_version):
-        case.assignee_id = actor.id
+        case.assignee = actor
         _touch(session, case, actor, clock)
         audit.append(session, case.stream, "case.claimed", {"assignee": actor.email}, actor=actor, clock=clock)
     return case
@@ -246,7 +241,7 @@ def release(session: Session, case: Case, actor: User, *, expected_version: int 
         raise PermissionDenied("Only the person holding the case (or an admin) can release it.")
     before = case.assignee.email if case.assignee else None
     with _case_change(session, case, expected_version):
-        case.assignee_id = None
+        case.assignee = None
         _touch(session, case, actor, clock)
         audit.append(session, case.stream, "case.released", {"before": before}, actor=actor, clock=clock)
     return case
@@ -263,7 +258,7 @@ def assign(session: Session, case: Case, assignee: User | None, actor: User, *,
         return case
     before = case.assignee.email if case.assignee else None
     with _case_change(session, case, expected_version):
-        case.assignee_id = assignee.id if assignee else None
+        case.assignee = assignee
         _touch(session, case, actor, clock)
         audit.append(session, case.stream, "case.assigned",
                      {"before": before, "after": assignee.email if assignee else None}, actor=actor, clock=clock)
@@ -283,7 +278,7 @@ def move_to_queue(session: Session, case: Case, queue: Queue, actor: User, *,
         return case
     before = case.queue.slug
     with _case_change(session, case, expected_version):
-        case.queue_id = queue.id
+        case.queue = queue
         _touch(session, case, actor, clock)
         audit.append(session, case.stream, "case.routed", {"before": before, "after": queue.slug, "by": "hand"},
                      actor=actor, clock=clock)
@@ -309,8 +304,15 @@ def set_priority(session: Session, case: Case, priority: str, actor: User, *,
 # ---------------------------------------------------------------- transitions and edits
 
 
+def _refuse_while_awaiting_approval(session: Session, case: Case) -> None:
+    if automation.pending_approval(session, case) is not None:
+        raise workflow.TransitionNotAllowed("The case waits for an approval; it moves on once that is decided.")
+
+
 def allowed_transitions(session: Session, case: Case, user: User) -> list[workflow.Transition]:
     """The transitions `user` may fire on `case` now (required fields and comments are checked on firing)."""
+    if automation.pending_approval(session, case) is not None:
+        return []
     spec = case_spec(session, case)
     actor = access.actor_facts(session, user, case)
     return [t for t in spec.transitions_from(case.state) if workflow.may_fire(t, actor)]
@@ -350,6 +352,7 @@ def transition(
     if changes:
         before, after = _merge(case, changes, allowed_fields)
     filled = {k for k, v in after.items() if v not in (None, "", [])}
+    _refuse_while_awaiting_approval(session, case)
     workflow.check_transition(spec, move, state=case.state, actor=access.actor_facts(session, actor, case),
                               filled=filled, comment=comment)
     if len(comment) > MAX_COMMENT:
@@ -359,7 +362,7 @@ def transition(
         if after != before:
             case.data = json.dumps(after)
             case.summary = _summary(case_schema(case), from_json_values(case_schema(case), after)) or case.summary
-        _enter_state(case, spec, move.target, clock)
+        automation.enter_state(case, spec, move.target, clock)
         case.resume_state = None
         _touch(session, case, actor, clock)
         if after != before:
@@ -368,9 +371,11 @@ def transition(
         audit.append(session, case.stream, "case.transitioned",
                      {"transition": move.key, "label": move.label, "from": source, "to": move.target,
                       "comment": comment.strip()}, actor=actor, clock=clock)
+        automation.state_entered(session, case, spec, source, clock)
         if comment.strip():
             session.add(Comment(case_id=case.id, author_id=actor.id, body=comment.strip(), internal=False,
                                 created_at=clock()))
+        automation.run_rules(session, case, "case.transitioned", actor=actor, clock=clock, transition=move.key)
         if not case.is_open:
             state = spec.state(move.target)
             _notify_requester(session, case, f"Your request is {state.label.lower()}",
@@ -395,6 +400,7 @@ def edit_fields(session: Session, case: Case, changes: Mapping[str, Any], actor:
         case.summary = _summary(case_schema(case), from_json_values(case_schema(case), after)) or case.summary
         _touch(session, case, actor, clock)
         audit.append(session, case.stream, "case.updated", {"changes": diff}, actor=actor, clock=clock)
+        automation.run_rules(session, case, "case.updated", actor=actor, clock=clock)
     return case
 
 
@@ -466,11 +472,12 @@ def request_information(session: Session, case: Case, actor: User, question: str
     source = case.state
     with _case_change(session, case, expected_version):
         case.resume_state = source
-        _enter_state(case, spec, spec.request_info_state, clock)
+        automation.enter_state(case, spec, spec.request_info_state, clock)
         _touch(session, case, actor, clock)
         session.add(Comment(case_id=case.id, author_id=actor.id, body=question, internal=False, created_at=clock()))
         audit.append(session, case.stream, "case.info_requested",
                      {"question": question, "from": source, "to": case.state}, actor=actor, clock=clock)
+        automation.state_entered(session, case, spec, source, clock)
         _notify_requester(session, case, "We need more information",
                           f"{actor.name} asks about {case.ref}:\n\n{question}\n\nAnswer in the portal.",
                           "case.info_requested", clock)
@@ -490,12 +497,14 @@ def answer_information(session: Session, case: Case, actor: User, answer: str, *
         raise ValidationFailed("Write your answer.", {"answer": ["Write your answer."]})
     target = case.resume_state
     with _case_change(session, case, None):
-        _enter_state(case, spec, target, clock)
+        waiting = case.state
+        automation.enter_state(case, spec, target, clock)
         case.resume_state = None
         _touch(session, case, actor, clock)
         session.add(Comment(case_id=case.id, author_id=actor.id, body=answer, internal=False, created_at=clock()))
         audit.append(session, case.stream, "case.info_provided", {"answer": answer, "to": target},
                      actor=actor, clock=clock)
+        automation.state_entered(session, case, spec, waiting, clock)
         if case.assignee is not None:
             notifications.queue_message(session, to=case.assignee.email, subject=f"[{case.ref}] requester answered",
                                         body=answer, reason="case.info_provided", case=case, clock=clock)
@@ -517,11 +526,12 @@ def reopen(session: Session, case: Case, actor: User, *, reason: str = "", clock
         raise Conflict(f"Cases can be reopened within {spec.reopen.within_days} days of closing.")
     source = case.state
     with _case_change(session, case, None):
-        _enter_state(case, spec, spec.reopen.to, clock)
+        automation.enter_state(case, spec, spec.reopen.to, clock)
         _touch(session, case, actor, clock)
         audit.append(session, case.stream, "case.reopened", {"from": source, "to": case.state,
                                                             "reason": (reason or "").strip()},
                      actor=actor, clock=clock)
+        automation.state_entered(session, case, spec, source, clock)
         if reason.strip():
             session.add(Comment(case_id=case.id, author_id=actor.id, body=reason.strip(), internal=False,
                                 created_at=clock()))

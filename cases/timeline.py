@@ -45,6 +45,11 @@ def _state(spec: CaseTypeSpec, key: Any) -> str:
         return str(key)
 
 
+def _due(payload: Mapping[str, Any]) -> str:
+    due = payload.get("due_at")
+    return f"due {str(due)[:16].replace('T', ' ')} UTC" if due else ""
+
+
 Describer = Callable[[CaseTypeSpec, Mapping[str, Any]], tuple[str, str]]
 
 _TEXTS: dict[str, Describer] = {
@@ -65,7 +70,16 @@ _TEXTS: dict[str, Describer] = {
     "case.reopened": lambda s, p: (f"Reopened: back to {_state(s, p.get('to'))}", str(p.get("reason") or "")),
     "case.rule_applied": lambda s, p: (f"Rule '{p.get('rule_name', p.get('rule'))}' applied",
                                        "; ".join(str(d) for d in p.get("summary", []))),
+    "case.approval_decided": lambda s, p: (("Approved" if p.get("approved") else "Rejected") +
+                                           f": {_state(s, p.get('from'))} → {_state(s, p.get('to'))}",
+                                           str(p.get("comment") or "")),
+    "case.file_downloaded": lambda s, p: (f"Downloaded {p.get('name')}", ""),
     "case.rule_failed": lambda s, p: ("A rule failed; the case went to the fallback queue", str(p.get("error", ""))),
+    "sla.started": lambda s, p: (f"{str(p.get('kind', '')).capitalize()} deadline set", _due(p)),
+    "sla.paused": lambda s, p: (f"{str(p.get('kind', '')).capitalize()} deadline paused (waiting)", ""),
+    "sla.resumed": lambda s, p: (f"{str(p.get('kind', '')).capitalize()} deadline resumed", _due(p)),
+    "sla.met": lambda s, p: (f"{str(p.get('kind', '')).capitalize()} deadline met", ""),
+    "sla.cancelled": lambda s, p: (f"{str(p.get('kind', '')).capitalize()} deadline cancelled", ""),
     "sla.warning": lambda s, p: (f"SLA warning: {p.get('kind')} due soon", str(p.get("due_at", ""))),
     "sla.breached": lambda s, p: (f"SLA breached: {p.get('kind')} target missed", str(p.get("due_at", ""))),
     "document.generated": lambda s, p: (f"Document generated: {p.get('name', p.get('kind'))}", ""),
@@ -74,7 +88,7 @@ _TEXTS: dict[str, Describer] = {
 
 # What a requester sees; everything else is staff business.
 PUBLIC_KINDS = {"case.filed", "case.transitioned", "case.info_requested", "case.info_provided", "case.reopened",
-                "case.commented", "case.file_attached", "case.updated"}
+                "case.commented", "case.file_attached", "case.updated", "case.approval_decided"}
 
 
 def build(events: Sequence[AuditEvent], spec: CaseTypeSpec, *, public: bool = False, requester_email: str = "",

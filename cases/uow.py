@@ -25,7 +25,13 @@ def _begin_for_write(session: Session) -> None:
             return  # changes already pending: their flush takes the write lock
         # End the read-only snapshot opened by earlier queries; loaded objects reload on next access.
         session.rollback()
-    session.connection(execution_options={IMMEDIATE: True})
+    try:
+        session.connection(execution_options={IMMEDIATE: True})
+    except BaseException:
+        # A failed BEGIN IMMEDIATE (e.g. "database is locked" after the busy timeout) must not leave the
+        # session half-way through opening its connection: reset it so the caller can retry or report.
+        session.rollback()
+        raise
 
 
 @contextmanager

@@ -13,11 +13,16 @@ A case type is a JSON document (`schema_version` 1) designed in the browser and 
      "request_info_state": "waiting_customer",
      "editable_fields": {"in_progress": ["description"]},
      "reopen": {"to": "in_progress", "within_days": 30},
-     "sla": [{"state": "new", "kind": "response", "hours": 8, "business_hours": true}]}
+     "sla": [{"state": "new", "kind": "response", "hours": 8, "business_hours": true}],
+     "calendar": {"timezone": "Europe/Berlin", "days": [1, 2, 3, 4, 5], "start": "09:00", "end": "17:00",
+                  "holidays": ["2026-12-25"]}}
 
 State kinds: `initial` (exactly one: where a filed case starts), `working`, `waiting` (the clock of the
 SLA pauses; the requester is expected to act), `final` (the case is closed). An illegal move raises
 `TransitionNotAllowed` with the reason, never passes silently.
+
+The optional `calendar` (see cases.calendar) says what "business hours" mean for the SLA targets; without
+it they count Monday to Friday, 09:00 to 17:00 UTC.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cases.calendar import DEFAULT_CALENDAR, BusinessCalendar, dump_calendar, read_calendar
 from cases.errors import Conflict
 from forms.errors import DefinitionError
 
@@ -40,7 +46,7 @@ SLA_KINDS = ("response", "resolution")
 PRIORITIES = ("low", "normal", "high", "urgent")
 TOP_KEYS = {"schema_version", "name", "description", "prefix", "form", "form_version", "states", "transitions",
             "default_queue", "fallback_queue", "request_info_state", "editable_fields", "reopen", "sla",
-            "documents", "rules"}
+            "documents", "rules", "calendar"}
 
 
 class TransitionNotAllowed(Conflict):
@@ -141,6 +147,8 @@ class CaseTypeSpec:
     sla: tuple[SlaTarget, ...] = ()
     documents: tuple[Any, ...] = ()
     rules: Any = None
+    # What "business hours" mean for this case type's targets; the default one when the document names none.
+    calendar: BusinessCalendar = DEFAULT_CALENDAR
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -279,6 +287,7 @@ class _Loader:
         editable = self.editable(data.get("editable_fields", {}), state_keys, form)
         reopen = self.reopen(data.get("reopen"), state_keys, states)
         sla = self.sla(data.get("sla", []), state_keys, states)
+        calendar = self.calendar(data.get("calendar"))
         self.reachability(states, transitions, reopen, info_state if isinstance(info_state, str) else None)
         if self.problems or form is None:
             return None
@@ -287,7 +296,7 @@ class _Loader:
             transitions=tuple(transitions), default_queue=queues["default_queue"],
             fallback_queue=queues["fallback_queue"], request_info_state=info_state, editable_fields=editable,
             reopen=reopen, sla=tuple(sla), documents=tuple(data.get("documents") or ()),
-            rules=data.get("rules"),
+            rules=data.get("rules"), calendar=calendar or DEFAULT_CALENDAR,
         )
 
     def form(self, data: Mapping[str, Any]) -> FormInfo | None:
@@ -477,6 +486,14 @@ class _Loader:
                                  self.flag(item, "business_hours", path, True, None)))
         return out
 
+    def calendar(self, raw: Any) -> BusinessCalendar | None:
+        if raw is None:
+            return None
+        calendar, problems = read_calendar(raw, "calendar")
+        for path, message in problems:
+            self.problem(path, message)
+        return calendar
+
     def reachability(self, states: list[State], transitions: list[Transition], reopen: Reopen | None,
                      info_state: str | None) -> None:
         """Every state can be reached, and every open state can be left. The request-for-information
@@ -537,6 +554,8 @@ def dump_case_type(spec: CaseTypeSpec) -> dict[str, Any]:
         document["documents"] = list(spec.documents)
     if spec.rules is not None:
         document["rules"] = spec.rules
+    if spec.calendar != DEFAULT_CALENDAR:
+        document["calendar"] = dump_calendar(spec.calendar)
     return document
 
 
@@ -544,7 +563,7 @@ def diff_case_types(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
     """Readable changes between two case-type documents (by state, transition and setting)."""
     changes: list[str] = []
     for name in ("name", "description", "prefix", "form", "form_version", "default_queue", "fallback_queue",
-                 "request_info_state", "reopen", "editable_fields", "sla", "documents", "rules"):
+                 "request_info_state", "reopen", "editable_fields", "sla", "calendar", "documents", "rules"):
         if before.get(name) != after.get(name):
             changes.append(f"{name.replace('_', ' ').capitalize()} changed from {before.get(name)!r} "
                            f"to {after.get(name)!r}.")

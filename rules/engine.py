@@ -123,23 +123,28 @@ class _Engine:
         self.event_ids = itertools.count(1)
         self.not_handled: type[BaseException] = durable_engine.MessageNotHandledException
 
-    def _ensure(self, compiled: CompiledRuleset) -> None:
-        known = self.fingerprints.get(compiled.name)
-        if known == compiled.fingerprint:
-            return
-        if known is not None:
-            raise EngineError(
-                f"Ruleset {compiled.name!r} is already loaded with a different definition; a published version "
-                "never changes, so publish a new version instead.",
-                ruleset=compiled.name,
-            )
+    @staticmethod
+    def host_name(compiled: CompiledRuleset) -> str:
+        """The name registered with durable-rules: the ruleset's name plus its fingerprint.
+
+        `<case-type>@v<N>` names one definition within one database, but a process can meet the same name
+        with another definition (a second installation, a test suite, a restored backup); the host keeps
+        both apart, since durable-rules can neither replace nor unregister a ruleset.
+        """
+        return f"{compiled.name}#{compiled.fingerprint[:16]}"
+
+    def _ensure(self, compiled: CompiledRuleset) -> str:
+        name = self.host_name(compiled)
+        if name in self.fingerprints:
+            return name
         try:
-            self.host.register_rulesets({compiled.name: copy.deepcopy(dict(compiled.definition))})
+            self.host.register_rulesets({name: copy.deepcopy(dict(compiled.definition))})
         except EngineError:
             raise
         except Exception as exc:
             raise EngineError(f"The rules engine refused the ruleset: {_explain(exc)}", ruleset=compiled.name) from exc
-        self.fingerprints[compiled.name] = compiled.fingerprint
+        self.fingerprints[name] = compiled.fingerprint
+        return name
 
     def load(self, compiled: CompiledRuleset) -> None:
         """Register a ruleset now (at publish time, say) rather than on its first evaluation."""
@@ -154,14 +159,14 @@ class _Engine:
         taken for this event's outcome.
         """
         with self.lock:
-            self._ensure(compiled)
+            host_name = self._ensure(compiled)
             message = dict(event)
             message["sid"] = PINNED_SID
             message["id"] = event_id = next(self.event_ids)
             fired: list[tuple[str, Any]] = []
             _local.fired = fired
             try:
-                self.host.post(compiled.name, message)
+                self.host.post(host_name, message)
             except EngineError:
                 raise
             except self.not_handled as exc:

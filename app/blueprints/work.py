@@ -14,7 +14,7 @@ from app.auth import current_user, require_roles
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from app.uploads import file_store
-from cases import access, accounts, casetypes, definitions, lifecycle, queries, submissions
+from cases import access, accounts, automation, casetypes, definitions, lifecycle, queries, submissions
 from cases.errors import CasesError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from cases.models import PRIORITIES, Case, Role, User
 from cases.submissions import Uploader
@@ -187,6 +187,12 @@ def comment(case_id: int) -> ResponseReturnValue:
 def request_info(case_id: int) -> ResponseReturnValue:
     return _act(case_id, lambda c, u: lifecycle.request_information(
         db.session, c, u, request.form.get("question", ""), expected_version=_version()))
+
+
+@bp.post("/cases/<int:case_id>/approval")
+def decide(case_id: int) -> ResponseReturnValue:
+    return _act(case_id, lambda c, u: automation.decide_approval(
+        db.session, c, u, approve=request.form.get("decision") == "approve", comment=request.form.get("comment", "")))
 
 
 @bp.post("/cases/<int:case_id>/reopen")

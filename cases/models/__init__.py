@@ -2,22 +2,28 @@
 
 from cases.models.accounts import ApiToken, LoginSession, Queue, QueueMember, Role, Setting, User, UserRole
 from cases.models.audit import GENESIS_HASH, AuditEvent, AuditStream
+from cases.models.automation import Approval, AssignmentCursor
 from cases.models.base import Base, UTCDateTime
 from cases.models.cases import PRIORITIES, Case, CaseCounter, Comment
 from cases.models.definitions import Definition, DefinitionVersion
 from cases.models.notifications import OutboxMessage
+from cases.models.sla import SLA_STATUSES, Deadline
 from cases.models.submissions import StoredFile, Submission
 
 __all__ = [
     "GENESIS_HASH",
     "PRIORITIES",
+    "SLA_STATUSES",
     "ApiToken",
+    "Approval",
+    "AssignmentCursor",
     "AuditEvent",
     "AuditStream",
     "Base",
     "Case",
     "CaseCounter",
     "Comment",
+    "Deadline",
     "Definition",
     "DefinitionVersion",
     "LoginSession",

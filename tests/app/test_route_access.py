@@ -46,6 +46,8 @@ POLICY: dict[str, set[str]] = {
     "api.verify": {ADMIN, AUDITOR},
 }
 BLUEPRINT_POLICY = {"admin": {ADMIN}, "work": {AGENT, ADMIN}, "portal": {REQUESTER}}
+BLUEPRINT_POLICY["designer_case_types"] = {ADMIN}
+BLUEPRINT_POLICY["designer_forms"] = {ADMIN}
 
 
 def policy_for(endpoint: str) -> set[str]:

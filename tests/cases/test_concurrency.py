@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,7 @@ def _race(database_url: str, workers: int, work: Callable[[Session, int], Any]) 
                 barrier.wait(timeout=30)
                 results[i] = work(s, i)
             except BaseException as exc:
+                exc.add_note("".join(traceback.format_exception(exc)))
                 results[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
@@ -62,10 +64,11 @@ def test_fifty_simultaneous_claims_have_one_winner(session: Session, database_ur
                                                    complaint_type: Definition, requester: User,
                                                    agents: list[User]) -> None:
     case_id = lifecycle.file_case(session, complaint_type, GOOD, uploader=Uploader(requester)).id
+    agent_ids = [a.id for a in agents]  # read here: the main session's objects never cross threads
 
     def claim(s: Session, i: int) -> Any:
         case = s.get(Case, case_id)
-        actor = s.get(User, agents[i].id)
+        actor = s.get(User, agent_ids[i])
         assert case is not None and actor is not None
         return lifecycle.claim(s, case, actor)
 
@@ -88,11 +91,11 @@ def test_two_simultaneous_edits_one_wins_one_conflicts(session: Session, databas
                                                        agent: User) -> None:
     case = lifecycle.file_case(session, complaint_type, GOOD, uploader=Uploader(requester))
     lifecycle.transition(session, case, "start", agent)
-    seen = case.lock_version
+    seen, case_id, agent_id = case.lock_version, case.id, agent.id
 
     def edit(s: Session, i: int) -> Any:
-        fresh = s.get(Case, case.id)
-        actor = s.get(User, agent.id)
+        fresh = s.get(Case, case_id)
+        actor = s.get(User, agent_id)
         assert fresh is not None and actor is not None
         tier = ["silver", "standard"][i]
         return lifecycle.edit_fields(s, fresh, {"customer_tier": tier}, actor, expected_version=seen)
@@ -107,10 +110,11 @@ def test_mixed_load_keeps_every_chain_verifiable(session: Session, database_url:
                                                  complaint_type: Definition, requester: User,
                                                  agents: list[User]) -> None:
     ids = [lifecycle.file_case(session, complaint_type, GOOD, uploader=Uploader(requester)).id for _ in range(5)]
+    agent_ids = [a.id for a in agents]  # read here: the main session's objects never cross threads
 
     def mixed(s: Session, i: int) -> Any:
         rng = random.Random(i)
-        actor = s.get(User, agents[i].id)
+        actor = s.get(User, agent_ids[i])
         assert actor is not None
         done = 0
         for _ in range(8):
@@ -137,7 +141,8 @@ def test_mixed_load_keeps_every_chain_verifiable(session: Session, database_url:
         return done
 
     results = _race(database_url, workers_for(database_url, 20), mixed)
-    assert all(isinstance(r, int) for r in results), [repr(r) for r in results if not isinstance(r, int)]
+    bad = [r for r in results if not isinstance(r, int)]
+    assert not bad, "\n\n".join("".join(getattr(r, "__notes__", [repr(r)])) for r in bad)
     session.rollback()  # end any read snapshot: see what the other sessions committed
     result = audit.verify(session)
     assert result.ok, result.broken

@@ -221,15 +221,16 @@ def test_an_outcome_recorded_for_another_event_is_refused(monkeypatch: pytest.Mo
         DurableEvaluator().evaluate(complaint, "case.submitted", {"severity": "high"})
 
 
-def test_one_name_never_stands_for_two_definitions(build: Any) -> None:
+def test_one_name_with_two_definitions_keeps_both_apart(build: Any) -> None:
+    """Two installations (or test databases) in one process may both have `<slug>@v1`; neither sees the other's."""
     slug = unique_slug()
     first = compile_ruleset(build(rule("a", 10, clause("amount", "gt", 1))), case_type=slug, version=1)
-    second = compile_ruleset(build(rule("a", 10, clause("amount", "gt", 2))), case_type=slug, version=1)
+    second = compile_ruleset(build(rule("a", 10, clause("amount", "gt", 7))), case_type=slug, version=1)
     assert first.name == second.name == f"{slug}@v1"
-    DurableEvaluator().evaluate(first, "case.submitted", {"amount": 5})
-    with pytest.raises(EngineError, match="different definition"):
-        DurableEvaluator().evaluate(second, "case.submitted", {"amount": 5})
     assert DurableEvaluator().evaluate(first, "case.submitted", {"amount": 5}).rule_id == "a"
+    assert DurableEvaluator().evaluate(second, "case.submitted", {"amount": 5}).rule_id is None
+    assert DurableEvaluator().evaluate(first, "case.submitted", {"amount": 5}).rule_id == "a"
+    assert DurableEvaluator().evaluate(second, "case.submitted", {"amount": 8}).rule_id == "a"
 
 
 def test_registration_leaves_the_compiled_definition_untouched(complaint: CompiledRuleset) -> None:

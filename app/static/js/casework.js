@@ -4,6 +4,8 @@
   // After htmx swaps in a fragment with errors, move keyboard focus to the first invalid input.
   document.addEventListener("htmx:after:swap", function (event) {
     var target = event.target instanceof Element ? event.target : document;
+    // Editors that save as you type (the form designer) manage focus themselves.
+    if (target.closest && target.closest("[data-keep-focus]")) { return; }
     var invalid = target.querySelector("[aria-invalid='true']");
     if (invalid) { invalid.focus(); }
   });

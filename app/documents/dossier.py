@@ -1,0 +1,72 @@
+"""From a context to a `RenderJob`: the one call a background job makes before `render_in_child`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from app.documents.context import BlockDocument, DossierContext
+from app.documents.jobs import Attachment, PdfMetadata, RenderJob
+from app.documents.templating import DEFAULT_AUDIT_LIMIT, block_document_html, dossier_html
+
+
+def dossier_job(
+    context: DossierContext,
+    *,
+    audit_json: bytes,
+    audit_csv: bytes,
+    author: str = "Casework",
+    stable_id: str | None = None,
+    created_at: datetime | None = None,
+    audit_limit: int = DEFAULT_AUDIT_LIMIT,
+) -> RenderJob:
+    """The PDF/A-3b case dossier with the complete audit log embedded as audit.json and audit.csv.
+
+    `stable_id` defaults to `<ref>/dossier/<chain head>` and `created_at` to `context.generated_at`, so
+    the same case at the same audit chain head always renders to the same bytes.
+    """
+    metadata = PdfMetadata(
+        title=context.title,
+        author=author,
+        subject=f"Case dossier {context.ref}",
+        keywords=(context.ref, context.case_type, "case dossier"),
+        stable_id=stable_id or f"{context.ref}/dossier/{context.chain_head}",
+        created_at=created_at or context.generated_at,
+    )
+    attachments = (
+        Attachment("audit.json", audit_json, description=f"Complete audit log of {context.ref} (JSON)"),
+        Attachment("audit.csv", audit_csv, description=f"Complete audit log of {context.ref} (CSV)"),
+    )
+    return RenderJob(html=dossier_html(context, audit_limit=audit_limit), metadata=metadata, attachments=attachments)
+
+
+def block_document_job(
+    document: BlockDocument,
+    context: DossierContext,
+    *,
+    values: Mapping[str, str] | None = None,
+    author: str = "Casework",
+    stable_id: str | None = None,
+    created_at: datetime | None = None,
+    attachments: Sequence[Attachment] = (),
+    uploads_dir: Path | None = None,
+) -> RenderJob:
+    """An admin-composed document (decision letter, contract) for one case.
+
+    `uploads_dir` is the folder the header block's logo is read from; `stable_id` defaults to
+    `<ref>/<template name>@v<version>/<chain head>`.
+    """
+    names = {attachment.name for attachment in attachments}
+    metadata = PdfMetadata(
+        title=f"{document.template_name} {context.ref}",
+        author=author,
+        subject=f"{document.template_name} (template version {document.version}) for case {context.ref}",
+        keywords=(context.ref, context.case_type, document.template_name),
+        stable_id=stable_id or f"{context.ref}/{document.template_name}@v{document.version}/{context.chain_head}",
+        created_at=created_at or context.generated_at,
+    )
+    html = block_document_html(
+        document, context, values=values, audit_attached={"audit.json", "audit.csv"} <= names
+    )
+    return RenderJob(html=html, metadata=metadata, attachments=tuple(attachments), uploads_dir=uploads_dir)

@@ -1,0 +1,399 @@
+"""Rules inside the case services: facts from a case, evaluation on each trigger, decisions applied in
+the same transaction as the change that triggered them, each recorded with its rule and ruleset version.
+
+A rule that fails never loses a case: the decisions are rolled back to a savepoint, the case goes to
+its case type's fallback queue, the failure is an audit event, and every admin gets a notice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from cases import accounts, audit, notifications, sla, workflow
+from cases.casetypes import case_data, case_spec, case_tags, pinned_form_version
+from cases.clock import Clock, utcnow
+from cases.errors import CasesError, Conflict, PermissionDenied, ValidationFailed
+from cases.models import Approval, AssignmentCursor, Case, Deadline, Queue, QueueMember, Role, User, UserRole
+from cases.submissions import form_schema
+from cases.uow import transaction
+from forms.errors import DefinitionError
+from rules import (
+    CompiledRuleset,
+    Decision,
+    DurableEvaluator,
+    Evaluation,
+    RuleInvalid,
+    RulesError,
+    ValidationContext,
+    compile_ruleset,
+    recent_cases_key,
+    summarize_rule,
+    validate_ruleset,
+)
+from rules.actions import describe_action
+from rules.model import Action
+
+log = logging.getLogger(__name__)
+_evaluator = DurableEvaluator()
+_compiled: dict[tuple[str, int, str], CompiledRuleset] = {}
+
+
+# ---------------------------------------------------------------- what rules may refer to
+
+
+def rules_context(session: Session, spec: workflow.CaseTypeSpec) -> ValidationContext:
+    """The form's fields and options, the case type's states and transitions, queues, users and roles."""
+    schema = form_schema(pinned_form_version(session, spec.form.slug, spec.form.version))
+    queues = accounts.list_queues(session, include_inactive=False)
+    users = [u for u in accounts.list_users(session) if u.active]
+    return ValidationContext(
+        fields=dict(schema.families), options=schema.options(),
+        queues=[q.slug for q in queues], states=[s.key for s in spec.states],
+        transitions=[t.key for t in spec.transitions], users=[u.email for u in users],
+        roles=[Role.AGENT.value, Role.ADMIN.value],
+        field_labels=schema.labels(), option_labels=schema.option_labels(),
+        queue_labels={q.slug: q.name for q in queues}, state_labels={s.key: s.label for s in spec.states},
+        transition_labels={t.key: t.label for t in spec.transitions},
+        role_labels={"agent": "Agent", "admin": "Admin"}, user_labels={u.email: u.name for u in users},
+    )
+
+
+def check_rules(session: Session, spec: workflow.CaseTypeSpec) -> None:
+    """Validate a case type's rules as part of the case type (problems at `rules.<path>`)."""
+    if spec.rules is None:
+        return
+    try:
+        validate_ruleset(spec.rules, rules_context(session, spec))
+    except RuleInvalid as exc:
+        raise DefinitionError([(f"rules.{p.path}".rstrip("."), None, p.message) for p in exc.errors]) from None
+
+
+def summaries(session: Session, spec: workflow.CaseTypeSpec) -> list[tuple[str, str]]:
+    """(rule id, plain-language summary) of every valid rule, for designers and auditors."""
+    if spec.rules is None:
+        return []
+    context = rules_context(session, spec)
+    ruleset = validate_ruleset(spec.rules, context)
+    return [(rule.id, summarize_rule(rule, context)) for rule in ruleset.rules]
+
+
+def compiled_rules(session: Session, case: Case) -> CompiledRuleset | None:
+    """The compiled ruleset of the case's case-type version (compiled once per process)."""
+    spec = case_spec(session, case)
+    if spec.rules is None:
+        return None
+    version = case.case_type_version
+    key = (case.case_type.slug, version.number, version.sha256)
+    compiled = _compiled.get(key)
+    if compiled is None:
+        ruleset = validate_ruleset(spec.rules, rules_context(session, spec))
+        compiled = compile_ruleset(ruleset, case_type=case.case_type.slug, version=version.number)
+        _compiled[key] = compiled
+    return compiled
+
+
+# ---------------------------------------------------------------- facts
+
+
+def _recent_cases(session: Session, case: Case, days: int) -> int:
+    """Earlier cases of the same requester (by e-mail, or account) within `days` before this one."""
+    who = [Case.contact_email == case.contact_email] if case.contact_email else []
+    if case.requester_id is not None:
+        who.append(Case.requester_id == case.requester_id)
+    if not who:
+        return 0
+    stmt = select(func.count()).select_from(Case).where(
+        or_(*who), Case.id != case.id, Case.created_at <= case.created_at,
+        Case.created_at >= case.created_at - timedelta(days=days))
+    return session.scalar(stmt) or 0
+
+
+def case_facts(session: Session, case: Case, compiled: CompiledRuleset, trigger: str, *, clock: Clock = utcnow,
+               transition: str | None = None, sla_kind: str | None = None) -> dict[str, Any]:
+    """The facts a ruleset sees: the form's answers and the case's own attributes."""
+    facts: dict[str, Any] = dict(case_data(case))
+    hours = (clock() - case.created_at).total_seconds() / 3600
+    facts.update({
+        "case.state": case.state, "case.queue": case.queue.slug, "case.priority": case.priority,
+        "case.age_hours": Decimal(str(round(max(hours, 0.0), 2))), "case.tags": case_tags(case),
+    })
+    if transition is not None:
+        facts["case.transition"] = transition
+    if sla_kind is not None:
+        facts["case.sla_kind"] = sla_kind
+    for days in compiled.ruleset.recent_case_windows():
+        facts[recent_cases_key(days)] = _recent_cases(session, case, days)
+    return facts
+
+
+# ---------------------------------------------------------------- state changes
+
+
+def enter_state(case: Case, spec: workflow.CaseTypeSpec, state: str, clock: Clock) -> None:
+    """Put the case in `state`, closing it when the state is final. Callers then call state_entered()."""
+    case.state = state
+    final = spec.state(state).is_final
+    case.is_open = not final
+    case.closed_at = clock() if final else None
+
+
+def state_entered(session: Session, case: Case, spec: workflow.CaseTypeSpec, previous: str | None,
+                  clock: Clock) -> None:
+    """What follows a state change (after its own audit event): the SLA deadlines start, pause, resume or end."""
+    sla.state_changed(session, case, spec, previous_state=previous, clock=clock)
+
+
+def sla_fired(session: Session, case: Case, deadline: Deadline, trigger: str, *, clock: Clock = utcnow) -> None:
+    """A deadline warned or breached: run the case's `sla.*` rules (escalate, reassign, notify)."""
+    run_rules(session, case, trigger, actor=None, clock=clock, sla_kind=deadline.kind)
+
+
+# ---------------------------------------------------------------- the decisions
+
+
+class _Apply:
+    """Carries out one fired rule's decisions on a case; each returns a line for the audit trail."""
+
+    def __init__(self, session: Session, case: Case, spec: workflow.CaseTypeSpec, clock: Clock,
+                 rule_id: str) -> None:
+        self.session, self.case, self.spec, self.clock, self.rule_id = session, case, spec, clock, rule_id
+
+    def queue(self, slug: str) -> Queue:
+        queue = accounts.find_queue(self.session, slug)
+        if queue is None or not queue.active:
+            raise ValidationFailed(f"Queue '{slug}' does not exist or is inactive.")
+        return queue
+
+    def route_to_queue(self, params: Mapping[str, Any]) -> str:
+        queue = self.queue(params["queue"])
+        self.case.queue = queue
+        return f"routed to {queue.name}"
+
+    def _members(self, queue: Queue) -> list[User]:
+        stmt = (select(User).join(QueueMember, QueueMember.user_id == User.id).join(UserRole)
+                .where(QueueMember.queue_id == queue.id, User.active.is_(True), User.absent.is_(False),
+                       UserRole.role == Role.AGENT.value).order_by(User.id))
+        return list(self.session.scalars(stmt))
+
+    def assign_to(self, params: Mapping[str, Any]) -> str:
+        if "user" in params:
+            user = accounts.find_user(self.session, params["user"])
+            if user is None or not user.active or not user.has_role(Role.AGENT):
+                raise ValidationFailed(f"{params['user']} cannot take cases (not an active agent).")
+            if user.absent:
+                return f"not assigned: {user.name} is absent"
+            self.case.assignee = user
+            return f"assigned to {user.name}"
+        queue = self.queue(params["queue"]) if params.get("queue") else self.case.queue
+        members = self._members(queue)
+        if not members:
+            return f"not assigned: nobody in {queue.name} is available"
+        if params.get("strategy") == "least_loaded":
+            rows = self.session.execute(
+                select(Case.assignee_id, func.count()).where(Case.is_open.is_(True),
+                                                             Case.assignee_id.in_([m.id for m in members]))
+                .group_by(Case.assignee_id)).all()
+            load = {assignee: count for assignee, count in rows}
+            chosen = min(members, key=lambda m: (load.get(m.id, 0), m.id))
+            how = "least loaded"
+        else:
+            chosen = self._round_robin(queue, members)
+            how = "round robin"
+        self.case.assignee = chosen
+        return f"assigned to {chosen.name} ({how} in {queue.name})"
+
+    def _round_robin(self, queue: Queue, members: list[User]) -> User:
+        """The member after the last one served; the position is a locked row, so processes share it."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(pg_insert(AssignmentCursor).values(queue_id=queue.id, last_user_id=None)
+                                 .on_conflict_do_nothing(index_elements=["queue_id"]))
+        cursor = self.session.scalar(select(AssignmentCursor).where(AssignmentCursor.queue_id == queue.id)
+                                     .with_for_update())
+        if cursor is None:
+            cursor = AssignmentCursor(queue_id=queue.id, last_user_id=None)
+            self.session.add(cursor)
+        after = [m for m in members if cursor.last_user_id is not None and m.id > cursor.last_user_id]
+        chosen = after[0] if after else members[0]
+        cursor.last_user_id = chosen.id
+        return chosen
+
+    def set_priority(self, params: Mapping[str, Any]) -> str:
+        self.case.priority = params["priority"]
+        return f"priority {params['priority']}"
+
+    def set_due_in(self, params: Mapping[str, Any]) -> str:
+        hours = float(params["hours"])
+        business = bool(params.get("business_hours", False))
+        self.case.due_at = self.spec.calendar.add(self.clock(), hours, business=business)
+        return f"due {self.case.due_at:%Y-%m-%d %H:%M} UTC"
+
+    def add_tag(self, params: Mapping[str, Any]) -> str:
+        tags = case_tags(self.case)
+        if params["tag"] not in tags:
+            self.case.tags = json.dumps([*tags, params["tag"]])
+        return f"tagged {params['tag']}"
+
+    def move_to_state(self, params: Mapping[str, Any]) -> str:
+        previous = self.case.state
+        if params["state"] == previous:
+            return f"already {self.spec.state(previous).label}"
+        enter_state(self.case, self.spec, params["state"], self.clock)
+        self.session.flush()
+        state_entered(self.session, self.case, self.spec, previous, self.clock)
+        return f"moved to {self.spec.state(params['state']).label}"
+
+    def require_approval(self, params: Mapping[str, Any]) -> str:
+        user = accounts.find_user(self.session, params["user"]) if params.get("user") else None
+        approval = Approval(case_id=self.case.id, rule_id=self.rule_id, role=params.get("role"),
+                            user_id=user.id if user else None, on_approve=params.get("on_approve"),
+                            on_reject=params.get("on_reject"), status="pending", requested_at=self.clock())
+        self.session.add(approval)
+        who = user.name if user else f"a {params.get('role')}"
+        for approver in _approvers(self.session, approval):
+            notifications.queue_message(self.session, to=approver.email,
+                                        subject=f"[{self.case.ref}] approval needed",
+                                        body=f"Case {self.case.ref} waits for your approval.",
+                                        reason="case.approval_requested", case=self.case, clock=self.clock)
+        return f"waits for approval by {who}"
+
+    def notify(self, params: Mapping[str, Any]) -> str:
+        to = params["to"]
+        if to == "requester":
+            emails = [self.case.requester.email if self.case.requester else self.case.contact_email]
+        elif to == "assignee":
+            emails = [self.case.assignee.email] if self.case.assignee else []
+        elif to == "queue":
+            emails = [m.email for m in self._members(self.queue(params["queue"]))]
+        else:
+            emails = [params["user"]]
+        for email in (e for e in emails if e):
+            notifications.queue_message(self.session, to=email, subject=f"[{self.case.ref}] {params['message'][:120]}",
+                                        body=params["message"], reason="rule.notify", case=self.case,
+                                        clock=self.clock)
+        return f"notified {to} ({len([e for e in emails if e])})"
+
+    def run(self, decision: Decision) -> str:
+        handler = getattr(self, decision.action, None)
+        if handler is None or decision.action.startswith("_") or decision.action in ("run", "queue"):
+            raise ValidationFailed(f"No handler for the action '{decision.action}'.")
+        result: str = handler(decision.params)
+        return result
+
+
+# ---------------------------------------------------------------- running the rules
+
+
+def run_rules(session: Session, case: Case, trigger: str, *, actor: User | None, clock: Clock = utcnow,
+              transition: str | None = None, sla_kind: str | None = None) -> Evaluation | None:
+    """Evaluate the case's ruleset for `trigger` and apply the decisions, inside the caller's transaction."""
+    spec = case_spec(session, case)
+    if spec.rules is None:
+        return None
+    savepoint = session.begin_nested()
+    try:
+        compiled = compiled_rules(session, case)
+        assert compiled is not None
+        facts = case_facts(session, case, compiled, trigger, clock=clock, transition=transition,
+                           sla_kind=sla_kind)
+        evaluation = _evaluator.evaluate(compiled, trigger, facts)
+        if not evaluation.matched:
+            savepoint.commit()
+            return evaluation
+        apply = _Apply(session, case, spec, clock, evaluation.rule_id or "")
+        done = [apply.run(decision) for decision in evaluation.decisions]
+        session.flush()
+        audit.append(session, case.stream, "case.rule_applied", {
+            "trigger": trigger, "rule": evaluation.rule_id, "rule_name": evaluation.rule_name,
+            "ruleset": evaluation.ruleset_name, "ruleset_version": evaluation.ruleset_version,
+            "decisions": [d.to_json() for d in evaluation.decisions], "summary": done,
+        }, actor=None, clock=clock)
+        savepoint.commit()
+        return evaluation
+    except (RulesError, CasesError, LookupError, ValueError, TypeError) as exc:
+        savepoint.rollback()
+        _fall_back(session, case, spec, trigger, exc, clock)
+        return None
+
+
+def _fall_back(session: Session, case: Case, spec: workflow.CaseTypeSpec, trigger: str, exc: Exception,
+               clock: Clock) -> None:
+    """The case goes to the fallback queue; the failure is recorded and every admin is told."""
+    message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+    log.warning("Rules failed for %s on %s: %s", case.ref, trigger, message)
+    fallback = accounts.find_queue(session, spec.fallback_queue)
+    if fallback is not None:
+        case.queue = fallback
+    session.flush()
+    audit.append(session, case.stream, "case.rule_failed",
+                 {"trigger": trigger, "error": message[:1000], "fallback_queue": spec.fallback_queue},
+                 actor=None, clock=clock)
+    for admin in accounts.users_with_role(session, Role.ADMIN):
+        if admin.active:
+            notifications.queue_message(session, to=admin.email, subject=f"[{case.ref}] a rule failed",
+                                        body=f"Rules for {case.ref} failed on {trigger}: {message}\n"
+                                             f"The case went to the fallback queue {spec.fallback_queue}.",
+                                        reason="rule.failed", case=case, clock=clock)
+
+
+# ---------------------------------------------------------------- approvals
+
+
+def _approvers(session: Session, approval: Approval) -> list[User]:
+    if approval.user_id is not None:
+        user = session.get(User, approval.user_id)
+        return [user] if user is not None and user.active else []
+    return [u for u in accounts.users_with_role(session, Role(approval.role or "admin")) if u.active]
+
+
+def pending_approval(session: Session, case: Case) -> Approval | None:
+    return session.scalar(select(Approval).where(Approval.case_id == case.id, Approval.status == "pending")
+                          .order_by(Approval.id))
+
+
+def may_decide(approval: Approval, user: User) -> bool:
+    if approval.user_id is not None:
+        return approval.user_id == user.id
+    return bool(approval.role) and user.has_role(approval.role or "")
+
+
+def decide_approval(session: Session, case: Case, actor: User, *, approve: bool, comment: str = "",
+                    clock: Clock = utcnow) -> Approval:
+    """Approve or reject what a rule sent for approval; the case moves on to the rule's chosen state."""
+    approval = pending_approval(session, case)
+    if approval is None:
+        raise Conflict("Nothing on this case waits for approval.")
+    if not may_decide(approval, actor):
+        raise PermissionDenied("You cannot decide this approval.")
+    spec = case_spec(session, case)
+    target = approval.on_approve if approve else approval.on_reject
+    with transaction(session):
+        approval.status = "approved" if approve else "rejected"
+        approval.decided_at, approval.decided_by_id = clock(), actor.id
+        approval.comment = (comment or "").strip()[:5000]
+        previous = case.state
+        moved = bool(target) and target != previous
+        if moved:
+            enter_state(case, spec, str(target), clock)
+        case.updated_at, case.updated_by_id = clock(), actor.id
+        session.flush()
+        audit.append(session, case.stream, "case.approval_decided",
+                     {"approved": approve, "comment": approval.comment, "from": previous, "to": case.state,
+                      "rule": approval.rule_id}, actor=actor, clock=clock)
+        if moved:
+            state_entered(session, case, spec, previous, clock)
+    return approval
+
+
+def describe_decision(decision: Decision, context: ValidationContext) -> str:
+    return describe_action(Action(decision.action, decision.params), context)
+
+

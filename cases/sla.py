@@ -1,0 +1,306 @@
+"""SLA deadlines follow a case through its states; a periodic sweep fires their warnings and breaches.
+
+What the targets of a case type mean (`"sla": [{"state", "kind", "hours", "business_hours"}]`):
+
+- **response** on state S starts each time the case enters S and is met when the case leaves S, by
+  any move: a transition, a request for information (asking is responding), or closing. On the initial
+  state that is "first response": met at the first move out of it. A new entry (the requester answered,
+  the case was reopened) owes a new response.
+- **resolution** on state S starts when the case enters S (unless one for S is still open) and runs
+  through the following states until the case closes, when it is met. On the initial state it measures
+  filing to closing; reopening starts a new one.
+- **waiting states** stop the clock: entering one pauses every running deadline of the other states and
+  keeps its remaining (business) time; entering an open, non-waiting state resumes them (due = now +
+  remaining, counted in the calendar). Targets set on a waiting state itself run while the case waits
+  (e.g. "the requester answers within 72 h") and end, met, when it leaves that state.
+- **closing** (entering a final state): running deadlines are met; paused ones are cancelled (closed
+  while waiting for the requester: the clock was stopped, there is nothing to measure); breached ones
+  stay breached.
+- **overdue is never undone**: a deadline already past due when its case moves on is not met, paused
+  or cancelled. It ends, but stays `running` so the sweep records its breach (within a minute) through
+  the one path that fires breaches, with the hooks.
+- **warnings** fire when 80 % of the target has elapsed (WARN_AT), i.e. when a fifth of it remains, in
+  the same measure as the target (business or elapsed time); pausing moves the warning with the due time.
+- `case.due_at` is the earliest due time the case still owes: its running deadlines and its breached
+  ones not yet ended (an overdue case stays overdue in work lists, even while waiting). It is None when
+  nothing is owed (all met, paused in a waiting state, closed). The sweep never changes the case row, so
+  it never bumps `lock_version` under an agent's feet (a hook that changes the case does, on purpose).
+
+`state_changed` runs inside the caller's transaction; `sweep` runs its own, one per batch of deadlines.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from cases import audit
+from cases.calendar import BusinessCalendar
+from cases.clock import Clock
+from cases.models import Case, Deadline
+from cases.uow import transaction
+from cases.workflow import CaseTypeSpec, SlaTarget
+
+log = logging.getLogger(__name__)
+
+RUNNING, PAUSED, MET, BREACHED, CANCELLED = "running", "paused", "met", "breached", "cancelled"
+WARNING_EVENT, BREACHED_EVENT = "sla.warning", "sla.breached"
+WARN_AT = 0.8
+"""Warn when this fraction of a target has elapsed."""
+MAX_ATTEMPTS = 3
+"""After this many failed hooks a deadline fires without its hook, so the breach is never lost."""
+
+OnFire = Callable[[Session, Case, Deadline, str], None]
+"""What runs when a deadline fires: (session, case, deadline, "sla.warning" | "sla.breached")."""
+
+
+# ---------------------------------------------------------------- reading
+
+
+def deadlines_of(session: Session, case: Case) -> list[Deadline]:
+    """Every deadline of a case, oldest first (for case pages and reports)."""
+    return list(session.scalars(select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.id)))
+
+
+def _open_deadlines(session: Session, case: Case) -> list[Deadline]:
+    # Locked: a sweeper firing one of these finishes first, and we then see what it did.
+    stmt = (select(Deadline).where(Deadline.case_id == case.id, Deadline.ended_at.is_(None))
+            .order_by(Deadline.id).with_for_update().execution_options(populate_existing=True))
+    return list(session.scalars(stmt))
+
+
+# ---------------------------------------------------------------- following the case
+
+
+def _seconds(hours: float) -> int:
+    return round(hours * 3600)
+
+
+def _overdue(deadline: Deadline, now: datetime) -> bool:
+    return deadline.status == RUNNING and deadline.due_at is not None and deadline.due_at <= now
+
+
+# Deadline changes of one state change, turned into audit events once the rows are written.
+_Changes = list[tuple[str, Deadline]]
+
+
+def _start(session: Session, case: Case, target: SlaTarget, calendar: BusinessCalendar, now: datetime) -> Deadline:
+    deadline = Deadline(
+        case_id=case.id, kind=target.kind, state=target.state, status=RUNNING,
+        target_seconds=_seconds(target.hours), business_hours=target.business_hours,
+        due_at=calendar.add(now, target.hours, business=target.business_hours),
+        warn_at=calendar.add(now, target.hours * WARN_AT, business=target.business_hours),
+        attempts=0, created_at=now,
+    )
+    session.add(deadline)
+    return deadline
+
+
+def _end(deadline: Deadline, outcome: str, now: datetime, changes: _Changes) -> None:
+    deadline.ended_at = now
+    deadline.warn_at = None  # nothing to warn about any more; an overdue one keeps due_at for its breach
+    if deadline.status == BREACHED or _overdue(deadline, now):
+        return
+    deadline.status = outcome
+    changes.append((f"sla.{outcome}", deadline))
+
+
+def _pause(deadline: Deadline, calendar: BusinessCalendar, now: datetime, changes: _Changes) -> None:
+    assert deadline.due_at is not None
+    left = calendar.seconds_between(now, deadline.due_at, business=deadline.business_hours)
+    deadline.remaining_seconds = round(left)
+    deadline.status, deadline.paused_at = PAUSED, now
+    deadline.due_at = deadline.warn_at = None
+    changes.append(("sla.paused", deadline))
+
+
+def _resume(deadline: Deadline, calendar: BusinessCalendar, now: datetime, changes: _Changes) -> None:
+    left = deadline.remaining_seconds or 0
+    deadline.due_at = calendar.add(now, left / 3600, business=deadline.business_hours)
+    if deadline.warned_at is None:
+        lead = deadline.target_seconds * (1 - WARN_AT)
+        deadline.warn_at = calendar.add(now, max(0.0, left - lead) / 3600, business=deadline.business_hours)
+    deadline.status, deadline.remaining_seconds, deadline.paused_at = RUNNING, None, None
+    changes.append(("sla.resumed", deadline))
+
+
+def _earliest_due(deadlines: Iterable[Deadline]) -> datetime | None:
+    owed = [d.due_at for d in deadlines if d.ended_at is None and d.status in (RUNNING, BREACHED)
+            and d.due_at is not None]
+    return min(owed, default=None)
+
+
+def _payload(deadline: Deadline, kind: str) -> dict[str, Any]:
+    payload: dict[str, Any] = {"deadline": deadline.id, "kind": deadline.kind, "state": deadline.state}
+    if kind in ("sla.started", "sla.resumed", WARNING_EVENT, BREACHED_EVENT):
+        payload["due_at"] = deadline.due_at
+    if kind == "sla.paused":
+        payload["remaining_seconds"] = deadline.remaining_seconds
+    return payload
+
+
+def state_changed(session: Session, case: Case, spec: CaseTypeSpec, *, previous_state: str | None,
+                  clock: Clock) -> None:
+    """Follow the case into the state it has just entered (`case.state`; `previous_state` None on filing).
+
+    Runs inside the caller's transaction, after the case row was written (it needs `case.id`): starts,
+    ends, pauses and resumes deadlines as the module docstring says, sets `case.due_at` (only when it
+    changes) and records an audit event per deadline change. Entering the state the case was already in
+    changes nothing.
+    """
+    now = clock()
+    calendar = spec.calendar
+    deadlines = _open_deadlines(session, case)
+    changes: _Changes = []
+    entered = spec.state(case.state)
+    if previous_state != case.state:
+        if entered.is_final:
+            for deadline in deadlines:
+                _end(deadline, CANCELLED if deadline.status == PAUSED else MET, now, changes)
+        else:
+            if previous_state is not None:
+                left_waiting = _kind_of(spec, previous_state) == "waiting"
+                for deadline in deadlines:
+                    if deadline.state == previous_state and (deadline.kind == "response" or left_waiting):
+                        _end(deadline, MET, now, changes)
+            still_open = [d for d in deadlines if d.ended_at is None]
+            if entered.kind == "waiting":
+                for deadline in still_open:
+                    if deadline.status == RUNNING and deadline.state != case.state and not _overdue(deadline, now):
+                        _pause(deadline, calendar, now, changes)
+            else:
+                for deadline in still_open:
+                    if deadline.status == PAUSED:
+                        _resume(deadline, calendar, now, changes)
+            for target in spec.sla_for(case.state):
+                if target.kind == "resolution" and any(
+                        d.kind == "resolution" and d.state == case.state for d in still_open):
+                    continue
+                deadline = _start(session, case, target, calendar, now)
+                deadlines.append(deadline)
+                changes.append(("sla.started", deadline))
+    due = _earliest_due(deadlines)
+    if due != case.due_at:
+        case.due_at = due
+    if changes:
+        session.flush()  # new deadlines get their ids for the events
+    for kind, deadline in changes:
+        audit.append(session, case.stream, kind, _payload(deadline, kind), actor=None, clock=clock)
+
+
+def _kind_of(spec: CaseTypeSpec, state: str) -> str | None:
+    try:
+        return spec.state(state).kind
+    except KeyError:
+        return None
+
+
+# ---------------------------------------------------------------- the sweep
+
+
+def _due_now(deadline: Deadline, now: datetime) -> str | None:
+    """What a claimed deadline fires now, if anything (checked again on the locked, fresh row)."""
+    if deadline.status != RUNNING:
+        return None
+    if deadline.due_at is not None and deadline.due_at <= now:
+        # A sweep that finds a deadline already past due fires only the breach: a warning after the
+        # fact helps nobody.
+        return BREACHED_EVENT
+    if deadline.warn_at is not None and deadline.warn_at <= now and deadline.warned_at is None:
+        return WARNING_EVENT
+    return None
+
+
+def _mark(deadline: Deadline, event: str, now: datetime) -> None:
+    deadline.warn_at = None
+    deadline.attempts = 0
+    if event == BREACHED_EVENT:
+        deadline.status, deadline.breached_at = BREACHED, now
+    else:
+        deadline.warned_at = now
+
+
+def _fire(session: Session, case: Case, deadline: Deadline, event: str, *, now: datetime, clock: Clock,
+          on_fire: OnFire) -> bool:
+    """Fire one deadline in a savepoint; False when the hook failed and it is to be retried later."""
+    try:
+        with session.begin_nested():
+            _mark(deadline, event, now)
+            audit.append(session, case.stream, event, _payload(deadline, event), actor=None, clock=clock)
+            on_fire(session, case, deadline, event)
+            session.flush()
+        return True
+    except Exception as exc:
+        # The savepoint is gone: no mark, no event, none of the hook's changes. Count the failure.
+        deadline.attempts += 1
+        deadline.last_error = f"{exc.__class__.__name__}: {exc}"[:1000]
+        log.warning("SLA hook failed for %s on case %s (attempt %s of %s): %s", event, case.id,
+                    deadline.attempts, MAX_ATTEMPTS, deadline.last_error)
+    if deadline.attempts < MAX_ATTEMPTS:
+        return False
+    error = deadline.last_error
+    with session.begin_nested():
+        _mark(deadline, event, now)
+        audit.append(session, case.stream, event, {**_payload(deadline, event), "hook_error": error},
+                     actor=None, clock=clock)
+    return True
+
+
+def _sweep_batch(session: Session, *, clock: Clock, on_fire: OnFire, limit: int,
+                 retry_later: set[int]) -> tuple[int, int]:
+    """One transaction: claim up to `limit` due deadlines, fire them; returns (claimed, fired)."""
+    fired = 0
+    with transaction(session):
+        now = clock()
+        # PostgreSQL: FOR UPDATE OF both rows SKIP LOCKED, so concurrent sweepers take disjoint deadlines
+        # and disjoint cases (no two sweepers wait on one case's audit chain), and a case being changed
+        # right now is left for the next sweep. SQLite renders no FOR UPDATE: the IMMEDIATE transaction
+        # of cases.uow already lets one sweeper at a time in.
+        stmt = (select(Deadline).join(Case, Case.id == Deadline.case_id)
+                .where(Deadline.status == RUNNING, or_(Deadline.due_at <= now, Deadline.warn_at <= now))
+                .order_by(Deadline.case_id, Deadline.id).limit(limit)
+                .with_for_update(skip_locked=True, of=[Deadline, Case])
+                .execution_options(populate_existing=True))
+        if retry_later:
+            stmt = stmt.where(Deadline.id.not_in(retry_later))
+        claimed = list(session.scalars(stmt))
+        if not claimed:
+            return 0, 0
+        ids = {d.case_id for d in claimed}
+        cases = {c.id: c for c in session.scalars(
+            select(Case).where(Case.id.in_(ids)).execution_options(populate_existing=True))}
+        for deadline in claimed:
+            event = _due_now(deadline, now)
+            if event is None:  # cannot happen given the query; never claim it again in this sweep either
+                retry_later.add(deadline.id)
+                continue
+            if _fire(session, cases[deadline.case_id], deadline, event, now=now, clock=clock, on_fire=on_fire):
+                fired += 1
+            else:
+                retry_later.add(deadline.id)
+    return len(claimed), fired
+
+
+def sweep(session: Session, *, clock: Clock, on_fire: OnFire, limit: int = 100) -> int:
+    """Fire every due warning and breach exactly once, in batches of `limit`; returns how many fired.
+
+    Each firing records `sla.warning` / `sla.breached` on the case's audit stream and calls `on_fire`
+    in the same savepoint: the mark, the event and the hook's changes commit together or not at all.
+    A hook that raises leaves that deadline for the next sweep (attempts and last_error are recorded)
+    and the others go on; after MAX_ATTEMPTS failures the deadline fires without its hook, the event
+    carrying `hook_error`, so a broken rule can neither lose a breach nor retry it forever.
+    """
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    total = 0
+    retry_later: set[int] = set()
+    while True:
+        claimed, fired = _sweep_batch(session, clock=clock, on_fire=on_fire, limit=limit, retry_later=retry_later)
+        total += fired
+        if claimed < limit:
+            return total

@@ -1,0 +1,86 @@
+"""`casework case-types export|import`: the same files the designer exports and imports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from app.extensions import db
+from cases import accounts, definitions
+from tests.cases.conftest import complaint_case_type_document, complaint_document
+
+
+def _published(app: Any) -> None:
+    """The complaint form and the complaint case type, each published as version 1."""
+    with app.app_context():
+        admin = accounts.find_user(db.session, "admin@example.com")
+        assert admin is not None
+        form = definitions.create(db.session, "form", slug="complaint", title="Customer complaint", actor=admin,
+                                  document=complaint_document())
+        definitions.publish(db.session, form, actor=admin)
+        case_type = definitions.create(db.session, "case_type", slug="complaint", title="Customer complaint",
+                                       actor=admin, document=complaint_case_type_document())
+        definitions.publish(db.session, case_type, actor=admin, change_note="First")
+
+
+def test_export_to_stdout_and_to_a_file(app: Any, runner: Any, demo_users: Any, tmp_path: Path) -> None:
+    _published(app)
+    out = runner.invoke(args=["case-types", "export", "complaint"])
+    assert out.exit_code == 0, out.output
+    document = json.loads(out.output)
+    assert document["prefix"] == "CMP" and document["form_version"] == 1
+    target = tmp_path / "complaint.case_type.json"
+    written = runner.invoke(args=["case-types", "export", "complaint", "--version", "1", "-o", str(target)])
+    assert written.exit_code == 0 and f"Wrote {target}." in written.output
+    assert json.loads(target.read_text()) == document
+    assert "No case type has the short name 'nope'" in runner.invoke(args=["case-types", "export", "nope"]).output
+    missing = runner.invoke(args=["case-types", "export", "complaint", "--version", "9"])
+    assert missing.exit_code == 1 and "has no version 9" in missing.output
+
+
+def test_import_a_file_and_publish_it(app: Any, runner: Any, demo_users: Any, tmp_path: Path) -> None:
+    _published(app)
+    exported = runner.invoke(args=["case-types", "export", "complaint"]).output
+    source = tmp_path / "complaints-eu.case_type.json"
+    source.write_text(exported.replace('"CMP"', '"CEU"'))
+    done = runner.invoke(args=["case-types", "import", str(source), "--publish"])
+    assert done.exit_code == 0, done.output
+    assert "Imported case type 'complaints-eu' (Customer complaint): published as version 1." in done.output
+    again = runner.invoke(args=["case-types", "import", str(source), "--slug", "complaint",
+                                "--as", "admin@example.com"])
+    assert again.exit_code == 0 and "saved as the draft" in again.output
+    with app.app_context():
+        eu = definitions.find_definition(db.session, "case_type", "complaints-eu")
+        assert eu is not None and json.loads(eu.versions[0].document)["prefix"] == "CEU"
+        complaint = definitions.find_definition(db.session, "case_type", "complaint")
+        assert complaint is not None
+        assert json.loads(complaint.draft)["prefix"] == "CEU" and len(complaint.versions) == 1
+    stranger = runner.invoke(args=["case-types", "import", str(source), "--as", "agent@example.com"])
+    assert stranger.exit_code == 1 and "No admin has the e-mail address agent@example.com" in stranger.output
+
+
+def test_a_bad_file_is_refused_with_its_reasons_and_changes_nothing(app: Any, runner: Any, demo_users: Any,
+                                                                    tmp_path: Path) -> None:
+    _published(app)
+    document = json.loads(runner.invoke(args=["case-types", "export", "complaint"]).output)
+    document["states"][0]["kind"] = "working"
+    document["default_queue"] = "nowhere"
+    bad = tmp_path / "complaint.case_type.json"
+    bad.write_text(json.dumps(document))
+    with app.app_context():
+        before = definitions.find_definition(db.session, "case_type", "complaint")
+        assert before is not None
+        draft, revision = before.draft, before.draft_revision
+    refused = runner.invoke(args=["case-types", "import", str(bad), "--publish"])
+    assert refused.exit_code == 1
+    assert "The file is not a valid Casework case type." in refused.output
+    assert "default_queue: Choose one of the queues." in refused.output
+    assert "Mark exactly one state as the initial state" in refused.output
+    garbage = tmp_path / "junk.case_type.json"
+    garbage.write_bytes(b"\x00\x01 not json")
+    assert runner.invoke(args=["case-types", "import", str(garbage)]).exit_code == 1
+    with app.app_context():
+        after = definitions.find_definition(db.session, "case_type", "complaint")
+        assert after is not None and (after.draft, after.draft_revision) == (draft, revision)
+        assert definitions.find_definition(db.session, "case_type", "junk") is None

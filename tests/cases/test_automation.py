@@ -1,0 +1,232 @@
+"""Rules in the case services: routing, assignment strategies, exception paths, approvals, failures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases import accounts, audit, automation, definitions, lifecycle
+from cases.errors import PermissionDenied, ValidationFailed
+from cases.models import Definition, OutboxMessage, User
+from cases.submissions import Uploader
+from cases.workflow import TransitionNotAllowed
+from tests.cases.conftest import complaint_case_type_document
+from tests.cases.test_lifecycle import GOOD
+
+ESCALATE = {
+    "id": "escalate", "name": "Escalate", "trigger": "case.submitted", "priority": 10,
+    "condition": {"any": [
+        {"field": "severity", "op": "in", "value": ["high", "critical"]},
+        {"field": "customer_tier", "op": "eq", "value": "gold"},
+        {"field": "case.requester_recent_cases", "days": 90, "op": "gte", "value": 2}]},
+    "actions": [{"type": "route_to_queue", "queue": "escalations"}, {"type": "set_priority", "priority": "urgent"},
+                {"type": "notify", "to": "queue", "queue": "escalations", "message": "Escalated complaint"}],
+}
+CALM = {**GOOD, "severity": "low", "customer_tier": "standard"}
+
+
+def _with_rules(session: Session, admin: User, case_type: Definition, *rules: dict[str, Any]) -> None:
+    document = complaint_case_type_document()
+    document["rules"] = {"schema_version": 1, "rules": list(rules)}
+    problems = definitions.save_draft(session, case_type, document, actor=admin)
+    assert problems == [], problems
+    definitions.publish(session, case_type, actor=admin)
+
+
+@pytest.fixture
+def escalations(session: Session, agent: User) -> Any:
+    queue = accounts.create_queue(session, slug="escalations", name="Escalations")
+    accounts.add_queue_member(session, queue, agent)
+    return queue
+
+
+def _file(session: Session, case_type: Definition, requester: User, data: dict[str, Any]) -> Any:
+    return lifecycle.file_case(session, case_type, data, uploader=Uploader(requester))
+
+
+def test_escalation_routes_prioritises_and_records_the_rule(session: Session, admin: User, requester: User,
+                                                            complaint_type: Definition, escalations: Any) -> None:
+    _with_rules(session, admin, complaint_type, ESCALATE)
+    calm = _file(session, complaint_type, requester, CALM)
+    assert (calm.queue.slug, calm.priority) == ("general", "normal")
+    hot = _file(session, complaint_type, requester, {**CALM, "severity": "critical"})
+    assert (hot.queue.slug, hot.priority) == ("escalations", "urgent")
+    event = audit.events(session, hot.stream)[-1]
+    payload = json.loads(event.payload)
+    assert event.kind == "case.rule_applied"
+    assert (payload["rule"], payload["ruleset"], payload["ruleset_version"]) == ("escalate", "complaint@v2", 2)
+    assert "routed to Escalations" in payload["summary"]
+    notified = session.scalars(select(OutboxMessage).where(OutboxMessage.reason == "rule.notify")).all()
+    assert [m.to for m in notified] == ["alex@example.com"]
+    assert audit.verify(session).ok
+
+
+def test_third_complaint_from_the_same_email_escalates(session: Session, admin: User, requester: User,
+                                                       complaint_type: Definition, escalations: Any) -> None:
+    _with_rules(session, admin, complaint_type, ESCALATE)
+    first, second, third = (_file(session, complaint_type, requester, CALM) for _ in range(3))
+    assert [c.queue.slug for c in (first, second, third)] == ["general", "general", "escalations"]
+
+
+def test_rules_that_do_not_fit_the_form_are_refused_at_the_offending_part(
+        session: Session, admin: User, complaint_type: Definition, escalations: Any) -> None:
+    document = complaint_case_type_document()
+    document["rules"] = {"schema_version": 1, "rules": [
+        {**ESCALATE, "condition": {"field": "severity", "op": "gt", "value": 3}},
+        {**ESCALATE, "id": "two", "priority": 20, "actions": [{"type": "route_to_queue", "queue": "nowhere"}]}]}
+    problems = definitions.save_draft(session, complaint_type, document, actor=admin)
+    paths = {p.path for p in problems}
+    assert any(p.startswith("rules.rules[0].condition") for p in paths), paths
+    assert "rules.rules[1].actions[0].queue" in paths
+    with pytest.raises(ValidationFailed):
+        definitions.publish(session, complaint_type, actor=admin)
+
+
+def _agents(session: Session, queue: Any, names: list[str]) -> list[User]:
+    crowd = []
+    for name in names:
+        user = accounts.create_user(session, email=f"{name}@example.com", name=name.capitalize(),
+                                    password="long enough pw", roles=["agent"])
+        accounts.add_queue_member(session, queue, user)
+        crowd.append(user)
+    return crowd
+
+
+def test_round_robin_skips_absent_people_and_keeps_its_place_in_the_database(
+        session: Session, database_url: str, admin: User, requester: User, complaint_type: Definition,
+        general: Any, agent: User) -> None:
+    _ann, bob, _cat = _agents(session, general, ["ann", "bob", "cat"])
+    accounts.set_absent(session, bob, True)
+    rule = {"id": "rr", "name": "Share out", "trigger": "case.submitted", "priority": 1, "condition": {"all": []},
+            "actions": [{"type": "assign_to", "strategy": "round_robin", "queue": "general"}]}
+    _with_rules(session, admin, complaint_type, rule)
+    names = [_file(session, complaint_type, requester, CALM).assignee.name for _ in range(3)]
+    assert names == ["Alex Agent", "Ann", "Cat"]
+    # another process (engine, session) continues where this one stopped
+    from cases.database import make_engine
+
+    engine = make_engine(database_url)
+    with Session(engine, expire_on_commit=False) as other:
+        case_type = other.get(Definition, complaint_type.id)
+        me = other.get(User, requester.id)
+        assert case_type is not None and me is not None
+        assert lifecycle.file_case(other, case_type, CALM, uploader=Uploader(me)).assignee.name == "Alex Agent"
+    engine.dispose()
+
+
+def test_least_loaded_picks_the_emptiest_queue_member(session: Session, admin: User, requester: User,
+                                                      complaint_type: Definition, general: Any, agent: User) -> None:
+    (ann,) = _agents(session, general, ["ann"])
+    busy = _file(session, complaint_type, requester, CALM)
+    lifecycle.claim(session, busy, agent)
+    rule = {"id": "ll", "name": "Least loaded", "trigger": "case.submitted", "priority": 1, "condition": {"all": []},
+            "actions": [{"type": "assign_to", "strategy": "least_loaded", "queue": "general"}]}
+    _with_rules(session, admin, complaint_type, rule)
+    assert _file(session, complaint_type, requester, CALM).assignee_id == ann.id
+    assert _file(session, complaint_type, requester, CALM).assignee_id in (ann.id, agent.id)
+
+
+def test_exception_path_moves_the_case(session: Session, admin: User, requester: User,
+                                       complaint_type: Definition) -> None:
+    rule = {"id": "crit", "name": "Critical goes straight to work", "trigger": "case.submitted", "priority": 1,
+            "condition": {"field": "severity", "op": "eq", "value": "critical"},
+            "actions": [{"type": "move_to_state", "state": "in_progress"}]}
+    _with_rules(session, admin, complaint_type, rule)
+    assert _file(session, complaint_type, requester, {**CALM, "severity": "critical"}).state == "in_progress"
+    assert _file(session, complaint_type, requester, CALM).state == "new"
+
+
+def test_approval_holds_the_case_until_decided(session: Session, admin: User, requester: User,
+                                               complaint_type: Definition, agent: User) -> None:
+    rule = {"id": "gold", "name": "Gold needs an admin's approval", "trigger": "case.submitted", "priority": 1,
+            "condition": {"field": "customer_tier", "op": "eq", "value": "gold"},
+            "actions": [{"type": "require_approval", "role": "admin", "on_approve": "resolved",
+                         "on_reject": "rejected"}]}
+    _with_rules(session, admin, complaint_type, rule)
+    case = _file(session, complaint_type, requester, {**CALM, "customer_tier": "gold"})
+    assert automation.pending_approval(session, case) is not None
+    assert lifecycle.allowed_transitions(session, case, agent) == []
+    with pytest.raises(TransitionNotAllowed, match="waits for an approval"):
+        lifecycle.transition(session, case, "start", agent)
+    with pytest.raises(PermissionDenied):
+        automation.decide_approval(session, case, agent, approve=True)
+    automation.decide_approval(session, case, admin, approve=False, comment="Not covered")
+    assert (case.state, case.is_open) == ("rejected", False)
+    assert [e.kind for e in audit.events(session, case.stream)][-1] == "case.approval_decided"
+    assert automation.pending_approval(session, case) is None
+
+
+def test_a_failing_rule_never_loses_the_case(session: Session, admin: User, requester: User,
+                                             complaint_type: Definition, escalations: Any) -> None:
+    _with_rules(session, admin, complaint_type, ESCALATE)
+    accounts.update_queue(session, escalations, name="Escalations", description="", active=False)
+    case = _file(session, complaint_type, requester, {**CALM, "severity": "high"})
+    assert case.id is not None and case.queue.slug == "general"  # the fallback queue
+    assert case.priority == "normal"  # the failed rule's other decisions were rolled back too
+    kinds = [e.kind for e in audit.events(session, case.stream)]
+    assert kinds == ["case.filed", "case.rule_failed"]
+    notices = session.scalars(select(OutboxMessage).where(OutboxMessage.reason == "rule.failed")).all()
+    assert [m.to for m in notices] == ["admin@example.com"]
+    assert audit.verify(session).ok
+
+
+def test_transition_and_update_triggers(session: Session, admin: User, requester: User,
+                                        complaint_type: Definition, agent: User) -> None:
+    rules = [
+        {"id": "tag_start", "name": "Tag started", "trigger": "case.transitioned", "priority": 1,
+         "condition": {"field": "case.transition", "op": "eq", "value": "start"},
+         "actions": [{"type": "add_tag", "tag": "started"}]},
+        {"id": "tier_up", "name": "Gold after edit", "trigger": "case.updated", "priority": 1,
+         "condition": {"field": "customer_tier", "op": "eq", "value": "gold"},
+         "actions": [{"type": "set_priority", "priority": "high"}]},
+    ]
+    _with_rules(session, admin, complaint_type, *rules)
+    case = _file(session, complaint_type, requester, CALM)
+    lifecycle.transition(session, case, "start", agent)
+    from cases.casetypes import case_tags
+
+    assert case_tags(case) == ["started"]
+    lifecycle.edit_fields(session, case, {"customer_tier": "gold"}, agent)
+    assert case.priority == "high"
+
+
+def test_a_breached_first_response_escalates_to_supervisors_once(session: Session, admin: User, requester: User,
+                                                                 complaint_type: Definition) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cases import sla
+    from cases.clock import fixed
+
+    accounts.create_queue(session, slug="supervisors", name="Supervisors")
+    document = complaint_case_type_document()
+    document["sla"] = [{"state": "new", "kind": "response", "hours": 8, "business_hours": True}]
+    document["rules"] = {"schema_version": 1, "rules": [
+        {"id": "breach", "name": "Breach goes to supervisors", "trigger": "sla.breached", "priority": 1,
+         "condition": {"field": "case.sla_kind", "op": "eq", "value": "response"},
+         "actions": [{"type": "route_to_queue", "queue": "supervisors"}, {"type": "set_priority", "priority": "high"},
+                     {"type": "notify", "to": "requester", "message": "We are late; a supervisor has your case."}]}]}
+    assert definitions.save_draft(session, complaint_type, document, actor=admin) == []
+    definitions.publish(session, complaint_type, actor=admin)
+    friday_4pm = datetime(2026, 3, 6, 16, 0, tzinfo=UTC)
+    case = lifecycle.file_case(session, complaint_type, CALM, uploader=Uploader(requester), clock=fixed(friday_4pm))
+    assert case.due_at == datetime(2026, 3, 9, 16, 0, tzinfo=UTC)  # 1 h Friday + 7 h Monday
+    fired: list[str] = []
+
+    def on_fire(s: Session, c: Any, deadline: Any, event: str) -> None:
+        fired.append(event)
+        automation.sla_fired(s, c, deadline, event, clock=fixed(friday_4pm + timedelta(days=4)))
+
+    assert sla.sweep(session, clock=fixed(datetime(2026, 3, 9, 12, 0, tzinfo=UTC)), on_fire=on_fire) == 0
+    late = fixed(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
+    assert sla.sweep(session, clock=late, on_fire=on_fire) == 1
+    assert sla.sweep(session, clock=late, on_fire=on_fire) == 0
+    assert fired == ["sla.breached"]
+    session.refresh(case)
+    assert (case.queue.slug, case.priority) == ("supervisors", "high")
+    kinds = [e.kind for e in audit.events(session, case.stream)]
+    assert kinds.count("sla.breached") == 1 and kinds[-1] == "case.rule_applied"
+    assert audit.verify(session).ok

@@ -1,0 +1,442 @@
+"""Editing a form draft step by step (forms.editing) and the designer's helpers (forms.designer)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from forms import designer, editing
+from forms.editing import EditError, Removed
+from forms.errors import DefinitionError
+from forms.fieldtypes import FIELD_TYPES
+from forms.schema import load_definition
+from tests.forms.conftest import Post
+
+
+def keys(document: dict[str, Any], page: int = 0) -> list[str]:
+    return [f["key"] for f in document["pages"][page]["fields"]]
+
+
+def problems(document: dict[str, Any]) -> list[tuple[str | None, str]]:
+    try:
+        load_definition(document)
+    except DefinitionError as exc:
+        return [(p.field, p.message) for p in exc.errors]
+    return []
+
+
+@pytest.fixture
+def doc(complaint_definition: dict[str, Any]) -> dict[str, Any]:
+    return complaint_definition
+
+
+# --- fields ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("type_name", sorted(FIELD_TYPES))
+def test_every_new_field_keeps_the_form_publishable(doc: dict[str, Any], type_name: str) -> None:
+    before = copy.deepcopy(doc)
+    after, key = editing.add_field(doc, type_name, "details", 1)
+    assert doc == before  # the input is never changed
+    assert after["pages"][0]["fields"][1]["key"] == key
+    assert after["pages"][0]["fields"][1]["type"] == type_name
+    assert problems(after) == []
+
+
+def test_new_keys_are_fresh_readable_and_avoid_dangling_references(doc: dict[str, Any]) -> None:
+    doc, first = editing.add_field(doc, "short_text", "details")
+    doc, second = editing.add_field(doc, "short_text", "details")
+    assert (first, second) == ("text", "text_2")
+    doc, email = editing.add_field(doc, "email", "details")
+    assert email == "email_2"  # the complaint already has an "email"
+    # A condition pointing at a deleted field never adopts a new field by accident.
+    doc, _removed = editing.delete_field(doc, "category")
+    doc, choice = editing.add_field(doc, "single_choice", "details")
+    assert choice == "choice"
+    assert editing.fresh_key(doc, "category") == "category_2"
+    assert editing.fresh_key(doc, "validate") == "validate_field"  # reserved by WTForms
+
+
+def test_add_field_to_an_unknown_page_or_type_is_refused(doc: dict[str, Any]) -> None:
+    with pytest.raises(EditError, match="no page"):
+        editing.add_field(doc, "short_text", "nowhere")
+    with pytest.raises(EditError, match="Unknown field type"):
+        editing.add_field(doc, "rocket", "details")
+
+
+def test_update_keeps_the_key_and_removes_emptied_properties(doc: dict[str, Any]) -> None:
+    after = editing.update_field(doc, "order_number", {"label": "Order no.", "placeholder": None, "required": None})
+    field = editing.find_field(after, "order_number")
+    assert field is not None and field["label"] == "Order no."
+    assert "placeholder" not in field and "required" not in field
+    assert editing.find_field(doc, "order_number")["placeholder"] == "ORD-123456"  # type: ignore[index]
+    with pytest.raises(EditError, match="type"):
+        editing.update_field(doc, "order_number", {"type": "email"})
+    with pytest.raises(EditError, match="no field"):
+        editing.update_field(doc, "ghost", {"label": "x"})
+
+
+def test_renaming_rewrites_conditions_and_calculations(doc: dict[str, Any]) -> None:
+    doc = editing.set_condition(doc, "description", "required_if",
+                                {"any": [{"field": "category", "op": "eq", "value": "other"},
+                                         {"not": {"field": "category", "op": "empty"}}]})
+    doc, total = editing.add_field(doc, "calculated", "details")
+    doc, price = editing.add_field(doc, "decimal", "details")
+    doc = editing.update_field(doc, total, {"expression": f"round({price} * 2, 2) + max({price}, 1)"})
+    doc = editing.update_field(doc, "category", {"key": "topic"})
+    doc = editing.update_field(doc, price, {"key": "price"})
+    assert editing.find_field(doc, "category") is None
+    other = editing.find_field(doc, "other_category")
+    assert other is not None and other["visible_if"]["field"] == "topic"
+    description = editing.find_field(doc, "description")
+    assert description is not None
+    assert description["required_if"]["any"][0]["field"] == "topic"
+    assert description["required_if"]["any"][1]["not"]["field"] == "topic"
+    assert editing.find_field(doc, total)["expression"] == "round(price * 2, 2) + max(price, 1)"  # type: ignore[index]
+    assert problems(doc) == []
+
+
+@pytest.mark.parametrize(("new_key", "message"), [
+    ("email", "already has the key"), ("Bad Key", "lowercase"), ("9lives", "lowercase"), ("data", "reserved"),
+])
+def test_renaming_to_a_bad_or_taken_key_is_refused(doc: dict[str, Any], new_key: str, message: str) -> None:
+    with pytest.raises(EditError, match=message):
+        editing.rename_field(doc, "name", new_key)
+
+
+def test_move_within_a_page_between_pages_and_by_keyboard(doc: dict[str, Any]) -> None:
+    after = editing.move_field(doc, "attachment", "details", 0)
+    assert keys(after)[0] == "attachment"
+    after = editing.move_field(doc, "about_you", "details", 99)
+    assert keys(after)[-1] == "about_you"
+    doc, page = editing.add_page(doc, "Evidence")
+    after = editing.move_field(doc, "attachment", page, 0)
+    assert keys(after, 1) == ["attachment"] and "attachment" not in keys(after)
+    # Keyboard: one step at a time; at the edge of a page the field goes to the neighbouring page.
+    after, place = editing.nudge_field(doc, "name", -1)
+    assert keys(after)[:2] == ["name", "about_you"] and place == editing.Place("details", 0)
+    after, place = editing.nudge_field(doc, "attachment", +1)
+    assert keys(after, 1) == ["attachment"] and place == editing.Place(page, 0)
+    after, place = editing.nudge_field(after, "attachment", -1)
+    assert keys(after)[-1] == "attachment" and place.page == "details"
+    with pytest.raises(EditError, match="top of the form"):
+        editing.nudge_field(doc, "about_you", -1)
+
+
+def test_delete_keeps_conditions_that_used_the_field_and_undo_restores_it(doc: dict[str, Any]) -> None:
+    after, removed = editing.delete_field(doc, "category")
+    assert "category" not in keys(after)
+    assert removed.page == "details" and removed.index == 6 and removed.field["label"] == "Category"
+    # The condition of "other_category" still points at it, and the draft says so at that field.
+    assert editing.find_field(after, "other_category")["visible_if"]["field"] == "category"  # type: ignore[index]
+    found = problems(after)
+    assert found and all(field == "other_category" for field, _ in found)
+    assert any("does not exist (or was deleted)" in message for _, message in found)
+    # The undo information survives a round trip through the page.
+    restored = editing.restore_field(after, Removed.from_json(removed.to_json()))
+    assert restored == doc
+    assert problems(restored) == []
+
+
+def test_undo_is_refused_when_the_key_was_taken_meanwhile(doc: dict[str, Any]) -> None:
+    after, removed = editing.delete_field(doc, "name")
+    after = editing.rename_field(after, "email", "name")
+    with pytest.raises(EditError, match="another field now has the key 'name'"):
+        editing.restore_field(after, removed)
+    for bad in ("", "[]", '{"field": {"key": 1}}', "not json"):
+        with pytest.raises(EditError, match="nothing to undo"):
+            Removed.from_json(bad)
+
+
+def test_undo_after_its_page_was_deleted_puts_the_field_on_the_last_page(doc: dict[str, Any]) -> None:
+    doc, page = editing.add_page(doc, "Extra")
+    doc = editing.move_field(doc, "attachment", page, 0)
+    doc, removed = editing.delete_field(doc, "attachment")
+    doc = editing.delete_page(doc, page)
+    restored = editing.restore_field(doc, removed)
+    assert keys(restored)[-1] == "attachment"
+
+
+def test_conditions_are_set_and_removed(doc: dict[str, Any]) -> None:
+    condition = {"field": "severity", "op": "in", "value": ["high", "critical"]}
+    after = editing.set_condition(doc, "order_number", "visible_if", condition)
+    assert editing.find_field(after, "order_number")["visible_if"] == condition  # type: ignore[index]
+    after = editing.set_condition(after, "order_number", "required_if", condition)
+    assert "required" not in editing.find_field(after, "order_number")  # type: ignore[operator]
+    after = editing.set_condition(after, "order_number", "visible_if", None)
+    assert "visible_if" not in editing.find_field(after, "order_number")  # type: ignore[operator]
+    with pytest.raises(EditError):
+        editing.set_condition(doc, "order_number", "hidden_if", condition)
+
+
+# --- groups ------------------------------------------------------------------------------------
+
+
+def test_group_sub_fields_are_added_moved_and_kept_in_their_group(doc: dict[str, Any]) -> None:
+    doc, group = editing.add_field(doc, "group", "details")
+    doc, amount = editing.add_field(doc, "currency", "details", 0, group=group)
+    sub_keys = [f["key"] for f in editing.find_field(doc, group)["fields"]]  # type: ignore[index]
+    assert sub_keys[0] == amount and len(sub_keys) == 2
+    assert editing.place_of(doc, amount) == editing.Place("details", 0, group)
+    after, place = editing.nudge_field(doc, amount, +1)
+    assert place.index == 1 and place.group == group
+    with pytest.raises(EditError, match="bottom of its group"):
+        editing.nudge_field(after, amount, +1)
+    with pytest.raises(EditError, match="within its group"):
+        editing.move_field(doc, amount, "details", 0)
+    with pytest.raises(EditError, match="into a repeating group"):
+        editing.move_field(doc, "name", None, 0, group=group)
+    with pytest.raises(EditError, match="cannot contain a file upload"):
+        editing.add_field(doc, "file", "details", group=group)
+    assert problems(doc) == []
+    after, removed = editing.delete_field(doc, amount)
+    assert removed.group == group
+    assert editing.restore_field(after, removed) == doc
+
+
+# --- options -----------------------------------------------------------------------------------
+
+
+def test_option_values_follow_their_labels_until_set_on_purpose(doc: dict[str, Any]) -> None:
+    doc, key = editing.add_field(doc, "single_choice", "details")
+    doc = editing.set_options(doc, key, [{"label": "Low", "value": "option_1"},
+                                         {"label": "High", "value": "option_2"}])
+    assert editing.find_field(doc, key)["options"] == [  # type: ignore[index]
+        {"label": "Low", "value": "low"}, {"label": "High", "value": "high"}]
+    doc = editing.update_option(doc, key, 1, value="hi")
+    doc = editing.update_option(doc, key, 1, label="Very high")
+    assert editing.find_field(doc, key)["options"][1] == {"label": "Very high", "value": "hi"}  # type: ignore[index]
+
+
+def test_option_renames_carry_conditions_and_the_default_along(doc: dict[str, Any]) -> None:
+    doc = editing.set_condition(doc, "description", "visible_if",
+                                {"field": "severity", "op": "in", "value": ["high", "critical"]})
+    doc = editing.update_option(doc, "severity", 0, label="Minor")  # "low" followed "Low": becomes "minor"
+    doc = editing.update_option(doc, "severity", 3, value="urgent")
+    doc = editing.update_option(doc, "severity", 1, label="Normal")
+    severity = editing.find_field(doc, "severity")
+    assert severity is not None
+    assert [o["value"] for o in severity["options"]] == ["minor", "normal", "high", "urgent"]
+    assert severity["default"] == "normal"
+    assert editing.find_field(doc, "description")["visible_if"]["value"] == ["high", "urgent"]  # type: ignore[index]
+    assert problems(doc) == []
+
+
+def test_options_are_added_removed_and_reordered(doc: dict[str, Any]) -> None:
+    doc = editing.add_option(doc, "customer_tier")
+    doc = editing.add_option(doc, "customer_tier", "Platinum")
+    tier = editing.find_field(doc, "customer_tier")
+    assert tier is not None
+    assert tier["options"][-2:] == [{"label": "Option 4", "value": "option_4"},
+                                    {"label": "Platinum", "value": "platinum"}]
+    doc = editing.move_option(doc, "customer_tier", 4, 0)
+    doc = editing.remove_option(doc, "customer_tier", 4)
+    assert [o["value"] for o in editing.find_field(doc, "customer_tier")["options"]] == [  # type: ignore[index]
+        "platinum", "standard", "silver", "gold"]
+    with pytest.raises(EditError, match="no such option"):
+        editing.remove_option(doc, "customer_tier", 9)
+    with pytest.raises(EditError, match="not a choice field"):
+        editing.add_option(doc, "name")
+
+
+def test_removing_an_option_a_condition_uses_is_shown_at_that_condition(doc: dict[str, Any]) -> None:
+    after = editing.remove_option(doc, "category", 4)  # "Other"
+    assert [(f, "not an option" in m) for f, m in problems(after)] == [("other_category", True)] * 2
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+def test_pages_are_added_renamed_moved_and_deleted(doc: dict[str, Any]) -> None:
+    doc, evidence = editing.add_page(doc, "Evidence")
+    doc, again = editing.add_page(doc, "Evidence", 0)
+    assert (evidence, again) == ("evidence", "evidence_2")
+    assert [p["key"] for p in doc["pages"]] == ["evidence_2", "details", "evidence"]
+    assert problems(doc)  # empty pages need a field
+    doc = editing.rename_page(doc, "evidence", "Proof")
+    assert doc["pages"][2]["title"] == "Proof" and doc["pages"][2]["key"] == "evidence"
+    doc = editing.move_page(doc, "evidence_2", 5)
+    assert [p["key"] for p in doc["pages"]] == ["details", "evidence", "evidence_2"]
+    doc = editing.nudge_page(doc, "evidence", +1)
+    assert [p["key"] for p in doc["pages"]] == ["details", "evidence_2", "evidence"]
+    doc = editing.nudge_page(doc, "evidence", -1)
+    with pytest.raises(EditError, match="already the first"):
+        editing.nudge_page(doc, "details", -1)
+    doc = editing.delete_page(doc, "evidence_2")
+    doc = editing.move_field(doc, "attachment", "evidence", 0)
+    with pytest.raises(EditError, match="has fields"):
+        editing.delete_page(doc, "evidence")
+    with pytest.raises(EditError, match="no next page"):
+        editing.delete_page(doc, "evidence", move_fields_to="next")
+    doc = editing.delete_page(doc, "evidence", move_fields_to="previous")
+    assert keys(doc)[-1] == "attachment" and len(doc["pages"]) == 1
+    with pytest.raises(EditError, match="at least one page"):
+        editing.delete_page(doc, "details")
+    assert problems(doc) == []
+
+
+def test_deleting_a_page_can_move_its_fields_to_the_next_page(doc: dict[str, Any]) -> None:
+    doc, first = editing.add_page(doc, "Start", 0)
+    doc = editing.move_field(doc, "about_you", first, 0)
+    doc = editing.delete_page(doc, first, move_fields_to="next")
+    assert keys(doc)[0] == "about_you"
+
+
+def test_form_title_and_description(doc: dict[str, Any]) -> None:
+    after = editing.set_form_properties(doc, title="  Complaint  ", description="")
+    assert after["title"] == "Complaint" and "description" not in after
+
+
+def test_a_damaged_draft_is_reported_not_crashed_on() -> None:
+    with pytest.raises(EditError, match="damaged"):
+        editing.add_field({"schema_version": 1, "title": "x", "pages": "nope"}, "short_text", "p")
+
+
+# --- the designer's helpers --------------------------------------------------------------------
+
+
+def test_problems_are_placed_on_their_field_page_and_form(doc: dict[str, Any]) -> None:
+    doc["title"] = ""
+    doc, _page = editing.add_page(doc, "Empty")
+    doc = editing.update_field(doc, "order_number", {"pattern": "([a-z", "label": None})
+    doc = editing.remove_option(doc, "category", 4)
+    try:
+        load_definition(doc)
+    except DefinitionError as exc:
+        found = designer.problems_by_place(doc, exc.errors)
+    assert found.form == ["Give the form a title."]
+    assert found.pages == {1: ["Add at least one field to this page."]}
+    assert {p.prop for p in found.fields["order_number"]} == {"pattern", "label"}
+    assert found.of("order_number", "pattern")[0].startswith("The pattern is not a valid regular expression")
+    assert {(p.prop, p.detail) for p in found.fields["other_category"]} == {
+        ("visible_if", "value"), ("required_if", "value")}
+    assert found.count == 6
+
+
+def test_the_preview_leaves_out_what_has_problems(doc: dict[str, Any]) -> None:
+    doc, _page = editing.add_page(doc, "Empty")
+    doc = editing.update_field(doc, "order_number", {"pattern": "([a-z"})
+    doc, _ = editing.delete_field(doc, "category")
+    preview = designer.preview_document(doc)
+    assert preview.document is not None
+    schema = load_definition(preview.document)
+    assert "order_number" not in schema.by_key and "other_category" in schema.by_key
+    assert schema.by_key["other_category"].visible_if is None
+    assert preview.omitted == ["Order number"]
+    assert sorted(set(preview.ignored_conditions)) == ["Which category?"]
+    assert [p.key for p in schema.pages] == ["details"]
+    assert designer.preview_document({"schema_version": 1, "title": "x", "pages": []}).document is None
+
+
+def test_the_condition_builder_offers_fields_operators_and_values_that_fit(doc: dict[str, Any]) -> None:
+    doc, page = editing.add_page(doc, "More")
+    doc, later = editing.add_field(doc, "yes_no", page)
+    fields = designer.condition_fields(doc, "other_category")
+    assert [f.key for f in fields] == ["name", "email", "order_number", "severity", "customer_tier", "category",
+                                       "description", "attachment"]  # no heading, not itself, no later page
+    category = next(f for f in fields if f.key == "category")
+    assert ("other", "Other") in category.options
+    assert [op for op, _ in designer.operators_for("choice")] == ["eq", "neq", "in", "not_in", "not_empty", "empty"]
+    assert dict(designer.operators_for("multi"))["contains"] == "includes"
+    assert later not in [f.key for f in fields]
+    assert "severity" in [f.key for f in designer.condition_fields(doc, later)]
+
+
+def test_the_condition_builder_round_trips_through_a_post(doc: dict[str, Any]) -> None:
+    fields = designer.condition_fields(doc, "other_category")
+    post = Post({"enabled": "1", "mode": "any", "rows": "3",
+                 "field-0": "category", "op-0": "eq", "value-0": "other",
+                 "field-1": "severity", "op-1": "in", "value-1": ["high", "critical"],
+                 "field-2": "description", "op-2": "not_empty"})
+    state = designer.builder_from_post(post, fields)
+    condition = designer.condition_from_builder(state, fields)
+    assert condition == {"any": [{"field": "category", "op": "eq", "value": "other"},
+                                 {"field": "severity", "op": "in", "value": ["high", "critical"]},
+                                 {"field": "description", "op": "not_empty"}]}
+    again = designer.state_from_condition(condition)
+    assert again == designer.BuilderState(True, "any", state.rows)
+    after = editing.set_condition(doc, "other_category", "visible_if", condition)
+    assert problems(after) == []
+    assert designer.condition_summary(after, condition) == (
+        "Category is Other or Severity is High or Critical or What happened? is filled in")
+
+
+def test_the_builder_resets_an_operator_that_no_longer_fits_and_adds_rows(doc: dict[str, Any]) -> None:
+    fields = designer.condition_fields(doc, "description")
+    state = designer.builder_from_post(Post({"enabled": "1", "rows": "1", "field-0": "attachment",
+                                             "op-0": "eq", "value-0": "x", "action": "add"}), fields)
+    assert (state.rows[0].op, state.rows[0].values) == ("not_empty", [])
+    assert len(state.rows) == 2 and state.rows[1].field == "name"
+    state = designer.builder_from_post(Post({"enabled": "1", "rows": "2", "field-0": "name", "op-0": "eq",
+                                             "field-1": "name", "op-1": "eq", "action": "remove-0"}), fields)
+    assert len(state.rows) == 1
+    assert designer.condition_from_builder(designer.BuilderState(False, "all", state.rows), fields) is None
+
+
+def test_builder_values_are_typed_by_the_field_family() -> None:
+    doc = {"schema_version": 1, "title": "T", "pages": [{"key": "p", "title": "P", "fields": [
+        {"type": "integer", "key": "n", "label": "N"}, {"type": "datetime", "key": "at", "label": "At"},
+        {"type": "short_text", "key": "t", "label": "T"}, {"type": "date", "key": "d", "label": "D"},
+        {"type": "short_text", "key": "me", "label": "Me"}]}]}
+    fields = designer.condition_fields(doc, "me")
+    post = Post({"enabled": "1", "rows": "4", "field-0": "n", "op-0": "between", "low-0": "1", "high-0": "2.5",
+                 "field-1": "at", "op-1": "after", "value-1": "2024-05-01T14:30",
+                 "field-2": "t", "op-2": "in", "value-2": "alpha\r\n beta \n\n",
+                 "field-3": "d", "op-3": "before", "value-3": "2024-01-31"})
+    condition = designer.condition_from_builder(designer.builder_from_post(post, fields), fields)
+    assert condition == {"all": [{"field": "n", "op": "between", "value": [1, "2.5"]},
+                                 {"field": "at", "op": "after", "value": "2024-05-01T14:30:00+00:00"},
+                                 {"field": "t", "op": "in", "value": ["alpha", "beta"]},
+                                 {"field": "d", "op": "before", "value": "2024-01-31"}]}
+    doc["pages"][0]["fields"][4]["visible_if"] = condition
+    assert problems(doc) == []
+
+
+def test_a_nested_condition_is_shown_as_too_complex_for_the_pickers() -> None:
+    state = designer.state_from_condition({"not": {"field": "x", "op": "empty"}})
+    assert state.complex and state.enabled and not state.rows
+
+
+def test_side_panel_posts_become_properties(doc: dict[str, Any]) -> None:
+    post = Post({"present": ["label", "help", "placeholder", "required", "min_length", "max_length", "pattern",
+                             "pattern_message", "width", "default"],
+                 "label": "Order <b>number</b>", "help": "line 1\r\nline 2", "placeholder": "",
+                 "min_length": "3", "max_length": "ten", "pattern": "ORD-[0-9]{6}", "pattern_message": "Like ORD-1",
+                 "width": "full", "default": "", "key": "order_no"})
+    props = designer.props_from_post("short_text", post)
+    assert props == {"label": "Order <b>number</b>", "help": "line 1\nline 2", "placeholder": None, "required": None,
+                     "min_length": 3, "max_length": "ten", "pattern": "ORD-[0-9]{6}", "pattern_message": "Like ORD-1",
+                     "width": None, "default": None, "key": "order_no"}
+    after = editing.update_field(doc, "order_number", props)
+    assert [(f, "maximum length must be a whole number" in m) for f, m in problems(after)] == [("order_no", True)]
+    file_props = designer.props_from_post("file", Post({
+        "present": ["allowed_types", "max_size", "max_count", "required"], "required": "1",
+        "allowed_types": ["application/pdf", "text/x-evil"], "max_size_mb": "2.5", "max_count": "3"}))
+    assert file_props == {"allowed_types": ["application/pdf"], "max_size": 2621440, "max_count": 3, "required": True}
+    choice = designer.props_from_post("single_choice", Post({
+        "present": ["options", "display", "default"], "option_label": ["A", "B"], "option_value": ["a", "b"],
+        "display": "radio", "default": "b"}))
+    assert choice == {"options": [{"label": "A", "value": "a"}, {"label": "B", "value": "b"}], "display": "radio",
+                      "default": "b"}
+    assert designer.props_from_post("yes_no", Post({"present": ["default"], "default": "false"})) == {"default": False}
+
+
+def test_uses_lists_the_fields_that_depend_on_a_field(doc: dict[str, Any]) -> None:
+    assert designer.uses(doc, "category") == ["Which category?"]
+    assert json.dumps(designer.PALETTE)  # plain data the template can show
+    assert {name for _, items in designer.PALETTE for name, _ in items} == set(FIELD_TYPES)
+
+
+def test_where_and_add_target_say_where_fields_are_and_go(doc: dict[str, Any]) -> None:
+    assert designer.where(doc, "email") == "position 3 of 10 on page “Your complaint”"
+    assert designer.label_of(doc, "email") == "Email address" and designer.label_of(doc, "ghost") == "ghost"
+    doc, group = editing.add_field(doc, "group", "details", 0)
+    assert designer.where(doc, f"{group}_item") == "position 1 of 1 in “Rows”"
+    assert designer.add_target(doc, field="email") == {"page": "details", "title": "Your complaint", "index": 4}
+    assert designer.add_target(doc, field=f"{group}_item")["index"] == 1  # after the group, not inside it
+    doc, page = editing.add_page(doc, "Evidence")
+    assert designer.add_target(doc) == {"page": page, "title": "Evidence", "index": None}
+    assert designer.add_target(doc, page="details")["index"] is None
