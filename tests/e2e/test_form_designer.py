@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 XSS = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -82,7 +82,7 @@ def drag(page: Page, source: Locator, target: Locator, *, above: bool = True) ->
         page.mouse.up()
 
 
-def test_a_new_admin_builds_the_customer_complaint_form(admin_page: Page) -> None:
+def test_a_new_admin_builds_the_customer_complaint_form(admin_page: Page, browser: Browser, base_url: str) -> None:
     page = admin_page
     page.get_by_role("link", name="Design forms").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Forms")
@@ -166,6 +166,36 @@ def test_a_new_admin_builds_the_customer_complaint_form(admin_page: Page) -> Non
     expect(versions.get_by_role("link", name="Version 1")).to_be_visible()
     expect(versions).to_contain_text("First version of the complaint form")
 
+    # A requester files it: mistakes are shown next to their fields with the input kept, then fixed.
+    requester = browser.new_context(base_url=base_url).new_page()
+    requester.goto("/login")
+    requester.get_by_label("E-mail address").fill("requester@example.com")
+    requester.get_by_label("Password").fill("casework-demo")
+    requester.get_by_role("button", name="Log in").click()
+    requester.get_by_role("link", name="Customer complaint").click()
+    requester.get_by_label("Email address").fill("riley@example.com")
+    requester.get_by_label("Order number").fill("12345")
+    requester.get_by_label("Category", exact=True).select_option(label="Damaged item")
+    requester.get_by_label("Description").fill("The parcel arrived crushed.")
+    requester.get_by_role("button", name="Submit").click()
+    expect(requester.get_by_role("alert").first).to_contain_text("Some answers need your attention.")
+    order_input = requester.get_by_label("Order number")
+    expect(order_input).to_have_value("12345")
+    expect(order_input).to_have_attribute("aria-invalid", "true")
+    error_id = order_input.get_attribute("aria-describedby") or ""
+    assert error_id.endswith("-error") or "-error" in error_id
+    expect(requester.locator(f"#{error_id.split()[-1]}")).to_have_text(
+        re.compile("Enter the order number as ORD- and 6 digits."))
+    expect(requester.get_by_label("Your name")).to_have_attribute("aria-invalid", "true")
+    expect(requester.get_by_label("Email address")).to_have_value("riley@example.com")
+    expect(requester.get_by_label("Description")).to_have_value("The parcel arrived crushed.")
+    requester.get_by_label("Your name").fill("Riley Requester")
+    order_input.fill("ORD-123456")
+    requester.get_by_role("button", name="Submit").click()
+    expect(requester.get_by_role("heading", level=1)).to_have_text("Thank you")
+    expect(requester.get_by_role("status")).to_contain_text("“Customer complaint” form was received")
+    expect(requester.locator("dl.data")).to_contain_text("ORD-123456")
+
 
 def test_delete_with_undo_and_a_stale_page(admin_page: Page) -> None:
     page = admin_page
@@ -197,7 +227,8 @@ def test_delete_with_undo_and_a_stale_page(admin_page: Page) -> None:
     expect(page.locator("#card-date")).to_have_count(0)
 
 
-def test_admin_written_markup_is_shown_as_text_and_never_runs(admin_page: Page) -> None:
+def test_admin_written_markup_is_shown_as_text_and_never_runs(admin_page: Page, browser: Browser,
+                                                              base_url: str) -> None:
     page = admin_page
     page.goto("/designer/forms/")
     page.get_by_label("Title").fill("Markup check")
@@ -226,6 +257,25 @@ def test_admin_written_markup_is_shown_as_text_and_never_runs(admin_page: Page) 
     page.get_by_role("link", name="Version 1").first.click()
     expect(page.locator("#preview-title")).to_have_text(IMG)
     assert page.locator("main img, main script").count() == 0
+
+    # The requester's form and the confirmation show it as text too, and nothing runs there either.
+    requester = browser.new_context(base_url=base_url).new_page()
+    dialogs: list[str] = []
+    requester.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    requester.goto("/login")
+    requester.get_by_label("E-mail address").fill("requester@example.com")
+    requester.get_by_label("Password").fill("casework-demo")
+    requester.get_by_role("button", name="Log in").click()
+    requester.get_by_role("link", name=IMG).click()
+    expect(requester.get_by_role("heading", level=1)).to_have_text(IMG)
+    expect(requester.locator(f"#wrap-{key}")).to_contain_text(XSS)
+    requester.locator(f"#field-{key}").select_option(index=1)
+    requester.get_by_label("Subject").fill(XSS)
+    requester.get_by_role("button", name="Submit").click()
+    expect(requester.get_by_role("heading", level=1)).to_have_text("Thank you")
+    expect(requester.locator("dl.data")).to_contain_text(XSS)
+    assert requester.locator("main img, main script").count() == 0
+    assert dialogs == []
 
 
 def test_pages_and_dragging_from_the_palette(admin_page: Page) -> None:
