@@ -141,6 +141,11 @@ def test_requesters_cannot_reach_each_others_cases(complaint_app: Any) -> None:
     web = _requester(complaint_app)
     case_url = web.post("/portal/new/complaint", {**GOOD, "_page": "details"}).headers["Location"].split("?")[0]
     case_id = int(case_url.rstrip("/").split("/")[-1])
+    attached = web.client.post(f"/portal/cases/{case_id}/files", data={
+        "csrf_token": web.csrf(), "file": (io.BytesIO(b"%PDF-1.7\n%mine\n"), "receipt.pdf")})
+    assert attached.status_code == 303
+    file_id = int(web.get(case_url).get_data(as_text=True).split('href="/files/')[1].split('"')[0])
+    assert web.get(f"/files/{file_id}").status_code == 200
     admin = Web(complaint_app.test_client())
     admin.login("admin@example.com")
     admin.post("/admin/users/new", {"name": "Eve", "email": "eve@example.com", "password": "long enough pw",
@@ -152,6 +157,9 @@ def test_requesters_cannot_reach_each_others_cases(complaint_app: Any) -> None:
         assert eve.post(f"/portal/cases/{cid}/comments", {"body": "hi"}).status_code == 404
         assert eve.post(f"/portal/cases/{cid}/answer", {"answer": "x"}).status_code == 404
     assert "CMP-000001" not in eve.get("/portal/").get_data(as_text=True)
+    for fid in (file_id, file_id + 1):
+        assert eve.get(f"/files/{fid}").status_code == 404
+    assert eve.get(f"/portal/cases/{case_id}", headers={"HX-Request": "true"}).status_code == 404
 
 
 @pytest.fixture
