@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import abort, current_app, request
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
-from cases import access, accounts, audit, automation, casetypes, lifecycle, timeline
+from app.errors import STATUS_BY_ERROR
+from app.extensions import db
+from app.htmx import is_htmx, see_other
+from app.uploads import file_store
+from cases import access, accounts, audit, automation, casetypes, lifecycle, submissions, timeline
+from cases.errors import CasesError, ValidationFailed
 from cases.models import Case, User
+from cases.submissions import Uploader
 from cases.workflow import CaseTypeSpec, Transition
 from forms.display import Row, display_rows
 from forms.wtf import build_form_class
@@ -72,3 +80,41 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
         may_decide=approval is not None and automation.may_decide(approval, user),
     )
 
+
+
+ActionResult = Any
+
+
+def act(load: Callable[[], Case], actor: User, action: Callable[[Case, User], Any], *,
+        show: Callable[..., ActionResult], done_url: Callable[[Case], str]) -> ActionResult:
+    """Run one action on a case from a posted form; a refusal shows the case again with the reason.
+
+    `show(case, problem=, status=)` renders the case page (its partial under htmx); success answers the
+    htmx request with the refreshed case and a plain form post with a redirect, so nothing is lost.
+    """
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    case = load()
+    try:
+        action(case, actor)
+    except CasesError as exc:
+        db.session.rollback()
+        details = [f"{k}: {' '.join(v)}" for k, v in getattr(exc, "fields", {}).items()]
+        return show(load(), problem=" ".join([exc.message, *details]), status=error_status(exc))
+    if is_htmx():
+        return show(case)
+    return see_other(done_url(case))
+
+
+def error_status(exc: CasesError) -> int:
+    return next((s for t, s in STATUS_BY_ERROR.items() if isinstance(exc, t)), 400)
+
+
+def attach_upload(case: Case, actor: User, *, internal: bool = False) -> None:
+    """Store the posted file (judged by content) and attach it to the case."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationFailed("Choose a file to attach.")
+    stored = submissions.store_case_file(db.session, file_store(current_app), filename=upload.filename,
+                                         stream=upload.stream, uploader=Uploader(actor))
+    lifecycle.attach_files(db.session, case, actor, [stored], internal=internal)

@@ -215,72 +215,6 @@ def sla_sweep_command() -> None:
     click.echo(f"{fired} SLA {'event' if fired == 1 else 'events'} fired.")
 
 
-@click.group("forms")
-def forms_group() -> None:
-    """Export and import form definitions (.form.json files)."""
-
-
-@forms_group.command("export")
-@click.argument("slug")
-@click.option("--version", "number", type=int, default=None, help="A published version (default: the latest, "
-              "or the draft if none is published).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write to this file instead of standard output.")
-@with_appcontext
-def forms_export(slug: str, number: int | None, output: str | None) -> None:
-    """Write the form SLUG as a definition file."""
-    from cases import definitions
-
-    definition = definitions.find_definition(db.session, "form", slug)
-    if definition is None:
-        raise click.ClickException(f"No form has the short name {slug!r}.")
-    try:
-        body = definitions.export_document(definition, number)
-    except CasesError as exc:
-        _fail(exc)
-        return
-    if output is None:
-        click.echo(body.decode(), nl=False)
-        return
-    with open(output, "wb") as fh:
-        fh.write(body)
-    click.echo(f"Wrote {output}.", err=True)
-
-
-@forms_group.command("import")
-@click.argument("file", type=click.File("rb"))
-@click.option("--slug", default=None, help="Short name of the form (default: from the file name, "
-              "complaint.form.json -> complaint). An existing form gets the file as its draft.")
-@click.option("--publish", is_flag=True, help="Publish the imported form as a new version.")
-@click.option("--as", "actor_email", default=None, help="The admin recorded as the author (default: the first admin).")
-@with_appcontext
-def forms_import(file: click.utils.LazyFile, slug: str | None, publish: bool, actor_email: str | None) -> None:
-    """Import a form definition file; a file with problems changes nothing and the problems are listed."""
-    from cases import definitions
-
-    if actor_email:
-        actor = accounts.find_user(db.session, actor_email)
-        if actor is None or not actor.has_role(Role.ADMIN):
-            raise click.ClickException(f"No admin has the e-mail address {actor_email}.")
-    else:
-        admins = [u for u in accounts.users_with_role(db.session, Role.ADMIN) if u.active]
-        if not admins:
-            raise click.ClickException("There is no admin to record as the author: create one first "
-                                       "(casework user create EMAIL --role admin).")
-        actor = admins[0]
-    raw = file.read(2 * 1024 * 1024)
-    slug = (slug or definitions.slug_from_filename(getattr(file, "name", "") or "")).strip().lower()
-    try:
-        definition = definitions.import_document(db.session, "form", raw, slug=slug, actor=actor, publish_now=publish)
-    except CasesError as exc:
-        _fail(exc)
-        return
-    latest = definition.latest_version
-    state = f"published as version {latest.number}" if publish and latest else "saved as the draft"
-    click.echo(f"Imported form {definition.slug!r} ({definition.title}): {state}.")
-
-
-
 def _admin_actor(email: str | None) -> User:
     """The admin recorded as the author of an import: the one named, or else the first active admin."""
     if email:
@@ -295,61 +229,70 @@ def _admin_actor(email: str | None) -> User:
     return admins[0]
 
 
-@click.group("case-types")
-def case_types_group() -> None:
-    """Export and import case types (.case_type.json files)."""
+def definition_commands(kind: str, *, name: str, label: str, suffix: str) -> click.Group:
+    """`export` and `import` for one kind of definition; both validate exactly as the designer does."""
+
+    @click.group(name, help=f"Export and import {label}s ({suffix} files).")
+    def group() -> None:
+        pass
+
+    @group.command("export")
+    @click.argument("slug")
+    @click.option("--version", "number", type=int, default=None,
+                  help="A published version (default: the latest, or the draft if none is published).")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+                  help="Write to this file instead of standard output.")
+    @with_appcontext
+    def export(slug: str, number: int | None, output: str | None) -> None:
+        """Write the definition SLUG as a file."""
+        from cases import definitions
+
+        definition = definitions.find_definition(db.session, kind, slug)
+        if definition is None:
+            raise click.ClickException(f"No {label} has the short name {slug!r}.")
+        try:
+            body = definitions.export_document(definition, number)
+        except CasesError as exc:
+            _fail(exc)
+            return
+        if output is None:
+            click.echo(body.decode(), nl=False)
+            return
+        with open(output, "wb") as fh:
+            fh.write(body)
+        click.echo(f"Wrote {output}.", err=True)
+
+    @group.command("import")
+    @click.argument("file", type=click.File("rb"))
+    @click.option("--slug", default=None, help=f"Short name (default: from the file name, complaint{suffix} -> "
+                  f"complaint). An existing {label} gets the file as its draft.")
+    @click.option("--publish", is_flag=True, help="Publish the imported definition as a new version.")
+    @click.option("--as", "actor_email", default=None, help="The admin recorded as the author (default: the first "
+                  "admin).")
+    @with_appcontext
+    def import_(file: click.utils.LazyFile, slug: str | None, publish: bool, actor_email: str | None) -> None:
+        """Import a definition file; a file with problems changes nothing and the problems are listed."""
+        from cases import definitions
+
+        actor = _admin_actor(actor_email)
+        raw = file.read(2 * 1024 * 1024)
+        slug = (slug or definitions.slug_from_filename(getattr(file, "name", "") or "")).strip().lower()
+        try:
+            definition = definitions.import_document(db.session, kind, raw, slug=slug, actor=actor,
+                                                     publish_now=publish)
+        except CasesError as exc:
+            _fail(exc)
+            return
+        latest = definition.latest_version
+        state = f"published as version {latest.number}" if publish and latest else "saved as the draft"
+        click.echo(f"Imported {label} {definition.slug!r} ({definition.title}): {state}.")
+
+    return group
 
 
-@case_types_group.command("export")
-@click.argument("slug")
-@click.option("--version", "number", type=int, default=None, help="A published version (default: the latest, "
-              "or the draft if none is published).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write to this file instead of standard output.")
-@with_appcontext
-def case_types_export(slug: str, number: int | None, output: str | None) -> None:
-    """Write the case type SLUG as a definition file."""
-    from cases import definitions
+forms_group = definition_commands("form", name="forms", label="form", suffix=".form.json")
+case_types_group = definition_commands("case_type", name="case-types", label="case type", suffix=".case_type.json")
 
-    definition = definitions.find_definition(db.session, "case_type", slug)
-    if definition is None:
-        raise click.ClickException(f"No case type has the short name {slug!r}.")
-    try:
-        body = definitions.export_document(definition, number)
-    except CasesError as exc:
-        _fail(exc)
-        return
-    if output is None:
-        click.echo(body.decode(), nl=False)
-        return
-    with open(output, "wb") as fh:
-        fh.write(body)
-    click.echo(f"Wrote {output}.", err=True)
-
-
-@case_types_group.command("import")
-@click.argument("file", type=click.File("rb"))
-@click.option("--slug", default=None, help="Short name of the case type (default: from the file name, "
-              "complaint.case_type.json -> complaint). An existing case type gets the file as its draft.")
-@click.option("--publish", is_flag=True, help="Publish the imported case type as a new version.")
-@click.option("--as", "actor_email", default=None, help="The admin recorded as the author (default: the first admin).")
-@with_appcontext
-def case_types_import(file: click.utils.LazyFile, slug: str | None, publish: bool, actor_email: str | None) -> None:
-    """Import a case-type file; a file with problems changes nothing and the problems are listed."""
-    from cases import definitions
-
-    actor = _admin_actor(actor_email)
-    raw = file.read(2 * 1024 * 1024)
-    slug = (slug or definitions.slug_from_filename(getattr(file, "name", "") or "")).strip().lower()
-    try:
-        definition = definitions.import_document(db.session, "case_type", raw, slug=slug, actor=actor,
-                                                 publish_now=publish)
-    except CasesError as exc:
-        _fail(exc)
-        return
-    latest = definition.latest_version
-    state = f"published as version {latest.number}" if publish and latest else "saved as the draft"
-    click.echo(f"Imported case type {definition.slug!r} ({definition.title}): {state}.")
 
 def register_commands(app: Flask) -> None:
     for command in (init_command, user_group, token_group, audit_group, demo_command, serve_command,

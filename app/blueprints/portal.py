@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, current_app, request, url_for
+from flask import Blueprint, abort, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
@@ -15,9 +15,8 @@ from app.auth import current_user, require_roles
 from app.extensions import db
 from app.filing import Wizard, WizardPage
 from app.htmx import render, see_other
-from app.uploads import file_store
 from cases import access, casetypes, definitions, lifecycle, queries, submissions
-from cases.errors import CasesError, Conflict, NotFound, PermissionDenied, ValidationFailed
+from cases.errors import NotFound
 from cases.models import Case, Definition, Role, User
 from cases.submissions import Uploader
 from forms.display import display_rows
@@ -25,7 +24,6 @@ from forms.display import display_rows
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 require_roles(bp, Role.REQUESTER)
 
-STATUS_FOR = {ValidationFailed: 422, Conflict: 409, PermissionDenied: 403, NotFound: 404}
 
 
 def _me() -> User:
@@ -133,16 +131,8 @@ def case(case_id: int) -> ResponseReturnValue:
 
 
 def _act(case_id: int, action: Callable[[Case, User], Any]) -> ResponseReturnValue:
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    case = _case(case_id)
-    try:
-        action(case, _me())
-    except CasesError as exc:
-        db.session.rollback()
-        status = next((s for t, s in STATUS_FOR.items() if isinstance(exc, t)), 400)
-        return _case_response(_case(case_id), problem=exc.message, status=status)
-    return see_other(url_for("portal.case", case_id=case_id))
+    return case_pages.act(lambda: _case(case_id), _me(), action, show=_case_response,
+                          done_url=lambda c: url_for("portal.case", case_id=c.id))
 
 
 @bp.post("/cases/<int:case_id>/answer")
@@ -162,11 +152,4 @@ def reopen(case_id: int) -> ResponseReturnValue:
 
 @bp.post("/cases/<int:case_id>/files")
 def attach(case_id: int) -> ResponseReturnValue:
-    def run(c: Case, u: User) -> Any:
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            raise ValidationFailed("Choose a file to attach.")
-        stored = submissions.store_case_file(db.session, file_store(current_app), filename=upload.filename,
-                                             stream=upload.stream, uploader=Uploader(u))
-        return lifecycle.attach_files(db.session, c, u, [stored])
-    return _act(case_id, run)
+    return _act(case_id, case_pages.attach_upload)

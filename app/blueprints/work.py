@@ -5,25 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
 from app import case_pages
 from app.auth import current_user, require_roles
 from app.extensions import db
-from app.htmx import is_htmx, render, see_other
-from app.uploads import file_store
-from cases import access, accounts, automation, casetypes, definitions, lifecycle, queries, submissions
-from cases.errors import CasesError, Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.htmx import render, see_other
+from cases import access, accounts, automation, casetypes, definitions, lifecycle, queries
+from cases.errors import ValidationFailed
 from cases.models import PRIORITIES, Case, Role, User
-from cases.submissions import Uploader
 from forms.wtf import build_form_class
 
 bp = Blueprint("work", __name__, url_prefix="/work")
 require_roles(bp, Role.AGENT, Role.ADMIN)
 
-STATUS_FOR = {ValidationFailed: 422, Conflict: 409, PermissionDenied: 403, NotFound: 404}
 
 
 def _me() -> User:
@@ -92,22 +89,8 @@ def _version() -> int | None:
 
 
 def _act(case_id: int, action: Callable[[Case, User], Any]) -> ResponseReturnValue:
-    """Run one action on a case; a refusal re-renders the case with the reason, nothing is lost."""
-    form = FlaskForm()
-    if not form.validate_on_submit():
-        abort(400)
-    case = _case(case_id)
-    try:
-        action(case, _me())
-    except CasesError as exc:
-        db.session.rollback()
-        case = _case(case_id)
-        status = next((s for t, s in STATUS_FOR.items() if isinstance(exc, t)), 400)
-        details = [f"{k}: {' '.join(v)}" for k, v in getattr(exc, "fields", {}).items()]
-        return _case_response(case, problem=" ".join([exc.message, *details]), status=status)
-    if is_htmx():
-        return _case_response(case)
-    return see_other(url_for("work.case", case_id=case.id))
+    return case_pages.act(lambda: _case(case_id), _me(), action, show=_case_response,
+                          done_url=lambda c: url_for("work.case", case_id=c.id))
 
 
 @bp.post("/cases/<int:case_id>/claim")
@@ -202,11 +185,4 @@ def reopen(case_id: int) -> ResponseReturnValue:
 
 @bp.post("/cases/<int:case_id>/files")
 def attach(case_id: int) -> ResponseReturnValue:
-    def run(c: Case, u: User) -> Any:
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            raise ValidationFailed("Choose a file to attach.")
-        stored = submissions.store_case_file(db.session, file_store(current_app), filename=upload.filename,
-                                             stream=upload.stream, uploader=Uploader(u))
-        return lifecycle.attach_files(db.session, c, u, [stored], internal=request.form.get("internal") == "y")
-    return _act(case_id, run)
+    return _act(case_id, lambda c, u: case_pages.attach_upload(c, u, internal=request.form.get("internal") == "y"))
