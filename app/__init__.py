@@ -36,6 +36,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.jobs import init_jobs
 
     init_jobs(app)
+
+    from app.document_jobs import init_document_jobs
+
+    init_document_jobs(app)
     _register_request_hooks(app)
 
     from app.errors import register_error_handlers
@@ -69,15 +73,24 @@ def _register_blueprints(app: Flask) -> None:
     from app.blueprints import admin, auth, designer_case_types, designer_forms, files, homes, portal, public, work
 
     app.register_blueprint(auth.bp)
+    from app.blueprints import admin_packs  # noqa: F401 - adds the starter library's pages to the admin blueprint
+
     app.register_blueprint(admin.bp)
     app.register_blueprint(work.bp)
     app.register_blueprint(files.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(public.bp)
-    for home in (homes.designer, homes.audit):
-        app.register_blueprint(home)
+    app.register_blueprint(homes.designer)
+    from app.blueprints import audit, designer_documents, documents
+
+    app.register_blueprint(audit.bp)
+    app.register_blueprint(documents.bp)
+    app.register_blueprint(designer_documents.bp)
     app.register_blueprint(designer_case_types.bp)
     app.register_blueprint(designer_forms.bp)
+    from app.blueprints import designer_rules
+
+    app.register_blueprint(designer_rules.bp)
     app.register_blueprint(api_bp)
 
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort, current_app, request
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
+from app.document_pages import DocumentSection, document_section
 from app.errors import STATUS_BY_ERROR
 from app.extensions import db
 from app.htmx import is_htmx, see_other
 from app.uploads import file_store
-from cases import access, accounts, audit, automation, casetypes, lifecycle, submissions, timeline
+from cases import access, accounts, audit, automation, casetypes, lifecycle, submissions, tasks, timeline
 from cases.errors import CasesError, ValidationFailed
 from cases.models import Case, User
 from cases.submissions import Uploader
@@ -43,6 +44,10 @@ class CasePage:
     approval: Any = None
     may_decide: bool = False
     problem: str | None = None
+    # The checklist (cases.tasks) and the ids of the tasks this user may complete or reopen.
+    tasks: list[Any] = field(default_factory=list)
+    workable_tasks: set[int] = field(default_factory=set)
+    documents: DocumentSection | None = None
 
 
 def _fields_form(case: Case, keys: set[str], prefix: str) -> Any:
@@ -78,6 +83,9 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
         state_label=spec.state(case.state).label, problem=problem,
         approval=(approval := automation.pending_approval(session, case)),
         may_decide=approval is not None and automation.may_decide(approval, user),
+        tasks=(checklist := tasks.tasks_of(session, case)),
+        workable_tasks=tasks.workable(session, user, checklist) if case.is_open else set(),
+        documents=document_section(session, case, user),
     )
 
 
@@ -104,6 +112,25 @@ def act(load: Callable[[], Case], actor: User, action: Callable[[Case, User], An
     if is_htmx():
         return show(case)
     return see_other(done_url(case))
+
+
+def posted_values(case: Case, keys: set[str], prefix: str) -> dict[str, Any]:
+    """The posted values of some of the case's form fields (a transition's required fields, the edit form),
+    as the form language reads raw input."""
+    if not keys:
+        return {}
+    schema = casetypes.case_schema(case)
+    form = build_form_class(schema, base=FlaskForm)(formdata=request.form, prefix=prefix, meta={"csrf": False})
+    values = form.submitted_values()
+    return {k: values[k] for k in keys if k in values}
+
+
+def fire_posted(case: Case, actor: User, key: str, *, expected_version: int | None = None) -> Any:
+    """Fire transition `key` with the posted comment and required fields (the agent's and the requester's pages)."""
+    move = casetypes.case_spec(db.session, case).transition(key)
+    data = posted_values(case, set(move.required_fields), f"t-{key}")
+    return lifecycle.transition(db.session, case, key, actor, comment=request.form.get("comment", ""), data=data,
+                                expected_version=expected_version)
 
 
 def error_status(exc: CasesError) -> int:

@@ -407,7 +407,7 @@ class Editor:
             return f"g-{'form_ref' if placed.ref == 'form' else placed.ref}"
         if placed.area in ("state", "transition"):
             return f"{placed.area}-{dom_id(placed.ref)}"
-        if placed.area in ("states", "transitions"):
+        if placed.area in ("states", "transitions", "rules"):
             return placed.area
         return "general"
 
@@ -425,6 +425,11 @@ def _state_facts(document: Mapping[str, Any], key: str, options: Options) -> lis
     for kind, target in editing.deadlines(document, key).items():
         clock = "business hours" if target.business_hours else "hours around the clock"
         facts.append(f"{'respond' if kind == 'response' else 'resolve'} within {target.hours:g} {clock}")
+    for target in editing.items(document, "sla"):
+        if isinstance(target, Mapping) and target.get("state") == key and target.get("field"):
+            verb = "respond" if target.get("kind") == "response" else "resolve"
+            facts.append(f"{verb} by {target.get('days_before', 0)} days before "
+                         f"{labels.get(str(target['field']), str(target['field']))}")
     editable = document.get("editable_fields")
     chosen = editable.get(key) if isinstance(editable, Mapping) else None
     if isinstance(chosen, list) and chosen:
@@ -446,6 +451,11 @@ def _transition_facts(transition: Mapping[str, Any], document: Mapping[str, Any]
         facts.append("comment required")
     if transition.get("confirm"):
         facts.append(f"asks “{transition['confirm']}”")
+    tasks = transition.get("tasks")
+    if isinstance(tasks, list) and tasks:
+        facts.append("creates tasks " + ", ".join(
+            f"{t.get('label')} ({t.get('queue')}{'' if t.get('required', True) else ', optional'})"
+            for t in tasks if isinstance(t, Mapping)))
     return facts
 
 

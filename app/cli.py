@@ -34,13 +34,18 @@ def _fail(exc: CasesError) -> None:
 
 
 @click.command("init")
+@click.option("--no-packs", is_flag=True, help="Do not load the starter library's packs.")
 @with_appcontext
-def init_command() -> None:
-    """Create or upgrade the database schema (idempotent)."""
+def init_command(no_packs: bool) -> None:
+    """Create or upgrade the database schema and load the starter library's packs (idempotent)."""
     from flask_migrate import upgrade
 
     upgrade()
     click.echo("Database is up to date.")
+    if not no_packs:
+        from app.pack_commands import load_on_init
+
+        load_on_init()
 
 
 @click.group("user")
@@ -142,9 +147,13 @@ def audit_verify(case_ref: str | None, stream: str | None) -> None:
 
 
 @click.command("demo")
+@click.option("--scope", type=click.Choice(["full", "users"]), default=None,
+              help="full: users, the starter library and demo cases (default); users: the users and queue only.")
+@click.option("--cases", "case_count", type=click.IntRange(0, 5000), default=None,
+              help="How many demo cases to file (default 200; only into a database without any).")
 @with_appcontext
-def demo_command() -> None:
-    """Create the demo users (password `casework-demo`) and demo queues; safe to run again."""
+def demo_command(scope: str | None, case_count: int | None) -> None:
+    """Create the demo users (password `casework-demo`), queues, starter packs and demo cases; safe to run again."""
     for email, name, roles in DEMO_USERS:
         if accounts.find_user(db.session, email) is None:
             accounts.create_user(db.session, email=email, name=name, password=DEMO_PASSWORD, roles=roles)
@@ -155,6 +164,11 @@ def demo_command() -> None:
             db.session, slug=slug, name=qname, description=description)
         if agent is not None:
             accounts.add_queue_member(db.session, queue, agent)
+    from app.pack_commands import demo_starter_library
+
+    demo_starter_library(agent, accounts.find_user(db.session, "requester@example.com"),
+                         full=(scope or current_app.config["DEMO_SCOPE"]) == "full",
+                         count=current_app.config["DEMO_CASES"] if case_count is None else case_count)
     click.echo("Demo data is ready.")
 
 
@@ -176,8 +190,21 @@ def serve_command(host: str, port: int, threads: int, sla_interval: float) -> No
     # With Redis the workers sweep; without it this process is the only one that can.
     if not app.config.get("REDIS_URL") and sla_interval > 0:
         start_sla_sweeper(app, sla_interval)
+    _render_left_over(app)
     click.echo(f"Casework is serving on http://{host}:{port}/ (Ctrl+C to stop)")
     serve(app, host=host, port=port, threads=threads, ident="casework")
+
+
+def _render_left_over(app: Flask) -> None:
+    """Documents queued while no server ran (the closed cases of `casework demo`) render in the background."""
+    from app.jobs import enqueue
+    from cases import documents
+
+    pending = documents.pending_ids(db.session)
+    db.session.remove()
+    if pending and app.config.get("DOCUMENTS_AUTO_RENDER", True):
+        enqueue(app, "render_documents", pending)
+        click.echo(f"{len(pending)} queued documents are being rendered in the background.")
 
 
 @click.command("worker")
@@ -295,6 +322,12 @@ case_types_group = definition_commands("case_type", name="case-types", label="ca
 
 
 def register_commands(app: Flask) -> None:
+    from app.document_commands import audit_export_command, documents_group
+    from app.pack_commands import packs_group
+
+    audit_group.add_command(audit_export_command)
+    app.cli.add_command(documents_group)
+    app.cli.add_command(packs_group)
     for command in (init_command, user_group, token_group, audit_group, demo_command, serve_command,
                     worker_command, forms_group, case_types_group, sla_group):
         app.cli.add_command(command)

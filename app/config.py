@@ -24,6 +24,16 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_URL": None,
     "SMTP_URL": None,
     "JSON_SORT_KEYS": False,
+    # Documents (PDF): rendered in a child process under these limits; queued ones render after each commit.
+    "DOCUMENTS_AUTO_RENDER": True,
+    "DOCUMENT_MEMORY_MB": 512,
+    "DOCUMENT_TIMEOUT_S": 60,
+    "ORGANISATION_NAME": "Casework",
+    # The starter library: one folder per pack; `casework demo` loads them and files DEMO_CASES demo cases
+    # ("users" as DEMO_SCOPE makes it create the demo users and queue only).
+    "PACKS_DIR": str(Path(__file__).resolve().parent.parent / "packs"),
+    "DEMO_SCOPE": "full",
+    "DEMO_CASES": 200,
 }
 
 # Environment variables read as they are; booleans are "1/true/yes".

@@ -1,8 +1,8 @@
 """Who may see and touch which case: roles, and for cases, the row.
 
-Requesters see their own cases; agents see the cases of their queues and those assigned to them;
-admins and auditors see every case (auditors never write). An id someone may not see is answered
-exactly like an id that does not exist.
+Requesters see their own cases; agents see the cases of their queues, those assigned to them and those
+with a checklist task for one of their queues (cases.tasks); admins and auditors see every case
+(auditors never write). An id someone may not see is answered exactly like an id that does not exist.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from cases import workflow
 from cases.errors import NotFound
-from cases.models import Approval, Case, QueueMember, Role, User
+from cases.models import Approval, Case, QueueMember, Role, Task, User
 
 
 def queue_ids_of(session: Session, user: User) -> set[int]:
@@ -27,6 +27,10 @@ def _awaiting_my_approval(user: User) -> Any:
                           or_(Approval.user_id == user.id, Approval.role.in_(roles)))
 
 
+def _has_task_of(queues: set[int]) -> Any:
+    return exists().where(Task.case_id == Case.id, Task.queue_id.in_(queues))
+
+
 def visible_clause(session: Session, user: User) -> Any:
     """A WHERE clause selecting the cases `user` may see (approvers see what waits for them)."""
     if user.has_role(Role.ADMIN, Role.AUDITOR):
@@ -37,6 +41,7 @@ def visible_clause(session: Session, user: User) -> Any:
         queues = queue_ids_of(session, user)
         if queues:
             clauses.append(Case.queue_id.in_(queues))
+            clauses.append(_has_task_of(queues))
     if user.has_role(Role.REQUESTER):
         clauses.append(Case.requester_id == user.id)
     return or_(*clauses)
@@ -47,8 +52,13 @@ def can_view(session: Session, user: User, case: Case) -> bool:
         return True
     if user.has_role(Role.REQUESTER) and case.requester_id == user.id:
         return True
-    if user.has_role(Role.AGENT) and (case.assignee_id == user.id or case.queue_id in queue_ids_of(session, user)):
-        return True
+    if user.has_role(Role.AGENT):
+        queues = queue_ids_of(session, user)
+        if case.assignee_id == user.id or case.queue_id in queues:
+            return True
+        if queues and session.scalar(select(Task.id).where(Task.case_id == case.id, Task.queue_id.in_(queues))
+                                     .limit(1)) is not None:
+            return True
     return bool(session.scalar(select(Case.id).where(Case.id == case.id, _awaiting_my_approval(user))))
 
 

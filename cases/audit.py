@@ -195,14 +195,19 @@ def csv_safe(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
+def csv_row(event: AuditEvent) -> list[str]:
+    """One event as the cells of CSV_COLUMNS, each neutralised for spreadsheets."""
+    doc = event_json(event)
+    doc["payload"] = canonical(doc["payload"])
+    return [csv_safe(str(doc[c])) for c in CSV_COLUMNS]
+
+
 def to_csv(rows: list[AuditEvent]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for event in rows:
-        doc = event_json(event)
-        doc["payload"] = canonical(doc["payload"])
-        writer.writerow([csv_safe(str(doc[c])) for c in CSV_COLUMNS])
+        writer.writerow(csv_row(event))
     return out.getvalue()
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from cases import accounts, audit, notifications, sla, workflow
+from cases import accounts, audit, documents, notifications, sla, workflow
 from cases.casetypes import case_data, case_spec, case_tags, pinned_form_version
 from cases.clock import Clock, utcnow
 from cases.errors import CasesError, Conflict, PermissionDenied, ValidationFailed
@@ -105,14 +105,15 @@ def compiled_rules(session: Session, case: Case) -> CompiledRuleset | None:
 
 
 def _recent_cases(session: Session, case: Case, days: int) -> int:
-    """Earlier cases of the same requester (by e-mail, or account) within `days` before this one."""
+    """Earlier cases of the same case type and requester (by e-mail, or account) within `days` before this one
+    (a third complaint counts complaints, not the invoices the same person filed)."""
     who = [Case.contact_email == case.contact_email] if case.contact_email else []
     if case.requester_id is not None:
         who.append(Case.requester_id == case.requester_id)
     if not who:
         return 0
     stmt = select(func.count()).select_from(Case).where(
-        or_(*who), Case.id != case.id, Case.created_at <= case.created_at,
+        or_(*who), Case.id != case.id, Case.case_type_id == case.case_type_id, Case.created_at <= case.created_at,
         Case.created_at >= case.created_at - timedelta(days=days))
     return session.scalar(stmt) or 0
 
@@ -148,8 +149,10 @@ def enter_state(case: Case, spec: workflow.CaseTypeSpec, state: str, clock: Cloc
 
 def state_entered(session: Session, case: Case, spec: workflow.CaseTypeSpec, previous: str | None,
                   clock: Clock) -> None:
-    """What follows a state change (after its own audit event): the SLA deadlines start, pause, resume or end."""
+    """What follows a state change (after its own audit event): the SLA deadlines start, pause, resume or end;
+    entering a final state queues the case's documents."""
     sla.state_changed(session, case, spec, previous_state=previous, clock=clock)
+    documents.state_entered(session, case, spec, previous, clock)
 
 
 def sla_fired(session: Session, case: Case, deadline: Deadline, trigger: str, *, clock: Clock = utcnow) -> None:

@@ -23,8 +23,11 @@ def _spec_from(document_text: str, form_families: str) -> workflow.CaseTypeSpec:
     document = json.loads(document_text)
     families, labels, slug, number = json.loads(form_families)
     info = workflow.FormInfo(slug=slug, version=number, families=families, labels=labels)
-    context = workflow.Context(queues=frozenset({document["default_queue"], document["fallback_queue"]}),
-                               forms={(slug, number): info})
+    # A published version was checked against the queues of its day; it stays loadable whatever became of them.
+    queues = {document["default_queue"], document["fallback_queue"]}
+    queues.update(str(task.get("queue")) for transition in document.get("transitions", [])
+                  for task in transition.get("tasks", []))
+    context = workflow.Context(queues=frozenset(queues), forms={(slug, number): info})
     return workflow.load_case_type(document, context)
 
 

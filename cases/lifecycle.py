@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from cases import access, audit, automation, notifications, workflow
+from cases import access, audit, automation, notifications, tasks, workflow
 from cases.casetypes import (
     case_schema,
     case_spec,
@@ -355,6 +355,7 @@ def transition(
     _refuse_while_awaiting_approval(session, case)
     workflow.check_transition(spec, move, state=case.state, actor=access.actor_facts(session, actor, case),
                               filled=filled, comment=comment)
+    tasks.refuse_while_open(session, case, move)
     if len(comment) > MAX_COMMENT:
         raise ValidationFailed("The comment is too long.", {"comment": [f"Use at most {MAX_COMMENT} characters."]})
     source = case.state
@@ -372,6 +373,7 @@ def transition(
                      {"transition": move.key, "label": move.label, "from": source, "to": move.target,
                       "comment": comment.strip()}, actor=actor, clock=clock)
         automation.state_entered(session, case, spec, source, clock)
+        tasks.create_for(session, case, move, actor=actor, clock=clock)
         if comment.strip():
             session.add(Comment(case_id=case.id, author_id=actor.id, body=comment.strip(), internal=False,
                                 created_at=clock()))

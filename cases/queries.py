@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from cases import access
 from cases.clock import Clock, utcnow
 from cases.errors import InvalidQuery
-from cases.models import PRIORITIES, Case, Definition, Queue, User
+from cases.models import PRIORITIES, Case, Deadline, Definition, Queue, User
 
 SORTS = {
     "newest": (Case.created_at.desc(), Case.id.desc()),
@@ -94,11 +94,15 @@ def parse_filters(args: Mapping[str, str], *, default_scope: str = "all") -> Cas
 
 
 def _filtered(session: Session, user: User, filters: CaseFilters, clock: Clock) -> Select[Case]:
-    stmt = select(Case).where(access.visible_clause(session, user))
+    # "Mine" and "my queues" are always within what the user may see (assignees and queue members see
+    # their cases), so they skip the broad visibility OR and let the (queue|assignee, is_open, created_at)
+    # indexes serve the list in order.
     if filters.scope == "mine":
-        stmt = stmt.where(Case.assignee_id == user.id)
+        stmt = select(Case).where(Case.assignee_id == user.id)
     elif filters.scope == "queues":
-        stmt = stmt.where(Case.queue_id.in_(access.queue_ids_of(session, user) or {-1}))
+        stmt = select(Case).where(Case.queue_id.in_(access.queue_ids_of(session, user) or {-1}))
+    else:
+        stmt = select(Case).where(access.visible_clause(session, user))
     if filters.open is not None:
         stmt = stmt.where(Case.is_open.is_(filters.open))
     if filters.state:
@@ -140,6 +144,8 @@ class Page:
     total: int
     page: int
     per_page: int
+    at_risk: set[int] = field(default_factory=set)
+    """Ids of the page's cases with an SLA deadline at risk (see `at_risk`)."""
 
     @property
     def pages(self) -> int:
@@ -154,18 +160,32 @@ def work_list(session: Session, user: User, filters: CaseFilters, *, page: int =
     stmt = _filtered(session, user, filters, clock)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     items = session.scalars(stmt.order_by(*SORTS[filters.sort]).limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(items=items, total=total, page=page, per_page=per_page)
+    return Page(items=items, total=total, page=page, per_page=per_page,
+                at_risk=at_risk(session, [c.id for c in items]))
+
+
+def at_risk(session: Session, case_ids: Sequence[int]) -> set[int]:
+    """Which of these cases have an SLA deadline that has warned and is still owed but not yet missed
+    (missed ones show as overdue). One query for a page of ids."""
+    if not case_ids:
+        return set()
+    stmt = select(Deadline.case_id).where(Deadline.case_id.in_(list(case_ids)), Deadline.warned_at.is_not(None),
+                                          Deadline.ended_at.is_(None), Deadline.status.in_(("running", "paused")))
+    return set(session.scalars(stmt.distinct()))
 
 
 def counts(session: Session, user: User, clock: Clock = utcnow) -> dict[str, int]:
-    """Numbers for the work home: mine, my queues unassigned, overdue."""
-    visible = access.visible_clause(session, user)
-    base = select(func.count()).select_from(Case).where(visible, Case.is_open.is_(True))
+    """Numbers for the work home: assigned to me, unassigned in my queues, overdue in my queues.
+
+    Each is one range of an index ((assignee|queue, is_open, created_at|due_at)), so they stay cheap
+    with millions of cases.
+    """
     queues = access.queue_ids_of(session, user) or {-1}
+    base = select(func.count()).select_from(Case).where(Case.is_open.is_(True))
     return {
         "mine": session.scalar(base.where(Case.assignee_id == user.id)) or 0,
         "unassigned": session.scalar(base.where(Case.queue_id.in_(queues), Case.assignee_id.is_(None))) or 0,
-        "overdue": session.scalar(base.where(Case.due_at.is_not(None), Case.due_at < clock())) or 0,
+        "overdue": session.scalar(base.where(Case.queue_id.in_(queues), Case.due_at < clock())) or 0,
     }
 
 
@@ -188,3 +208,10 @@ def case_json(case: Case, **extra: Any) -> dict[str, Any]:
     }
     body.update(extra)
     return body
+
+
+def all_matching(session: Session, user: User, filters: CaseFilters, *,
+                 clock: Clock = utcnow) -> list[tuple[int, str]]:
+    """(id, reference) of every case `user` may see that matches `filters`, oldest first (for exports)."""
+    stmt = _filtered(session, user, filters, clock).order_by(Case.created_at.asc(), Case.id.asc())
+    return [(row.id, row.ref) for row in session.execute(stmt.with_only_columns(Case.id, Case.ref))]

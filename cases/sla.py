@@ -19,6 +19,10 @@ What the targets of a case type mean (`"sla": [{"state", "kind", "hours", "busin
 - **overdue is never undone**: a deadline already past due when its case moves on is not met, paused
   or cancelled. It ends, but stays `running` so the sweep records its breach (within a minute) through
   the one path that fires breaches, with the hooks.
+- **date-based targets** (`"field": "end_date", "days_before": 60`) are due at the calendar's opening time
+  that many days before the case's date, counted as elapsed time from entering the state (so a warning
+  still comes at 80 %); a case without the date gets no deadline, one whose date is already too close
+  starts overdue and the next sweep records its breach.
 - **warnings** fire when 80 % of the target has elapsed (WARN_AT), i.e. when a fifth of it remains, in
   the same measure as the target (business or elapsed time); pausing moves the warning with the due time.
 - `case.due_at` is the earliest due time the case still owes: its running deadlines and its breached
@@ -31,9 +35,10 @@ What the targets of a case type mean (`"sla": [{"state", "kind", "hours", "busin
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -89,7 +94,33 @@ def _overdue(deadline: Deadline, now: datetime) -> bool:
 _Changes = list[tuple[str, Deadline]]
 
 
-def _start(session: Session, case: Case, target: SlaTarget, calendar: BusinessCalendar, now: datetime) -> Deadline:
+def dated_due(case: Case, target: SlaTarget, calendar: BusinessCalendar) -> datetime | None:
+    """When a date-based target is due for this case: the calendar's opening time, `days_before` days
+    before the case's date (None when the case has no such date)."""
+    raw = json.loads(case.data or "{}").get(target.field or "")
+    try:
+        day = date.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        day = None
+    if day is None:
+        return None
+    local = datetime.combine(day - timedelta(days=target.days_before), calendar.start, tzinfo=calendar.zone)
+    return local.astimezone(UTC)
+
+
+def _start(session: Session, case: Case, target: SlaTarget, calendar: BusinessCalendar,
+           now: datetime) -> Deadline | None:
+    if target.field:
+        due = dated_due(case, target, calendar)
+        if due is None:
+            return None
+        seconds = max(0.0, (due - now).total_seconds())
+        deadline = Deadline(
+            case_id=case.id, kind=target.kind, state=target.state, status=RUNNING, target_seconds=round(seconds),
+            business_hours=False, due_at=due, warn_at=now + timedelta(seconds=seconds * WARN_AT), attempts=0,
+            created_at=now)
+        session.add(deadline)
+        return deadline
     deadline = Deadline(
         case_id=case.id, kind=target.kind, state=target.state, status=RUNNING,
         target_seconds=_seconds(target.hours), business_hours=target.business_hours,
@@ -181,9 +212,10 @@ def state_changed(session: Session, case: Case, spec: CaseTypeSpec, *, previous_
                 if target.kind == "resolution" and any(
                         d.kind == "resolution" and d.state == case.state for d in still_open):
                     continue
-                deadline = _start(session, case, target, calendar, now)
-                deadlines.append(deadline)
-                changes.append(("sla.started", deadline))
+                started = _start(session, case, target, calendar, now)
+                if started is not None:
+                    deadlines.append(started)
+                    changes.append(("sla.started", started))
     due = _earliest_due(deadlines)
     if due != case.due_at:
         case.due_at = due

@@ -82,8 +82,14 @@ _TEXTS: dict[str, Describer] = {
     "sla.cancelled": lambda s, p: (f"{str(p.get('kind', '')).capitalize()} deadline cancelled", ""),
     "sla.warning": lambda s, p: (f"SLA warning: {p.get('kind')} due soon", str(p.get("due_at", ""))),
     "sla.breached": lambda s, p: (f"SLA breached: {p.get('kind')} target missed", str(p.get("due_at", ""))),
+    "task.created": lambda s, p: (f"Task for {p.get('queue')}: {p.get('label')}",
+                                  "required" if p.get("required", True) else "optional"),
+    "task.completed": lambda s, p: (f"Task done: {p.get('label')}", ""),
+    "task.reopened": lambda s, p: (f"Task reopened: {p.get('label')}", ""),
     "document.generated": lambda s, p: (f"Document generated: {p.get('name', p.get('kind'))}", ""),
     "document.downloaded": lambda s, p: (f"Document downloaded: {p.get('name', p.get('kind'))}", ""),
+    "document.failed": lambda s, p: (f"Document failed: {p.get('name', p.get('kind'))}", str(p.get("reason", ""))),
+    "document.retried": lambda s, p: (f"Document retry requested: {p.get('name', p.get('kind'))}", ""),
 }
 
 # What a requester sees; everything else is staff business.

@@ -23,6 +23,19 @@ SLA pauses; the requester is expected to act), `final` (the case is closed). An 
 
 The optional `calendar` (see cases.calendar) says what "business hours" mean for the SLA targets; without
 it they count Monday to Friday, 09:00 to 17:00 UTC.
+
+An SLA target is either a number of `hours` after the case enters the state, or a date of the case:
+`{"state": "active", "kind": "response", "field": "end_date", "days_before": 60}` is due at the opening
+time of the calendar (09:00 by default, in its time zone) 60 days before the case's `end_date` (a date
+field of the form). A case whose date is empty gets no such deadline. Like every target, it pauses in
+waiting states (the remaining time is kept, so the due time moves by the time spent waiting).
+
+A transition may create checklist tasks that queues work in parallel::
+
+    "tasks": [{"key": "it_setup", "label": "IT setup", "queue": "it", "required": true}]
+
+The tasks belong to the state the transition leads to; the case cannot leave that state while one of
+its required tasks is open (see cases.tasks). Members of a task's queue see the case and complete it.
 """
 
 from __future__ import annotations
@@ -33,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cases.calendar import DEFAULT_CALENDAR, BusinessCalendar, dump_calendar, read_calendar
+from cases.doc_templates import check_templates, diff_templates
 from cases.errors import Conflict
 from forms.errors import DefinitionError
 
@@ -44,6 +58,8 @@ COLORS = ("grey", "blue", "teal", "green", "amber", "orange", "red", "purple")
 STAFF_ROLES = ("agent", "admin")
 SLA_KINDS = ("response", "resolution")
 PRIORITIES = ("low", "normal", "high", "urgent")
+MAX_TASKS = 20
+MAX_DAYS_BEFORE = 3650
 TOP_KEYS = {"schema_version", "name", "description", "prefix", "form", "form_version", "states", "transitions",
             "default_queue", "fallback_queue", "request_info_state", "editable_fields", "reopen", "sla",
             "documents", "rules", "calendar"}
@@ -84,6 +100,16 @@ class Who:
 
 
 @dataclass(frozen=True)
+class TaskSpec:
+    """A checklist task a transition creates: worked by the members of `queue`."""
+
+    key: str
+    label: str
+    queue: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
 class Transition:
     key: str
     label: str
@@ -93,6 +119,7 @@ class Transition:
     required_fields: tuple[str, ...] = ()
     comment_required: bool = False
     confirm: str = ""
+    tasks: tuple[TaskSpec, ...] = ()
 
     def leaves(self, state: str) -> bool:
         return "*" in self.sources or state in self.sources
@@ -104,6 +131,9 @@ class SlaTarget:
     kind: str
     hours: float
     business_hours: bool = True
+    # A date-based target: due `days_before` days before the case's date `field` (then `hours` is 0).
+    field: str | None = None
+    days_before: int = 0
 
 
 @dataclass(frozen=True)
@@ -286,16 +316,18 @@ class _Loader:
                                                    "so the SLA clock pauses while the requester answers.")
         editable = self.editable(data.get("editable_fields", {}), state_keys, form)
         reopen = self.reopen(data.get("reopen"), state_keys, states)
-        sla = self.sla(data.get("sla", []), state_keys, states)
+        sla = self.sla(data.get("sla", []), state_keys, states, form)
         calendar = self.calendar(data.get("calendar"))
-        self.reachability(states, transitions, reopen, info_state if isinstance(info_state, str) else None)
+        documents = self.documents(data.get("documents"), form)
+        self.reachability(states, transitions, reopen, info_state if isinstance(info_state, str) else None,
+                          rule_targets(data.get("rules")))
         if self.problems or form is None:
             return None
         return CaseTypeSpec(
             name=name, description=description, prefix=prefix, form=form, states=tuple(states),
             transitions=tuple(transitions), default_queue=queues["default_queue"],
             fallback_queue=queues["fallback_queue"], request_info_state=info_state, editable_fields=editable,
-            reopen=reopen, sla=tuple(sla), documents=tuple(data.get("documents") or ()),
+            reopen=reopen, sla=tuple(sla), documents=tuple(documents),
             rules=data.get("rules"), calendar=calendar or DEFAULT_CALENDAR,
         )
 
@@ -395,15 +427,47 @@ class _Loader:
                     if field_key not in form.families:
                         self.problem(f"{path}required_fields", f"The form has no field '{field_key}'.", key)
             for extra in sorted(set(item) - {"key", "label", "from", "to", "who", "required_fields",
-                                             "comment_required", "confirm"}):
+                                             "comment_required", "confirm", "tasks"}):
                 self.problem(f"{path}{extra}", f"Unknown setting '{extra}'.", key)
             out.append(Transition(
                 key=key, label=label, sources=tuple(str(s) for s in sources), target=str(target), who=who,
                 required_fields=tuple(required),
                 comment_required=self.flag(item, "comment_required", path, False, key),
                 confirm=self.text(item, "confirm", path, required=False, limit=500, key=key),
+                tasks=self.tasks(item.get("tasks", []), f"{path}tasks", key),
             ))
         return out
+
+    def tasks(self, raw: Any, path: str, key: str) -> tuple[TaskSpec, ...]:
+        """The checklist tasks a transition creates; each names a queue whose members work it."""
+        if not isinstance(raw, list):
+            self.problem(path, "Tasks are a list.", key)
+            return ()
+        if len(raw) > MAX_TASKS:
+            self.problem(path, f"Use at most {MAX_TASKS} tasks per transition.", key)
+        out: list[TaskSpec] = []
+        seen: set[str] = set()
+        for i, item in enumerate(raw):
+            where = f"{path}[{i}]."
+            if not isinstance(item, Mapping):
+                self.problem(f"{path}[{i}]", "Each task is an object with a key, a label and a queue.", key)
+                continue
+            task_key = item.get("key")
+            if not isinstance(task_key, str) or not KEY_RE.match(task_key):
+                self.problem(f"{where}key", "Use lower-case letters, digits and '_', starting with a letter.", key)
+                continue
+            if task_key in seen:
+                self.problem(f"{where}key", f"Two tasks of this transition use the key '{task_key}'.", key)
+            seen.add(task_key)
+            label = self.text(item, "label", where, key=key)
+            queue = item.get("queue")
+            if not isinstance(queue, str) or queue not in self.context.queues:
+                self.problem(f"{where}queue", "Choose one of the queues: its members work this task.", key)
+            for extra in sorted(set(item) - {"key", "label", "queue", "required"}):
+                self.problem(f"{where}{extra}", f"Unknown setting '{extra}'.", key)
+            out.append(TaskSpec(key=task_key, label=label, queue=queue if isinstance(queue, str) else "",
+                                required=self.flag(item, "required", where, True, key)))
+        return tuple(out)
 
     def who(self, raw: Any, path: str, key: str) -> Who:
         if not isinstance(raw, Mapping):
@@ -457,7 +521,7 @@ class _Loader:
             days = 30
         return Reopen(str(to), days)
 
-    def sla(self, raw: Any, states: set[str], all_states: list[State]) -> list[SlaTarget]:
+    def sla(self, raw: Any, states: set[str], all_states: list[State], form: FormInfo | None) -> list[SlaTarget]:
         if not isinstance(raw, list):
             self.problem("sla", "SLA targets are a list.")
             return []
@@ -476,15 +540,42 @@ class _Loader:
                 self.problem(f"{path}state", "Closed cases have no deadline; choose an open state.")
             if kind not in SLA_KINDS:
                 self.problem(f"{path}kind", "Choose response or resolution.")
-            if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= 24 * 366:
-                self.problem(f"{path}hours", "Enter a number of hours greater than 0.")
-                hours = 1
             if (state, kind) in seen:
                 self.problem(f"{path}state", f"The state already has a {kind} target.")
             seen.add((str(state), str(kind)))
+            if "field" in item:
+                out.append(self.dated_target(item, path, str(state), str(kind), form))
+                continue
+            if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= 24 * 366:
+                self.problem(f"{path}hours", "Enter a number of hours greater than 0.")
+                hours = 1
             out.append(SlaTarget(str(state), str(kind), float(hours),
                                  self.flag(item, "business_hours", path, True, None)))
         return out
+
+    def dated_target(self, item: Mapping[str, Any], path: str, state: str, kind: str,
+                     form: FormInfo | None) -> SlaTarget:
+        """A target due a number of days before a date of the case (a contract's end, a start date)."""
+        field_key, days = item.get("field"), item.get("days_before", 0)
+        for extra in sorted(set(item) - {"state", "kind", "field", "days_before"}):
+            why = "A target counts either hours or up to a date, not both." if extra in ("hours", "business_hours") \
+                else f"Unknown setting '{extra}'."
+            self.problem(f"{path}{extra}", why)
+        if not isinstance(field_key, str) or (form is not None and form.families.get(field_key) != "date"):
+            self.problem(f"{path}field", "Choose a date field of the form.")
+        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_DAYS_BEFORE:
+            self.problem(f"{path}days_before", f"Enter a whole number of days from 0 to {MAX_DAYS_BEFORE}.")
+            days = 0
+        return SlaTarget(state, kind, 0.0, False, field=str(field_key), days_before=days)
+
+    def documents(self, raw: Any, form: FormInfo | None) -> list[dict[str, Any]]:
+        """Document templates (cases.doc_templates), their placeholders checked against the form's fields."""
+        templates, problems = check_templates(raw, form.families if form is not None else ())
+        for path, message in problems:
+            # Without a form no placeholder can be checked; the form's own problem says what to fix.
+            if form is not None or not message.startswith(("Unknown placeholder", "The form has no field")):
+                self.problem(path, message)
+        return templates
 
     def calendar(self, raw: Any) -> BusinessCalendar | None:
         if raw is None:
@@ -495,13 +586,14 @@ class _Loader:
         return calendar
 
     def reachability(self, states: list[State], transitions: list[Transition], reopen: Reopen | None,
-                     info_state: str | None) -> None:
+                     info_state: str | None, by_rules: set[str]) -> None:
         """Every state can be reached, and every open state can be left. The request-for-information
-        state is entered and left by the request and its answer, not by transitions."""
+        state is entered and left by the request and its answer, not by transitions; exception states
+        are entered by rules (move_to_state, approvals)."""
         initial = [s for s in states if s.kind == "initial"]
         if len(initial) != 1:
             return
-        reached = {initial[0].key} | ({info_state} if info_state else set())
+        reached = {initial[0].key} | ({info_state} if info_state else set()) | by_rules
         changed = True
         while changed:
             changed = False
@@ -517,6 +609,22 @@ class _Loader:
                     t.leaves(state.key) and t.target != state.key for t in transitions):
                 self.problem(f"states[{i}]", f"Cases in '{state.label}' could never move on: add a transition "
                                              "out of it, or make it a final state.", state.key)
+
+
+def rule_targets(rules: Any) -> set[str]:
+    """States the rules can move a case to (exception paths and approval outcomes), read leniently:
+    the rules' own validation reports anything malformed."""
+    targets: set[str] = set()
+    if not isinstance(rules, Mapping) or not isinstance(rules.get("rules"), list):
+        return targets
+    for rule in rules["rules"]:
+        for action in (rule.get("actions") or []) if isinstance(rule, Mapping) else []:
+            if not isinstance(action, Mapping):
+                continue
+            for key in ("state", "on_approve", "on_reject"):
+                if isinstance(action.get(key), str):
+                    targets.add(action[key])
+    return targets
 
 
 def load_case_type(data: Any, context: Context) -> CaseTypeSpec:
@@ -540,10 +648,13 @@ def dump_case_type(spec: CaseTypeSpec) -> dict[str, Any]:
             "who": {"roles": list(t.who.roles), "queue_members": t.who.queue_members,
                     "assignee_only": t.who.assignee_only, "requester": t.who.requester},
             "required_fields": list(t.required_fields), "comment_required": t.comment_required,
-            "confirm": t.confirm} for t in spec.transitions],
+            "confirm": t.confirm,
+            **({"tasks": [{"key": k.key, "label": k.label, "queue": k.queue, "required": k.required}
+                          for k in t.tasks]} if t.tasks else {})} for t in spec.transitions],
         "default_queue": spec.default_queue, "fallback_queue": spec.fallback_queue,
         "editable_fields": {k: list(v) for k, v in spec.editable_fields.items()},
-        "sla": [{"state": t.state, "kind": t.kind, "hours": t.hours, "business_hours": t.business_hours}
+        "sla": [{"state": t.state, "kind": t.kind, "field": t.field, "days_before": t.days_before} if t.field
+                else {"state": t.state, "kind": t.kind, "hours": t.hours, "business_hours": t.business_hours}
                 for t in spec.sla],
     }
     if spec.request_info_state:
@@ -563,7 +674,7 @@ def diff_case_types(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
     """Readable changes between two case-type documents (by state, transition and setting)."""
     changes: list[str] = []
     for name in ("name", "description", "prefix", "form", "form_version", "default_queue", "fallback_queue",
-                 "request_info_state", "reopen", "editable_fields", "sla", "calendar", "documents", "rules"):
+                 "request_info_state", "reopen", "editable_fields", "sla", "calendar", "rules"):
         if before.get(name) != after.get(name):
             changes.append(f"{name.replace('_', ' ').capitalize()} changed from {before.get(name)!r} "
                            f"to {after.get(name)!r}.")
@@ -581,6 +692,7 @@ def diff_case_types(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
                                    f"from {old[key].get(prop)!r} to {new[key].get(prop)!r}.")
         if [k for k in old if k in new] != [k for k in new if k in old]:
             changes.append(f"{noun}s reordered.")
+    changes.extend(diff_templates(before.get("documents"), after.get("documents")))
     return changes
 
 

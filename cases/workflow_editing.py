@@ -92,8 +92,8 @@ def normalized(document: Mapping[str, Any]) -> Document:
     if isinstance(doc.get("transitions"), list):
         doc["transitions"] = [_transition_shape(t) if isinstance(t, Mapping) else t for t in doc["transitions"]]
     if isinstance(doc.get("sla"), list):
-        doc["sla"] = [{**s, "business_hours": s.get("business_hours", True)} if isinstance(s, Mapping) else s
-                      for s in doc["sla"]]
+        doc["sla"] = [{**s, "business_hours": s.get("business_hours", True)}
+                      if isinstance(s, Mapping) and "field" not in s else s for s in doc["sla"]]
     doc.setdefault("editable_fields", {})
     doc.setdefault("sla", [])
     doc.setdefault("description", "")
@@ -360,7 +360,8 @@ def set_deadlines(document: Mapping[str, Any], state: str, targets: Mapping[str,
         at = next((i for i, t in enumerate(sla) if isinstance(t, Mapping) and t.get("state") == state
                    and t.get("kind", "resolution") == kind), None)
         if target is None:
-            if at is not None:
+            # A date-based target (written in the case-type file) is not shown in the hours form: keep it.
+            if at is not None and "field" not in sla[at]:
                 del sla[at]
             continue
         entry = {"state": state, "kind": kind, "hours": float(target.hours), "business_hours": target.business_hours}
@@ -421,7 +422,11 @@ def update_transition(document: Mapping[str, Any], key: str, data: TransitionInp
     if new_key != key:
         new_key = _checked_key(new_key, data.label, [k for k in _transition_keys(doc) if k != key],
                                fallback="move", noun="transition")
-    doc["transitions"][index] = _transition_dict(data, new_key)
+    changed = _transition_dict(data, new_key)
+    # The form does not edit checklist tasks (they are written in the case-type file); keep them.
+    if "tasks" in doc["transitions"][index]:
+        changed["tasks"] = doc["transitions"][index]["tasks"]
+    doc["transitions"][index] = changed
     return doc, new_key
 
 
@@ -487,7 +492,8 @@ class PlacedProblem:
     """A loader problem at the place the designer shows it.
 
     area: `setting` (ref = setting name), `state` or `transition` (ref = item_ref, prop = what about it,
-    '' for the item as a whole), `states` / `transitions` (the section), or `case_type` (the whole file).
+    '' for the item as a whole), `states` / `transitions` (the section), `rules` (prop = the path within
+    the ruleset; the rule designer shows them in place), or `case_type` (the whole file).
     """
 
     area: str
@@ -500,6 +506,9 @@ class PlacedProblem:
 def place(document: Mapping[str, Any], problem: DefinitionProblem) -> PlacedProblem:
     """Where a loader problem belongs in the designer (by its path; the indexes refer to `document`)."""
     path, message = problem.path, problem.message
+    if path == "rules" or path.startswith("rules."):
+        return PlacedProblem("rules", "", path.removeprefix("rules").removeprefix("."), message,
+                             _rule_where(document, path))
     setting = _SETTING_OF_PATH.get(path, path)
     if setting in SETTING_LABELS and setting not in ("schema_version", "documents", "rules"):
         return PlacedProblem("setting", setting, "", message, f"Settings, {SETTING_LABELS[setting]}")
@@ -531,6 +540,21 @@ def place(document: Mapping[str, Any], problem: DefinitionProblem) -> PlacedProb
         return PlacedProblem("states", "", path, message, PROP_LABELS[path].capitalize())
     where = SETTING_LABELS.get(path) or (f"Setting “{path}”" if path else "The case type")
     return PlacedProblem("case_type", "", path, message, where)
+
+
+_RULE_INDEX = re.compile(r"^rules\.rules\[(\d+)\]")
+
+
+def _rule_where(document: Mapping[str, Any], path: str) -> str:
+    """"Rule “Large invoices”" for a problem of one rule (the rule designer shows it in place)."""
+    match = _RULE_INDEX.match(path)
+    ruleset = document.get("rules")
+    rules = ruleset.get("rules") if isinstance(ruleset, Mapping) else None
+    if match and isinstance(rules, list) and int(match.group(1)) < len(rules):
+        rule = rules[int(match.group(1))]
+        name = rule.get("name") if isinstance(rule, Mapping) else None
+        return f"Rule “{name}”" if isinstance(name, str) and name.strip() else f"Rule {int(match.group(1)) + 1}"
+    return "Rules"
 
 
 def _state_problem(document: Mapping[str, Any], state: Any, prop: str, message: str) -> PlacedProblem | None:

@@ -6,3 +6,6 @@
 # SESSION_COOKIE_SECURE = True                   # when served over HTTPS (or set CASEWORK_SECURE_COOKIES=1)
 # LOGIN_RATE_LIMIT = "10 per minute"             # failed logins per client address
 # MAX_CONTENT_LENGTH = 25 * 1024 * 1024          # largest request, uploads included (bytes)
+# ORGANISATION_NAME = "Example Municipality"     # printed in the page header of documents (PDFs)
+# DOCUMENT_MEMORY_MB = 512                       # memory limit of the child process rendering each PDF
+# DOCUMENT_TIMEOUT_S = 60                        # time limit of each PDF render (seconds)

@@ -19,9 +19,9 @@ priority number; its actions become the decisions. No match means no decisions (
 
 Facts handed to an evaluator are a flat mapping from those keys to values of the family's python type
 (forms contract). ``case.requester_recent_cases`` is windowed: its facts are keyed per window, e.g.
-``case.requester_recent_cases.90``, holding the number of *earlier* cases of the same requester e-mail
-in the last 90 days; :func:`recent_cases_key` builds the key, ``RuleSet.recent_case_windows`` says which
-windows a ruleset needs.
+``case.requester_recent_cases.90``, holding the number of *earlier* cases of the same case type and
+requester e-mail in the last 90 days; :func:`recent_cases_key` builds the key,
+``RuleSet.recent_case_windows`` says which windows a ruleset needs.
 """
 
 from __future__ import annotations

@@ -59,6 +59,10 @@ def make_config(database_url: str, **extra: Any) -> dict[str, Any]:
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key-of-sufficient-length",
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Closing a case queues its PDFs; tests that want them rendered say so (or render them directly).
+        "DOCUMENTS_AUTO_RENDER": False,
+        # `casework demo` makes the demo users and queue only; tests of the starter library ask for the rest.
+        "DEMO_SCOPE": "users",
     }
     config.update(extra)
     return config

@@ -140,6 +140,12 @@ def answer(case_id: int) -> ResponseReturnValue:
     return _act(case_id, lambda c, u: lifecycle.answer_information(db.session, c, u, request.form.get("answer", "")))
 
 
+@bp.post("/cases/<int:case_id>/transitions/<key>")
+def fire(case_id: int, key: str) -> ResponseReturnValue:
+    """A step the case type lets the requester take (confirm a resolution, correct a purchase order...)."""
+    return _act(case_id, lambda c, u: case_pages.fire_posted(c, u, key))
+
+
 @bp.post("/cases/<int:case_id>/comments")
 def comment(case_id: int) -> ResponseReturnValue:
     return _act(case_id, lambda c, u: lifecycle.add_comment(db.session, c, u, request.form.get("body", "")))

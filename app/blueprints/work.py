@@ -13,10 +13,9 @@ from app import case_pages
 from app.auth import current_user, require_roles
 from app.extensions import db
 from app.htmx import render, see_other
-from cases import access, accounts, automation, casetypes, definitions, lifecycle, queries
+from cases import access, accounts, automation, casetypes, definitions, lifecycle, queries, tasks
 from cases.errors import ValidationFailed
 from cases.models import PRIORITIES, Case, Role, User
-from forms.wtf import build_form_class
 
 bp = Blueprint("work", __name__, url_prefix="/work")
 require_roles(bp, Role.AGENT, Role.ADMIN)
@@ -130,32 +129,16 @@ def priority(case_id: int) -> ResponseReturnValue:
                                                              expected_version=_version()))
 
 
-def _field_values(case: Case, keys: set[str], prefix: str) -> dict[str, Any]:
-    """The posted values of some of the case's form fields, as the form language reads raw input."""
-    if not keys:
-        return {}
-    schema = casetypes.case_schema(case)
-    form = build_form_class(schema, base=FlaskForm)(formdata=request.form, prefix=prefix, meta={"csrf": False})
-    values = form.submitted_values()
-    return {k: values[k] for k in keys if k in values}
-
-
 @bp.post("/cases/<int:case_id>/transitions/<key>")
 def fire(case_id: int, key: str) -> ResponseReturnValue:
-    def run(c: Case, u: User) -> Any:
-        spec = casetypes.case_spec(db.session, c)
-        move = spec.transition(key)
-        data = _field_values(c, set(move.required_fields), f"t-{key}")
-        return lifecycle.transition(db.session, c, key, u, comment=request.form.get("comment", ""), data=data,
-                                    expected_version=_version())
-    return _act(case_id, run)
+    return _act(case_id, lambda c, u: case_pages.fire_posted(c, u, key, expected_version=_version()))
 
 
 @bp.post("/cases/<int:case_id>/edit")
 def edit(case_id: int) -> ResponseReturnValue:
     def run(c: Case, u: User) -> Any:
         spec = casetypes.case_spec(db.session, c)
-        data = _field_values(c, set(spec.editable_fields.get(c.state, ())), "edit")
+        data = case_pages.posted_values(c, set(spec.editable_fields.get(c.state, ())), "edit")
         return lifecycle.edit_fields(db.session, c, data, u, expected_version=_version())
     return _act(case_id, run)
 
@@ -176,6 +159,16 @@ def request_info(case_id: int) -> ResponseReturnValue:
 def decide(case_id: int) -> ResponseReturnValue:
     return _act(case_id, lambda c, u: automation.decide_approval(
         db.session, c, u, approve=request.form.get("decision") == "approve", comment=request.form.get("comment", "")))
+
+
+@bp.post("/cases/<int:case_id>/tasks/<int:task_id>/complete")
+def complete_task(case_id: int, task_id: int) -> ResponseReturnValue:
+    return _act(case_id, lambda c, u: tasks.complete(db.session, c, task_id, u))
+
+
+@bp.post("/cases/<int:case_id>/tasks/<int:task_id>/reopen")
+def reopen_task(case_id: int, task_id: int) -> ResponseReturnValue:
+    return _act(case_id, lambda c, u: tasks.reopen(db.session, c, task_id, u))
 
 
 @bp.post("/cases/<int:case_id>/reopen")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from cases.doc_templates import BlockError
+
+__all__ = ["AssetMissing", "BlockError", "DocumentError", "RenderFailed"]
+
 
 class DocumentError(Exception):
-    """Base of every error raised by `app.documents`."""
-
-
-class BlockError(DocumentError):
-    """An admin-composed block document is malformed; the message says which block and why."""
+    """Base of every error raised by `app.documents` (a malformed template is `BlockError`, from the
+    document language in cases.doc_templates)."""
 
 
 class AssetMissing(DocumentError):

@@ -6,14 +6,19 @@ from cases.models.automation import Approval, AssignmentCursor
 from cases.models.base import Base, UTCDateTime
 from cases.models.cases import PRIORITIES, Case, CaseCounter, Comment
 from cases.models.definitions import Definition, DefinitionVersion
+from cases.models.documents import DOCUMENT_STATUSES, DOSSIER, Document
 from cases.models.notifications import OutboxMessage
 from cases.models.sla import SLA_STATUSES, Deadline
 from cases.models.submissions import StoredFile, Submission
+from cases.models.tasks import TASK_STATUSES, Task
 
 __all__ = [
+    "DOCUMENT_STATUSES",
+    "DOSSIER",
     "GENESIS_HASH",
     "PRIORITIES",
     "SLA_STATUSES",
+    "TASK_STATUSES",
     "ApiToken",
     "Approval",
     "AssignmentCursor",
@@ -26,6 +31,7 @@ __all__ = [
     "Deadline",
     "Definition",
     "DefinitionVersion",
+    "Document",
     "LoginSession",
     "OutboxMessage",
     "Queue",
@@ -34,6 +40,7 @@ __all__ = [
     "Setting",
     "StoredFile",
     "Submission",
+    "Task",
     "UTCDateTime",
     "User",
     "UserRole",

@@ -43,11 +43,27 @@ POLICY: dict[str, set[str]] = {
     "api.fire_transition": LOGGED_IN,
     "api.comment": LOGGED_IN,
     "api.events": LOGGED_IN,
+    "api.case_tasks": LOGGED_IN,
+    "api.complete_task": LOGGED_IN,
+    "api.reopen_task": LOGGED_IN,
     "api.verify": {ADMIN, AUDITOR},
 }
 BLUEPRINT_POLICY = {"admin": {ADMIN}, "work": {AGENT, ADMIN}, "portal": {REQUESTER}}
 BLUEPRINT_POLICY["designer_case_types"] = {ADMIN}
 BLUEPRINT_POLICY["designer_forms"] = {ADMIN}
+BLUEPRINT_POLICY["designer_rules"] = {ADMIN}
+# Documents (issue 6): downloads and the section follow the case's row-level access; drafts for the
+# case's agents, auditors and admins; retries for admins. The auditor workspace is the auditors' own.
+POLICY.update({
+    "documents.download": LOGGED_IN,
+    "documents.section": LOGGED_IN,
+    "documents.draft": {AGENT, AUDITOR, ADMIN},
+    "documents.retry": {ADMIN},
+    "api.case_documents": LOGGED_IN,
+    "api.download_document": LOGGED_IN,
+})
+BLUEPRINT_POLICY["audit"] = {AUDITOR}
+BLUEPRINT_POLICY["designer_documents"] = {ADMIN}
 
 
 def policy_for(endpoint: str) -> set[str]:

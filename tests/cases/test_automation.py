@@ -230,3 +230,63 @@ def test_a_breached_first_response_escalates_to_supervisors_once(session: Sessio
     kinds = [e.kind for e in audit.events(session, case.stream)]
     assert kinds.count("sla.breached") == 1 and kinds[-1] == "case.rule_applied"
     assert audit.verify(session).ok
+
+
+CONTRACT_FORM = {
+    "schema_version": 1, "title": "Contract request",
+    "pages": [{"key": "contract", "title": "Contract", "fields": [
+        {"type": "short_text", "key": "counterparty", "label": "Counterparty", "required": True},
+        {"type": "currency", "key": "value", "label": "Contract value", "currency": "EUR", "required": True},
+        {"type": "single_choice", "key": "liability", "label": "Liability", "required": True,
+         "options": [{"label": "Standard", "value": "standard"}, {"label": "Non-standard", "value": "non_standard"}]},
+        {"type": "short_text", "key": "governing_law", "label": "Governing law", "required": True},
+    ]}],
+}
+
+
+def _contract_type(session: Session, admin: User, general: Any) -> Definition:
+    form = definitions.create(session, "form", slug="contract", title="Contract request", actor=admin,
+                              document=CONTRACT_FORM)
+    definitions.publish(session, form, actor=admin)
+    agent = {"roles": ["agent"], "queue_members": True, "assignee_only": False, "requester": False}
+    document = {
+        "schema_version": 1, "name": "Contract", "prefix": "CON", "form": "contract", "form_version": 1,
+        "states": [{"key": "request", "label": "Request", "kind": "initial"},
+                   {"key": "drafting", "label": "Drafting", "kind": "working"},
+                   {"key": "legal_review", "label": "Legal review", "kind": "working"},
+                   {"key": "compliance_review", "label": "Compliance review", "kind": "working"},
+                   {"key": "active", "label": "Active", "kind": "final"}],
+        "transitions": [{"key": "draft", "label": "Draft", "from": ["request", "legal_review", "compliance_review"],
+                         "to": "drafting", "who": agent},
+                        {"key": "activate", "label": "Activate", "from": ["drafting"], "to": "active", "who": agent}],
+        "default_queue": "general", "fallback_queue": "general",
+        "rules": {"schema_version": 1, "rules": [
+            {"id": "legal", "name": "Legal review", "trigger": "case.submitted", "priority": 10,
+             "condition": {"any": [{"field": "liability", "op": "eq", "value": "non_standard"},
+                                   {"field": "value", "op": "gt", "value": 100000}]},
+             "actions": [{"type": "move_to_state", "state": "legal_review"}]},
+            {"id": "compliance", "name": "Compliance review", "trigger": "case.submitted", "priority": 20,
+             "condition": {"field": "governing_law", "op": "not_in", "value": ["England and Wales", "Germany",
+                                                                                "Netherlands"]},
+             "actions": [{"type": "move_to_state", "state": "compliance_review"}]}]},
+    }
+    case_type = definitions.create(session, "case_type", slug="contract", title="Contract", actor=admin,
+                                   document=document)
+    assert definitions.draft_problems(session, case_type) == []
+    definitions.publish(session, case_type, actor=admin)
+    return case_type
+
+
+@pytest.mark.parametrize(("value", "liability", "law", "state"), [
+    ("100000", "standard", "Germany", "request"),               # exactly 100,000, standard: no legal review
+    ("100000.01", "standard", "Germany", "legal_review"),
+    ("5000", "non_standard", "germany", "legal_review"),
+    ("5000", "standard", "New York", "compliance_review"),
+    ("5000", "standard", "  netherlands ", "request"),          # text compares case- and space-insensitively
+])
+def test_contract_exception_paths(session: Session, admin: User, requester: User, general: Any, value: str,
+                                  liability: str, law: str, state: str) -> None:
+    case_type = _contract_type(session, admin, general)
+    case = _file(session, case_type, requester, {"counterparty": "ACME", "value": value, "liability": liability,
+                                                "governing_law": law})
+    assert case.state == state

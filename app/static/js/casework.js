@@ -9,4 +9,10 @@
     var invalid = target.querySelector("[aria-invalid='true']");
     if (invalid) { invalid.focus(); }
   });
+  // Plain forms that take a serious step ask first (htmx forms use hx-confirm).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form instanceof HTMLFormElement ? form.getAttribute("data-confirm") : null;
+    if (question && !window.confirm(question)) { event.preventDefault(); }
+  });
 })();

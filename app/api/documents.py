@@ -1,0 +1,30 @@
+"""API: a case's stored documents and their downloads (row-level access as for the case itself)."""
+
+from __future__ import annotations
+
+from flask import jsonify
+from flask.typing import ResponseReturnValue
+
+from app.api.base import api_user, bp
+from app.document_pages import send_document
+from app.extensions import db
+from cases import access, documents
+from cases.errors import NotFound
+
+
+@bp.get("/cases/<int:case_id>/documents")
+def case_documents(case_id: int) -> ResponseReturnValue:
+    """The case's documents the caller may see, newest first (requesters: finished, non-internal ones)."""
+    user = api_user()
+    case = access.get_case_for(db.session, case_id, user)
+    return jsonify(items=[documents.document_json(d) for d in documents.documents_for(db.session, case, user)])
+
+
+@bp.get("/cases/<int:case_id>/documents/<int:document_id>")
+def download_document(case_id: int, document_id: int) -> ResponseReturnValue:
+    """The PDF (409 while it is not ready); the download is an audit event of the case."""
+    user = api_user()
+    document, case = documents.document_for(db.session, document_id, user)
+    if case.id != case_id:
+        raise NotFound("No such document.")
+    return send_document(db.session, document, case, user)

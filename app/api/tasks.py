@@ -1,0 +1,41 @@
+"""API: the checklist tasks of a case, completed and reopened by the members of each task's queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+from flask.typing import ResponseReturnValue
+
+from app.api.base import api_user, bp
+from app.extensions import db
+from cases import access, tasks
+from cases.models import Task
+
+
+def task_json(task: Task) -> dict[str, Any]:
+    return {
+        "id": task.id, "key": task.key, "label": task.label, "queue": task.queue.slug, "required": task.required,
+        "state": task.state, "status": task.status,
+        "completed_at": task.completed_at.isoformat() if task.completed_at else None,
+        "completed_by": task.completed_by.email if task.completed_by else None,
+    }
+
+
+@bp.get("/cases/<int:case_id>/tasks")
+def case_tasks(case_id: int) -> ResponseReturnValue:
+    """The case's checklist, oldest first."""
+    case = access.get_case_for(db.session, case_id, api_user())
+    return jsonify(items=[task_json(t) for t in tasks.tasks_of(db.session, case)])
+
+
+@bp.post("/cases/<int:case_id>/tasks/<int:task_id>/complete")
+def complete_task(case_id: int, task_id: int) -> ResponseReturnValue:
+    case = access.get_case_for(db.session, case_id, api_user())
+    return jsonify(task_json(tasks.complete(db.session, case, task_id, api_user())))
+
+
+@bp.post("/cases/<int:case_id>/tasks/<int:task_id>/reopen")
+def reopen_task(case_id: int, task_id: int) -> ResponseReturnValue:
+    case = access.get_case_for(db.session, case_id, api_user())
+    return jsonify(task_json(tasks.reopen(db.session, case, task_id, api_user())))

@@ -1,0 +1,157 @@
+"""The auditor workspace: search every case, read its whole history, download its documents, export the
+audit log (one case or a filtered set, CSV or JSON), verify the chains, read every definition's changes.
+
+Auditors only read: nothing here changes a case or a definition (downloads and exports are reads; a
+document download is recorded in the case's chain like any other). The one request an auditor may send
+that creates something is a DRAFT dossier of an open case (app.blueprints.documents).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request, stream_with_context, url_for
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+
+from app import case_pages
+from app.auth import current_user, require_roles
+from app.document_jobs import check_stored
+from app.extensions import db
+from app.htmx import render
+from cases import access, audit_trail, definitions, documents, queries
+from cases.clock import utcnow
+from cases.errors import InvalidQuery, NotFound
+from cases.models import Case, Definition, Role, User
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+require_roles(bp, Role.AUDITOR)
+
+PER_PAGE = 25
+FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+
+
+def _me() -> User:
+    user = current_user()
+    assert user is not None
+    return user
+
+
+def _filters() -> queries.CaseFilters:
+    filters = queries.parse_filters(request.args)
+    if not request.args.get("status"):
+        filters.open = None  # auditors search open and closed cases alike unless they choose
+    return filters
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        raise InvalidQuery("Invalid page.", {"page": ["Pages start at 1."]})
+    return int(raw)
+
+
+@bp.get("/", endpoint="index")
+def index() -> ResponseReturnValue:
+    """Search every case: type, state, dates, requester, reference or text; paginated."""
+    filters = _filters()
+    result = queries.work_list(db.session, _me(), filters, page=_page_number(), per_page=PER_PAGE)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render("audit/index.html", filters=filters, result=result, args=args,
+                  case_types=definitions.list_definitions(db.session, "case_type", include_archived=True))
+
+
+def _case(case_id: int) -> Case:
+    return access.get_case_for(db.session, case_id, _me())
+
+
+@bp.get("/cases/<int:case_id>")
+def case(case_id: int) -> ResponseReturnValue:
+    """A case's data, documents and every event of its audit chain (actor, time, kind, changes, hashes)."""
+    found = _case(case_id)
+    return render("audit/case.html", page=case_pages.build(db.session, found, _me()),
+                  history=audit_trail.case_history(db.session, found), form=FlaskForm())
+
+
+def _export(chunks: Any, fmt: str, name: str) -> Response:
+    response = Response(stream_with_context(chunks), mimetype=FORMATS[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _chunks(fmt: str, streams: list[str]) -> Any:
+    if fmt == "csv":
+        return audit_trail.export_csv(db.session, streams)
+    return audit_trail.export_json(db.session, streams, exported_at=utcnow().astimezone(UTC).isoformat())
+
+
+def _format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise NotFound("Exports are CSV or JSON.")
+    return fmt
+
+
+@bp.get("/cases/<int:case_id>/export.<fmt>")
+def export_case(case_id: int, fmt: str) -> ResponseReturnValue:
+    """One case's audit events as CSV (formula-safe) or JSON."""
+    found = _case(case_id)
+    return _export(_chunks(_format(fmt), [found.stream]), fmt, f"audit-{found.ref}")
+
+
+@bp.get("/export.<fmt>")
+def export_cases(fmt: str) -> ResponseReturnValue:
+    """The audit events of every case matching the search filters, as CSV or JSON."""
+    _format(fmt)
+    matching = queries.all_matching(db.session, _me(), _filters())
+    return _export(_chunks(fmt, audit_trail.case_streams(case_id for case_id, _ref in matching)), fmt,
+                   f"audit-{len(matching)}-cases")
+
+
+@bp.get("/verify")
+def verify() -> ResponseReturnValue:
+    """Recompute the chains (all of them, or one case's) and name the first broken event."""
+    ref = (request.args.get("case") or "").strip()
+    report, scope, problem = None, "", ""
+    if request.args.get("run") or ref:
+        if ref:
+            try:
+                found = access.find_case_for(db.session, ref, _me())
+            except NotFound:
+                problem = f"No case has the reference {ref}."
+            else:
+                scope = found.ref
+                report = audit_trail.verification_report(db.session, found.stream)
+        else:
+            scope = "all"
+            report = audit_trail.verification_report(db.session)
+    return render("audit/verify.html", report=report, scope=scope, ref=ref, problem=problem,
+                  status=422 if problem else 200)
+
+
+@bp.get("/definitions")
+def definition_log() -> ResponseReturnValue:
+    """Every form and case type with its audit stream (the change log of the definitions)."""
+    return render("audit/definitions.html", logs=audit_trail.definition_logs(db.session))
+
+
+@bp.get("/definitions/<int:definition_id>")
+def definition(definition_id: int) -> ResponseReturnValue:
+    """One definition's changes: every audit event with its readable diff, and its published versions."""
+    found = db.session.get(Definition, definition_id)
+    if found is None:
+        raise NotFound("No such definition.")
+    events, versions = audit_trail.definition_changes(db.session, found)
+    return render("audit/definition.html", definition=found, events=events, versions=versions)
+
+
+@bp.get("/documents/<int:document_id>/check")
+def check_document(document_id: int) -> ResponseReturnValue:
+    """Render a stored document again from the events it covers and compare: is the stored file intact,
+    and does the audit chain still produce exactly these bytes?"""
+    document, found = documents.document_for(db.session, document_id, _me())
+    documents.downloadable(document)
+    check = check_stored(document, current_app._get_current_object())  # type: ignore[attr-defined]
+    return render("audit/document_check.html", document=document, case=found, check=check,
+                  name=documents.display_kind(document), back=url_for(".case", case_id=found.id))

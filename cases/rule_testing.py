@@ -1,0 +1,630 @@
+"""Trying a case type's draft rules before they are published.
+
+- ``draft_rules``: what the rule designer shows of a draft: its rules, what they may refer to, their
+  problems (even while the rest of the case type has problems of its own) and their summaries;
+- ``simulate_draft``: one sample case through the compiled draft, in durable-rules *and* in the
+  plain-Python reference evaluator, so a disagreement between them is seen before it matters;
+- ``backtest_draft``: the last N filed cases of the case type, their facts gathered from the real cases,
+  decided by the published rules and by the draft: which cases would be decided differently, and how.
+
+Nothing here writes: trying rules never touches a case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases import accounts, automation, definitions, kinds, workflow
+from cases.casetypes import case_schema, pinned_form_version, spec_of
+from cases.clock import Clock, utcnow
+from cases.errors import CasesError, NotFound, ValidationFailed
+from cases.models import AuditEvent, Case, Definition, Role
+from cases.submissions import form_schema
+from forms.errors import DefinitionError, DefinitionProblem
+from forms.schema import FormSchema
+from forms.validation import from_json_values
+from rules import (
+    ACTIONS,
+    CASE_PRIORITIES,
+    RECENT_CASES,
+    TRIGGERS,
+    Action,
+    CompiledRuleset,
+    Decision,
+    DurableEvaluator,
+    EngineError,
+    Evaluation,
+    Evaluator,
+    ReferenceEvaluator,
+    RuleInvalid,
+    RuleProblem,
+    RuleSet,
+    ValidationContext,
+    check_ruleset,
+    compile_draft,
+    compile_ruleset,
+    cross_check,
+    describe_action,
+    recent_cases_key,
+    summarize_rule,
+)
+from rules import editing as rule_editing
+from rules.backtest import backtest
+from rules.model import SLA_KINDS, recent_cases_label
+
+DEFAULT_BACKTEST = 100
+MAX_BACKTEST = 1000
+SUBMITTED = "case.submitted"
+EVALUATORS = {"durable": "durable-rules (the production engine)", "reference": "plain-Python reference evaluator"}
+
+
+# ---------------------------------------------------------------- the draft's rules
+
+
+def rules_document(case_type_document: Mapping[str, Any]) -> dict[str, Any]:
+    """The rules of a case-type document, as a ruleset document (empty when it has none)."""
+    return rule_editing.normalized(case_type_document.get("rules"))
+
+
+def with_rules(case_type_document: Mapping[str, Any], rules: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of the case-type document with these rules."""
+    document = dict(case_type_document)
+    document["rules"] = rule_editing.normalized(rules)
+    return document
+
+
+def _form_schema(session: Session, document: Mapping[str, Any]) -> FormSchema | None:
+    slug, number = document.get("form"), document.get("form_version")
+    if not isinstance(slug, str) or not isinstance(number, int) or isinstance(number, bool):
+        return None
+    try:
+        return form_schema(pinned_form_version(session, slug, number))
+    except NotFound:
+        return None
+
+
+def draft_form_schema(session: Session, document: Mapping[str, Any]) -> FormSchema | None:
+    """The form version a case-type draft points at (None when it points at none that exists)."""
+    return _form_schema(session, document)
+
+
+def _lenient_context(session: Session, document: Mapping[str, Any]) -> ValidationContext:
+    """What rules may refer to, read from a draft that does not load as a case type (yet)."""
+    schema = _form_schema(session, document)
+    states = [s for s in document.get("states") or [] if isinstance(s, Mapping) and isinstance(s.get("key"), str)]
+    moves = [t for t in document.get("transitions") or [] if isinstance(t, Mapping) and isinstance(t.get("key"), str)]
+    queues = accounts.list_queues(session, include_inactive=False)
+    users = [u for u in accounts.list_users(session) if u.active]
+    return ValidationContext(
+        fields=dict(schema.families) if schema else {}, options=schema.options() if schema else {},
+        queues=[q.slug for q in queues], states=[s["key"] for s in states], transitions=[t["key"] for t in moves],
+        users=[u.email for u in users], roles=[Role.AGENT.value, Role.ADMIN.value],
+        field_labels=schema.labels() if schema else {}, option_labels=schema.option_labels() if schema else {},
+        queue_labels={q.slug: q.name for q in queues},
+        state_labels={s["key"]: str(s.get("label") or s["key"]) for s in states},
+        transition_labels={t["key"]: str(t.get("label") or t["key"]) for t in moves},
+        role_labels={"agent": "Agent", "admin": "Admin"}, user_labels={u.email: u.name for u in users},
+    )
+
+
+def draft_context(session: Session, document: Mapping[str, Any]) -> ValidationContext:
+    """What the draft's rules may refer to: exactly what publishing checks them against, or (while the
+    case type itself does not load) the same read leniently from the draft."""
+    try:
+        spec = workflow.load_case_type(document, kinds.case_type_context(session, document))
+        return automation.rules_context(session, spec)
+    except (DefinitionError, NotFound):
+        return _lenient_context(session, document)
+
+
+def _rule_summaries(rules: Sequence[Any], context: ValidationContext) -> dict[str, str]:
+    """A summary of every rule that is valid on its own (others have problems to fix first)."""
+    out: dict[str, str] = {}
+    for raw in rules:
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str):
+            continue
+        alone, _problems = check_ruleset({"schema_version": 1, "rules": [raw]}, context)
+        if alone is not None:
+            out[raw["id"]] = summarize_rule(alone.rules[0], context)
+    return out
+
+
+@dataclass(frozen=True)
+class DraftRules:
+    """The rules of a case-type draft, as the rule designer shows them."""
+
+    document: dict[str, Any]
+    """The ruleset document (``{"schema_version": 1, "rules": [...]}``)."""
+    context: ValidationContext
+    ruleset: RuleSet | None
+    """The validated ruleset, None while it has problems."""
+    problems: list[RuleProblem]
+    """Problems of the rules, with paths into ``document`` (``rules[2].actions[0].queue``)."""
+    case_type_problems: list[DefinitionProblem]
+    """Problems elsewhere in the case type (they keep it from being published too)."""
+    summaries: dict[str, str]
+    """Rule id -> plain-language summary, for every rule that is valid on its own."""
+
+
+def _is_rules_path(path: str) -> bool:
+    return path == "rules" or path.startswith("rules.")
+
+
+def draft_rules(session: Session, definition: Definition) -> DraftRules:
+    """The draft's rules with their problems and summaries."""
+    document = definitions.draft_document(definition)
+    context = draft_context(session, document)
+    rules = rules_document(document)
+    ruleset, problems = check_ruleset(rules, context)
+    others = [p for p in definitions.draft_problems(session, definition) if not _is_rules_path(p.path)]
+    if ruleset is not None:
+        summaries = {rule.id: summarize_rule(rule, context) for rule in ruleset.rules}
+    else:
+        summaries = _rule_summaries(rule_editing.rules_of(rules), context)
+    return DraftRules(document=rules, context=context, ruleset=ruleset, problems=problems,
+                      case_type_problems=others, summaries=summaries)
+
+
+def _compiled_draft(draft: DraftRules, slug: str) -> tuple[CompiledRuleset | None, str]:
+    if draft.ruleset is None:
+        count = len(draft.problems)
+        return None, (f"The rules have {count} problem{'s' if count != 1 else ''} to fix first; "
+                      "only a draft without problems can be tried.")
+    if not draft.ruleset.rules:
+        return None, "The draft has no rules yet: add one first."
+    try:
+        return compile_draft(draft.ruleset, case_type=slug), ""
+    except RuleInvalid as exc:
+        return None, f"The rules engine cannot take these rules: {exc}"
+
+
+def describe_decisions(decisions: Iterable[Decision], context: ValidationContext) -> tuple[str, ...]:
+    """Each decision in plain language ("move to CFO approval")."""
+    return tuple(describe_action(Action(d.action, d.params), context) for d in decisions)
+
+
+# ---------------------------------------------------------------- a sample case
+
+
+@dataclass(frozen=True)
+class SampleCase:
+    """A made-up case: answers to the form (as typed) and the case's attributes (as chosen)."""
+
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    state: str = ""
+    queue: str = ""
+    priority: str = "normal"
+    age_hours: str = ""
+    tags: str = ""
+    transition: str = ""
+    sla_kind: str = ""
+    earlier_cases: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one evaluator decided for the sample case (or why it could not)."""
+
+    evaluator: str
+    label: str
+    rule_id: str | None = None
+    rule_name: str | None = None
+    decisions: tuple[str, ...] = ()
+    error: str | None = None
+
+    def outcome(self) -> tuple[Any, ...]:
+        return ("error",) if self.error else (self.rule_id, self.decisions)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The answer of the test panel."""
+
+    trigger: str
+    errors: dict[str, str] = field(default_factory=dict)
+    """Sample input -> what is wrong with it (nothing was tried)."""
+    blocked: str = ""
+    """Why nothing could be tried (problems in the draft, no rules)."""
+    answers: tuple[Answer, ...] = ()
+    summary: str = ""
+    """The summary of the rule that fired (when the evaluators agree)."""
+    facts: tuple[tuple[str, str], ...] = ()
+    """(label, value) of every fact the rules read, as they saw it."""
+
+    @property
+    def agree(self) -> bool:
+        return len({a.outcome() for a in self.answers}) <= 1
+
+    @property
+    def answer(self) -> Answer | None:
+        """The outcome when the evaluators agree."""
+        return self.answers[0] if self.answers and self.agree else None
+
+
+def _coerce_answers(schema: FormSchema | None, answers: Mapping[str, Any],
+                    errors: dict[str, str]) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    if schema is None:
+        return facts
+    for spec in schema.fields:
+        if not spec.takes_input or spec.family in (None, "file", "group") or spec.key not in answers:
+            continue
+        raw = answers[spec.key]
+        try:
+            value = spec.field_type.coerce(spec, raw, dt.UTC)
+        except ValueError as exc:
+            errors[spec.key] = str(exc)
+            continue
+        if value not in (None, "", []):
+            facts[spec.key] = value
+    return facts
+
+
+def _number(text: str, name: str, errors: dict[str, str], message: str) -> Decimal | None:
+    text = (text or "").strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        errors[name] = message
+        return None
+    if not value.is_finite() or value < 0:
+        errors[name] = message
+        return None
+    return value
+
+
+def _choice(value: str, allowed: Sequence[str], name: str, errors: dict[str, str], noun: str) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value not in allowed:
+        errors[name] = f"Choose a {noun} of this case type."
+        return None
+    return value
+
+
+def sample_facts(schema: FormSchema | None, context: ValidationContext, trigger: str, sample: SampleCase,
+                 windows: Iterable[int]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The facts of a sample case and what is wrong with its inputs (keys: field keys and attribute names)."""
+    errors: dict[str, str] = {}
+    facts = _coerce_answers(schema, sample.answers, errors)
+    attributes: dict[str, Any] = {
+        "case.state": _choice(sample.state, context.states, "state", errors, "state"),
+        "case.queue": _choice(sample.queue, context.queues, "queue", errors, "queue"),
+        "case.priority": _choice(sample.priority, CASE_PRIORITIES, "priority", errors, "priority"),
+    }
+    age = _number(sample.age_hours, "age_hours", errors, "Enter the age in hours, like 0 or 36.5.")
+    if age is not None:
+        attributes["case.age_hours"] = age
+    tags = [t.strip() for t in (sample.tags or "").split(",") if t.strip()]
+    facts["case.tags"] = tags
+    if trigger == "case.transitioned":
+        attributes["case.transition"] = _choice(sample.transition, context.transitions, "transition", errors,
+                                                "transition")
+    if trigger.startswith("sla."):
+        attributes["case.sla_kind"] = _choice(sample.sla_kind, SLA_KINDS, "sla_kind", errors, "kind of deadline")
+    earlier = _number(sample.earlier_cases, "earlier_cases", errors, "Enter a whole number of cases, like 0 or 3.")
+    if earlier is not None and earlier != earlier.to_integral_value():
+        errors["earlier_cases"] = "Enter a whole number of cases, like 0 or 3."
+    for days in windows:
+        facts[recent_cases_key(days)] = int(earlier) if earlier is not None else 0
+    facts.update({k: v for k, v in attributes.items() if v is not None})
+    return facts, errors
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "(none)"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _facts_seen(compiled: CompiledRuleset, facts: Mapping[str, Any],
+                context: ValidationContext) -> tuple[tuple[str, str], ...]:
+    labels = context.labels()
+    out = []
+    for key in sorted(compiled.families, key=lambda k: (k.startswith("case."), labels.get(k, k))):
+        label = labels.get(key) or (recent_cases_label(int(key.rsplit(".", 1)[1]))
+                                    if key.startswith(RECENT_CASES + ".") else key)
+        value = facts.get(key)
+        out.append((label, "(empty)" if value in (None, "", []) else _shown(value)))
+    return tuple(out)
+
+
+def _answer(name: str, evaluator: Evaluator, compiled: CompiledRuleset, trigger: str, facts: Mapping[str, Any],
+            context: ValidationContext) -> Answer:
+    try:
+        evaluation: Evaluation = evaluator.evaluate(compiled, trigger, facts)
+    except EngineError as exc:
+        return Answer(name, EVALUATORS[name], error=exc.message)
+    return Answer(name, EVALUATORS[name], evaluation.rule_id, evaluation.rule_name,
+                  describe_decisions(evaluation.decisions, context))
+
+
+def simulate_draft(session: Session, case_type: Definition, draft_document: Mapping[str, Any], *, trigger: str,
+                   sample: SampleCase, evaluators: tuple[Evaluator, Evaluator] | None = None) -> Simulation:
+    """Which draft rule fires for a sample case and what it decides, in both evaluators.
+
+    ``evaluators`` is (durable-rules, reference); tests hand in others to see a disagreement shown.
+    """
+    if trigger not in TRIGGERS:
+        raise ValidationFailed("Choose a trigger.", {"trigger": [f"Choose one of {', '.join(TRIGGERS)}."]})
+    context = draft_context(session, draft_document)
+    rules = rules_document(draft_document)
+    ruleset, problems = check_ruleset(rules, context)
+    draft = DraftRules(rules, context, ruleset, problems, [], {})
+    compiled, blocked = _compiled_draft(draft, case_type.slug)
+    schema = draft_form_schema(session, draft_document)
+    windows = compiled.ruleset.recent_case_windows() if compiled else frozenset()
+    facts, errors = sample_facts(schema, context, trigger, sample, windows)
+    if errors:
+        return Simulation(trigger, errors=errors)
+    if compiled is None:
+        return Simulation(trigger, blocked=blocked)
+    durable, reference = evaluators or (DurableEvaluator(), ReferenceEvaluator())
+    answers = (_answer("durable", durable, compiled, trigger, facts, context),
+               _answer("reference", reference, compiled, trigger, facts, context))
+    result = Simulation(trigger, answers=answers, facts=_facts_seen(compiled, facts, context))
+    fired = result.answer
+    if fired is not None and fired.rule_id is not None:
+        summary = summarize_rule(compiled.ruleset.rule(fired.rule_id), context)
+        result = Simulation(trigger, answers=answers, facts=result.facts, summary=summary)
+    return result
+
+
+# ---------------------------------------------------------------- back-testing
+
+
+@dataclass(frozen=True)
+class Decided:
+    """One side of a changed case: the rule that fired and its decisions in words."""
+
+    rule_id: str | None
+    rule_name: str | None
+    decisions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChangedCase:
+    case_id: int
+    ref: str
+    filed_at: dt.datetime
+    summary: str
+    before: Decided
+    after: Decided
+    kinds: tuple[str, ...]
+    """Labels of the kinds of action that differ."""
+
+
+@dataclass(frozen=True)
+class RuleHits:
+    rule_id: str
+    name: str
+    before: int
+    after: int
+    in_draft: bool
+
+
+@dataclass(frozen=True)
+class CaseProblem:
+    case_id: int
+    ref: str
+    message: str
+
+
+@dataclass
+class Backtest:
+    """The draft against the published rules on the last filed cases."""
+
+    trigger: str
+    limit: int
+    basis: str = ""
+    blocked: str = ""
+    published_version: int | None = None
+    evaluated: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    unmatched_before: int = 0
+    unmatched_after: int = 0
+    changes: list[ChangedCase] = field(default_factory=list)
+    by_action: list[tuple[str, int]] = field(default_factory=list)
+    hits: list[RuleHits] = field(default_factory=list)
+    failures: list[CaseProblem] = field(default_factory=list)
+    disagreements: list[CaseProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+BASIS = {
+    SUBMITTED: "Each case is decided as it was filed: its answers and the state, queue and priority it had "
+               "when it was submitted (from its audit trail), as the rules saw it then.",
+    "case.updated": "Each case is decided as it is now: its current answers, state, queue, priority, tags and age.",
+    "case.transitioned": "Each case is decided as it is now, with the last transition it went through.",
+    "sla.warning": "Each case is decided as it is now, with the kind of its last SLA warning.",
+    "sla.breached": "Each case is decided as it is now, with the kind of its last missed SLA deadline.",
+}
+
+
+def _published(session: Session, case_type: Definition, report: Backtest) -> tuple[CompiledRuleset | None,
+                                                                                    ValidationContext | None]:
+    latest = case_type.latest_version
+    if latest is None:
+        report.notes.append("The case type has no published version yet: every case is compared with no rules.")
+        return None, None
+    report.published_version = latest.number
+    try:
+        spec = spec_of(session, latest)
+        context = automation.rules_context(session, spec)
+    except NotFound as exc:
+        report.notes.append(f"Version {latest.number} cannot be read ({exc.message}); cases are compared with "
+                            "no rules.")
+        return None, None
+    if spec.rules is None or not rule_editing.rules_of(spec.rules):
+        return None, context
+    ruleset, problems = check_ruleset(spec.rules, context)
+    if ruleset is None:
+        report.notes.append(f"The rules of version {latest.number} no longer fit the case type "
+                            f"({problems[0].message}); cases are compared with no rules, as new cases would "
+                            "go to the fallback queue.")
+        return None, context
+    return compile_ruleset(ruleset, case_type=case_type.slug, version=latest.number), context
+
+
+def _events(session: Session, cases: Sequence[Case], kinds_: Sequence[str]) -> dict[int, dict[str, Any]]:
+    """The payload of the latest event of these kinds per case (one query)."""
+    if not cases:
+        return {}
+    by_stream = {case.stream: case.id for case in cases}
+    rows = session.execute(select(AuditEvent.stream, AuditEvent.kind, AuditEvent.payload)
+                           .where(AuditEvent.stream.in_(list(by_stream)), AuditEvent.kind.in_(list(kinds_)))
+                           .order_by(AuditEvent.stream, AuditEvent.seq)).all()
+    out: dict[int, dict[str, Any]] = {}
+    for stream, kind, payload in rows:
+        data = json.loads(payload)
+        if isinstance(data, dict):
+            out[by_stream[stream]] = {**data, "_kind": kind}
+    return out
+
+
+def _as_filed(case: Case, facts: dict[str, Any], filed: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The facts as the rules saw them when the case was submitted."""
+    if filed is None:
+        return facts
+    data = filed.get("data")
+    out = {k: v for k, v in facts.items() if k.startswith("case.")}
+    out.update(from_json_values(case_schema(case), data if isinstance(data, Mapping) else {}))
+    for name in ("state", "queue", "priority"):
+        if isinstance(filed.get(name), str):
+            out[f"case.{name}"] = filed[name]
+    out["case.tags"] = []
+    out["case.age_hours"] = Decimal(0)
+    return out
+
+
+def _facts(session: Session, case: Case, trigger: str, compiled: Sequence[CompiledRuleset],
+           history: Mapping[int, dict[str, Any]], clock: Clock) -> dict[str, Any]:
+    event = history.get(case.id)
+    transition = event.get("transition") if event and trigger == "case.transitioned" else None
+    sla_kind = event.get("kind") if event and trigger.startswith("sla.") else None
+    facts: dict[str, Any] = {}
+    for ruleset in compiled:  # each ruleset may read other windows of the requester's earlier cases
+        facts.update(automation.case_facts(session, case, ruleset, trigger, clock=clock,
+                                           transition=transition if isinstance(transition, str) else None,
+                                           sla_kind=sla_kind if isinstance(sla_kind, str) else None))
+    if trigger == SUBMITTED:
+        return _as_filed(case, facts, event)
+    return facts
+
+
+def _decided(evaluation: Evaluation, context: ValidationContext | None) -> Decided:
+    words = describe_decisions(evaluation.decisions, context) if context else tuple(
+        d.action for d in evaluation.decisions)
+    return Decided(evaluation.rule_id, evaluation.rule_name, words)
+
+
+HISTORY_KINDS = {SUBMITTED: ("case.filed",), "case.transitioned": ("case.transitioned",),
+                 "sla.warning": ("sla.warning",), "sla.breached": ("sla.breached",)}
+
+
+def backtest_draft(session: Session, case_type: Definition, draft_document: Mapping[str, Any], *,
+                   limit: int = DEFAULT_BACKTEST, trigger: str = SUBMITTED,
+                   clock: Clock = utcnow) -> Backtest:
+    """Run the last `limit` filed cases of the case type through the published rules and the draft."""
+    if trigger not in TRIGGERS:
+        raise ValidationFailed("Choose a trigger.", {"trigger": [f"Choose one of {', '.join(TRIGGERS)}."]})
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_BACKTEST:
+        raise ValidationFailed("Choose how many cases to back-test.",
+                               {"limit": [f"Enter a number of cases from 1 to {MAX_BACKTEST}."]})
+    started = time.perf_counter()
+    report = Backtest(trigger=trigger, limit=limit, basis=BASIS[trigger])
+    context = draft_context(session, draft_document)
+    rules = rules_document(draft_document)
+    ruleset, problems = check_ruleset(rules, context)
+    draft, blocked = _compiled_draft(DraftRules(rules, context, ruleset, problems, [], {}), case_type.slug)
+    if draft is None:
+        report.blocked = blocked
+        return report
+    current, current_context = _published(session, case_type, report)
+    cases = session.scalars(select(Case).where(Case.case_type_id == case_type.id)
+                            .order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)).all()
+    history = _events(session, cases, HISTORY_KINDS.get(trigger, ()))
+    by_id = {case.id: case for case in cases}
+    compiled = [draft] if current is None else [draft, current]
+    samples = []
+    unreadable: list[CaseProblem] = []
+    for case in cases:
+        try:
+            samples.append((str(case.id), trigger, _facts(session, case, trigger, compiled, history, clock)))
+        except (CasesError, LookupError, TypeError, ValueError) as exc:
+            message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+            unreadable.append(CaseProblem(case.id, case.ref, f"its facts could not be read: {message}"))
+    outcome = backtest(draft, current, samples, evaluator=ReferenceEvaluator())
+    report.evaluated = outcome.evaluated + len(unreadable)
+    report.changed = outcome.changed
+    report.unchanged = outcome.evaluated - outcome.changed - len(outcome.failures)
+    report.unmatched_before, report.unmatched_after = outcome.unmatched_before, outcome.unmatched_after
+    for change in outcome.changes:
+        case = by_id[int(change.case_ref)]
+        kinds_changed = sorted(_changed_kinds(change.before, change.after))
+        report.changes.append(ChangedCase(
+            case_id=case.id, ref=case.ref, filed_at=case.created_at, summary=case.summary,
+            before=_decided(change.before, current_context), after=_decided(change.after, context),
+            kinds=tuple(_action_label(k) for k in kinds_changed)))
+    report.by_action = sorted(((_action_label(k), n) for k, n in outcome.by_action.items()),
+                              key=lambda item: (-item[1], item[0]))
+    report.hits = _hits(outcome.hits_before, outcome.hits_after, draft, current)
+    report.failures = unreadable + [
+        CaseProblem(int(f.case_ref), by_id[int(f.case_ref)].ref,
+                    f"{'published rules' if f.side == 'before' else 'draft'}: {f.message}")
+        for f in outcome.failures]
+    report.disagreements = [CaseProblem(int(d.case_ref), by_id[int(d.case_ref)].ref,
+                                        f"durable-rules: {d.durable}; reference: {d.reference}")
+                            for d in cross_check(draft, samples)]
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _changed_kinds(before: Evaluation, after: Evaluation) -> set[str]:
+    """The kinds of action whose decisions differ between the two sides."""
+
+    def by_kind(evaluation: Evaluation) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for decision in evaluation.decisions:
+            out.setdefault(decision.action, []).append(decision.key())
+        return {kind: sorted(keys) for kind, keys in out.items()}
+
+    left, right = by_kind(before), by_kind(after)
+    return {kind for kind in left.keys() | right.keys() if left.get(kind) != right.get(kind)}
+
+
+def _action_label(kind: str) -> str:
+    spec = ACTIONS.get(kind)
+    return spec.label if spec is not None else kind
+
+
+def _hits(before: Mapping[str, int], after: Mapping[str, int], draft: CompiledRuleset,
+          current: CompiledRuleset | None) -> list[RuleHits]:
+    names: dict[str, tuple[str, bool]] = {}
+    if current is not None:
+        for rule in current.ruleset.rules:
+            names[rule.id] = (rule.name, False)
+    ordered = sorted(draft.ruleset.rules, key=lambda r: (list(TRIGGERS).index(r.trigger), r.priority))
+    rows = [RuleHits(r.id, r.name, before.get(r.id, 0), after.get(r.id, 0), True) for r in ordered]
+    seen = {r.id for r in ordered}
+    rows += [RuleHits(rule_id, names.get(rule_id, (rule_id, False))[0], n, after.get(rule_id, 0), False)
+             for rule_id, n in sorted(before.items()) if rule_id not in seen]
+    return rows
