@@ -24,6 +24,7 @@ ESCALATE = {
         {"field": "customer_tier", "op": "eq", "value": "gold"},
         {"field": "case.requester_recent_cases", "days": 90, "op": "gte", "value": 2}]},
     "actions": [{"type": "route_to_queue", "queue": "escalations"}, {"type": "set_priority", "priority": "urgent"},
+                {"type": "set_due_in", "hours": 4, "business_hours": True},
                 {"type": "notify", "to": "queue", "queue": "escalations", "message": "Escalated complaint"}],
 }
 CALM = {**GOOD, "severity": "low", "customer_tier": "standard"}
@@ -53,8 +54,15 @@ def test_escalation_routes_prioritises_and_records_the_rule(session: Session, ad
     _with_rules(session, admin, complaint_type, ESCALATE)
     calm = _file(session, complaint_type, requester, CALM)
     assert (calm.queue.slug, calm.priority) == ("general", "normal")
-    hot = _file(session, complaint_type, requester, {**CALM, "severity": "critical"})
+    from datetime import UTC, datetime
+
+    from cases.clock import fixed
+
+    friday_4pm = fixed(datetime(2026, 3, 6, 16, 0, tzinfo=UTC))
+    hot = lifecycle.file_case(session, complaint_type, {**CALM, "severity": "critical"},
+                              uploader=Uploader(requester), clock=friday_4pm)
     assert (hot.queue.slug, hot.priority) == ("escalations", "urgent")
+    assert hot.due_at == datetime(2026, 3, 9, 12, 0, tzinfo=UTC)  # 1 business hour Friday, 3 on Monday
     event = audit.events(session, hot.stream)[-1]
     payload = json.loads(event.payload)
     assert event.kind == "case.rule_applied"
