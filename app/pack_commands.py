@@ -13,41 +13,20 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from app.cli import DEMO_PASSWORD, _admin_actor, _fail
 from app.extensions import db
 from cases import accounts, demo, packs
 from cases.clock import utcnow
-from cases.errors import CasesError, ValidationFailed
+from cases.errors import CasesError
 from cases.models import Role, User
-
-DEMO_PASSWORD = "casework-demo"  # noqa: S105 - documented demo credential
 
 
 def packs_dir() -> Path:
     return Path(current_app.config["PACKS_DIR"])
 
 
-def _fail(exc: CasesError) -> None:
-    details = ""
-    if isinstance(exc, ValidationFailed) and exc.fields:
-        details = "\n" + "\n".join(f"  {where}: {' '.join(msgs)}" for where, msgs in exc.fields.items())
-    raise click.ClickException(exc.message + details)
-
-
 def _first_admin() -> User | None:
     return next((u for u in accounts.users_with_role(db.session, Role.ADMIN) if u.active), None)
-
-
-def _actor(email: str | None) -> User:
-    if email:
-        actor = accounts.find_user(db.session, email)
-        if actor is None or not actor.has_role(Role.ADMIN):
-            raise click.ClickException(f"No admin has the e-mail address {email}.")
-        return actor
-    admin = _first_admin()
-    if admin is None:
-        raise click.ClickException("There is no admin to record as the author: create one first "
-                                   "(casework user create EMAIL --role admin).")
-    return admin
 
 
 def _report(result: packs.ImportResult) -> str:
@@ -90,7 +69,7 @@ def import_command(path: Path | None, everything: bool, update: bool, actor_emai
     nothing and its problems are listed. A pack already loaded is left alone unless --update."""
     if (path is None) == (not everything):
         raise click.UsageError("Give a pack folder or .zip, or --all.")
-    actor = _actor(actor_email)
+    actor = _admin_actor(actor_email)
     try:
         if everything:
             results = load_shipped(actor, update=update)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +74,9 @@ def test_init_loads_the_library_once_an_admin_exists(app: Any) -> None:
 
 def test_demo_files_realistic_cases_once(app: Any) -> None:
     runner = app.test_cli_runner()
-    started = time.perf_counter()
     result = runner.invoke(args=["demo", "--scope", "full", "--cases", "40"])
-    took = time.perf_counter() - started
     assert result.exit_code == 0, result.output
     assert "Demo cases: 40 filed over the last 90 days" in result.output
-    assert took < 30, took
     with app.app_context():
         cases = db.session.scalars(select(Case)).all()
         assert len(cases) == 40

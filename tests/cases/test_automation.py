@@ -24,9 +24,12 @@ ESCALATE = {
         {"field": "customer_tier", "op": "eq", "value": "gold"},
         {"field": "case.requester_recent_cases", "days": 90, "op": "gte", "value": 2}]},
     "actions": [{"type": "route_to_queue", "queue": "escalations"}, {"type": "set_priority", "priority": "urgent"},
-                {"type": "set_due_in", "hours": 4, "business_hours": True},
                 {"type": "notify", "to": "queue", "queue": "escalations", "message": "Escalated complaint"}],
 }
+# The escalation also sets a due time of 4 business hours.
+ESCALATE_WITH_DUE = {**ESCALATE, "actions": [*ESCALATE["actions"][:2],
+                                             {"type": "set_due_in", "hours": 4, "business_hours": True},
+                                             ESCALATE["actions"][2]]}
 CALM = {**GOOD, "severity": "low", "customer_tier": "standard"}
 
 
@@ -51,7 +54,7 @@ def _file(session: Session, case_type: Definition, requester: User, data: dict[s
 
 def test_escalation_routes_prioritises_and_records_the_rule(session: Session, admin: User, requester: User,
                                                             complaint_type: Definition, escalations: Any) -> None:
-    _with_rules(session, admin, complaint_type, ESCALATE)
+    _with_rules(session, admin, complaint_type, ESCALATE_WITH_DUE)
     calm = _file(session, complaint_type, requester, CALM)
     assert (calm.queue.slug, calm.priority) == ("general", "normal")
     from datetime import UTC, datetime
