@@ -21,6 +21,7 @@ class Case(Base):
         Index("ix_cases_queue_open_created", "queue_id", "is_open", "created_at"),
         Index("ix_cases_assignee_open_created", "assignee_id", "is_open", "created_at"),
         Index("ix_cases_queue_open_due", "queue_id", "is_open", "due_at"),
+        Index("ix_cases_queue_open_assignee", "queue_id", "is_open", "assignee_id"),
         Index("ix_cases_requester_created", "requester_id", "created_at"),
         Index("ix_cases_type_created", "case_type_id", "created_at"),
         Index("ix_cases_created", "created_at"),
