@@ -41,7 +41,7 @@ its required tasks is open (see cases.tasks). Members of a task's queue see the 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -348,24 +348,29 @@ class _Loader:
             self.problem("form_version", f"The form '{slug}' has no published version {number}.")
         return info
 
-    def states(self, raw: Any) -> list[State]:
-        if not isinstance(raw, list) or not raw:
-            self.problem("states", "Add the states a case goes through.")
-            return []
-        states: list[State] = []
+    def keyed(self, raw: list[Any], section: str, noun: str) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+        """(path prefix, item, key) of each well-formed item of a keyed list; problems for the others."""
         seen: set[str] = set()
         for i, item in enumerate(raw):
-            path = f"states[{i}]."
+            path = f"{section}[{i}]."
             if not isinstance(item, Mapping):
-                self.problem(f"states[{i}]", "Each state is an object.")
+                self.problem(f"{section}[{i}]", f"Each {noun} is an object.")
                 continue
             key = item.get("key")
             if not isinstance(key, str) or not KEY_RE.match(key):
                 self.problem(f"{path}key", "Use lower-case letters, digits and '_', starting with a letter.")
                 continue
             if key in seen:
-                self.problem(f"{path}key", f"Two states use the key '{key}'.", key)
+                self.problem(f"{path}key", f"Two {section} use the key '{key}'.", key)
             seen.add(key)
+            yield path, item, key
+
+    def states(self, raw: Any) -> list[State]:
+        if not isinstance(raw, list) or not raw:
+            self.problem("states", "Add the states a case goes through.")
+            return []
+        states: list[State] = []
+        for path, item, key in self.keyed(raw, "states", "state"):
             label = self.text(item, "label", path, key=key)
             kind = item.get("kind", "working")
             if kind not in STATE_KINDS:
@@ -391,19 +396,7 @@ class _Loader:
             self.problem("transitions", "Add the transitions between states.")
             return []
         out: list[Transition] = []
-        seen: set[str] = set()
-        for i, item in enumerate(raw):
-            path = f"transitions[{i}]."
-            if not isinstance(item, Mapping):
-                self.problem(f"transitions[{i}]", "Each transition is an object.")
-                continue
-            key = item.get("key")
-            if not isinstance(key, str) or not KEY_RE.match(key):
-                self.problem(f"{path}key", "Use lower-case letters, digits and '_', starting with a letter.")
-                continue
-            if key in seen:
-                self.problem(f"{path}key", f"Two transitions use the key '{key}'.", key)
-            seen.add(key)
+        for path, item, key in self.keyed(raw, "transitions", "transition"):
             label = self.text(item, "label", path, key=key)
             sources = item.get("from")
             if isinstance(sources, str):
