@@ -70,10 +70,20 @@ def order(page: Page) -> list[str]:
 
 
 def drag(page: Page, source: Locator, target: Locator, *, above: bool = True) -> None:
-    """A real mouse drag: press on the source card's grip, move over the target card, release."""
-    start = source.locator(".dz-grip").first.bounding_box()
+    """A real mouse drag: press on the source card's grip, move over the target card, release.
+
+    Both ends are scrolled into view first (the target, then the grip if it is not visible then): a grip
+    above the viewport has a negative box, and a press there starts no drag.
+    """
+    grip = source.locator(".dz-grip").first
+    target.scroll_into_view_if_needed()
+    grip.scroll_into_view_if_needed()
+    start = grip.bounding_box()
     end = target.bounding_box()
-    assert start and end
+    viewport = page.viewport_size
+    assert start and end and viewport
+    for box in (start, end):
+        assert 0 <= box["y"] and box["y"] + box["height"] <= viewport["height"], f"not in view: {box}"
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
     page.mouse.down()
     y = end["y"] + (end["height"] * 0.25 if above else end["height"] * 0.75)
