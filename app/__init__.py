@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder="static",
     )
     config.load(app.config, Path(app.instance_path), test_config)
-    _configure_logging(app)
+    from app.observability import init_observability
+
+    init_observability(app)
     _init_extensions(app)
     _register_blueprints(app)
 
@@ -52,11 +53,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _configure_logging(app: Flask) -> None:
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
 def _init_extensions(app: Flask) -> None:
     from app.extensions import csrf, db, migrate
     from cases.database import configure_engine
@@ -66,6 +62,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+    from app.metrics import install_session_hooks
+
+    install_session_hooks()
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -92,6 +91,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(designer_rules.bp)
     app.register_blueprint(api_bp)
+    from app import health
+
+    app.register_blueprint(health.bp)
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -333,8 +333,26 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(command)
 
 
+MULTIPROCESS_COMMANDS = ("serve", "worker")
+
+
+def _multiprocess_metrics(argv: list[str]) -> None:
+    """serve and worker count metrics in files shared by every process of this host (see app/metrics.py);
+    this must happen before anything imports prometheus-client."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") or not set(argv[1:2]) & set(MULTIPROCESS_COMMANDS):
+        return
+    from pathlib import Path
+
+    from app import ROOT
+
+    folder = Path(os.environ.get("CASEWORK_INSTANCE") or ROOT / "instance") / "metrics"
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
 def main() -> None:
     """Entry point of the `casework` console script."""
+    _multiprocess_metrics(sys.argv)
     from app import create_app
 
     cli = FlaskGroup(create_app=create_app, load_dotenv=False, help="Casework: forms, cases, rules, audit.")

@@ -34,10 +34,16 @@ DEFAULTS: dict[str, Any] = {
     "PACKS_DIR": str(Path(__file__).resolve().parent.parent / "packs"),
     "DEMO_SCOPE": "full",
     "DEMO_CASES": 200,
+    # Operations (app/health.py, app/observability.py, app/metrics.py).
+    "LOG_FORMAT": "json",
+    "LOG_LEVEL": "INFO",
+    "METRICS_TOKEN": None,
+    "READY_MAX_BACKLOG": 10_000,
 }
 
 # Environment variables read as they are; booleans are "1/true/yes".
-_ENV_STRINGS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "SMTP_URL", "MAIL_FROM")
+_ENV_STRINGS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "SMTP_URL", "MAIL_FROM", "METRICS_TOKEN", "LOG_FORMAT",
+                "LOG_LEVEL")
 _ENV_BOOLS = {"CASEWORK_SECURE_COOKIES": "SESSION_COOKIE_SECURE"}
 
 

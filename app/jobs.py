@@ -18,6 +18,7 @@ import logging
 import smtplib
 import ssl
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
@@ -30,13 +31,14 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.sla import sweep_now
-from cases import notifications
-from cases.clock import utcnow
+from cases import outbox
+from cases.context import request_context, request_id
 from cases.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "casework"
 SLA_SWEEP_INTERVAL = 60.0
+OUTBOX_INTERVAL = 60.0
 JOBS: dict[str, Callable[..., Any]] = {}
 
 
@@ -57,14 +59,15 @@ def enqueue(app: Flask, name: str, *args: Any) -> None:
         from rq import Queue
 
         queue = Queue(QUEUE_NAME, connection=Redis.from_url(app.config["REDIS_URL"]))
-        queue.enqueue(run_job, name, *args, job_timeout=600)
+        queue.enqueue(run_job, name, *args, job_timeout=600, meta={"request_id": request_id()})
         return
     pool: ThreadPoolExecutor = app.extensions["casework_jobs"]
-    pool.submit(_run_in_app, app, name, args)
+    pool.submit(_run_in_app, app, name, args, request_id())
 
 
-def _run_in_app(app: Flask, name: str, args: tuple[Any, ...]) -> Any:
-    with app.app_context():
+def _run_in_app(app: Flask, name: str, args: tuple[Any, ...], started_by: str | None = None) -> Any:
+    # A job logs and audits under the id of the request that started it (or its own, for periodic ones).
+    with app.app_context(), request_context(started_by or f"job-{uuid.uuid4().hex[:16]}"):
         try:
             return JOBS[name](*args)
         except Exception:
@@ -88,7 +91,10 @@ def run_job(name: str, *args: Any) -> Any:
             from app import create_app
 
             _worker_app = create_app()
-    return _run_in_app(_worker_app, name, args)
+    from rq import get_current_job
+
+    current = get_current_job()
+    return _run_in_app(_worker_app, name, args, current.meta.get("request_id") if current else None)
 
 
 def init_jobs(app: Flask) -> None:
@@ -189,6 +195,13 @@ def start_sla_sweeper(app: Flask, interval: float = SLA_SWEEP_INTERVAL) -> Perio
     return Periodic(app, "sla_sweep", interval=interval).start()
 
 
+def start_outbox_sender(app: Flask, interval: float = OUTBOX_INTERVAL) -> Periodic | None:
+    """Outbox delivery every `interval` seconds, so backed-off messages are retried on time (SMTP only)."""
+    if not app.config.get("SMTP_URL"):
+        return None
+    return Periodic(app, "deliver_outbox", interval=interval).start()
+
+
 # ---------------------------------------------------------------- jobs
 
 
@@ -214,24 +227,16 @@ def smtp_send(url: str, sender: str, message: OutboxMessage) -> None:
 
 @job("deliver_outbox")
 def deliver_outbox() -> int:
-    """Send what is waiting in the outbox; failures are counted and retried on the next run."""
+    """Send what is due in the outbox (each message claimed by one sender; failures back off, see
+    cases.outbox); also runs every minute, so a failed message is retried without a new commit."""
     url = current_app.config.get("SMTP_URL")
     if not url:
         return 0
     sender = current_app.config.get("MAIL_FROM") or "casework@localhost"
-    sent = 0
-    for message in notifications.pending(db.session):
-        try:
-            smtp_send(url, sender, message)
-        except (OSError, smtplib.SMTPException) as exc:
-            message.attempts += 1
-            message.last_error = f"{exc.__class__.__name__}: {exc}"[:1000]
-            log.warning("Could not send outbox message %s: %s", message.id, exc)
-        else:
-            message.attempts += 1
-            message.sent_at = utcnow()
-            sent += 1
-        db.session.commit()
+    sent, failed = outbox.deliver(db.session, lambda message: smtp_send(url, sender, message),
+                                  errors=(OSError, smtplib.SMTPException))
+    if failed:
+        log.warning("Outbox: %s sent, %s failed (retried with backoff)", sent, failed)
     return sent
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from cases.clock import Clock, utcnow
+from cases.context import request_id
 from cases.models import GENESIS_HASH, AuditEvent, AuditStream, User
 
 SYSTEM_ACTOR = "system"
@@ -101,6 +102,7 @@ def append(
         kind=kind,
         payload=canonical(jsonable(dict(payload))),
         prev_hash=head.head_hash,
+        request_id=request_id(),
     )
     event.hash = compute_hash(event.prev_hash, event_document(event))
     session.add(event)

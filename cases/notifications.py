@@ -30,7 +30,8 @@ def queue_message(session: Session, *, to: str, subject: str, body: str, reason:
 
 
 def pending(session: Session, limit: int = 100) -> Sequence[OutboxMessage]:
-    stmt = (select(OutboxMessage).where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS)
+    stmt = (select(OutboxMessage).where(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
+                   OutboxMessage.attempts < MAX_ATTEMPTS)
             .order_by(OutboxMessage.id).limit(limit))
     return session.scalars(stmt).all()
 

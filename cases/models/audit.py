@@ -45,3 +45,5 @@ class AuditEvent(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The request or job that wrote it (outside the hash: context for logs, not part of the record).
+    request_id: Mapped[str | None] = mapped_column(String(64))

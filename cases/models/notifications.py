@@ -24,3 +24,8 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # Delivery (cases/outbox.py): not tried before next_attempt_at (backoff), held by one sender until
+    # claimed_until (a lease, so a crashed sender's message is taken again), given up at failed_at.
+    next_attempt_at: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
