@@ -184,12 +184,13 @@ def serve_command(host: str, port: int, threads: int, sla_interval: float) -> No
     """Serve Casework with the production WSGI server (waitress)."""
     from waitress import serve
 
-    from app.jobs import start_sla_sweeper
+    from app.jobs import start_outbox_sender, start_sla_sweeper
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    # With Redis the workers sweep; without it this process is the only one that can.
+    # With Redis the workers sweep and send; without it this process is the only one that can.
     if not app.config.get("REDIS_URL") and sla_interval > 0:
         start_sla_sweeper(app, sla_interval)
+        start_outbox_sender(app)
     _render_left_over(app)
     click.echo(f"Casework is serving on http://{host}:{port}/ (Ctrl+C to stop)")
     serve(app, host=host, port=port, threads=threads, ident="casework")
@@ -216,13 +217,14 @@ def worker_command(sla_interval: float) -> None:
     from redis import Redis
     from rq import Worker
 
-    from app.jobs import QUEUE_NAME, start_sla_sweeper
+    from app.jobs import QUEUE_NAME, start_outbox_sender, start_sla_sweeper
 
     url = current_app.config.get("REDIS_URL")
     if not url:
         raise click.ClickException("Set REDIS_URL: without Redis, jobs run inside `casework serve` itself.")
     if sla_interval > 0:
         start_sla_sweeper(current_app._get_current_object(), sla_interval)  # type: ignore[attr-defined]
+        start_outbox_sender(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"Casework worker listening on {QUEUE_NAME} at {url}")
     Worker([QUEUE_NAME], connection=Redis.from_url(url)).work(with_scheduler=False)
 

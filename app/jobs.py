@@ -235,6 +235,10 @@ def deliver_outbox() -> int:
     sender = current_app.config.get("MAIL_FROM") or "casework@localhost"
     sent, failed = outbox.deliver(db.session, lambda message: smtp_send(url, sender, message),
                                   errors=(OSError, smtplib.SMTPException))
+    from app.metrics import OUTBOX_FAILED, OUTBOX_SENT
+
+    OUTBOX_SENT.inc(sent)
+    OUTBOX_FAILED.inc(failed)
     if failed:
         log.warning("Outbox: %s sent, %s failed (retried with backoff)", sent, failed)
     return sent

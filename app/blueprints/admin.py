@@ -21,6 +21,7 @@ from app.webforms import (
     apply_errors,
 )
 from cases import accounts, notifications
+from cases import outbox as mail_outbox
 from cases.errors import Conflict, ValidationFailed
 from cases.models import Role, User
 
@@ -215,4 +216,13 @@ def settings() -> ResponseReturnValue:
 def outbox() -> ResponseReturnValue:
     """The e-mails Casework sent or would send (all of them stay here when no SMTP server is set)."""
     return render("admin/outbox.html", messages=notifications.recent(db.session),
-                  smtp=bool(current_app.config.get("SMTP_URL")))
+                  backlog=mail_outbox.backlog(db.session), smtp=bool(current_app.config.get("SMTP_URL")),
+                  form=ConfirmForm())
+
+
+@bp.post("/outbox/<int:message_id>/retry")
+def retry_message(message_id: int) -> ResponseReturnValue:
+    """Send a message that failed for good again, from its first attempt."""
+    message = mail_outbox.retry(db.session, message_id)
+    flash(f"The message to {message.to} will be sent again.", "success")
+    return see_other(url_for("admin.outbox"))
