@@ -46,6 +46,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.errors import register_error_handlers
 
     register_error_handlers(app)
+    from app.overload import init_overload
+
+    init_overload(app)
 
     from app.cli import register_commands
 
@@ -61,7 +64,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, busy_timeout=float(app.config["SQLITE_BUSY_TIMEOUT"]))
     from app.metrics import install_session_hooks
 
     install_session_hooks()

@@ -176,24 +176,26 @@ def demo_command(scope: str | None, case_count: int | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int,
               help="Defaults to $PORT or 5000.")
-@click.option("--threads", default=8, show_default=True)
+@click.option("--threads", default=8, show_default=True, help="Threads of each process.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=0),
+              help="Processes (gunicorn, Unix); 0 = one per core. More than one needs SECRET_KEY and REDIS_URL.")
 @click.option("--sla-interval", default=60.0, show_default=True, type=click.FloatRange(min=0),
               help="Seconds between SLA sweeps in this process (without REDIS_URL); 0 turns them off.")
 @with_appcontext
-def serve_command(host: str, port: int, threads: int, sla_interval: float) -> None:
-    """Serve Casework with the production WSGI server (waitress)."""
-    from waitress import serve
-
+def serve_command(host: str, port: int, threads: int, workers: int, sla_interval: float) -> None:
+    """Serve Casework: waitress in one process, or gunicorn with several (--workers)."""
     from app.jobs import start_outbox_sender, start_sla_sweeper
+    from app.serving import scale_out_problems, serve, worker_count
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if worker_count(workers) > 1 and scale_out_problems(app.config):
+        serve(app, host=host, port=port, threads=threads, workers=workers)  # refuses, saying what to set
     # With Redis the workers sweep and send; without it this process is the only one that can.
     if not app.config.get("REDIS_URL") and sla_interval > 0:
         start_sla_sweeper(app, sla_interval)
         start_outbox_sender(app)
     _render_left_over(app)
-    click.echo(f"Casework is serving on http://{host}:{port}/ (Ctrl+C to stop)")
-    serve(app, host=host, port=port, threads=threads, ident="casework")
+    serve(app, host=host, port=port, threads=threads, workers=workers)
 
 
 def _render_left_over(app: Flask) -> None:

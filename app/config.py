@@ -39,11 +39,15 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     "METRICS_TOKEN": None,
     "READY_MAX_BACKLOG": 10_000,
+    # SQLite waits this many seconds for the write lock, then the request answers 503 + Retry-After.
+    "SQLITE_BUSY_TIMEOUT": 30.0,
+    # A request that waited longer than this (X-Request-Start from the proxy) is answered 503 unworked.
+    "REQUEST_QUEUE_TIMEOUT": 30.0,
 }
 
 # Environment variables read as they are; booleans are "1/true/yes".
 _ENV_STRINGS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "SMTP_URL", "MAIL_FROM", "METRICS_TOKEN", "LOG_FORMAT",
-                "LOG_LEVEL")
+                "LOG_LEVEL", "UPLOAD_FOLDER", "DOCUMENT_FOLDER")
 _ENV_BOOLS = {"CASEWORK_SECURE_COOKIES": "SESSION_COOKIE_SECURE"}
 
 
@@ -91,3 +95,4 @@ def load(app_config: dict[str, Any], instance: Path, test_config: dict[str, Any]
     app_config["SQLALCHEMY_DATABASE_URI"] = database_url(raw_db)
     if not app_config.get("SECRET_KEY"):
         app_config["SECRET_KEY"] = secret_key(instance)
+        app_config["SECRET_KEY_GENERATED"] = True  # this instance folder's own: not for several nodes

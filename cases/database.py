@@ -9,11 +9,15 @@ from sqlalchemy.engine import Engine
 
 from cases.uow import IMMEDIATE
 
+BUSY_TIMEOUT_S = 30.0
 
-def configure_engine(engine: Engine) -> Engine:
-    """SQLite: WAL, foreign keys, a busy timeout, and transactions begun by SQLAlchemy itself."""
+
+def configure_engine(engine: Engine, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Engine:
+    """SQLite: WAL, foreign keys, a bounded busy wait (seconds; past it SQLite answers "database is
+    locked", which the web layer turns into 503 + Retry-After), and transactions begun by SQLAlchemy itself."""
     if engine.dialect.name != "sqlite":
         return engine
+    busy_ms = max(int(busy_timeout * 1000), 0)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -21,7 +25,7 @@ def configure_engine(engine: Engine) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -33,6 +37,27 @@ def configure_engine(engine: Engine) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True for SQLite's "database is locked" (the busy wait ran out): try again later, not a bug."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in text or "database table is locked" in text or "database is busy" in text
+
+
+def checkpoint(engine: Engine) -> tuple[int, int, int] | None:
+    """SQLite: copy the WAL into the database and truncate it (it otherwise only ever grows under
+    steady load); returns SQLite's (busy, wal pages, checkpointed pages), None on other backends."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    raw = engine.raw_connection()  # outside any transaction (SQLAlchemy would BEGIN first)
+    try:
+        cursor = raw.cursor()
+        row = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.close()
+    finally:
+        raw.close()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 def make_engine(url: str, **options: Any) -> Engine:
