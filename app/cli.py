@@ -326,6 +326,7 @@ case_types_group = definition_commands("case_type", name="case-types", label="ca
 
 
 def register_commands(app: Flask) -> None:
+    from app.backup_commands import backup_command, restore_command
     from app.document_commands import audit_export_command, documents_group
     from app.pack_commands import packs_group
 
@@ -333,7 +334,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(documents_group)
     app.cli.add_command(packs_group)
     for command in (init_command, user_group, token_group, audit_group, demo_command, serve_command,
-                    worker_command, forms_group, case_types_group, sla_group):
+                    worker_command, forms_group, case_types_group, sla_group, backup_command, restore_command):
         app.cli.add_command(command)
 
 

@@ -1,0 +1,265 @@
+"""`casework backup DIR` and `casework restore DIR`: the database, the files, and what proves them.
+
+A backup folder holds `database.sqlite3` (SQLite's online backup API: a consistent copy while the
+server runs) or `database.pgdump` (pg_dump's custom format, taken in an exported snapshot), the
+`files/uploads` and `files/documents` folders, and `manifest.json`: the backend, the SHA-256 of the
+dump, the number of cases and the head (sequence number and hash) of every audit chain, all read in
+the same snapshot as the dump.
+
+Restore goes into an empty database only, and refuses a backup that does not prove itself: the dump
+must have the manifest's SHA-256, and once loaded every chain must verify and end at the manifest's
+head. On SQLite this is checked on the backup before anything is written; on PostgreSQL the dump is
+loaded and checked, and a refusal leaves the target schema empty again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import Connection, func, inspect, select, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session
+
+from cases import audit
+from cases.database import make_engine
+from cases.models import AuditStream, Case
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+
+
+class BackupError(Exception):
+    """A backup that cannot be taken, or a restore that is refused; the message says why."""
+
+
+@dataclass(frozen=True)
+class Folders:
+    uploads: Path
+    documents: Path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _facts(conn: Connection) -> dict[str, Any]:
+    """Case count and chain heads, read on `conn` (in the snapshot the dump is taken from)."""
+    cases = conn.execute(select(func.count()).select_from(Case)).scalar() or 0
+    heads = {row.stream: [row.head_seq, row.head_hash]
+             for row in conn.execute(select(AuditStream.stream, AuditStream.head_seq, AuditStream.head_hash))}
+    return {"cases": int(cases), "chains": heads}
+
+
+def _libpq_url(url: str) -> str:
+    """The SQLAlchemy URL as pg_dump / pg_restore take it (no driver name; libpq parameters kept)."""
+    raw = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    parts = urlsplit(raw)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k in ("options", "sslmode", "connect_timeout")]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _copy_tree(source: Path, target: Path) -> int:
+    if not source.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        return 0
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    return sum(1 for p in target.rglob("*") if p.is_file())
+
+
+def backup(database_url: str, folders: Folders, target: Path) -> dict[str, Any]:
+    """Write a backup of the database and files into the new or empty folder `target`."""
+    if target.exists() and any(target.iterdir()):
+        raise BackupError(f"{target} is not empty: back up into a new folder.")
+    target.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(database_url)
+    try:
+        if engine.dialect.name == "sqlite":
+            dump, facts = _backup_sqlite(engine, target / "database.sqlite3")
+        else:
+            dump, facts = _backup_postgresql(engine, database_url, target / "database.pgdump")
+    finally:
+        engine.dispose()
+    files = {"uploads": _copy_tree(folders.uploads, target / "files" / "uploads"),
+             "documents": _copy_tree(folders.documents, target / "files" / "documents")}
+    manifest = {"format": FORMAT, "backend": engine.dialect.name, "taken_at": datetime.now(UTC).isoformat(),
+                "dump": dump.name, "sha256": _sha256(dump), "files": files, **facts}
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return manifest
+
+
+def _backup_sqlite(engine: Engine, dump: Path) -> tuple[Path, dict[str, Any]]:
+    source = sqlite3.connect(str(engine.url.database))
+    try:
+        copy = sqlite3.connect(dump)
+        with copy:
+            source.backup(copy)  # page by page, consistent even while others write
+        copy.close()
+    finally:
+        source.close()
+    copy_engine = make_engine(f"sqlite:///{dump}")
+    try:
+        with copy_engine.connect() as conn:
+            facts = _facts(conn)
+    finally:
+        copy_engine.dispose()
+    return dump, facts
+
+
+def _backup_postgresql(engine: Engine, url: str, dump: Path) -> tuple[Path, dict[str, Any]]:
+    if shutil.which("pg_dump") is None:
+        raise BackupError("pg_dump is not installed (Debian: apt-get install postgresql-client).")
+    with engine.connect() as conn:
+        conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar()
+        schema = conn.execute(text("SELECT current_schema()")).scalar()
+        facts = _facts(conn)
+        # The dump reads the very snapshot the facts were read in, while this transaction stays open.
+        command = ["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
+                   f"--file={dump}", f"--dbname={_libpq_url(url)}"]
+        if schema and schema != "public":
+            command.insert(1, f"--schema={schema}")
+        result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+        conn.rollback()
+    if result.returncode != 0:
+        raise BackupError(f"pg_dump failed: {result.stderr.strip()[-500:]}")
+    return dump, facts
+
+
+# ---------------------------------------------------------------- restore
+
+
+def read_manifest(source: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((source / MANIFEST).read_text())
+    except (OSError, ValueError) as exc:
+        raise BackupError(f"{source} has no readable {MANIFEST}: is it a Casework backup?") from exc
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"Unknown backup format {manifest.get('format')!r}.")
+    dump = source / str(manifest.get("dump", ""))
+    if not dump.is_file() or dump.parent != source:
+        raise BackupError("The backup's database dump is missing.")
+    if _sha256(dump) != manifest.get("sha256"):
+        raise BackupError("The database dump does not have the SHA-256 its manifest records: it was changed.")
+    return manifest
+
+
+def check_chains(session: Session, manifest: dict[str, Any]) -> None:
+    """Every chain verifies and ends where the manifest says; the case count matches."""
+    result = audit.verify(session, None)
+    if not result.ok:
+        first = result.broken[0]
+        raise BackupError(f"Refused: the audit chain {first.stream} is broken at event {first.seq} "
+                          f"({first.reason}).")
+    heads = {row.stream: [row.head_seq, row.head_hash] for row in session.scalars(select(AuditStream))}
+    expected = {stream: list(head) for stream, head in manifest["chains"].items()}
+    if heads != expected:
+        differing = sorted(k for k in set(heads) | set(expected) if heads.get(k) != expected.get(k))
+        raise BackupError(f"Refused: the audit chains do not end where the manifest says ({', '.join(differing[:3])}).")
+    cases = session.scalar(select(func.count()).select_from(Case)) or 0
+    if cases != manifest["cases"]:
+        raise BackupError(f"Refused: {cases} cases in the dump, the manifest says {manifest['cases']}.")
+
+
+@contextmanager
+def _session(url: str) -> Iterator[Session]:
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _target_is_empty(engine: Engine) -> bool:
+    return not inspect(engine).get_table_names()
+
+
+def _empty_folder(path: Path) -> bool:
+    return not path.exists() or not any(p.is_file() for p in path.rglob("*"))
+
+
+def restore(database_url: str, folders: Folders, source: Path) -> dict[str, Any]:
+    """Restore the backup in `source` into the empty database and file folders; refuse if it does not prove itself."""
+    manifest = read_manifest(source)
+    for folder in (folders.uploads, folders.documents):
+        if not _empty_folder(folder):
+            raise BackupError(f"{folder} already holds files: restore into an empty installation.")
+    engine = make_engine(database_url)
+    try:
+        if not _target_is_empty(engine):
+            raise BackupError("The target database is not empty: restore into a new, empty database.")
+        if manifest["backend"] != engine.dialect.name:
+            raise BackupError(f"This is a {manifest['backend']} backup; the target database is "
+                              f"{engine.dialect.name}.")
+        dump = source / manifest["dump"]
+        if engine.dialect.name == "sqlite":
+            with _session(f"sqlite:///{dump}") as session:
+                check_chains(session, manifest)
+            _restore_sqlite(dump, Path(str(engine.url.database)))
+        else:
+            _restore_postgresql(engine, database_url, dump, manifest)
+    finally:
+        engine.dispose()
+    _copy_tree(source / "files" / "uploads", folders.uploads)
+    _copy_tree(source / "files" / "documents", folders.documents)
+    return manifest
+
+
+def _restore_sqlite(dump: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source = sqlite3.connect(dump)
+    try:
+        destination = sqlite3.connect(target)
+        with destination:
+            source.backup(destination)
+        destination.close()
+    finally:
+        source.close()
+
+
+def _restore_postgresql(engine: Engine, url: str, dump: Path, manifest: dict[str, Any]) -> None:
+    if shutil.which("pg_restore") is None:
+        raise BackupError("pg_restore is not installed (Debian: apt-get install postgresql-client).")
+    with engine.connect() as conn:
+        schema = conn.execute(text("SELECT current_schema()")).scalar() or "public"
+    with tempfile.TemporaryDirectory() as scratch:
+        listing = Path(scratch) / "list"
+        # The schema's own CREATE is skipped when the target schema exists already (it is the empty target).
+        toc = subprocess.run(["pg_restore", "--list", str(dump)], capture_output=True, text=True, check=False)  # noqa: S603,S607
+        lines = [line for line in toc.stdout.splitlines() if f" SCHEMA - {schema} " not in line]
+        listing.write_text("\n".join(lines) + "\n")
+        result = subprocess.run(  # noqa: S603
+            ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",  # noqa: S607
+             f"--use-list={listing}", f"--dbname={_libpq_url(url)}", str(dump)],
+            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BackupError(f"pg_restore failed: {result.stderr.strip()[-500:]}")
+    try:
+        with _session(url) as session:
+            check_chains(session, manifest)
+    except BackupError:
+        _empty_schema(engine, schema)
+        raise
+
+
+def _empty_schema(engine: Engine, schema: str) -> None:
+    """Undo a refused restore: the target was empty, so it is made empty again."""
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
