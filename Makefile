@@ -18,7 +18,7 @@ test: setup-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed assets
-setup-dev: $(VENV)/.installed-dev assets
+setup-dev: $(VENV)/.installed-dev assets tests/oidc/node_modules/.installed
 
 $(VENV)/bin/python:
 	@test -n "$(PYTHON)" || { echo "Casework needs Python 3.11 or 3.12 (durable-rules does not import on 3.13)."; exit 1; }
@@ -38,6 +38,12 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The OpenID provider the single sign-on tests start (npm oidc-provider under Node), pinned in its own lock file.
+tests/oidc/node_modules/.installed: tests/oidc/package.json tests/oidc/package-lock.json
+	@command -v npm >/dev/null || { echo "The single sign-on tests need Node.js and npm."; exit 1; }
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Front-end files come from the npm registry (pinned in package-lock.json) and are copied, never committed.
 assets: node_modules/.installed
 	mkdir -p app/static/vendor
@@ -50,4 +56,4 @@ lint: setup-dev
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) node_modules app/static/vendor .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) node_modules tests/oidc/node_modules app/static/vendor .pytest_cache .ruff_cache .mypy_cache

@@ -97,6 +97,9 @@ def _register_blueprints(app: Flask) -> None:
     from app import health
 
     app.register_blueprint(health.bp)
+    from app.oidc import init_oidc
+
+    init_oidc(app)
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -369,7 +369,8 @@ def queues_of(session: Session, user: User) -> Sequence[Queue]:
 
 # ---------------------------------------------------------------- settings
 
-SETTING_DEFAULTS = {"registration_open": "false"}
+# sso_group_mapping: see cases/sso.py.
+SETTING_DEFAULTS = {"registration_open": "false", "sso_group_mapping": "{}"}
 
 
 def get_setting(session: Session, key: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from cases.clock import Clock, utcnow
@@ -35,7 +35,7 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_LONGEST)
 
 
-def _deliverable(now: datetime) -> list[object]:
+def _deliverable(now: datetime) -> list[ColumnElement[bool]]:
     return [
         OutboxMessage.sent_at.is_(None),
         OutboxMessage.failed_at.is_(None),
