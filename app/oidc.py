@@ -113,14 +113,14 @@ def logout() -> ResponseReturnValue:
     id_token = session.get(ID_TOKEN_KEY)
     log_out()
     if not enabled() or not id_token:
-        return redirect(url_for("auth.login"))
+        return redirect(url_for("auth.login"), code=303)
     metadata = _client().load_server_metadata()
     endpoint = metadata.get("end_session_endpoint")
     if not endpoint:
-        return redirect(url_for("auth.login"))
+        return redirect(url_for("auth.login"), code=303)
     query = urlencode({"id_token_hint": id_token, "client_id": current_app.config["OIDC_CLIENT_ID"],
                        "post_logout_redirect_uri": url_for("auth.login", _external=True)})
-    return redirect(f"{endpoint}?{query}")
+    return redirect(f"{endpoint}?{query}", code=303)
 
 
 @bp.route("/admin/sso", methods=["GET", "POST"])

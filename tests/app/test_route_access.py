@@ -63,6 +63,17 @@ POLICY.update({
     "api.download_document": LOGGED_IN,
 })
 BLUEPRINT_POLICY["audit"] = {AUDITOR}
+# Operations (issue 18): health and readiness for load balancers; metrics for loopback callers or the
+# METRICS_TOKEN (tests/app/test_observability.py); single sign-on for everyone, its mapping for admins.
+POLICY.update({
+    "ops.healthz": EVERYONE,
+    "ops.readyz": EVERYONE,
+    "ops.metrics": EVERYONE,
+    "sso.login": EVERYONE,
+    "sso.callback": EVERYONE,
+    "sso.logout": EVERYONE,
+    "sso.mapping": {ADMIN},
+})
 BLUEPRINT_POLICY["designer_documents"] = {ADMIN}
 
 
