@@ -205,6 +205,8 @@ def document_json(document: Document) -> dict[str, Any]:
         "reason": document.reason, "sha256": document.sha256, "size": document.size,
         "case_type_version": document.case_type_version, "template_version": document.template_version,
         "chain_seq": document.chain_seq, "chain_head": document.chain_head,
+        "unsigned_sha256": document.unsigned_sha256, "content_sha256": document.content_sha256,
+        "signer_sha256": document.signer_sha256, "toolchain": document.toolchain,
         "created_at": document.created_at.isoformat(),
         "rendered_at": document.rendered_at.isoformat() if document.rendered_at else None,
         "requested_by": document.requested_by.email if document.requested_by else None,

@@ -160,6 +160,9 @@ def test_who_sees_and_downloads_which_documents(docs_app: Any) -> None:
     listed = client.get(f"/api/v1/cases/{case_id}/documents", headers=requester).json["items"]
     assert [(d["kind"], d["status"]) for d in listed] == [("Decision letter", "done")]
     assert listed[0]["sha256"] == letter.sha256
+    # What a check compares travels with it: the content digest and the toolchain that drew it.
+    assert listed[0]["content_sha256"] == letter.content_sha256 and listed[0]["signer_sha256"]
+    assert listed[0]["toolchain"]["font_subsetter"] == "harfbuzz" and listed[0]["toolchain"]["weasyprint"]
     assert client.get(f"/api/v1/cases/{case_id}/documents/{dossier.id}", headers=requester).status_code == 404
     assert client.get(f"/api/v1/cases/{case_id}/documents/{memo.id}", headers=requester).status_code == 404
     got = client.get(f"/api/v1/cases/{case_id}/documents/{letter.id}", headers=requester)
