@@ -197,13 +197,13 @@ def _empty_folder(path: Path) -> bool:
 def restore(database_url: str, folders: Folders, source: Path) -> dict[str, Any]:
     """Restore the backup in `source` into the empty database and file folders; refuse if it does not prove itself."""
     manifest = read_manifest(source)
-    for folder in (folders.uploads, folders.documents):
-        if not _empty_folder(folder):
-            raise BackupError(f"{folder} already holds files: restore into an empty installation.")
     engine = make_engine(database_url)
     try:
         if not _target_is_empty(engine):
             raise BackupError("The target database is not empty: restore into a new, empty database.")
+        for folder in (folders.uploads, folders.documents):
+            if not _empty_folder(folder):
+                raise BackupError(f"{folder} already holds files: restore into an empty installation.")
         if manifest["backend"] != engine.dialect.name:
             raise BackupError(f"This is a {manifest['backend']} backup; the target database is "
                               f"{engine.dialect.name}.")
