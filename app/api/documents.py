@@ -17,7 +17,12 @@ def case_documents(case_id: int) -> ResponseReturnValue:
     """The case's documents the caller may see, newest first (requesters: finished, non-internal ones)."""
     user = api_user()
     case = access.get_case_for(db.session, case_id, user)
-    return jsonify(items=[documents.document_json(d) for d in documents.documents_for(db.session, case, user)])
+    hide = not access.sees_internal(db.session, user, case)
+    items = [documents.document_json(d) for d in documents.documents_for(db.session, case, user)]
+    for item in items:
+        if hide and item["requested_by"]:
+            item["requested_by"] = "support"
+    return jsonify(items=items)
 
 
 @bp.get("/cases/<int:case_id>/documents/<int:document_id>")

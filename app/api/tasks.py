@@ -13,20 +13,24 @@ from cases import access, tasks
 from cases.models import Task
 
 
-def task_json(task: Task) -> dict[str, Any]:
+def task_json(task: Task, *, hide_staff: bool = False) -> dict[str, Any]:
+    """A checklist task; for a requester whoever completed it is "support"."""
+    who = task.completed_by.email if task.completed_by else None
     return {
         "id": task.id, "key": task.key, "label": task.label, "queue": task.queue.slug, "required": task.required,
         "state": task.state, "status": task.status,
         "completed_at": task.completed_at.isoformat() if task.completed_at else None,
-        "completed_by": task.completed_by.email if task.completed_by else None,
+        "completed_by": "support" if who and hide_staff else who,
     }
 
 
 @bp.get("/cases/<int:case_id>/tasks")
 def case_tasks(case_id: int) -> ResponseReturnValue:
     """The case's checklist, oldest first."""
-    case = access.get_case_for(db.session, case_id, api_user())
-    return jsonify(items=[task_json(t) for t in tasks.tasks_of(db.session, case)])
+    user = api_user()
+    case = access.get_case_for(db.session, case_id, user)
+    hide = not access.sees_internal(db.session, user, case)
+    return jsonify(items=[task_json(t, hide_staff=hide) for t in tasks.tasks_of(db.session, case)])
 
 
 @bp.post("/cases/<int:case_id>/tasks/<int:task_id>/complete")
