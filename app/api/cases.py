@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from app.api.base import api_user, bp, json_body, page_args
 from app.extensions import db
 from app.uploads import file_store
-from cases import access, audit, casetypes, definitions, lifecycle, queries, submissions, timeline
+from cases import access, audit, casetypes, definitions, lifecycle, queries, submissions, timeline, uploads
 from cases.errors import NotFound, PermissionDenied, ValidationFailed
 from cases.models import Role
 from cases.submissions import Uploader
@@ -73,7 +73,7 @@ def file_case(slug: str) -> ResponseReturnValue:
                 raise ValidationFailed("File fields take a list of upload ids.", {key: ["Expected upload ids."]})
             file_ids[key] = ids
     case = lifecycle.file_case(db.session, definition, data, uploader=Uploader(api_user()), file_ids=file_ids)
-    response = jsonify(queries.case_json(case))
+    response = jsonify(queries.case_json(case, hide_staff=_hides_staff(case)))
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/cases/{case.id}"
     return response
@@ -81,7 +81,16 @@ def file_case(slug: str) -> ResponseReturnValue:
 
 @bp.post("/uploads")
 def upload() -> ResponseReturnValue:
-    """Store one file for a file field of a case type's form: ?case_type=slug&field=key, multipart 'file'."""
+    """Store one file for a file field of a case type's form: ?case_type=slug&field=key, multipart 'file'.
+
+    Auditors never write; everyone else keeps at most UPLOAD_QUOTA_FILES / _MB of pending files (429 beyond it), and
+    UPLOAD_RATE_LIMIT (app.ratelimits) bounds how fast one person uploads."""
+    user = api_user()
+    if not user.has_role(Role.REQUESTER, Role.AGENT, Role.ADMIN):
+        raise PermissionDenied("Auditors cannot upload files.")
+    quota = uploads.Quota(max_files=int(current_app.config["UPLOAD_QUOTA_FILES"]),
+                          max_bytes=int(current_app.config["UPLOAD_QUOTA_MB"]) * 1024 * 1024)
+    uploads.check_quota(db.session, user, quota, adding=request.content_length or 0)
     definition = _case_type(request.args.get("case_type", ""))
     field_key = request.args.get("field", "")
     stream = request.files.get("file")
@@ -105,7 +114,8 @@ def list_cases() -> ResponseReturnValue:
         filters.open = None  # the API lists open and closed cases unless asked
     page, per_page = page_args()
     result = queries.work_list(db.session, api_user(), filters, page=page, per_page=per_page)
-    return jsonify(items=[queries.case_json(c) for c in result.items], total=result.total, page=page,
+    return jsonify(items=[queries.case_json(c, hide_staff=_hides_staff(c)) for c in result.items],
+                   total=result.total, page=page,
                    per_page=per_page)
 
 
@@ -115,10 +125,15 @@ def _transitions(case: Any) -> list[dict[str, Any]]:
             for t in lifecycle.allowed_transitions(db.session, case, api_user())]
 
 
+def _hides_staff(case: Any) -> bool:
+    """Requester-facing views never identify staff (DESIGN.md): only staff on the case and auditors see who."""
+    return not access.sees_internal(db.session, api_user(), case)
+
+
 def _detail(case: Any) -> dict[str, Any]:
     spec = casetypes.case_spec(db.session, case)
     return queries.case_json(
-        case, data=json.loads(case.data), state_label=spec.state(case.state).label,
+        case, hide_staff=_hides_staff(case), data=json.loads(case.data), state_label=spec.state(case.state).label,
         case_type_version=case.case_type_version.number, form_version=case.form_version.number,
         tags=casetypes.case_tags(case), transitions=_transitions(case))
 
@@ -173,7 +188,7 @@ def events(case_id: int) -> ResponseReturnValue:
     case = access.get_case_for(db.session, case_id, user)
     rows = audit.events(db.session, case.stream)
     if not access.sees_internal(db.session, user, case):
-        rows = [e for e in rows if e.kind in timeline.PUBLIC_KINDS and '"internal":true' not in e.payload]
+        return jsonify(items=timeline.public_events(rows, case.requester.email if case.requester else ""))
     return jsonify(items=[audit.event_json(e) for e in rows])
 
 
