@@ -92,6 +92,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(designer_rules.bp)
     app.register_blueprint(api_bp)
+    from app.blueprints import api_docs
+
+    app.register_blueprint(api_docs.bp)
 
 
 def _register_request_hooks(app: Flask) -> None:
