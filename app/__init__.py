@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
+from werkzeug.routing import IntegerConverter
 
 from app import config
 
@@ -68,7 +69,16 @@ def _init_extensions(app: Flask) -> None:
         configure_engine(db.engine)
 
 
+class _IdConverter(IntegerConverter):
+    """Path ids within the id columns' range: a larger number is a 404, never a database overflow."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def _register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = _IdConverter
     from app.api import bp as api_bp
     from app.blueprints import admin, auth, designer_case_types, designer_forms, files, homes, portal, public, work
 
