@@ -112,6 +112,10 @@ def latest(session: Session) -> Checkpoint | None:
     return session.scalar(select(Checkpoint).order_by(Checkpoint.id.desc()).limit(1))
 
 
+def recent(session: Session, *, limit: int = 20) -> list[Checkpoint]:
+    return list(session.scalars(select(Checkpoint).order_by(Checkpoint.id.desc()).limit(limit)))
+
+
 def leaves_at(session: Session, checkpoint_id: int) -> list[Leaf]:
     """The full tree of a checkpoint: per position, the newest leaf row of a checkpoint up to it."""
     rows = session.execute(select(CheckpointLeaf.idx, CheckpointLeaf.stream, CheckpointLeaf.seq, CheckpointLeaf.head)
@@ -296,9 +300,9 @@ def fresh_bundle(session: Session, cases: Sequence[Case], signer: Signer, *, com
     return bundle(session, cases, result.checkpoint, complete=complete)
 
 
-def document_bundle(session: Session, case: Case, seq: int, *, rendered_at: datetime | None) -> dict[str, Any] | None:
+def document_bundle(session: Session, case: Case, seq: int, *, made_by: datetime | None) -> dict[str, Any] | None:
     """The bundle a dossier covering events 1..seq embeds: against the first checkpoint that covers them
-    (made before the document was rendered), so rendering it again gives the same bytes; None for a
-    document rendered before any checkpoint covered it."""
-    checkpoint = covering(session, case.stream, seq, made_by=rendered_at)
+    (made by `made_by`, when the document was finished), so rendering it again gives the same bytes;
+    None for a document finished before any checkpoint covered it."""
+    checkpoint = covering(session, case.stream, seq, made_by=made_by)
     return bundle(session, [case], checkpoint) if checkpoint is not None else None

@@ -278,7 +278,9 @@ def render_input(session: Session, document: Document, *, organisation: str) -> 
     bundle_json = b""
     if template is None:
         audit_json, audit_csv = audit_exports(events)
-        bundle = checkpoints.document_bundle(session, case, document.chain_seq, rendered_at=document.rendered_at)
+        # A finished document embeds only what a checkpoint made before it was finished could give.
+        made_by = document.rendered_at if document.status == "done" else None
+        bundle = checkpoints.document_bundle(session, case, document.chain_seq, made_by=made_by)
         if bundle is not None:
             bundle_json = (json.dumps(bundle, indent=1, ensure_ascii=False) + "\n").encode()
     else:
