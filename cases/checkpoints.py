@@ -24,6 +24,7 @@ Only changed leaves are stored with each checkpoint (cases.models.checkpoints).
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -268,6 +269,24 @@ def checkpoint_file(session: Session, checkpoint: Checkpoint) -> dict[str, Any]:
     return body
 
 
+def _events_json(session: Session, up_to: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+    """Each stream's events up to its sequence number, as `audit.event_json` shows them (read in bulk:
+    a bundle of every case reads every event)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    streams = list(up_to)
+    columns = (AuditEvent.stream, AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.kind,
+               AuditEvent.payload, AuditEvent.prev_hash, AuditEvent.hash)
+    for start in range(0, len(streams), _CHUNK):
+        rows = session.execute(select(*columns).where(AuditEvent.stream.in_(streams[start:start + _CHUNK]))
+                               .order_by(AuditEvent.stream, AuditEvent.seq))
+        for stream, seq, at, actor, kind, payload, prev_hash, hash_ in rows:
+            if seq <= up_to[stream]:
+                out.setdefault(stream, []).append({
+                    "stream": stream, "seq": seq, "at": audit.format_time(at), "actor": actor, "kind": kind,
+                    "payload": json.loads(payload), "prev_hash": prev_hash, "hash": hash_})
+    return out
+
+
 def bundle(session: Session, cases: Sequence[Case], checkpoint: Checkpoint, *, complete: bool = False
            ) -> dict[str, Any]:
     """Cases with their events up to the head `checkpoint` signed, each leaf's inclusion proof, the
@@ -275,14 +294,13 @@ def bundle(session: Session, cases: Sequence[Case], checkpoint: Checkpoint, *, c
     leaves = leaves_at(session, checkpoint.id)
     levels = merkle_levels([leaf_hash(*leaf) for leaf in leaves])
     position = {leaf[0]: i for i, leaf in enumerate(leaves)}
+    covered = [case for case in cases if case.stream in position]  # later ones were filed after it
+    events = _events_json(session, {case.stream: leaves[position[case.stream]][1] for case in covered})
     items = []
-    for case in cases:
-        i = position.get(case.stream)
-        if i is None:
-            continue  # filed after this checkpoint (the caller makes one first when it matters)
+    for case in covered:
+        i = position[case.stream]
         stream, seq, head = leaves[i]
-        events = [audit.event_json(e) for e in audit.events(session, stream) if e.seq <= seq]
-        items.append({"id": case.id, "ref": case.ref, "stream": stream, "events": events,
+        items.append({"id": case.id, "ref": case.ref, "stream": stream, "events": events.get(stream, []),
                       "leaf": {"index": i, "stream": stream, "seq": seq, "head": head},
                       "inclusion_proof": [p.hex() for p in inclusion_proof(levels, i)]})
     body: dict[str, Any] = {"format": BUNDLE_FORMAT, "complete": complete, "cases": items,

@@ -168,3 +168,32 @@ def test_signature_covers_size_root_and_time(session: Session) -> None:
         with pytest.raises(cv.Refused, match="bad signature"):
             cv.check_signature({**body, key: value}, SIGNER.public_key)
     assert session.query(Checkpoint).count() == 1
+
+
+@pytest.mark.parametrize("stream", ["case:1", 'odd "name" \\ here', "ünïcode\nline"])
+def test_fast_leaf_encoding_is_the_canonical_json(stream: str) -> None:
+    for seq in (1, 98765):
+        body = cv.canonical({"stream": stream, "seq": seq, "head": "ef" * 32}).encode()
+        assert cv.leaf_hash(stream, seq, "ef" * 32) == hashlib.sha256(b"\x00" + body).digest()
+
+
+def test_bundle_events_are_exactly_the_events_api_shape(session: Session) -> None:
+    from types import SimpleNamespace
+
+    _append(session, "case:1", 3)
+    cp = _build(session).checkpoint
+    assert cp is not None
+    _append(session, "case:1")  # after the checkpoint: not in the bundle
+    body = checkpoints.bundle(session, [SimpleNamespace(id=1, ref="CMP-000001", stream="case:1")], cp)  # type: ignore[list-item]
+    assert body["cases"][0]["events"] == [audit.event_json(e) for e in audit.events(session, "case:1")[:3]]
+    assert cv.verify_bundle(body).events == 3
+
+
+@pytest.mark.parametrize("event", [
+    {"stream": "case:1", "seq": 2, "at": "2026-05-04T10:30:00.000000+00:00", "actor": 'a"b\\ü\n', "kind": "k",
+     "payload": {"z": [1, {"b": 2, "a": None}], "a": "é\u2028", "n": 1.5}},
+    {"stream": "case:1", "seq": True, "at": "x", "actor": "a", "kind": "k", "payload": {}},
+    {"stream": "case:1", "seq": 2, "at": None, "actor": "a", "kind": "k", "payload": []},
+])
+def test_verifier_fast_event_encoding_is_the_canonical_json(event: dict[str, object]) -> None:
+    assert cv.event_canonical(event) == cv.canonical(cv.event_document(event)) == audit.canonical(event)
