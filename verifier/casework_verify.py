@@ -159,7 +159,7 @@ def signed_message(checkpoint: Mapping[str, Any]) -> bytes:
                       "root_hash": checkpoint["root_hash"], "at": checkpoint["at"]}).encode()
 
 
-def key_id(public_key: str) -> str:
+def key_id(public_key: Any) -> str:
     """A short fingerprint of a public key (base64 of the raw 32 bytes) to compare by eye."""
     return hashlib.sha256(_b64(public_key, "public key")).hexdigest()[:16]
 
@@ -173,7 +173,7 @@ def _b64(text: Any, what: str) -> bytes:
         raise Refused(f"the {what} is not valid base64") from None
 
 
-def check_signature(checkpoint: Mapping[str, Any], public_key: str, *, what: str = "checkpoint") -> None:
+def check_signature(checkpoint: Mapping[str, Any], public_key: Any, *, what: str = "checkpoint") -> None:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -279,7 +279,8 @@ def check_case(case: Mapping[str, Any], checkpoint: Mapping[str, Any],
     if not isinstance(leaf, dict) or not isinstance(proof, list):
         raise Refused(f"{label}: the bundle carries no checkpoint leaf or inclusion proof")
     index, seq, head = leaf.get("index"), leaf.get("seq"), leaf.get("head")
-    if leaf.get("stream") != stream or not isinstance(index, int) or not isinstance(seq, int) or not _is_hash(head):
+    if (not isinstance(stream, str) or leaf.get("stream") != stream or not isinstance(index, int)
+            or not isinstance(seq, int) or not isinstance(head, str) or not _is_hash(head)):
         raise Refused(f"{label}: the checkpoint leaf is not this case's")
     try:
         path = [bytes.fromhex(p) for p in proof]
@@ -319,7 +320,7 @@ def check_since(bundle: Mapping[str, Any], checkpoint: Mapping[str, Any], earlie
                       "download the checkpoint with its leaves (auditor workspace, Checkpoints)")
     old = _leaves(earlier["leaves"], "earlier checkpoint")
     check_leaves(earlier, old, "earlier checkpoint")
-    refs = earlier.get("refs") if isinstance(earlier.get("refs"), dict) else {}
+    refs: dict[str, str] = earlier["refs"] if isinstance(earlier.get("refs"), dict) else {}
     position = {stream: (i, seq, head) for i, (stream, seq, head) in enumerate(old)}
     for case in bundle["cases"]:
         label, stream = _label(case), case["stream"]

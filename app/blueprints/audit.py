@@ -127,10 +127,10 @@ def verify() -> ResponseReturnValue:
                 problem = f"No case has the reference {ref}."
             else:
                 scope = found.ref
-                report = audit_trail.verification_report(db.session, found.stream)
+                report = audit_trail.verification_report(db.session, found.stream, public_key=public_key())
         else:
             scope = "all"
-            report = audit_trail.verification_report(db.session)
+            report = audit_trail.verification_report(db.session, public_key=public_key())
     return render("audit/verify.html", report=report, scope=scope, ref=ref, problem=problem,
                   status=422 if problem else 200)
 

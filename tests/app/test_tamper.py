@@ -18,6 +18,7 @@ from app.extensions import db
 from cases import audit
 from cases.models import Base
 from tests.app.proof_fixtures import api_json, keep_checkpoint, make_proof_app
+from tests.conftest import Web
 from verifier import casework_verify as cv
 
 CASE = 2  # CMP-000002: open, with three internal comments (at least five events)
@@ -123,6 +124,14 @@ def test_every_tampering_is_detected_and_the_case_named(proof_app: Any, tmp_path
         result = runner.invoke(args=args)
         assert result.exit_code == 1, (tampering, result.output)
         assert f"BROKEN: {named}" in result.output, (tampering, result.output)
+
+    # The API and the auditor's verify page say the same.
+    status, verdict = api_json(proof_app, "/api/v1/audit/verify")
+    assert status == 200 and not verdict["ok"] and verdict["first_broken"]["stream"] == STREAM, verdict
+    web = Web(proof_app.test_client())
+    web.login("auditor@example.com")
+    page = web.get("/audit/verify?run=1").get_data(as_text=True)
+    assert "BROKEN: 1 chain broken" in page and ("CMP-000002" in page or tampering == "delete a whole case")
 
     # Offline: what the server exports now, checked against the checkpoint kept before the change.
     if tampering == "delete a whole case":
