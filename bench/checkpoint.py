@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from cases import audit, checkpoint_verify, checkpoints
 from cases.clock import fixed
 from cases.database import make_engine
-from cases.models import AuditEvent, AuditStream, Base
+from cases.models import GENESIS_HASH, AuditEvent, AuditStream, Base
 from verifier import casework_verify as cv
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -50,7 +50,7 @@ def _chains(streams: int, events: int, start: int = 0, heads: dict[str, tuple[in
     rows = []
     for n in range(events):
         stream = f"case:{(start + n) % streams + 1}"
-        seq, prev = heads.get(stream, (0, audit.GENESIS_HASH if hasattr(audit, "GENESIS_HASH") else "0" * 64))
+        seq, prev = heads.get(stream, (0, GENESIS_HASH))
         at = T0 + timedelta(seconds=start + n)
         payload = {"field": "amount", "before": n, "after": f"{n}.50", "note": "bench"}
         document = {"stream": stream, "seq": seq + 1, "at": audit.format_time(at), "actor": "agent@example.com",

@@ -17,12 +17,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from cases.audit import Broken
 from cases.checkpoints import Leaf, at_text, checkpoint_json_unsigned, event_hashes, leaves_at
-from cases.models import AuditStream, Checkpoint, CheckpointLeaf
+from cases.models import AuditEvent, AuditStream, Checkpoint, CheckpointLeaf
 from verifier.casework_verify import Refused, check_leaves, check_signature, key_id, leaf_hash, merkle_root
 
 
@@ -116,10 +116,22 @@ def verify(session: Session, public_key: str, *, stream: str | None = None,
     signed = [(name, seq, head, f"checkpoint #{cid}") for cid, _idx, name, seq, head in rows]
     if kept is not None:
         signed += _kept(session, report, seen, public_key, kept)
+    events = _stored_heads(session, stream)
     wanted = {(name, seq) for name, seq, _head, _where in signed if stream is None or name == stream}
-    events = _events(session, wanted)
+    events.update(_events(session, wanted - set(events)))
     _heads_still_there(session, report, seen, stream, signed, events)
     return report
+
+
+def _stored_heads(session: Session, stream: str | None) -> dict[tuple[str, int], str]:
+    """(stream, seq) -> hash of every event a stored leaf names, in one join on the events' unique index."""
+    stmt = (select(AuditEvent.stream, AuditEvent.seq, AuditEvent.hash)
+            .join(CheckpointLeaf, and_(CheckpointLeaf.stream == AuditEvent.stream,
+                                       CheckpointLeaf.seq == AuditEvent.seq))
+            .distinct())
+    if stream is not None:
+        stmt = stmt.where(AuditEvent.stream == stream)
+    return {(name, seq): hash_ for name, seq, hash_ in session.execute(stmt)}
 
 
 def _events(session: Session, wanted: set[tuple[str, int]]) -> dict[tuple[str, int], str]:

@@ -282,15 +282,19 @@ def check_case(case: Mapping[str, Any], checkpoint: Mapping[str, Any],
     if (not isinstance(stream, str) or leaf.get("stream") != stream or not isinstance(index, int)
             or not isinstance(seq, int) or not isinstance(head, str) or not _is_hash(head)):
         raise Refused(f"{label}: the checkpoint leaf is not this case's")
-    try:
-        path = [bytes.fromhex(p) for p in proof]
-    except (TypeError, ValueError):
-        raise Refused(f"{label}: the inclusion proof is not a list of hashes") from None
-    if not verify_inclusion(index, checkpoint["tree_size"], leaf_hash(stream, seq, head), path,
-                            bytes.fromhex(checkpoint["root_hash"])):
-        raise Refused(f"{label}: inclusion proof failure: its head (event {seq}) is not in the signed checkpoint")
-    if all_leaves is not None and all_leaves[index] != (stream, seq, head):
-        raise Refused(f"{label}: the checkpoint's leaves hold another head at position {index}")
+    if all_leaves is not None:
+        # Every leaf was checked against the signed root already: the leaf at its position is the proof.
+        if index >= len(all_leaves) or all_leaves[index] != (stream, seq, head):
+            raise Refused(f"{label}: inclusion proof failure: the checkpoint holds another head at position {index}")
+    else:
+        try:
+            path = [bytes.fromhex(p) for p in proof]
+        except (TypeError, ValueError):
+            raise Refused(f"{label}: the inclusion proof is not a list of hashes") from None
+        if not verify_inclusion(index, checkpoint["tree_size"], leaf_hash(stream, seq, head), path,
+                                bytes.fromhex(checkpoint["root_hash"])):
+            raise Refused(f"{label}: inclusion proof failure: its head (event {seq}) is not in the signed "
+                          f"checkpoint")
     if seq > len(events):
         raise Refused(f"{label}: missing tail: the checkpoint records {seq} events, the bundle holds "
                       f"{len(events)} (events {len(events) + 1} to {seq} are missing)")

@@ -197,3 +197,73 @@ def test_bundle_events_are_exactly_the_events_api_shape(session: Session) -> Non
 ])
 def test_verifier_fast_event_encoding_is_the_canonical_json(event: dict[str, object]) -> None:
     assert cv.event_canonical(event) == cv.canonical(cv.event_document(event)) == audit.canonical(event)
+
+
+def _two_case_bundle(session: Session, *, complete: bool = False) -> dict[str, object]:
+    from types import SimpleNamespace
+
+    _append(session, "case:1", 3)
+    _append(session, "case:2", 2)
+    cp = _build(session).checkpoint
+    assert cp is not None
+    cases = [SimpleNamespace(id=i, ref=f"CMP-00000{i}", stream=f"case:{i}") for i in (1, 2)]
+    return checkpoints.bundle(session, cases, cp, complete=complete)  # type: ignore[arg-type]
+
+
+def test_verifier_names_each_problem_of_a_bundle(session: Session) -> None:
+    import copy
+
+    bundle = _two_case_bundle(session)
+    assert cv.verify_bundle(bundle).cases == 2
+
+    def refused(change: object) -> str:
+        changed = copy.deepcopy(bundle)
+        change(changed)  # type: ignore[operator]
+        with pytest.raises(cv.Refused) as caught:
+            cv.verify_bundle(changed)
+        return str(caught.value)
+
+    assert "inclusion proof failure" in refused(lambda b: b["cases"][1]["inclusion_proof"].reverse()
+                                                if len(b["cases"][1]["inclusion_proof"]) > 1
+                                                else b["cases"][1]["inclusion_proof"].append("00" * 32))
+    assert "inclusion proof failure" in refused(lambda b: b["cases"][0]["leaf"].update(index=1))
+    assert refused(lambda b: b["cases"][0]["events"].pop()).startswith("CMP-000001 (case:1): missing tail")
+    assert "expected sequence number 2, found 3" in refused(lambda b: b["cases"][0]["events"].pop(1))
+    assert "bad signature" in refused(lambda b: b["checkpoint"].update(at="2030-01-01T00:00:00.000000+00:00"))
+    assert "another public key" in refused(lambda b: b.update(public_key="AAAA"))
+    assert "not a Casework export bundle" in refused(lambda b: b.update(format="x"))
+
+
+def test_a_complete_bundle_names_a_missing_case(session: Session) -> None:
+    bundle = _two_case_bundle(session, complete=True)
+    assert cv.verify_bundle(bundle).cases == 2
+    cases = bundle["cases"]
+    assert isinstance(cases, list)
+    cases.pop()
+    with pytest.raises(cv.Refused, match=r"case:2: is in the checkpoint \(2 events\) but missing from the export"):
+        cv.verify_bundle(bundle)
+
+
+def test_since_needs_an_earlier_checkpoint_with_its_leaves(session: Session) -> None:
+    from types import SimpleNamespace
+
+    _append(session, "case:1", 2)
+    first = _build(session).checkpoint
+    assert first is not None
+    kept = checkpoints.checkpoint_file(session, first)
+    bare = checkpoints.checkpoint_json(first)
+    _append(session, "case:1")
+    later = _build(session, T0 + timedelta(minutes=1)).checkpoint
+    assert later is not None
+    case = SimpleNamespace(id=1, ref="CMP-000001", stream="case:1")
+    bundle = checkpoints.bundle(session, [case], later)  # type: ignore[list-item]
+    assert "consistent with the earlier checkpoint" in cv.verify_bundle(bundle, kept).lines[-1]
+    with pytest.raises(cv.Refused, match="carries no leaves"):
+        cv.verify_bundle(bundle, bare)
+    old_bundle = checkpoints.bundle(session, [case], first)  # type: ignore[list-item]
+    assert cv.verify_bundle(old_bundle, bare).lines[-1].startswith("the bundle's checkpoint is the earlier")
+    with pytest.raises(cv.Refused, match="is newer than the bundle's"):
+        cv.verify_bundle(old_bundle, checkpoints.checkpoint_file(session, later))
+    kept["leaves"][0][1] = 1  # type: ignore[index]
+    with pytest.raises(cv.Refused, match="do not give its signed root"):
+        cv.verify_bundle(bundle, kept)
