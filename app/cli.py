@@ -143,14 +143,14 @@ def audit_verify(case_ref: str | None, stream: str | None, since: str | None) ->
     named = {b.stream for b in result.broken}
     broken = result.broken + [b for b in report.broken or [] if b.stream not in named]
     if not broken:
-        click.echo(f"OK: {result.checked} events in {result.streams} chains verified; {report.heads} signed heads "
-                   f"in {report.checkpoints} checkpoints still in their chains.")
+        click.echo(f"OK: {result.checked} events in {result.streams} chains verified. {report.heads} signed heads "
+                   f"of {report.checkpoints} checkpoints are still in their chains.")
         return
     for item in broken:
         label = item.stream
         if item.stream.startswith("case:") and item.stream[5:].isdigit():
             case = db.session.get(Case, int(item.stream[5:]))
-            label = f"{case.ref} ({item.stream})" if case else f"{item.stream} (the case no longer exists)"
+            label = f"{case.ref} ({item.stream})" if case else item.stream
         click.echo(f"BROKEN: {label} at event {item.seq}: {item.reason}", err=True)
     raise SystemExit(1)
 

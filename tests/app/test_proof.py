@@ -140,6 +140,6 @@ def test_audit_verify_checks_checkpoints_and_accepts_a_kept_file(proof_app: Any,
     keep_checkpoint(proof_app, kept_path)
     result = proof_app.test_cli_runner().invoke(args=["audit", "verify", "--since", str(kept_path)])
     assert result.exit_code == 0, result.output
-    assert "signed heads in 1 checkpoints still in their chains" in result.output
+    assert "signed heads of 1 checkpoints are still in their chains" in result.output
     token_for(proof_app, "agent@example.com")  # a change after the checkpoint is fine
     assert proof_app.test_cli_runner().invoke(args=["audit", "verify", "--since", str(kept_path)]).exit_code == 0

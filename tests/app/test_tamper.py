@@ -119,7 +119,7 @@ def test_every_tampering_is_detected_and_the_case_named(proof_app: Any, tmp_path
             db.session.remove()
 
     # In the database: the chains plus the signed checkpoints, with and without the kept file.
-    named = "case:2 (the case no longer exists)" if tampering == "delete a whole case" else "CMP-000002 (case:2)"
+    named = "case:2 at event" if tampering == "delete a whole case" else "CMP-000002 (case:2) at event"
     for args in (["audit", "verify"], ["audit", "verify", "--since", str(kept_path)]):
         result = runner.invoke(args=args)
         assert result.exit_code == 1, (tampering, result.output)
