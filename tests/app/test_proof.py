@@ -127,11 +127,15 @@ def test_dossier_embeds_the_bundle_and_renders_again_to_the_same_bytes(proof_app
     assert result.exit_code == 0 and result.output.startswith("OK: "), result.output
     # Later checkpoints do not change what the dossier embeds: rendering it again gives the same bytes.
     keep_checkpoint(proof_app, tmp_path / "later.json")
-    from app.document_jobs import check_stored
+    from app.document_checks import gather_facts
+    from cases.document_checks import judge
 
     with proof_app.app_context():
-        check = check_stored(db.session.get(type(dossier), dossier.id), proof_app)
-    assert check.intact and check.reproduced
+        stored = db.session.get(type(dossier), dossier.id)
+        assert stored is not None
+        verdict, findings = judge(stored, gather_facts(stored, proof_app))
+        db.session.remove()
+    assert verdict == "match", findings
     assert [d.status for d in documents_of(proof_app, 1)] == ["done"]
 
 

@@ -1,7 +1,7 @@
 """signed checkpoints over every audit stream head: checkpoints and their changed leaves, append-only
 
 Revision ID: 0012_checkpoints
-Revises: 0011_unassigned_index
+Revises: 0012_document_content
 Create Date: 2026-12-01 20:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0012_checkpoints'
-down_revision = '0011_unassigned_index'
+down_revision = '0012_document_content'
 branch_labels = None
 depends_on = None
 
