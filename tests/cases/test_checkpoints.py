@@ -267,3 +267,49 @@ def test_since_needs_an_earlier_checkpoint_with_its_leaves(session: Session) -> 
     kept["leaves"][0][1] = 1  # type: ignore[index]
     with pytest.raises(cv.Refused, match="do not give its signed root"):
         cv.verify_bundle(bundle, kept)
+
+
+def test_builders_in_parallel_with_appends_never_share_a_position(database_url: str) -> None:
+    """Several processes' sweeps at once, while cases change: one builder at a time, every checkpoint valid."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    from cases.database import make_engine
+
+    engine = make_engine(database_url, pool_size=10, max_overflow=0) if "postgresql" in database_url \
+        else make_engine(database_url)
+    errors: list[BaseException] = []
+
+    def builder() -> None:
+        try:
+            with Session(engine, expire_on_commit=False) as s:
+                for _ in range(4):
+                    checkpoints.build(s, SIGNER)
+        except BaseException as exc:
+            errors.append(exc)
+
+    def writer(i: int) -> None:
+        try:
+            with Session(engine, expire_on_commit=False) as s:
+                for _ in range(5):
+                    _append(s, f"case:{i}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=builder) for _ in range(3)]
+    threads += [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Session(engine, expire_on_commit=False) as s:
+        last = checkpoints.build(s, SIGNER).checkpoint
+        assert last is not None and last.tree_size == 4
+        assert s.scalar(select(func.count()).select_from(CheckpointLeaf)) == s.scalar(
+            select(func.count(func.distinct(CheckpointLeaf.checkpoint_id * 100000 + CheckpointLeaf.idx))))
+        report = checkpoint_verify.verify(s, SIGNER.public_key)
+        assert not report.broken, report.broken
+        assert sorted(seq for _s, seq, _h in checkpoints.leaves_at(s, last.id)) == [5, 5, 5, 5]
+    engine.dispose()
