@@ -43,6 +43,10 @@ DEFAULTS: dict[str, Any] = {
     "SQLITE_BUSY_TIMEOUT": 30.0,
     # A request that waited longer than this (X-Request-Start from the proxy) is answered 503 unworked.
     "REQUEST_QUEUE_TIMEOUT": 30.0,
+    # Uploads waiting to be filed: per person at once (cases.uploads.Quota), and how fast through the API.
+    "UPLOAD_QUOTA_FILES": 50,
+    "UPLOAD_QUOTA_MB": 200,
+    "UPLOAD_RATE_LIMIT": "30 per minute",
 }
 
 # Environment variables read as they are; booleans are "1/true/yes".
