@@ -3,13 +3,15 @@
 A backup folder holds `database.sqlite3` (SQLite's online backup API: a consistent copy while the
 server runs) or `database.pgdump` (pg_dump's custom format, taken in an exported snapshot), the
 `files/uploads` and `files/documents` folders, and `manifest.json`: the backend, the SHA-256 of the
-dump, the number of cases and the head (sequence number and hash) of every audit chain, all read in
-the same snapshot as the dump.
+dump, the number of cases, the head (sequence number and hash) of every audit chain and the latest
+signed audit checkpoint, all read in the same snapshot as the dump. (The checkpoint signing key in the
+instance folder is not part of a backup: keep it as you keep SECRET_KEY.)
 
 Restore goes into an empty database only, and refuses a backup that does not prove itself: the dump
 must have the manifest's SHA-256, and once loaded every chain must verify and end at the manifest's
-head. On SQLite this is checked on the backup before anything is written; on PostgreSQL the dump is
-loaded and checked, and a refusal leaves the target schema empty again.
+head, and the latest checkpoint must be the manifest's. On SQLite this is checked on the backup before
+anything is written; on PostgreSQL the dump is loaded and checked, and a refusal leaves the target
+schema empty again.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from sqlalchemy import Connection, func, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from cases import audit
+from cases import audit, checkpoints
 from cases.database import make_engine
 from cases.models import AuditStream, Case
 
@@ -59,11 +61,13 @@ def _sha256(path: Path) -> str:
 
 
 def _facts(conn: Connection) -> dict[str, Any]:
-    """Case count and chain heads, read on `conn` (in the snapshot the dump is taken from)."""
+    """Case count, chain heads and the latest signed checkpoint, read on `conn` (in the dump's snapshot)."""
     cases = conn.execute(select(func.count()).select_from(Case)).scalar() or 0
     heads = {row.stream: [row.head_seq, row.head_hash]
              for row in conn.execute(select(AuditStream.stream, AuditStream.head_seq, AuditStream.head_hash))}
-    return {"cases": int(cases), "chains": heads}
+    latest = checkpoints.latest(Session(bind=conn))
+    return {"cases": int(cases), "chains": heads,
+            "checkpoint": checkpoints.checkpoint_json(latest) if latest is not None else None}
 
 
 def _libpq_url(url: str) -> str:
@@ -171,6 +175,11 @@ def check_chains(session: Session, manifest: dict[str, Any]) -> None:
     if heads != expected:
         differing = sorted(k for k in set(heads) | set(expected) if heads.get(k) != expected.get(k))
         raise BackupError(f"Refused: the audit chains do not end where the manifest says ({', '.join(differing[:3])}).")
+    latest = checkpoints.latest(session)
+    recorded = manifest.get("checkpoint")
+    if (latest is None) != (recorded is None) or (
+            latest is not None and checkpoints.checkpoint_json(latest) != recorded):
+        raise BackupError("Refused: the latest signed checkpoint is not the one the manifest records.")
     cases = session.scalar(select(func.count()).select_from(Case)) or 0
     if cases != manifest["cases"]:
         raise BackupError(f"Refused: {cases} cases in the dump, the manifest says {manifest['cases']}.")
