@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select, union
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from cases.errors import CasesError, Conflict, PermissionDenied, ValidationFaile
 from cases.models import Approval, AssignmentCursor, Case, Deadline, Queue, QueueMember, Role, User, UserRole
 from cases.submissions import form_schema
 from cases.uow import transaction
+from forms.conditions import AllOf, AnyOf, Clause, Not
 from forms.errors import DefinitionError
 from rules import (
     CompiledRuleset,
@@ -104,18 +105,49 @@ def compiled_rules(session: Session, case: Case) -> CompiledRuleset | None:
 # ---------------------------------------------------------------- facts
 
 
-def _recent_cases(session: Session, case: Case, days: int) -> int:
+def recent_cases_cap(compiled: CompiledRuleset, key: str) -> int:
+    """A count beyond which no condition of the ruleset on `key` can tell two counts apart: one more than
+    the largest number any condition compares it with (at least 1, so none and some stay apart)."""
+    numbers: list[Decimal] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, AllOf | AnyOf):
+            for item in node.items:
+                walk(item)
+        elif isinstance(node, Not):
+            walk(node.item)
+        elif isinstance(node, Clause) and node.field == key:
+            values = node.value if isinstance(node.value, list | tuple) else [node.value]
+            numbers.extend(Decimal(str(v)) for v in values if isinstance(v, int | float | Decimal)
+                           and not isinstance(v, bool))
+
+    for rule in compiled.ruleset.rules:
+        walk(rule.parsed)
+    return max(1, int(max(numbers, default=Decimal(0))) + 2)
+
+
+def _recent_cases(session: Session, case: Case, days: int, cap: int | None = None) -> int:
     """Earlier cases of the same case type and requester (by e-mail, or account) within `days` before this one
-    (a third complaint counts complaints, not the invoices the same person filed)."""
-    who = [Case.contact_email == case.contact_email] if case.contact_email else []
+    (a third complaint counts complaints, not the invoices the same person filed).
+
+    Counted up to `cap` (recent_cases_cap: beyond it no rule can tell the difference), by at most two index
+    range scans of `cap` rows each (ix_cases_type_email_created, ix_cases_type_requester_created), so an
+    account that files thousands of cases costs what one with three costs."""
+    since = case.created_at - timedelta(days=days)
+
+    def earlier(who: Any) -> Any:
+        stmt = select(Case.id).where(who, Case.case_type_id == case.case_type_id, Case.created_at <= case.created_at,
+                                     Case.created_at >= since, Case.id != case.id)
+        return stmt.limit(cap) if cap is not None else stmt
+
+    branches = [earlier(Case.contact_email == case.contact_email)] if case.contact_email else []
     if case.requester_id is not None:
-        who.append(Case.requester_id == case.requester_id)
-    if not who:
+        branches.append(earlier(Case.requester_id == case.requester_id))
+    if not branches:
         return 0
-    stmt = select(func.count()).select_from(Case).where(
-        or_(*who), Case.id != case.id, Case.case_type_id == case.case_type_id, Case.created_at <= case.created_at,
-        Case.created_at >= case.created_at - timedelta(days=days))
-    return session.scalar(stmt) or 0
+    ids = union(*(b.subquery().select() for b in branches)) if len(branches) > 1 else branches[0]
+    count = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+    return min(count, cap) if cap is not None else count
 
 
 def case_facts(session: Session, case: Case, compiled: CompiledRuleset, trigger: str, *, clock: Clock = utcnow,
@@ -132,7 +164,8 @@ def case_facts(session: Session, case: Case, compiled: CompiledRuleset, trigger:
     if sla_kind is not None:
         facts["case.sla_kind"] = sla_kind
     for days in compiled.ruleset.recent_case_windows():
-        facts[recent_cases_key(days)] = _recent_cases(session, case, days)
+        key = recent_cases_key(days)
+        facts[key] = _recent_cases(session, case, days, recent_cases_cap(compiled, key))
     return facts
 
 
@@ -301,16 +334,20 @@ def run_rules(session: Session, case: Case, trigger: str, *, actor: User | None,
     spec = case_spec(session, case)
     if spec.rules is None:
         return None
-    savepoint = session.begin_nested()
     try:
+        # Reading the facts and evaluating write nothing: only applying decisions needs a savepoint.
         compiled = compiled_rules(session, case)
         assert compiled is not None
         facts = case_facts(session, case, compiled, trigger, clock=clock, transition=transition,
                            sla_kind=sla_kind)
         evaluation = _evaluator.evaluate(compiled, trigger, facts)
-        if not evaluation.matched:
-            savepoint.commit()
-            return evaluation
+    except (RulesError, CasesError, LookupError, ValueError, TypeError) as exc:
+        _fall_back(session, case, spec, trigger, exc, clock)
+        return None
+    if not evaluation.matched:
+        return evaluation
+    savepoint = session.begin_nested()
+    try:
         apply = _Apply(session, case, spec, clock, evaluation.rule_id or "")
         done = [apply.run(decision) for decision in evaluation.decisions]
         session.flush()

@@ -186,7 +186,8 @@ def state_changed(session: Session, case: Case, spec: CaseTypeSpec, *, previous_
     """
     now = clock()
     calendar = spec.calendar
-    deadlines = _open_deadlines(session, case)
+    # A case being filed (no previous state) has no deadlines yet: nothing to read or lock.
+    deadlines = _open_deadlines(session, case) if previous_state is not None else []
     changes: _Changes = []
     entered = spec.state(case.state)
     if previous_state != case.state:

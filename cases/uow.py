@@ -15,16 +15,38 @@ from sqlalchemy.orm import Session, scoped_session
 IMMEDIATE = "casework_sqlite_immediate"
 
 
-def _begin_for_write(session: Session) -> None:
+def _real(session: Session) -> Session:
     # The web layer passes a scoped_session proxy; work on the session it stands for.
-    session = session.registry() if isinstance(session, scoped_session) else session
+    return session.registry() if isinstance(session, scoped_session) else session
+
+
+@contextmanager
+def _kept(session: Session, keep_loaded: bool) -> Iterator[None]:
+    """Commit without expiring what is loaded (the objects of a use case that read them before the lock)."""
+    if not keep_loaded or not session.expire_on_commit:
+        yield
+        return
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = True
+
+
+def _begin_for_write(session: Session, keep_loaded: bool = False) -> None:
+    session = _real(session)
     if session.get_bind().dialect.name != "sqlite":
         return
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             return  # changes already pending: their flush takes the write lock
-        # End the read-only snapshot opened by earlier queries; loaded objects reload on next access.
-        session.rollback()
+        # End the read-only snapshot opened by earlier queries; loaded objects reload on next access,
+        # unless the use case read only what may be read before the lock (keep_loaded).
+        if keep_loaded:
+            with _kept(session, True):
+                session.commit()
+        else:
+            session.rollback()
     try:
         session.connection(execution_options={IMMEDIATE: True})
     except BaseException:
@@ -35,12 +57,18 @@ def _begin_for_write(session: Session) -> None:
 
 
 @contextmanager
-def transaction(session: Session) -> Iterator[Session]:
-    """Run a use case in one transaction; nothing of it survives an exception."""
-    _begin_for_write(session)
+def transaction(session: Session, *, keep_loaded: bool = False) -> Iterator[Session]:
+    """Run a use case in one transaction; nothing of it survives an exception.
+
+    `keep_loaded`: what the use case loaded stays loaded (on SQLite across the start of the write
+    transaction, and after the commit), for use cases that check everything they need under the lock
+    themselves and answer from the objects they wrote (filing); nothing is re-read for the response.
+    """
+    _begin_for_write(session, keep_loaded)
     try:
         yield session
-        session.commit()
+        with _kept(_real(session), keep_loaded):
+            session.commit()
     except BaseException:
         session.rollback()
         raise

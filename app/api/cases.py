@@ -19,7 +19,7 @@ from forms.schema import dump_definition
 
 
 def _case_type(slug: str) -> Any:
-    definition = definitions.find_definition(db.session, "case_type", slug)
+    definition = definitions.find_definition(db.session, "case_type", slug, with_versions=True)
     if definition is None or definition.latest_version is None:
         raise NotFound("No such case type.")
     return definition
