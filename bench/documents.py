@@ -2,6 +2,9 @@
 
 Run: `.venv/bin/python bench/documents.py [--runs N] [--fields N] [--events N]`
 
+Needs only what `make run` installs (WeasyPrint and its system libraries); the page-count column also
+needs pikepdf, a test-only dependency (`make test` installs it), and shows "-" without it.
+
 - time: warm, in this process (WeasyPrint imported and one render of each done first), the median of
   N alternating runs, wall clock and CPU time; the dossier's time includes filling its Jinja template.
 - calls: Python function calls of one render (cProfile). Unlike time it does not move with the load of
@@ -114,11 +117,14 @@ def _peak_memory(job: RenderJob) -> tuple[float, float]:
     return after, after - before
 
 
-def _pages(pdf: bytes) -> int:
-    import pikepdf
-
+def _pages(pdf: bytes) -> str:
+    """Page count, when pikepdf (a test-only dependency, `make test` installs it) is there; else "-"."""
+    try:
+        import pikepdf
+    except ImportError:
+        return "-"
     with pikepdf.open(io.BytesIO(pdf)) as opened:
-        return len(opened.pages)
+        return str(len(opened.pages))
 
 
 def main() -> None:

@@ -223,7 +223,9 @@ def resolve_login_session(
     """The user behind a session token, or None when it is unknown, expired, idle or the user inactive."""
     if not token:
         return None
-    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == _sha256(token)))
+    # One query for the session, its user and the user's roles (every page starts here).
+    row = session.scalars(select(LoginSession).where(LoginSession.token_hash == _sha256(token))
+                          .options(joinedload(LoginSession.user).joinedload(User.role_rows))).unique().first()
     if row is None:
         return None
     now = clock()

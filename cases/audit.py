@@ -73,6 +73,8 @@ def compute_hash(prev_hash: str, document: Mapping[str, Any]) -> str:
 
 _HEADS = "casework_audit_heads"
 _PENDING = "casework_audit_pending"
+_FRESH = "casework_audit_fresh_heads"
+_SNAPSHOTS = "casework_audit_fresh_snapshots"
 
 
 def _real(session: Session) -> Session:
@@ -124,15 +126,66 @@ def _heads_of_transaction(session: Session) -> dict[str, AuditStream]:
     return heads
 
 
+def _fresh_heads(session: Session) -> dict[str, AuditStream]:
+    """Heads of streams begun in this transaction: kept out of the session until commit, so each is
+    written once (one INSERT with its final values) however many flushes the use case makes."""
+    fresh: dict[str, AuditStream] = session.info.setdefault(_FRESH, {})
+    return fresh
+
+
+@sa_event.listens_for(Session, "after_transaction_create")
+def _snapshot_fresh_heads(session: Session, transaction: Any) -> None:
+    if transaction.nested and session.info.get(_FRESH):
+        snapshots = session.info.setdefault(_SNAPSHOTS, {})
+        snapshots[transaction] = {name: (h.head_seq, h.head_hash) for name, h in session.info[_FRESH].items()}
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _restore_fresh_heads(session: Session, previous: Any) -> None:
+    """A rolled-back savepoint takes its appends with it: fresh heads go back to what they were."""
+    fresh = session.info.get(_FRESH)
+    if not fresh:
+        return
+    if not previous.nested:
+        session.info.pop(_FRESH, None)
+        session.info.pop(_SNAPSHOTS, None)
+        return
+    snapshot = session.info.get(_SNAPSHOTS, {}).pop(previous, {})
+    heads = _heads_of_transaction(session)
+    for name in list(fresh):
+        if name in snapshot:
+            fresh[name].head_seq, fresh[name].head_hash = snapshot[name]
+        else:
+            del fresh[name]
+            heads.pop(name, None)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _add_fresh_heads(session: Session) -> None:
+    write_pending(session, flush=False)
+
+
+def write_pending(session: Session, *, flush: bool = True) -> None:
+    """Put this transaction's fresh stream heads into the session (and flush, with the pending events),
+    so what it appended is in the database before anything reads the log inside the same transaction."""
+    session = _real(session)
+    fresh = session.info.pop(_FRESH, None)
+    session.info.pop(_SNAPSHOTS, None)
+    if fresh:
+        session.add_all(fresh.values())
+    if flush:
+        session.flush()
+
+
 def _lock_head(session: Session, stream: str, *, fresh: bool = False) -> AuditStream:
     """The stream's head, locked for this transaction: read once per stream and transaction."""
     heads = _heads_of_transaction(session)
     head = heads.get(stream)
-    if head is not None and head in session:
+    if head is not None and (head in session or stream in session.info.get(_FRESH, {})):
         return head  # still locked by this transaction (a rolled-back savepoint reloads its values)
     if fresh:  # the caller made the stream's subject in this transaction: nobody else can append to it
         head = AuditStream(stream=stream, head_seq=0, head_hash=GENESIS_HASH)
-        session.add(head)
+        _fresh_heads(session)[stream] = head
     else:
         if session.get_bind().dialect.name == "postgresql":
             session.execute(pg_insert(AuditStream).values(stream=stream, head_seq=0, head_hash=GENESIS_HASH)
@@ -225,7 +278,7 @@ def verify(session: Session, stream: str | None = None) -> Verification:
     Streams plain columns (no ORM objects; a server-side cursor on PostgreSQL) and hashes the stored
     payload text, which is already canonical, so memory stays flat however long the log is.
     """
-    session.flush()  # what this session appended is part of the log it checks
+    write_pending(session)  # what this session appended is part of the log it checks
     heads_stmt = select(AuditStream.stream, AuditStream.head_seq, AuditStream.head_hash)
     if stream is not None:
         heads_stmt = heads_stmt.where(AuditStream.stream == stream)

@@ -160,8 +160,16 @@ def file_case(
     data = to_json_values(clean)
     kept = {r["id"] for v in clean.values() if isinstance(v, list) for r in v if isinstance(r, Mapping) and "id" in r}
     email = (contact_email or (user.email if user else "")).strip().lower()[:254]
-    queue = _queue(session, spec.default_queue)
     now = clock()
+    # The rules' facts that need the database and every queue a decision may name, read in two queries.
+    compiled = automation.compiled_for(session, case_type.slug, version, spec)
+    queues = {q.slug: q for q in session.scalars(select(Queue).where(
+        Queue.slug.in_(sorted(automation.queues_named(compiled, spec)))))}
+    queue = queues.get(spec.default_queue)
+    if queue is None:
+        raise NotFound(f"Queue '{spec.default_queue}' does not exist.")
+    prepared = automation.prepared_facts(session, compiled, case_type_id=case_type.id, contact_email=email,
+                                         requester_id=user.id if user else None, created_at=now)
     # keep_loaded: the user, case type and queue read above stay as read (on SQLite the read snapshot ends
     # without reloading them), and the response is answered from the objects written, not re-read.
     with transaction(session, keep_loaded=True):
@@ -183,7 +191,8 @@ def file_case(
             "state": case.state, "queue": queue.slug, "priority": case.priority,
         }, actor=user, clock=clock, fresh=True)
         automation.state_entered(session, case, spec, None, clock)
-        automation.run_rules(session, case, "case.submitted", actor=user, clock=clock)
+        automation.run_rules(session, case, "case.submitted", actor=user, clock=clock, prepared=prepared,
+                             queues=queues)
         _notify_requester(session, case, f"We received your request: {spec.name}",
                           f"Your request {case.ref} ({spec.name}) has been received. We will keep you posted.",
                           "case.filed", clock)

@@ -57,18 +57,23 @@ def _file(client: Any, headers: dict[str, str], data: dict[str, Any]) -> Any:
     return response.get_json()
 
 
-def test_one_api_filing_of_the_complaint_pack_takes_at_most_15_statements(app: Any) -> None:
+def test_one_api_filing_of_the_complaint_pack_takes_at_most_15_statements(app: Any, backend: str) -> None:
     _pack_app(app)
     client, headers = app.test_client(), token_for(app, "requester@example.com")
     samples = _samples()
     _file(client, headers, samples[0])  # the first filing compiles the ruleset and fills the caches
     counts = {}
-    for sample in samples:  # plain, routed and escalated complaints (the escalation notifies a queue)
+    for sample in samples:  # routed and escalated complaints (an escalation also notifies a queue's agents)
         with counting(app) as seen:
             body = _file(client, headers, sample)
-        counts[body["ref"]] = len(seen)
-        assert len(seen) <= MAX_FILING_STATEMENTS, (body["queue"], len(seen), "\n".join(seen))
-    assert len(counts) == len(samples)
+        counts[sample["name"]] = (body["queue"], len(seen))
+    routed = {name: n for name, (queue, n) in counts.items() if queue != "escalations"}
+    escalated = {name: n for name, (queue, n) in counts.items() if queue == "escalations"}
+    assert routed and escalated, counts
+    assert max(routed.values()) <= MAX_FILING_STATEMENTS, counts
+    # An escalation adds the queue's agents, their messages and a second deadline. SQLite cannot hand back
+    # several new rows' ids in one INSERT, so it writes those rows one by one (two statements more).
+    assert max(escalated.values()) <= MAX_FILING_STATEMENTS + (2 if backend == "sqlite" else 0), counts
 
 
 def test_the_agents_case_page_takes_at_most_12_statements(app: Any, web: Any) -> None:
