@@ -386,6 +386,8 @@ class _Apply:
 
 # Decisions that only change the case in memory and add outbox rows: with their queues read beforehand they
 # cannot fail half-way, so they need no savepoint (which costs a flush and two statements per filing).
+RULE_ERRORS = (RulesError, CasesError, LookupError, ValueError, TypeError)
+"""What a rule may fail with; run_rules turns these into the fallback queue."""
 _IN_MEMORY_ACTIONS = frozenset({"route_to_queue", "set_priority", "set_due_in", "add_tag", "notify"})
 
 

@@ -162,14 +162,21 @@ def file_case(
     email = (contact_email or (user.email if user else "")).strip().lower()[:254]
     now = clock()
     # The rules' facts that need the database and every queue a decision may name, read in two queries.
-    compiled = automation.compiled_for(session, case_type.slug, version, spec)
+    # Rules that cannot even compile are left to run_rules, which sends the case to the fallback queue.
+    try:
+        compiled = automation.compiled_for(session, case_type.slug, version, spec)
+    except automation.RULE_ERRORS:
+        compiled = None
     queues = {q.slug: q for q in session.scalars(select(Queue).where(
         Queue.slug.in_(sorted(automation.queues_named(compiled, spec)))))}
     queue = queues.get(spec.default_queue)
     if queue is None:
         raise NotFound(f"Queue '{spec.default_queue}' does not exist.")
-    prepared = automation.prepared_facts(session, compiled, case_type_id=case_type.id, contact_email=email,
-                                         requester_id=user.id if user else None, created_at=now)
+    try:
+        prepared = automation.prepared_facts(session, compiled, case_type_id=case_type.id, contact_email=email,
+                                             requester_id=user.id if user else None, created_at=now)
+    except automation.RULE_ERRORS:
+        prepared = None
     # keep_loaded: the user, case type and queue read above stay as read (on SQLite the read snapshot ends
     # without reloading them), and the response is answered from the objects written, not re-read.
     with transaction(session, keep_loaded=True):

@@ -3,16 +3,39 @@
 On SQLite the use case runs in a BEGIN IMMEDIATE transaction: it takes the write lock before reading,
 so two writers never read the same state and then collide on upgrade (SQLite cannot retry that).
 PostgreSQL needs nothing extra: the services lock the rows they depend on (FOR UPDATE).
+
+Within one process, SQLite writers also queue on a lock of their own before BEGIN IMMEDIATE: SQLite's
+busy handler polls with sleeps of up to 100 ms, so eight threads contending for the write lock spent most
+of their time asleep; a waiting thread now starts the moment the one before it commits. Other processes
+are still kept out by SQLite itself (busy timeout).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from weakref import WeakKeyDictionary
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 
 IMMEDIATE = "casework_sqlite_immediate"
+WRITER_WAIT_S = 30.0  # then SQLite's own busy timeout takes over, as without the lock
+_writers: WeakKeyDictionary[Engine, threading.RLock] = WeakKeyDictionary()
+_writers_lock = threading.Lock()
+
+
+def _writer_lock(session: Session) -> threading.RLock | None:
+    """The in-process queue of SQLite writers on this database (None on PostgreSQL)."""
+    engine = session.get_bind()
+    if engine.dialect.name != "sqlite":
+        return None
+    with _writers_lock:
+        lock = _writers.get(engine)  # type: ignore[call-overload]
+        if lock is None:
+            lock = _writers[engine] = threading.RLock()  # type: ignore[index]
+        return lock
 
 
 def _real(session: Session) -> Session:
@@ -64,11 +87,17 @@ def transaction(session: Session, *, keep_loaded: bool = False) -> Iterator[Sess
     transaction, and after the commit), for use cases that check everything they need under the lock
     themselves and answer from the objects they wrote (filing); nothing is re-read for the response.
     """
-    _begin_for_write(session, keep_loaded)
+    lock = _writer_lock(_real(session))
+    held = lock.acquire(timeout=WRITER_WAIT_S) if lock is not None else False
     try:
-        yield session
-        with _kept(_real(session), keep_loaded):
-            session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        _begin_for_write(session, keep_loaded)
+        try:
+            yield session
+            with _kept(_real(session), keep_loaded):
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    finally:
+        if held:
+            lock.release()  # type: ignore[union-attr]
