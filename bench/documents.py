@@ -2,8 +2,8 @@
 
 Run: `.venv/bin/python bench/documents.py [--runs N] [--fields N] [--events N]`
 
-Needs only what `make run` installs (WeasyPrint and its system libraries); the page-count column also
-needs pikepdf, a test-only dependency (`make test` installs it), and shows "-" without it.
+Needs only what `make run` installs (WeasyPrint and its system libraries; pypdf counts the pages); it
+imports nothing from tests/ and no test-only package.
 
 - time: warm, in this process (WeasyPrint imported and one render of each done first), the median of
   N alternating runs, wall clock and CPU time; the dossier's time includes filling its Jinja template.
@@ -120,14 +120,10 @@ def _peak_memory(job: RenderJob) -> tuple[float, float]:
     return after, after - before
 
 
-def _pages(pdf: bytes) -> str:
-    """Page count, when pikepdf (a test-only dependency, `make test` installs it) is there; else "-"."""
-    try:
-        import pikepdf
-    except ImportError:
-        return "-"
-    with pikepdf.open(io.BytesIO(pdf)) as opened:
-        return str(len(opened.pages))
+def _pages(pdf: bytes) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
 def main() -> None:
