@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from cases import access, audit, automation, notifications, tasks, workflow
+from cases import access, audit, automation, notifications, recent, tasks, workflow
 from cases.casetypes import case_schema, case_spec, published
 from cases.clock import Clock, utcnow
 from cases.definitions import version_document
@@ -173,8 +173,8 @@ def file_case(
     if queue is None:
         raise NotFound(f"Queue '{spec.default_queue}' does not exist.")
     try:
-        prepared = automation.prepared_facts(session, compiled, case_type_id=case_type.id, contact_email=email,
-                                             requester_id=user.id if user else None, created_at=now)
+        prepared = recent.prepared_facts(session, compiled, case_type_id=case_type.id, contact_email=email,
+                                         requester_id=user.id if user else None, created_at=now)
     except automation.RULE_ERRORS:
         prepared = None
     # keep_loaded: the user, case type and queue read above stay as read (on SQLite the read snapshot ends

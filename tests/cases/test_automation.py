@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases import accounts, audit, automation, definitions, lifecycle
+from cases import accounts, audit, automation, definitions, lifecycle, recent
 from cases.errors import PermissionDenied, ValidationFailed
 from cases.models import Definition, OutboxMessage, User
 from cases.submissions import Uploader
@@ -314,8 +314,8 @@ def test_recent_cases_are_counted_only_as_far_as_a_rule_can_tell(session: Sessio
     compiled = automation.compiled_rules(session, filed[-1])
     assert compiled is not None
     key = "case.requester_recent_cases.90"
-    assert automation.recent_cases_cap(compiled, key) == 4
-    assert automation._recent_cases(session, filed[-1], 90) == 6
-    assert automation._recent_cases(session, filed[-1], 90, 4) == 4
-    assert automation._recent_cases(session, filed[1], 90, 4) == 1
+    assert recent.recent_cases_cap(compiled, key) == 4
+    assert recent.earlier_cases(session, filed[-1], 90) == 6
+    assert recent.earlier_cases(session, filed[-1], 90, 4) == 4
+    assert recent.earlier_cases(session, filed[1], 90, 4) == 1
     assert automation.case_facts(session, filed[-1], compiled, "case.submitted")[key] == 4
