@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, scoped_session
 
@@ -78,7 +78,7 @@ _SNAPSHOTS = "casework_audit_fresh_snapshots"
 
 
 def _real(session: Session) -> Session:
-    return session.registry() if isinstance(session, scoped_session) else session  # type: ignore[no-any-return]
+    return session.registry() if isinstance(session, scoped_session) else session
 
 
 def _pending(session: Session) -> list[tuple[Any, dict[str, Any]]]:
@@ -92,7 +92,7 @@ def _write_pending_events(session: Session, _context: Any, _instances: Any) -> N
     by one to learn ids nobody reads)."""
     rows = session.info.pop(_PENDING, None)
     if rows:
-        session.connection().execute(AuditEvent.__table__.insert(), [row for _t, row in rows])
+        session.connection().execute(insert(AuditEvent), [row for _t, row in rows])
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")

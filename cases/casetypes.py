@@ -7,7 +7,7 @@ import json
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
@@ -57,10 +57,10 @@ MAX_PUBLISHED = 1024
 def published(session: Session, version: DefinitionVersion) -> Published:
     """The spec and pinned form of a published case-type version, from a per-process cache (one query for
     the pinned form on the first use of a version in this process, none after)."""
-    engine = session.get_bind()
+    engine = cast(Engine, session.get_bind())
     key = (version.id, version.sha256)
     with _published_lock:
-        cache = _published.get(engine)  # type: ignore[call-overload]
+        cache = _published.get(engine)
         hit = cache.get(key) if cache is not None else None
     if hit is not None:
         return hit
@@ -73,7 +73,7 @@ def published(session: Session, version: DefinitionVersion) -> Published:
     if version.id is None:
         return entry  # not flushed yet: nothing to key it by
     with _published_lock:
-        cache = _published.setdefault(engine, {})  # type: ignore[call-overload]
+        cache = _published.setdefault(engine, {})
         if len(cache) >= MAX_PUBLISHED:
             cache.clear()
         cache[key] = entry

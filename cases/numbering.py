@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
+from typing import cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import func, select, text
@@ -50,11 +51,11 @@ def _highest_used(conn: Connection, prefix: str) -> int:
 def _ensure_sequence(session: Session, prefix: str) -> str:
     """The prefix's sequence, made (outside the filing's transaction) the first time this process needs it."""
     name = sequence_name(prefix)
-    engine = session.get_bind()
+    engine = cast(Engine, session.get_bind())
     with _lock:
-        if name in _ready.get(engine, set()):  # type: ignore[call-overload]
+        if name in _ready.get(engine, set()):
             return name
-    with engine.connect() as conn:  # type: ignore[union-attr]
+    with engine.connect() as conn:
         exists = conn.scalar(text("SELECT to_regclass(:name)"), {"name": name})
         if exists is None:
             start = _highest_used(conn, prefix) + 1
@@ -71,7 +72,7 @@ def _ensure_sequence(session: Session, prefix: str) -> str:
         else:
             conn.rollback()
     with _lock:
-        _ready.setdefault(engine, set()).add(name)  # type: ignore[call-overload]
+        _ready.setdefault(engine, set()).add(name)
     return name
 
 

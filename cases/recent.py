@@ -69,8 +69,10 @@ def recent_cases(session: Session, *, case_type_id: int, contact_email: str, req
         branches.append(earlier(Case.requester_id == requester_id))
     if not branches:
         return 0
-    ids = union(*(b.subquery().select() for b in branches)) if len(branches) > 1 else branches[0]
-    count = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+    ids: Any = branches[0]
+    if len(branches) > 1:
+        ids = union(*[b.subquery().select() for b in branches])
+    count: int = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
     return min(count, cap) if cap is not None else count
 
 

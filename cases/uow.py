@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy.engine import Engine
@@ -28,13 +29,13 @@ _writers_lock = threading.Lock()
 
 def _writer_lock(session: Session) -> threading.RLock | None:
     """The in-process queue of SQLite writers on this database (None on PostgreSQL)."""
-    engine = session.get_bind()
+    engine = cast(Engine, session.get_bind())
     if engine.dialect.name != "sqlite":
         return None
     with _writers_lock:
-        lock = _writers.get(engine)  # type: ignore[call-overload]
+        lock = _writers.get(engine)
         if lock is None:
-            lock = _writers[engine] = threading.RLock()  # type: ignore[index]
+            lock = _writers[engine] = threading.RLock()
         return lock
 
 
