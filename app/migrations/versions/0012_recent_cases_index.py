@@ -1,7 +1,7 @@
 """rules: a requester's recent cases of one case type are counted by short index range scans
 
 Revision ID: 0012_recent_cases_index
-Revises: 0012_document_content
+Revises: 0012_upload_sweep
 Create Date: 2026-12-01 21:00:00
 
 """
@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = '0012_recent_cases_index'
-down_revision = '0012_document_content'
+down_revision = '0012_upload_sweep'
 branch_labels = None
 depends_on = None
 
