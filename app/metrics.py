@@ -7,7 +7,7 @@ writes its own files there and `/metrics` adds them up; `casework serve` empties
 starts. Backlogs (documents, outbox, the Redis job queue) are read from the database and Redis at
 scrape time, so they are right whichever process answers.
 
-Domain counters are taken from what a transaction committed: audit events (`case.filed`,
+Domain counters are taken from what a transaction committed: audit events (as cases.audit notes them) (`case.filed`,
 `case.transitioned`, `case.rule_applied`, `case.rule_failed`, `sla.breached`, `sla.warning`) and
 document outcomes, counted in the session's after-commit hook, so a rolled-back change counts nothing.
 """
@@ -30,8 +30,9 @@ from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
+from cases import audit
 from cases.clock import utcnow
-from cases.models import AuditEvent, Document
+from cases.models import Document
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -51,7 +52,6 @@ OUTBOX_SENT = Counter("casework_outbox_sent", "E-mails sent from the outbox")
 OUTBOX_FAILED = Counter("casework_outbox_failures", "Failed attempts to send an e-mail")
 DB_BUSY = Counter("casework_database_busy", "Requests answered 503 because the database stayed locked")
 
-_EVENTS_KEY = "metrics_events"
 _DOCS_KEY = "metrics_documents"
 _render_started: dict[int, float] = {}
 _render_lock = threading.Lock()
@@ -98,9 +98,6 @@ def install_session_hooks() -> None:
 
     @event.listens_for(db.session, "after_flush")
     def _collect(session: Session, _ctx: Any) -> None:
-        for obj in session.new:
-            if isinstance(obj, AuditEvent) and obj.kind in _COUNTED:
-                session.info.setdefault(_EVENTS_KEY, []).append((obj.kind, obj.payload))
         for obj in (*session.new, *session.dirty):
             if isinstance(obj, Document) and obj.id is not None:
                 added = inspect(obj).attrs.status.history.added
@@ -109,8 +106,9 @@ def install_session_hooks() -> None:
 
     @event.listens_for(db.session, "after_commit")
     def _count(session: Session) -> None:
-        for kind, payload in session.info.pop(_EVENTS_KEY, []):
-            _count_event(kind, payload)
+        for kind, payload in session.info.pop(audit.WRITTEN, None) or []:
+            if kind in _COUNTED:
+                _count_event(kind, payload)
         now = time.perf_counter()
         for document_id, status in session.info.pop(_DOCS_KEY, []):
             with _render_lock:
@@ -125,7 +123,7 @@ def install_session_hooks() -> None:
 
     @event.listens_for(db.session, "after_rollback")
     def _forget(session: Session) -> None:
-        session.info.pop(_EVENTS_KEY, None)
+        session.info.pop(audit.WRITTEN, None)
         session.info.pop(_DOCS_KEY, None)
 
 

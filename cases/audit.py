@@ -74,6 +74,7 @@ def compute_hash(prev_hash: str, document: Mapping[str, Any]) -> str:
 
 _HEADS = "casework_audit_heads"
 _PENDING = "casework_audit_pending"
+WRITTEN = "casework_audit_written"
 _FRESH = "casework_audit_fresh_heads"
 _SNAPSHOTS = "casework_audit_fresh_snapshots"
 
@@ -94,6 +95,13 @@ def _write_pending_events(session: Session, _context: Any, _instances: Any) -> N
     rows = session.info.pop(_PENDING, None)
     if rows:
         session.connection().execute(insert(AuditEvent), [row for _t, row in rows])
+        # What this transaction wrote, by kind, for whoever counts committed events (the web layer's metrics).
+        session.info.setdefault(WRITTEN, []).extend((row["kind"], row["payload"]) for _t, row in rows)
+
+
+@sa_event.listens_for(Session, "after_begin")
+def _forget_written(session: Session, _transaction: Any, _connection: Any) -> None:
+    session.info.pop(WRITTEN, None)
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
@@ -233,7 +241,7 @@ def append(
     )
     event.hash = compute_hash(event.prev_hash, event_document(event))
     row = {c: getattr(event, c) for c in ("stream", "seq", "at", "actor_id", "actor", "kind", "payload",
-                                          "prev_hash", "hash")}
+                                          "prev_hash", "hash", "request_id")}
     _pending(session).append((session.get_nested_transaction() or session.get_transaction(), row))
     head.head_seq, head.head_hash = event.seq, event.hash  # makes the session dirty: the next flush writes
     return event
