@@ -146,6 +146,10 @@ def _install_session_hooks() -> None:
 
     @event.listens_for(db.session, "after_commit")
     def _kick_renderer(session: Session) -> None:
+        if session.in_nested_transaction():
+            # A savepoint released (the rules run in one): the rows are not visible to the job until the
+            # outer commit. Kicking now let the job find nothing on PostgreSQL and the rows stay queued.
+            return
         queued = session.info.pop(_QUEUED_KEY, None)
         if not queued or session.info.get(_INLINE_KEY) or not has_app_context():
             return
@@ -154,5 +158,6 @@ def _install_session_hooks() -> None:
 
     @event.listens_for(db.session, "after_rollback")
     def _forget_queued(session: Session) -> None:
-        session.info.pop(_QUEUED_KEY, None)
+        if not session.in_nested_transaction():  # a savepoint's rollback keeps what the outer queued
+            session.info.pop(_QUEUED_KEY, None)
 

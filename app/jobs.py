@@ -112,12 +112,15 @@ def _install_session_hooks() -> None:
 
     @event.listens_for(db.session, "after_commit")
     def _kick_outbox(session: Session) -> None:
+        if session.in_nested_transaction():  # a savepoint: the mail is not visible to the job before the commit
+            return
         if session.info.pop("outbox_pending", False) and has_app_context() and current_app.config.get("SMTP_URL"):
             enqueue(current_app._get_current_object(), "deliver_outbox")  # type: ignore[attr-defined]
 
     @event.listens_for(db.session, "after_rollback")
     def _forget_outbox(session: Session) -> None:
-        session.info.pop("outbox_pending", None)
+        if not session.in_nested_transaction():
+            session.info.pop("outbox_pending", None)
 
 
 # ---------------------------------------------------------------- periodic jobs
