@@ -71,22 +71,27 @@ def queued_ids(app: Any) -> list[int]:
     return ids
 
 
-def reset(app: Any) -> None:
-    """Every document back to queued, as if just closed (the bench only: the rows' audit stays as it is)."""
+def _only(ids: list[int]) -> str:
+    return "id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
+
+
+def reset(app: Any, ids: list[int]) -> None:
+    """The documents back to queued, as if just closed (the bench only: the rows' audit stays as it is)."""
     from app.extensions import db
 
     with app.app_context():
         db.session.execute(text("UPDATE documents SET status = 'queued', storage_name = NULL, sha256 = NULL, "
-                                "size = NULL, rendered_at = NULL, reason = NULL"))
+                                f"size = NULL, rendered_at = NULL, reason = NULL WHERE {_only(ids)}"))
         db.session.commit()
         db.session.remove()
 
 
-def statuses(app: Any) -> dict[str, int]:
+def statuses(app: Any, ids: list[int]) -> dict[str, int]:
     from app.extensions import db
 
     with app.app_context():
-        rows = db.session.execute(text("SELECT status, count(*) FROM documents GROUP BY status")).all()
+        query = f"SELECT status, count(*) FROM documents WHERE {_only(ids)} GROUP BY status"
+        rows = db.session.execute(text(query)).all()
         db.session.remove()
     return {status: count for status, count in rows}
 
@@ -113,7 +118,7 @@ def queue(app: Any, ids: list[int], timeout: float) -> float:
     started = time.perf_counter()
     enqueue_documents(app, ids)
     while time.perf_counter() - started < timeout:
-        counts = statuses(app)
+        counts = statuses(app, ids)
         if not counts.get("queued") and not counts.get("rendering"):
             break
         time.sleep(0.2)
@@ -162,7 +167,7 @@ def run(url: str, args: argparse.Namespace) -> None:
     base_s = baseline(app, ids)
     print(f"baseline (one job, a new child per document): {len(ids) / base_s * 60:6.1f} documents/min "
           f"({base_s:.1f} s)", flush=True)
-    reset(app)
+    reset(app, ids)
 
     idle = idle_latencies(app)
     stop, busy = threading.Event(), []  # type: ignore[var-annotated]
@@ -171,7 +176,7 @@ def run(url: str, args: argparse.Namespace) -> None:
     queue_s = queue(app, ids, timeout=max(600.0, base_s * 3))
     stop.set()
     reader.join()
-    counts = statuses(app)
+    counts = statuses(app, ids)
     print(f"queue (a job per document, warm children):    {len(ids) / queue_s * 60:6.1f} documents/min "
           f"({queue_s:.1f} s, {queue_s and base_s / queue_s:.2f}x the baseline); statuses {counts}", flush=True)
     print(f"login page while idle:     p50 {statistics.median(idle):6.1f} ms  p95 {percentile(idle, 95):6.1f} ms")
