@@ -6,13 +6,14 @@ from cases.models.automation import Approval, AssignmentCursor
 from cases.models.base import Base, UTCDateTime
 from cases.models.cases import PRIORITIES, Case, CaseCounter, Comment
 from cases.models.definitions import Definition, DefinitionVersion
-from cases.models.documents import DOCUMENT_STATUSES, DOSSIER, Document
+from cases.models.documents import CHECK_STATUSES, DOCUMENT_STATUSES, DOSSIER, Document, DocumentCheck
 from cases.models.notifications import OutboxMessage
 from cases.models.sla import SLA_STATUSES, Deadline
 from cases.models.submissions import StoredFile, Submission
 from cases.models.tasks import TASK_STATUSES, Task
 
 __all__ = [
+    "CHECK_STATUSES",
     "DOCUMENT_STATUSES",
     "DOSSIER",
     "GENESIS_HASH",
@@ -32,6 +33,7 @@ __all__ = [
     "Definition",
     "DefinitionVersion",
     "Document",
+    "DocumentCheck",
     "LoginSession",
     "OutboxMessage",
     "Queue",
