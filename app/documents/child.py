@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -53,7 +54,7 @@ MAX_JOBS_PER_CHILD = 200
 #: ... or fewer, once its address space has grown this much past its start (fragmentation, caches).
 RETIRE_GROWTH = 256 * 1024 * 1024
 #: Renders run at a lower priority than the web server's threads.
-RENDER_NICENESS = 10
+RENDER_NICENESS = 5
 # SIGTRAP: GLib's g_error() (e.g. Pango failing to create a thread under the limit) traps.
 _MEMORY_SIGNALS = {signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGTRAP}
 
@@ -68,8 +69,6 @@ def _context() -> Any:
 def start_renderer() -> None:
     """Start the forkserver now (it imports WeasyPrint, ~1 s) instead of on the first job."""
     _context()
-    from multiprocessing import forkserver
-
     forkserver.ensure_running()
 
 
@@ -157,6 +156,14 @@ class _Idle:
         with self._lock:
             self._children.append(child)
 
+    def forget(self) -> None:
+        """After a fork: the parent's children are not ours to use or reap (close our copies of their pipes)."""
+        self._lock = threading.Lock()
+        children, self._children = self._children, []
+        for child in children:
+            with contextlib.suppress(OSError):
+                child.conn.close()
+
     def stop_all(self) -> None:
         """Stop every idle child (tests, and a clean shutdown)."""
         with self._lock:
@@ -167,6 +174,19 @@ class _Idle:
 
 _IDLE = _Idle()
 stop_renderers = _IDLE.stop_all
+
+
+def _after_fork_in_child() -> None:
+    """A forked process (an RQ work horse) starts its own forkserver and renderers: its parent's are not its
+    children, so it could neither wait for them nor reap them (`ensure_running` failed with ECHILD)."""
+    _IDLE.forget()
+    server = forkserver._forkserver
+    server._forkserver_pid = None
+    server._forkserver_address = None
+    server._forkserver_alive_fd = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _send(func: Callable[[Any], Any], arg: Any, memory_bytes: int, workdir: str) -> _Child:

@@ -102,7 +102,7 @@ def test_documents_of_a_case_closed_with_rules_render_once_the_closing_commit_is
 DYING_RENDERER = """
 import sys
 from app import create_app
-from app.document_jobs import render_bytes
+from app.document_jobs import make_signed
 from app.extensions import db
 from cases import documents
 from tests.conftest import make_config
@@ -113,7 +113,7 @@ with app.app_context():
     assert document is not None
     print("rendering", flush=True)
     while True:
-        render_bytes(document, app)
+        make_signed(document, app)
 """
 
 
