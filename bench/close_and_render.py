@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -47,11 +48,15 @@ def free_port() -> int:
 
 
 def call(base: str, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    request = urllib.request.Request(base + path,  # noqa: S310 - our own local server method=method, data=json.dumps(body or {}).encode(),
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - our own local server
-        answer: dict[str, Any] = json.loads(response.read())
-        return answer
+    request = urllib.request.Request(  # noqa: S310 - our own local server
+        base + path, method=method, data=json.dumps(body or {}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - our own local server
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
+    except urllib.error.HTTPError as exc:
+        raise SystemExit(f"{method} {path}: {exc.code} at {exc.url}: {exc.read()[:500]!r}") from None
 
 
 def casework(env: dict[str, str], *args: str) -> str:
@@ -82,16 +87,20 @@ def run(url: str, args: argparse.Namespace) -> int:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}/api/v1"
+    log = open(instance / "serve.log", "wb")  # noqa: SIM115 - open while the server runs
     server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "casework"), "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 180
+        while True:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("casework serve did not start:\n" + (instance / "serve.log").read_text()[-3000:])
             try:
-                call(base, "GET", "/me", agent)
-                break
+                if call(base, "GET", "/me", agent).get("email") == "agent@example.com":
+                    break
             except OSError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.2)
         print(f"casework serve is up on port {port}; closing {args.cases} cases through the API ...", flush=True)
         first_close = 0.0
         for n in range(args.cases):
@@ -126,6 +135,7 @@ def run(url: str, args: argparse.Namespace) -> int:
     finally:
         server.terminate()
         server.wait(30)
+        log.close()
 
 
 def main() -> None:
