@@ -41,6 +41,10 @@ DEFAULTS: dict[str, Any] = {
     "PACKS_DIR": str(Path(__file__).resolve().parent.parent / "packs"),
     "DEMO_SCOPE": "full",
     "DEMO_CASES": 200,
+    # Uploads waiting to be filed: per person at once (cases.uploads.Quota), and how fast through the API.
+    "UPLOAD_QUOTA_FILES": 50,
+    "UPLOAD_QUOTA_MB": 200,
+    "UPLOAD_RATE_LIMIT": "30 per minute",
 }
 
 # Environment variables read as they are; booleans are "1/true/yes".

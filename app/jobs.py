@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.sla import sweep_now
-from cases import notifications
+from app.uploads import file_store
+from cases import notifications, uploads
 from cases.clock import utcnow
 from cases.models import OutboxMessage
 
@@ -337,8 +338,16 @@ def deliver_outbox() -> int:
 
 @job("sla_sweep")
 def sla_sweep() -> int:
-    """Fire the SLA warnings and breaches that are due (each exactly once, whoever else sweeps)."""
+    """The periodic sweep: fire the SLA warnings and breaches that are due (each exactly once, whoever else
+    sweeps), sign a checkpoint of the audit chains if anything changed since the last one, and remove uploads
+    that nothing took within a day (cases.uploads)."""
+    from app.checkpoints import checkpoint_if_changed
+
     fired = sweep_now()
     if fired:
         log.info("SLA sweep fired %s warnings and breaches", fired)
+    checkpoint_if_changed()
+    removed = uploads.sweep_orphans(db.session, file_store(current_app))
+    if removed:
+        log.info("Removed %s uploads that were never filed", removed)
     return fired
