@@ -26,6 +26,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     config.load(app.config, Path(app.instance_path), test_config)
     _configure_logging(app)
+
+    from app.inputs import init_inputs
+
+    init_inputs(app)  # before the blueprints: their <int:...> ids use its converter
     _init_extensions(app)
     _register_blueprints(app)
 

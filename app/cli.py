@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.extensions import db
 from cases import accounts, audit
 from cases.errors import CasesError, ValidationFailed
+from cases.inputs import parse_id
 from cases.models import Case, Role, User
 
 DEMO_PASSWORD = "casework-demo"  # noqa: S105 - documented demo credential
@@ -139,8 +140,9 @@ def audit_verify(case_ref: str | None, stream: str | None) -> None:
         return
     for broken in result.broken:
         label = broken.stream
-        if broken.stream.startswith("case:") and broken.stream[5:].isdigit():
-            case = db.session.get(Case, int(broken.stream[5:]))
+        case_id = parse_id(broken.stream[5:]) if broken.stream.startswith("case:") else None
+        if case_id is not None:
+            case = db.session.get(Case, case_id)
             label = f"{case.ref} ({broken.stream})" if case else broken.stream
         click.echo(f"BROKEN: {label} at event {broken.seq}: {broken.reason}", err=True)
     raise SystemExit(1)

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.uploads import file_store
 from cases import submissions
 from cases.errors import ValidationFailed
+from cases.inputs import parse_count, parse_id
 from cases.submissions import Uploader
 from forms.errors import SubmissionInvalid
 from forms.schema import FormSchema
@@ -71,8 +72,8 @@ def _drop_row(raw: MultiDict[str, str], group: str, index: int) -> MultiDict[str
     out: MultiDict[str, str] = MultiDict()
     for name, values in raw.lists():
         parts = name.split("-", 2)
-        if len(parts) == 3 and parts[0] == group and parts[1].isdigit():
-            row = int(parts[1])
+        row = parse_count(parts[1]) if len(parts) == 3 and parts[0] == group else None
+        if row is not None:
             if row == index:
                 continue
             if row > index:
@@ -134,7 +135,8 @@ class Wizard:
         file_ids: dict[str, list[int]] = {}
         for name in form_data:
             if name.startswith(FILES_PREFIX):
-                ids = [int(v) for v in form_data.getlist(name) if v.isdigit()]
+                # An id that is not one stays in the list as 0, so filing refuses it with a field error.
+                ids = [parse_id(v) or 0 for v in form_data.getlist(name)]
                 file_ids[name[len(FILES_PREFIX):]] = ids
         upload_errors = self._store_uploads(page, file_ids)
         if nav.startswith("unfile:"):
@@ -145,8 +147,9 @@ class Wizard:
             return self._render(page, raw, file_ids, add_row=nav[4:])
         if nav.startswith("remove:"):
             key, _, index = nav.removeprefix("remove:").partition(":")
-            if index.isdigit():
-                raw = _drop_row(raw, key, int(index))
+            row = parse_count(index)
+            if row is not None:
+                raw = _drop_row(raw, key, row)
             return self._render(page, raw, file_ids)
         if nav == "back":
             target = self.pages[max(0, self.pages.index(page) - 1)]

@@ -323,7 +323,7 @@ class _Number(FieldType):
             raise ValueError(self.invalid)
         if abs(value) >= MAX_NUMBER:
             raise ValueError("This number is too large.")
-        return value
+        return abs(value) if value.is_zero() else value  # "-0" is stored as 0
 
     def places(self, value: Decimal) -> int:
         exponent = value.normalize().as_tuple().exponent

@@ -10,8 +10,10 @@ from sqlalchemy import Select, func, select
 
 from app.errors import json_error
 from app.extensions import csrf, db
+from app.inputs import json_object
 from cases import accounts
 from cases.errors import InvalidQuery
+from cases.inputs import parse_count
 from cases.models import User
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -47,12 +49,8 @@ def page_args() -> tuple[int, int]:
     fields: dict[str, list[str]] = {}
     values = {}
     for name, default, top in (("page", 1, 10**6), ("per_page", 25, MAX_PER_PAGE)):
-        raw = request.args.get(name, str(default))
-        try:
-            value = int(raw)
-            if not 1 <= value <= top:
-                raise ValueError
-        except ValueError:
+        value = parse_count(request.args.get(name, str(default)), low=1, high=top)
+        if value is None:  # "1_0", "+1" and other scripts' digits are refused
             fields[name] = [f"Use a whole number from 1 to {top}."]
             continue
         values[name] = value
@@ -70,12 +68,8 @@ def paginate(stmt: Select[Any], serialize: Any) -> dict[str, Any]:
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object; anything else is a 400 that says what was expected."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidQuery("Send a JSON object with Content-Type: application/json.",
-                           {"body": ["Expected a JSON object."]})
-    return body
+    """The request's JSON object, read strictly (app/inputs.py); anything else is a 400 or 422 saying why."""
+    return json_object()
 
 
 def user_json(user: User) -> dict[str, Any]:

@@ -10,9 +10,11 @@ from flask.typing import ResponseReturnValue
 
 from app.api.base import api_user, bp, json_body, page_args
 from app.extensions import db
+from app.inputs import json_flag
 from app.uploads import file_store
 from cases import access, audit, casetypes, definitions, lifecycle, queries, submissions, timeline
-from cases.errors import NotFound, PermissionDenied, ValidationFailed
+from cases.errors import InvalidQuery, NotFound, PermissionDenied, ValidationFailed
+from cases.inputs import MAX_ID, is_id, parse_count
 from cases.models import Role
 from cases.submissions import Uploader
 from forms.schema import dump_definition
@@ -69,7 +71,7 @@ def file_case(slug: str) -> ResponseReturnValue:
     for key, family in spec.form.families.items():
         if family == "file" and key in data:
             ids = data.pop(key)
-            if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+            if not isinstance(ids, list) or not all(is_id(i) for i in ids):
                 raise ValidationFailed("File fields take a list of upload ids.", {key: ["Expected upload ids."]})
             file_ids[key] = ids
     case = lifecycle.file_case(db.session, definition, data, uploader=Uploader(api_user()), file_ids=file_ids)
@@ -129,8 +131,19 @@ def get_case(case_id: int) -> ResponseReturnValue:
 
 
 def _version() -> int | None:
-    raw = request.headers.get("If-Match", "").strip('"')
-    return int(raw) if raw.isdigit() else None
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    version = parse_count(raw.strip().removeprefix("W/").strip('"'), high=MAX_ID)
+    if version is None:
+        raise InvalidQuery("If-Match must be the case's version number, like \"3\".",
+                           {"If-Match": ["Expected a version number."]})
+    return version
+
+
+def _body_version(body: dict[str, Any]) -> int | None:
+    value = body.get("version")
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID else None
 
 
 @bp.post("/cases/<int:case_id>/claim")
@@ -149,7 +162,7 @@ def fire_transition(case_id: int) -> ResponseReturnValue:
         raise ValidationFailed("Send 'transition' (text), optional 'comment' (text) and 'data' (object).",
                                {"transition": ["Expected the key of a transition."]})
     lifecycle.transition(db.session, case, key, api_user(), comment=comment, data=data,
-                         expected_version=body.get("version") if isinstance(body.get("version"), int) else None)
+                         expected_version=_body_version(body))
     return jsonify(_detail(case))
 
 
@@ -157,7 +170,7 @@ def fire_transition(case_id: int) -> ResponseReturnValue:
 def comment(case_id: int) -> ResponseReturnValue:
     body = json_body()
     case = access.get_case_for(db.session, case_id, api_user())
-    text, internal = body.get("body"), bool(body.get("internal", False))
+    text, internal = body.get("body"), json_flag(body, "internal")
     if not isinstance(text, str):
         raise ValidationFailed("Send the comment as 'body'.", {"body": ["Expected text."]})
     note = lifecycle.add_comment(db.session, case, api_user(), text, internal=internal)

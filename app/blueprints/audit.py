@@ -23,6 +23,7 @@ from app.htmx import render
 from cases import access, audit_trail, definitions, documents, queries
 from cases.clock import utcnow
 from cases.errors import InvalidQuery, NotFound
+from cases.inputs import parse_count
 from cases.models import Case, Definition, Role, User
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -46,10 +47,10 @@ def _filters() -> queries.CaseFilters:
 
 
 def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
-        raise InvalidQuery("Invalid page.", {"page": ["Pages start at 1."]})
-    return int(raw)
+    page = parse_count(request.args.get("page", "1"), low=1)
+    if page is None:
+        raise InvalidQuery("Invalid page.", {"page": ["Pages start at 1, written in digits 0-9."]})
+    return page
 
 
 @bp.get("/", endpoint="index")
