@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.extensions import db
 from app.uploads import file_store
-from cases import submissions
+from cases import form_tokens, submissions
 from cases.errors import ValidationFailed
 from cases.inputs import parse_count, parse_id
 from cases.submissions import Uploader
@@ -26,7 +26,8 @@ from forms.schema import FormSchema
 from forms.validation import defaults, hidden_fields, validate_submission
 from forms.wtf import build_form_class, initial_form_data
 
-META = {"csrf_token", "_page", "_nav", "website"}
+META = {"csrf_token", "_page", "_nav", "website", "_once"}
+ONCE = "_once"  # the rendered form's one-time token (cases/form_tokens.py)
 FILES_PREFIX = "_files-"
 HONEYPOT = "website"
 
@@ -90,6 +91,7 @@ class Wizard:
         self.schema = schema
         self.uploader = uploader
         self.pages = [p.key for p in schema.pages]
+        self.token: str | None = None
 
     def _file_fields(self, page: str) -> list[str]:
         return [s.key for s in self.schema.page(page).fields if s.family == "file"]
@@ -118,9 +120,12 @@ class Wizard:
         carried += [(f"{FILES_PREFIX}{key}", str(ref["id"])) for key, rs in refs.items()
                     if key not in on_page for ref in rs]
         hidden = hidden_fields(self.schema, raw, files=refs)
+        if self.token:
+            carried.append((ONCE, self.token))
         return WizardPage(self.schema, page, form, carried, refs, hidden, problem=problem, status=status)
 
     def start(self) -> WizardPage:
+        self.token = form_tokens.new_token()
         return self._render(self.pages[0], MultiDict(), {}, fresh=True)
 
     def step(self, on_complete: Callable[[MultiDict[str, str], dict[str, list[int]]], Any]) -> WizardPage | Any:
@@ -129,6 +134,7 @@ class Wizard:
         `on_complete` raises ValidationFailed to send the requester back to the page of the first error.
         """
         form_data = request.form
+        self.token = form_data.get(ONCE) or None
         page = form_data.get("_page") if form_data.get("_page") in self.pages else self.pages[0]
         nav = form_data.get("_nav") or "next"
         raw = _answers(form_data)

@@ -7,6 +7,7 @@ from cases.models.base import Base, UTCDateTime
 from cases.models.cases import PRIORITIES, Case, CaseCounter, Comment
 from cases.models.definitions import Definition, DefinitionVersion
 from cases.models.documents import DOCUMENT_STATUSES, DOSSIER, Document
+from cases.models.form_tokens import FormToken
 from cases.models.notifications import OutboxMessage
 from cases.models.sla import SLA_STATUSES, Deadline
 from cases.models.submissions import StoredFile, Submission
@@ -32,6 +33,7 @@ __all__ = [
     "Definition",
     "DefinitionVersion",
     "Document",
+    "FormToken",
     "LoginSession",
     "OutboxMessage",
     "Queue",
