@@ -19,6 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "LOGIN_RATE_LIMIT": "10 per minute",
+    "LOGIN_ACCOUNT_RATE_LIMIT": "20 per hour",
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "REDIS_URL": None,
