@@ -101,13 +101,14 @@ def _register_blueprints(app: Flask) -> None:
 def _register_request_hooks(app: Flask) -> None:
     from app.auth import current_user, load_logged_in_user
     from app.htmx import add_vary
-    from app.security import add_security_headers
+    from app.security import add_security_headers, no_store_when_authenticated
     from cases.clock import utcnow
     from cases.models.accounts import ROLE_LABELS
 
     app.before_request(load_logged_in_user)
     app.after_request(add_vary)
     app.after_request(add_security_headers)
+    app.after_request(no_store_when_authenticated)
 
     @app.context_processor
     def _template_globals() -> dict[str, Any]:
