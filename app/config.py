@@ -17,6 +17,9 @@ DEFAULTS: dict[str, Any] = {
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
     "LOGIN_IDLE_TIMEOUT": timedelta(hours=2),
     "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
+    # Werkzeug's 500 KB default for one non-file form field turned a long wizard answer into a 413 page
+    # that lost the answers; the field's own length check answers with a 422 on the page instead.
+    "MAX_FORM_MEMORY_SIZE": 4 * 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "LOGIN_RATE_LIMIT": "10 per minute",
     "LOGIN_ACCOUNT_RATE_LIMIT": "20 per hour",

@@ -195,7 +195,10 @@ def verify() -> ResponseReturnValue:
     user = api_user()
     if not user.has_role(Role.AUDITOR, Role.ADMIN):
         raise PermissionDenied("Only auditors and admins verify the audit chain.")
-    result = audit.verify(db.session, request.args.get("stream") or None)
+    stream = request.args.get("stream") or None
+    result = audit.verify(db.session, stream)
+    if stream is not None and result.streams == 0:
+        raise NotFound(f"There is no audit stream named {stream[:80]!r}.")
     body: dict[str, Any] = {"ok": result.ok, "checked": result.checked, "streams": result.streams}
     if result.first_broken:
         broken = result.first_broken
