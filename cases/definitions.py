@@ -111,7 +111,7 @@ def history(session: Session, definition: Definition) -> list[dict[str, Any]]:
 
 def refuse_bad_text(document: Any, what: str = "definition") -> None:
     """Every text of a definition (labels, options, titles, imported files) follows the one text rule."""
-    bad = find_bad_text(document, limit=1_000_000)
+    bad = find_bad_text(document)
     if bad:
         where, problem = bad
         raise ValidationFailed(f"The {what} has text that cannot be stored at {where}: {problem}",

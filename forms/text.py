@@ -43,10 +43,10 @@ def has_content(text: str) -> bool:
     return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text)
 
 
-def find_bad_text(value: Any, path: str = "", *, limit: int = 10_000) -> tuple[str, str] | None:
+def find_bad_text(value: Any, path: str = "", *, limit: int = 10_000_000) -> tuple[str, str] | None:
     """The first (path, problem) of a JSON-like value's strings (keys included), or None.
 
-    Walks at most `limit` nodes, so a caller can run it on any parsed body.
+    One pass over the value, no recursion (bodies are depth-limited anyway); `limit` bounds the nodes.
     """
     stack: list[tuple[str, Any]] = [(path, value)]
     seen = 0
