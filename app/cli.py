@@ -126,25 +126,34 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @click.option("--case", "case_ref", default=None, help="Only this case's chain, by reference (CMP-000123).")
 @click.option("--stream", default=None, help="Only this chain, e.g. case:12 or form:complaint.")
+@click.option("--since", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A checkpoint file kept earlier: the database must still be consistent with it.")
 @with_appcontext
-def audit_verify(case_ref: str | None, stream: str | None) -> None:
-    """Recompute the hash chains; exit 1 and name the first broken event if any."""
+def audit_verify(case_ref: str | None, stream: str | None, since: str | None) -> None:
+    """Recompute the hash chains and check them against the signed checkpoints; exit 1 and name the first
+    broken event of each broken chain if any."""
+    from app.checkpoint_commands import checkpoint_problems
+
     if case_ref:
         case = db.session.scalar(select(Case).where(Case.ref == case_ref.strip().upper()))
         if case is None:
             raise click.ClickException(f"No case has the reference {case_ref}.")
         stream = case.stream
     result = audit.verify(db.session, stream)
-    if result.ok:
-        click.echo(f"OK: {result.checked} events in {result.streams} chains verified.")
+    report = checkpoint_problems(stream, since)
+    named = {b.stream for b in result.broken}
+    broken = result.broken + [b for b in report.broken or [] if b.stream not in named]
+    if not broken:
+        click.echo(f"OK: {result.checked} events in {result.streams} chains verified. {report.heads} signed heads "
+                   f"of {report.checkpoints} checkpoints are still in their chains.")
         return
-    for broken in result.broken:
-        label = broken.stream
-        case_id = parse_id(broken.stream[5:]) if broken.stream.startswith("case:") else None
+    for item in broken:
+        label = item.stream
+        case_id = parse_id(item.stream[5:]) if item.stream.startswith("case:") else None
         if case_id is not None:
             case = db.session.get(Case, case_id)
-            label = f"{case.ref} ({broken.stream})" if case else broken.stream
-        click.echo(f"BROKEN: {label} at event {broken.seq}: {broken.reason}", err=True)
+            label = f"{case.ref} ({item.stream})" if case else item.stream
+        click.echo(f"BROKEN: {label} at event {item.seq}: {item.reason}", err=True)
     raise SystemExit(1)
 
 
@@ -193,8 +202,22 @@ def serve_command(host: str, port: int, threads: int, sla_interval: float) -> No
     if not app.config.get("REDIS_URL") and sla_interval > 0:
         start_sla_sweeper(app, sla_interval)
     _render_left_over(app)
+    _check_renderer_in_background(app)
     click.echo(f"Casework is serving on http://{host}:{port}/ (Ctrl+C to stop)")
     serve(app, host=host, port=port, threads=threads, ident="casework")
+
+
+def _check_renderer_in_background(app: Flask) -> None:
+    """Start the renderer and say whether it can give reproducible documents (without delaying start-up)."""
+    import threading
+
+    from app.document_commands import warn_about_toolchain
+
+    def check() -> None:
+        with app.app_context():
+            warn_about_toolchain(app)
+
+    threading.Thread(target=check, name="casework-renderer-check", daemon=True).start()
 
 
 def _render_left_over(app: Flask) -> None:
@@ -225,6 +248,7 @@ def worker_command(sla_interval: float) -> None:
         raise click.ClickException("Set REDIS_URL: without Redis, jobs run inside `casework serve` itself.")
     if sla_interval > 0:
         start_sla_sweeper(current_app._get_current_object(), sla_interval)  # type: ignore[attr-defined]
+    _check_renderer_in_background(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"Casework worker listening on {QUEUE_NAME} at {url}")
     Worker([QUEUE_NAME], connection=Redis.from_url(url)).work(with_scheduler=False)
 
@@ -324,10 +348,13 @@ case_types_group = definition_commands("case_type", name="case-types", label="ca
 
 
 def register_commands(app: Flask) -> None:
+    from app.checkpoint_commands import COMMANDS as CHECKPOINT_COMMANDS
     from app.document_commands import audit_export_command, documents_group
     from app.pack_commands import packs_group
 
     audit_group.add_command(audit_export_command)
+    for command in CHECKPOINT_COMMANDS:
+        audit_group.add_command(command)
     app.cli.add_command(documents_group)
     app.cli.add_command(packs_group)
     for command in (init_command, user_group, token_group, audit_group, demo_command, serve_command,

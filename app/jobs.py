@@ -237,8 +237,12 @@ def deliver_outbox() -> int:
 
 @job("sla_sweep")
 def sla_sweep() -> int:
-    """Fire the SLA warnings and breaches that are due (each exactly once, whoever else sweeps)."""
+    """Fire the SLA warnings and breaches that are due (each exactly once, whoever else sweeps), then sign a
+    checkpoint of the audit chains if anything changed since the last one."""
+    from app.checkpoints import checkpoint_if_changed
+
     fired = sweep_now()
     if fired:
         log.info("SLA sweep fired %s warnings and breaches", fired)
+    checkpoint_if_changed()
     return fired

@@ -5,8 +5,9 @@ from cases.models.audit import GENESIS_HASH, AuditEvent, AuditStream
 from cases.models.automation import Approval, AssignmentCursor
 from cases.models.base import Base, UTCDateTime
 from cases.models.cases import PRIORITIES, Case, CaseCounter, Comment
+from cases.models.checkpoints import Checkpoint, CheckpointLeaf
 from cases.models.definitions import Definition, DefinitionVersion
-from cases.models.documents import DOCUMENT_STATUSES, DOSSIER, Document
+from cases.models.documents import CHECK_STATUSES, DOCUMENT_STATUSES, DOSSIER, Document, DocumentCheck
 from cases.models.form_tokens import FormToken
 from cases.models.notifications import OutboxMessage
 from cases.models.sla import SLA_STATUSES, Deadline
@@ -14,6 +15,7 @@ from cases.models.submissions import StoredFile, Submission
 from cases.models.tasks import TASK_STATUSES, Task
 
 __all__ = [
+    "CHECK_STATUSES",
     "DOCUMENT_STATUSES",
     "DOSSIER",
     "GENESIS_HASH",
@@ -28,11 +30,14 @@ __all__ = [
     "Base",
     "Case",
     "CaseCounter",
+    "Checkpoint",
+    "CheckpointLeaf",
     "Comment",
     "Deadline",
     "Definition",
     "DefinitionVersion",
     "Document",
+    "DocumentCheck",
     "FormToken",
     "LoginSession",
     "OutboxMessage",

@@ -15,9 +15,9 @@ from typing import Any
 import pikepdf
 import pytest
 
-from app.document_jobs import check_stored
+from app.document_checks import gather_facts
 from app.extensions import db
-from cases import audit
+from cases import audit, document_checks
 from cases.models import Case, Document
 from tests.app.conftest import GOOD, token_for
 from tests.app.documents.conftest import open_pdf, pdftotext, squeeze, tool_output
@@ -30,6 +30,7 @@ from tests.app.documents.real_cases import (
     work_and_close,
 )
 from tests.conftest import Web, make_config
+from verifier import casework_verify
 
 
 @pytest.fixture
@@ -93,8 +94,12 @@ def test_a_closed_case_gets_a_pdfa_dossier_that_holds_its_data_timeline_and_audi
     api_items = _events_api(docs_app, case_id)
     with open_pdf(pdf) as parsed:
         embedded = {name: spec.get_file().read_bytes() for name, spec in parsed.attachments.items()}
-        assert set(embedded) == {"audit.json", "audit.csv"}
+        assert set(embedded) == {"audit.json", "audit.csv", "bundle.json"}
         items = json.loads(embedded["audit.json"])["items"]
+        # The proof bundle: the same events, under a signed checkpoint the offline verifier accepts.
+        proof = json.loads(embedded["bundle.json"])
+        assert proof["cases"][0]["events"][: dossier.chain_seq] == items
+        assert casework_verify.verify_bundle(proof).cases == 1
         assert items == api_items[: dossier.chain_seq]
         assert items[-1]["hash"] == dossier.chain_head
         assert embedded["audit.csv"].decode().splitlines()[0] == ",".join(audit.CSV_COLUMNS)
@@ -102,7 +107,7 @@ def test_a_closed_case_gets_a_pdfa_dossier_that_holds_its_data_timeline_and_audi
         meta = parsed.open_metadata()
         assert (meta["pdfaid:part"], meta["pdfaid:conformance"]) == ("3", "B")
         assert parsed.Root.OutputIntents[0].S == pikepdf.Name.GTS_PDFA1
-        assert {str(spec.UF) for spec in parsed.Root.AF} == {"audit.json", "audit.csv"}
+        assert {str(spec.UF) for spec in parsed.Root.AF} == {"audit.json", "audit.csv", "bundle.json"}
         assert all(spec.AFRelationship == pikepdf.Name.Data for spec in parsed.Root.AF)
     generated = [e for e in api_items if e["kind"] == "document.generated" and e["payload"]["document"] == dossier.id]
     assert generated and generated[0]["payload"]["sha256"] == dossier.sha256
@@ -113,12 +118,17 @@ def test_a_closed_case_gets_a_pdfa_dossier_that_holds_its_data_timeline_and_audi
     fonts = tool_output(["pdffonts"], pdf, tmp_path).stdout.splitlines()[2:]
     assert fonts and all(row.split()[-5] == "yes" for row in fonts), fonts
 
-    # Reproducible: rendering the stored dossier again, after more events, gives the same bytes.
+    # Reproducible: rendering the stored dossier again, after more events, gives the same unsigned bytes
+    # and the same content; the stored file is signed and its signature valid.
     with docs_app.app_context():
         found = db.session.get(Document, dossier.id)
-        check = check_stored(found, docs_app)
+        facts = gather_facts(found, docs_app)
+        verdict = document_checks.judge(found, facts)
         db.session.remove()
-    assert check.intact and check.reproduced and check.sha256_again == dossier.sha256
+    assert verdict == ("match", ["Rendering again gave the same bytes."])
+    assert facts.again_unsigned_sha256 == dossier.unsigned_sha256 != dossier.sha256
+    assert facts.stored_sha256 == dossier.sha256 and facts.signature_valid
+    assert facts.again_content_sha256 == facts.stored_content_sha256 == dossier.content_sha256
 
     # The letter: placeholders filled from the case, the requester's (public) timeline, no attachments.
     letter = stored_pdf(docs_app, rows[1])
@@ -155,6 +165,9 @@ def test_who_sees_and_downloads_which_documents(docs_app: Any) -> None:
     listed = client.get(f"/api/v1/cases/{case_id}/documents", headers=requester).json["items"]
     assert [(d["kind"], d["status"]) for d in listed] == [("Decision letter", "done")]
     assert listed[0]["sha256"] == letter.sha256
+    # What a check compares travels with it: the content digest and the toolchain that drew it.
+    assert listed[0]["content_sha256"] == letter.content_sha256 and listed[0]["signer_sha256"]
+    assert listed[0]["toolchain"]["font_subsetter"] == "harfbuzz" and listed[0]["toolchain"]["weasyprint"]
     assert client.get(f"/api/v1/cases/{case_id}/documents/{dossier.id}", headers=requester).status_code == 404
     assert client.get(f"/api/v1/cases/{case_id}/documents/{memo.id}", headers=requester).status_code == 404
     got = client.get(f"/api/v1/cases/{case_id}/documents/{letter.id}", headers=requester)
