@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from forms.patterns import full_match  # noqa: E402
+from forms.patterns import full_match
 
 SHAPES = ["((a+))+$", "(a|a)+$", "(a+)+$", "(a|aa)+$", "(.*a){12}$"]
 
