@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -23,6 +23,12 @@ def _login_account(*_args: Any) -> str:
     return "login-account:" + (request.form.get("email") or "").strip().lower()[:254]
 
 
+def _api_user_key() -> str:
+    """API limits count per token holder (authentication ran before the view), not per address."""
+    user = getattr(g, "api_user", None)
+    return f"user:{user.id}" if user is not None else get_remote_address()
+
+
 def init_rate_limits(app: Flask) -> Limiter:
     """Wrap the limited views of this app (call after the blueprints are registered)."""
     limiter = Limiter(key_func=get_remote_address, app=app, default_limits=[], headers_enabled=True)
@@ -35,6 +41,7 @@ def init_rate_limits(app: Flask) -> Limiter:
         # Anonymous filing: enough for people paging through a wizard, too little for a flood.
         "public.request_form": limiter.limit(app.config.get("PUBLIC_FORM_RATE_LIMIT", "30 per minute"),
                                              methods=["POST"]),
+        "api.upload": limiter.limit(app.config["UPLOAD_RATE_LIMIT"], key_func=_api_user_key, methods=["POST"]),
     }
     for name, limit in limits.items():
         endpoint = name.split("#", 1)[0]

@@ -14,6 +14,8 @@ from flask import Response, request
 from flask.typing import ResponseReturnValue
 
 from app.api.base import api_user, bp
+from app.api.openapi import operation
+from app.api.schemas import CaseFilterQuery, CheckpointQuery
 from app.checkpoints import make_checkpoint, signer
 from app.extensions import db
 from cases import access, checkpoints, queries
@@ -30,7 +32,8 @@ def json_download(body: dict[str, Any], name: str) -> Response:
 
 
 @bp.get("/audit/checkpoint")
-def latest_checkpoint() -> ResponseReturnValue:
+@operation("The latest signed checkpoint", query=CheckpointQuery, produces="application/json", tags=["audit"])
+def latest_checkpoint(query: CheckpointQuery) -> ResponseReturnValue:
     """The latest signed checkpoint (one is made if there is none yet); `?leaves=1` adds every leaf
     (auditors and admins: the file to keep for `casework audit verify-file --since`)."""
     user = api_user()
@@ -38,7 +41,7 @@ def latest_checkpoint() -> ResponseReturnValue:
         raise PermissionDenied("Checkpoints are for staff and auditors.")
     found = checkpoints.latest(db.session) or make_checkpoint().checkpoint
     assert found is not None
-    if request.args.get("leaves") in ("1", "true", "yes"):
+    if query.leaves in ("1", "true", "yes"):
         if not user.has_role(Role.AUDITOR, Role.ADMIN):
             raise PermissionDenied("Only auditors and admins download the leaves of a checkpoint.")
         return json_download(checkpoints.checkpoint_file(db.session, found), f"checkpoint-{found.id}.json")
@@ -46,6 +49,7 @@ def latest_checkpoint() -> ResponseReturnValue:
 
 
 @bp.get("/cases/<int:case_id>/bundle")
+@operation("A case's export bundle for the offline verifier", produces="application/json")
 def case_bundle(case_id: int) -> ResponseReturnValue:
     """The case's export bundle: its events, the latest checkpoint, the inclusion proof and the public key."""
     user = api_user()
@@ -65,7 +69,9 @@ def search_bundle(user: Any, filters: queries.CaseFilters, *, complete: bool) ->
 
 
 @bp.get("/audit/bundle")
-def cases_bundle() -> ResponseReturnValue:
+@operation("One export bundle of every matching case", query=CaseFilterQuery, produces="application/json",
+           tags=["audit"])
+def cases_bundle(query: CaseFilterQuery) -> ResponseReturnValue:
     """A bundle of every case matching the case-list filters (auditors and admins); without filters it is
     marked complete and carries every leaf, so the verifier can name a case that went missing."""
     user = api_user()

@@ -63,6 +63,14 @@ POLICY.update({
     "api.case_documents": LOGGED_IN,
     "api.download_document": LOGGED_IN,
 })
+# Integrations (issue 17): the API's own description and its reference page are public; a case type's
+# schema and typed document need a token (of someone who may read that case type).
+POLICY.update({
+    "api.openapi_document": EVERYONE,
+    "api_docs.reference": EVERYONE,
+    "api.case_type_schema": LOGGED_IN,
+    "api.case_type_openapi": LOGGED_IN,
+})
 BLUEPRINT_POLICY["audit"] = {AUDITOR}
 # Proof (issue 13): the latest checkpoint for staff and auditors; bundles follow the case's row-level access
 # (then 403 for a requester); bundles of many cases for auditors and admins.
