@@ -16,6 +16,7 @@ from app.extensions import csrf, db
 from app.inputs import json_object
 from cases import accounts
 from cases.errors import InvalidQuery, ValidationFailed
+from cases.inputs import parse_count
 from cases.models import User
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -69,6 +70,11 @@ def parse(model: type[M], raw: Any, *, query: bool = False) -> M:
 
 def query_args(model: type[M]) -> M:
     """The query string read through `model` (repeated parameters: the first value)."""
+    # "1_0", "+1" and other scripts' digits are not written in 0-9 (int() would take them).
+    fields = {name: ["Use a whole number written in the digits 0-9."] for name in ("page", "per_page")
+              if name in request.args and parse_count(request.args[name], high=10**6) is None}
+    if fields:
+        raise InvalidQuery("Invalid pagination parameters.", fields)
     return parse(model, request.args.to_dict(), query=True)
 
 
