@@ -37,6 +37,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     init_jobs(app)
 
+    from app.webhooks import init_webhooks
+
+    init_webhooks(app)
+
     from app.document_jobs import init_document_jobs
 
     init_document_jobs(app)

@@ -185,11 +185,14 @@ def serve_command(host: str, port: int, threads: int, sla_interval: float) -> No
     from waitress import serve
 
     from app.jobs import start_sla_sweeper
+    from app.webhooks import start_webhook_sweeper
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     # With Redis the workers sweep; without it this process is the only one that can.
     if not app.config.get("REDIS_URL") and sla_interval > 0:
         start_sla_sweeper(app, sla_interval)
+    if not app.config.get("REDIS_URL"):
+        start_webhook_sweeper(app)
     _render_left_over(app)
     click.echo(f"Casework is serving on http://{host}:{port}/ (Ctrl+C to stop)")
     serve(app, host=host, port=port, threads=threads, ident="casework")
@@ -217,12 +220,14 @@ def worker_command(sla_interval: float) -> None:
     from rq import Worker
 
     from app.jobs import QUEUE_NAME, start_sla_sweeper
+    from app.webhooks import start_webhook_sweeper
 
     url = current_app.config.get("REDIS_URL")
     if not url:
         raise click.ClickException("Set REDIS_URL: without Redis, jobs run inside `casework serve` itself.")
     if sla_interval > 0:
         start_sla_sweeper(current_app._get_current_object(), sla_interval)  # type: ignore[attr-defined]
+    start_webhook_sweeper(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"Casework worker listening on {QUEUE_NAME} at {url}")
     Worker([QUEUE_NAME], connection=Redis.from_url(url)).work(with_scheduler=False)
 
@@ -324,10 +329,12 @@ case_types_group = definition_commands("case_type", name="case-types", label="ca
 def register_commands(app: Flask) -> None:
     from app.document_commands import audit_export_command, documents_group
     from app.pack_commands import packs_group
+    from app.webhooks import webhooks_group
 
     audit_group.add_command(audit_export_command)
     app.cli.add_command(documents_group)
     app.cli.add_command(packs_group)
+    app.cli.add_command(webhooks_group)
     for command in (init_command, user_group, token_group, audit_group, demo_command, serve_command,
                     worker_command, forms_group, case_types_group, sla_group):
         app.cli.add_command(command)

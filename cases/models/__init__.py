@@ -7,12 +7,20 @@ from cases.models.base import Base, UTCDateTime
 from cases.models.cases import PRIORITIES, Case, CaseCounter, Comment
 from cases.models.definitions import Definition, DefinitionVersion
 from cases.models.documents import DOCUMENT_STATUSES, DOSSIER, Document
+from cases.models.idempotency import IdempotencyKey
 from cases.models.notifications import OutboxMessage
 from cases.models.sla import SLA_STATUSES, Deadline
 from cases.models.submissions import StoredFile, Submission
 from cases.models.tasks import TASK_STATUSES, Task
+from cases.models.webhooks import (
+    DELIVERY_STATUSES,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 __all__ = [
+    "DELIVERY_STATUSES",
     "DOCUMENT_STATUSES",
     "DOSSIER",
     "GENESIS_HASH",
@@ -32,6 +40,7 @@ __all__ = [
     "Definition",
     "DefinitionVersion",
     "Document",
+    "IdempotencyKey",
     "LoginSession",
     "OutboxMessage",
     "Queue",
@@ -44,4 +53,7 @@ __all__ = [
     "UTCDateTime",
     "User",
     "UserRole",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]
