@@ -176,13 +176,14 @@ def attempts_of(session: Session, delivery: WebhookDelivery) -> Sequence[Webhook
                            .order_by(WebhookAttempt.id)).all()
 
 
-def redeliver(session: Session, delivery_id: int, actor: User, *, clock: Clock = utcnow) -> WebhookDelivery:
+def redeliver(session: Session, subscription: WebhookSubscription, delivery_id: int, actor: User, *,
+              clock: Clock = utcnow) -> WebhookDelivery:
     """Send a delivery again now (same `webhook-id`, so receivers can tell it is the same event)."""
     _require_admin(actor)
     with transaction(session):
         delivery = session.scalar(select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
                                   .with_for_update())
-        if delivery is None:
+        if delivery is None or delivery.subscription_id != subscription.id:
             raise NotFound("No such delivery.")
         now = clock()
         delivery.status, delivery.next_attempt_at, delivery.give_up_at = "pending", now, now + RETRY_FOR

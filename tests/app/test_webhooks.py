@@ -23,6 +23,7 @@ from cases.models import OutboxMessage, WebhookAttempt, WebhookDelivery, Webhook
 from cases.webhook_targets import system_resolver
 from tests.app.conftest import GOOD, token_for
 from tests.app.webhook_receiver import receiver
+from tests.conftest import Web
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -297,3 +298,45 @@ def test_delivered_after_commit_by_the_job_queue(complaint_app: Any) -> None:
         rx.wait_for(1)
         body = Webhook(secret).verify(rx.requests[0].body, rx.requests[0].headers)
         assert body["data"]["case"]["id"] == case["id"]
+
+
+def test_admin_pages_subscribe_show_the_secret_once_and_redeliver(hooks: Any) -> None:
+    app, client, tokens = hooks
+    web = Web(client)
+    web.login("agent@example.com")
+    assert web.get("/admin/webhooks").status_code == 403
+    web.logout()
+    web.login("admin@example.com")
+    with receiver() as rx:
+        page = web.get("/admin/webhooks")
+        assert page.status_code == 200 and "New subscription" in page.get_data(as_text=True)
+        refused = web.post("/admin/webhooks", {"url": rx.url, "kinds": ["case.filed"], "case_type": ""}, htmx=True)
+        assert refused.status_code == 422
+        assert "allow-list" in refused.get_data(as_text=True)
+        bad_list = web.post("/admin/webhooks/allow-list", {"allow_list": "no such thing!"})
+        assert bad_list.status_code == 422
+        assert web.post("/admin/webhooks/allow-list", {"allow_list": "127.0.0.1/32"}).status_code == 200
+        created = web.post("/admin/webhooks", {"url": rx.url, "kinds": ["case.filed"], "case_type": "complaint",
+                                               "description": "ERP"}, htmx=True)
+        assert created.status_code == 200
+        html = created.get_data(as_text=True)
+        secret = html.split('<code id="webhook-secret">', 1)[1].split("</code>", 1)[0]
+        assert secret.startswith("whsec_")
+        with app.app_context():
+            sub = db.session.scalar(select(WebhookSubscription))
+            assert sub is not None and sub.case_type is not None and sub.case_type.slug == "complaint"
+            sub_id = sub.id
+        file_case(client, tokens)
+        deliver(app)
+        detail = web.get(f"/admin/webhooks/{sub_id}").get_data(as_text=True)
+        assert secret not in detail and "HTTP 200" in detail
+        with app.app_context():
+            delivery_id = db.session.scalar(select(WebhookDelivery.id))
+        again = web.post(f"/admin/webhooks/{sub_id}/deliveries/{delivery_id}/redeliver", htmx=True)
+        assert again.status_code == 200 and "pending" in again.get_data(as_text=True)
+        deliver(app)
+        assert len(rx.requests) == 2 and rx.requests[0].headers["webhook-id"] == rx.requests[1].headers["webhook-id"]
+        Webhook(secret).verify(rx.requests[1].body, rx.requests[1].headers)
+        off = web.post(f"/admin/webhooks/{sub_id}/active", {"active": ""}, htmx=True)
+        assert off.status_code == 200 and "Turn on again" in off.get_data(as_text=True)
+        assert web.post(f"/admin/webhooks/{sub_id}/deliveries/999/redeliver", htmx=True).status_code == 404
