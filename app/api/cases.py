@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.api.base import api_user, bp, json_body, page_args
@@ -123,9 +123,19 @@ def _detail(case: Any) -> dict[str, Any]:
         tags=casetypes.case_tags(case), transitions=_transitions(case))
 
 
+def case_response(case: Any, status: int = 200) -> Response:
+    """The case with its ETag (its version); responses differ per caller, so caches key on Authorization."""
+    response = jsonify(_detail(case))
+    response.status_code = status
+    response.set_etag(str(case.lock_version))
+    response.vary.add("Authorization")
+    return response
+
+
 @bp.get("/cases/<int:case_id>")
 def get_case(case_id: int) -> ResponseReturnValue:
-    return jsonify(_detail(access.get_case_for(db.session, case_id, api_user())))
+    """The case; `If-None-Match` with its ETag answers 304 while the case is unchanged."""
+    return case_response(access.get_case_for(db.session, case_id, api_user())).make_conditional(request)
 
 
 def _version() -> int | None:
@@ -151,19 +161,6 @@ def fire_transition(case_id: int) -> ResponseReturnValue:
     lifecycle.transition(db.session, case, key, api_user(), comment=comment, data=data,
                          expected_version=body.get("version") if isinstance(body.get("version"), int) else None)
     return jsonify(_detail(case))
-
-
-@bp.post("/cases/<int:case_id>/comments")
-def comment(case_id: int) -> ResponseReturnValue:
-    body = json_body()
-    case = access.get_case_for(db.session, case_id, api_user())
-    text, internal = body.get("body"), bool(body.get("internal", False))
-    if not isinstance(text, str):
-        raise ValidationFailed("Send the comment as 'body'.", {"body": ["Expected text."]})
-    note = lifecycle.add_comment(db.session, case, api_user(), text, internal=internal)
-    response = jsonify(id=note.id, body=note.body, internal=note.internal, created_at=note.created_at.isoformat())
-    response.status_code = 201
-    return response
 
 
 @bp.get("/cases/<int:case_id>/events")
