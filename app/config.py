@@ -43,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_DISABLE_AFTER": 25,
     "WEBHOOK_SWEEP_INTERVAL": 30.0,
     "WEBHOOK_RESOLVER": None,
+    # How long a retried POST with an Idempotency-Key waits for the first one's outcome before a 409.
+    "IDEMPOTENCY_WAIT_S": 30,
 }
 
 # Environment variables read as they are; booleans are "1/true/yes".

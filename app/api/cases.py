@@ -9,6 +9,7 @@ from flask import Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from app.api.base import api_user, bp, json_body, page_args
+from app.api.idempotency import idempotent
 from app.extensions import db
 from app.uploads import file_store
 from cases import access, audit, casetypes, definitions, lifecycle, queries, submissions, timeline
@@ -57,6 +58,7 @@ def case_type(slug: str) -> ResponseReturnValue:
 
 
 @bp.post("/case-types/<slug>/cases")
+@idempotent
 def file_case(slug: str) -> ResponseReturnValue:
     """File a case; file fields take the ids returned by POST /uploads."""
     body = json_body()
@@ -151,6 +153,7 @@ def claim(case_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<int:case_id>/transitions")
+@idempotent
 def fire_transition(case_id: int) -> ResponseReturnValue:
     body = json_body()
     case = access.get_case_for(db.session, case_id, api_user())

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from app.api.base import api_user, bp, json_body
 from app.api.cases import case_response
+from app.api.idempotency import idempotent
 from app.errors import json_error
 from app.extensions import db
 from app.uploads import file_store
@@ -122,6 +123,7 @@ def set_priority(case_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<int:case_id>/information-requests")
+@idempotent
 def request_information(case_id: int) -> ResponseReturnValue:
     """Staff ask the requester something (body `{"question": "..."}`); the case waits for the answer."""
     question = _text(json_body(), "question")
@@ -222,6 +224,7 @@ def refuse_internal_for_outsiders(case: Case, user: User, internal: bool) -> Non
 
 
 @bp.post("/cases/<int:case_id>/comments")
+@idempotent
 def comment(case_id: int) -> ResponseReturnValue:
     """Body `{"body": "...", "visibility": "public" | "internal"}` (internal: the case's agents only)."""
     body = json_body()
@@ -255,6 +258,7 @@ def attachments(case_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<int:case_id>/attachments")
+@idempotent
 def add_attachments(case_id: int) -> ResponseReturnValue:
     """Attach files: multipart `file` (stored and attached at once), or JSON `{"uploads": [ids]}` of the
     caller's own pending uploads; optional `visibility` ("internal" for staff only)."""
