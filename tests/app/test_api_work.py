@@ -259,3 +259,30 @@ def test_tasks_and_draft_dossiers(api: Any) -> None:
     assert [d["id"] for d in listed] == [draft.json["id"]]
     assert client.get(f"/api/v1/cases/{case_id}/documents/{draft.json['id']}",
                       headers=tokens["agent"]).status_code == 409  # not rendered yet
+
+
+def test_tasks_are_completed_and_reopened_by_their_queue_only(app: Any) -> None:
+    from tests.app.test_work_tasks import _onboarding_in_setup
+
+    case_id, ivy = _onboarding_in_setup(app)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["user", "create", "out@example.com", "--role", "agent",
+                               "--password", "casework-demo-pw"]).exit_code == 0
+    tokens = {who: token_for(app, email) for who, email in (
+        ("ivy", ivy), ("requester", "requester@example.com"), ("auditor", "auditor@example.com"),
+        ("outsider", "out@example.com"))}
+    client = app.test_client()
+    items = client.get(f"/api/v1/cases/{case_id}/tasks", headers=tokens["ivy"]).json["items"]
+    it_task = next(t for t in items if t["queue"] == "it")
+    payroll = next(t for t in items if t["queue"] != "it")
+    base = f"/api/v1/cases/{case_id}/tasks"
+    _refused(client, tokens, "POST", f"{base}/{it_task['id']}/complete",
+             expect={"requester": 403, "auditor": 403, "outsider": 404})
+    assert client.post(f"{base}/{payroll['id']}/complete", headers=tokens["ivy"]).status_code == 403
+    done = client.post(f"{base}/{it_task['id']}/complete", headers=tokens["ivy"])
+    assert done.status_code == 200 and done.json["status"] == "done"
+    assert client.post(f"{base}/{it_task['id']}/complete", headers=tokens["ivy"]).status_code == 409
+    _refused(client, tokens, "POST", f"{base}/{it_task['id']}/reopen",
+             expect={"requester": 403, "auditor": 403, "outsider": 404})
+    reopened = client.post(f"{base}/{it_task['id']}/reopen", headers=tokens["ivy"])
+    assert reopened.status_code == 200 and reopened.json["status"] == "open"
