@@ -83,7 +83,7 @@ def drag(page: Page, source: Locator, target: Locator, *, above: bool = True) ->
     viewport = page.viewport_size
     assert start and end and viewport
     for box in (start, end):
-        assert 0 <= box["y"] and box["y"] + box["height"] <= viewport["height"], f"not in view: {box}"
+        assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], f"not in view: {box}"
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
     page.mouse.down()
     y = end["y"] + (end["height"] * 0.25 if above else end["height"] * 0.75)
