@@ -257,41 +257,50 @@ def attachments(case_id: int) -> ResponseReturnValue:
     return jsonify(items=[file_json(f, case) for f in rows], total=len(rows))
 
 
-@bp.post("/cases/<int:case_id>/attachments")
-@idempotent
-def add_attachments(case_id: int) -> ResponseReturnValue:
-    """Attach files: multipart `file` (stored and attached at once), or JSON `{"uploads": [ids]}` of the
-    caller's own pending uploads; optional `visibility` ("internal" for staff only)."""
-    user = api_user()
-    case = access.get_case_for(db.session, case_id, user)
-    if request.mimetype == "multipart/form-data":
-        internal = visibility_of({k: v for k, v in request.form.items() if k == "visibility"})
-        refuse_internal_for_outsiders(case, user, internal)
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            raise ValidationFailed("Send the file as multipart field 'file'.", {"file": ["No file was sent."]})
-        if not access.is_staff_on(db.session, user, case) and case.requester_id != user.id:
-            raise PermissionDenied("You cannot add files to this case.")
-        files = [submissions.store_case_file(db.session, file_store(current_app), filename=upload.filename,
-                                             stream=upload.stream, uploader=Uploader(user))]
-    else:
-        body = json_body()
-        internal = visibility_of(body)
-        refuse_internal_for_outsiders(case, user, internal)
-        ids = body.get("uploads")
-        if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool)
-                                                           for i in ids):
-            raise ValidationFailed("Send 'uploads': a list of upload ids.", {"uploads": ["Expected upload ids."]})
-        files = [f for f in (db.session.get(StoredFile, i) for i in ids[:50]) if f is not None]
-        unknown = sorted(set(ids) - {f.id for f in files if f.owner_id == user.id and f.case_id is None
-                                     and f.submission_id is None})
-        if unknown:
-            raise ValidationFailed("Some uploads are not yours to attach, or are attached already.",
-                                   {"uploads": [f"Not attachable: {', '.join(map(str, unknown))}."]})
+def _attach(case: Case, user: User, files: list[StoredFile], internal: bool) -> ResponseReturnValue:
     lifecycle.attach_files(db.session, case, user, files, internal=internal)
     response = jsonify(items=[file_json(f, case) for f in files])
     response.status_code = 201
     return response
+
+
+@bp.post("/cases/<int:case_id>/attachments")
+@idempotent
+def add_attachment(case_id: int) -> ResponseReturnValue:
+    """Attach one file sent as multipart `file` (optional form field `visibility`: "internal" for staff)."""
+    user = api_user()
+    case = access.get_case_for(db.session, case_id, user)
+    internal = visibility_of({k: v for k, v in request.form.items() if k == "visibility"})
+    refuse_internal_for_outsiders(case, user, internal)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationFailed("Send the file as multipart field 'file'.", {"file": ["No file was sent."]})
+    if not access.is_staff_on(db.session, user, case) and case.requester_id != user.id:
+        raise PermissionDenied("You cannot add files to this case.")
+    stored = submissions.store_case_file(db.session, file_store(current_app), filename=upload.filename,
+                                         stream=upload.stream, uploader=Uploader(user))
+    return _attach(case, user, [stored], internal)
+
+
+@bp.post("/cases/<int:case_id>/attachments/from-uploads")
+@idempotent
+def attach_uploads(case_id: int) -> ResponseReturnValue:
+    """Attach the caller's own pending uploads: `{"uploads": [ids], "visibility": "public" | "internal"}`."""
+    user = api_user()
+    case = access.get_case_for(db.session, case_id, user)
+    body = json_body()
+    internal = visibility_of(body)
+    refuse_internal_for_outsiders(case, user, internal)
+    ids = body.get("uploads")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise ValidationFailed("Send 'uploads': a list of upload ids.", {"uploads": ["Expected upload ids."]})
+    files = [f for f in (db.session.get(StoredFile, i) for i in ids[:50]) if f is not None]
+    unknown = sorted(set(ids) - {f.id for f in files if f.owner_id == user.id and f.case_id is None
+                                 and f.submission_id is None})
+    if unknown:
+        raise ValidationFailed("Some uploads are not yours to attach, or are attached already.",
+                               {"uploads": [f"Not attachable: {', '.join(map(str, unknown))}."]})
+    return _attach(case, user, files, internal)
 
 
 @bp.get("/cases/<int:case_id>/attachments/<int:file_id>")

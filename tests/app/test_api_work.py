@@ -207,11 +207,12 @@ def test_attachments_list_add_and_download(api: Any, complaint_app: Any) -> None
                                              stream=io.BytesIO(PNG), uploader=Uploader(agent))
         upload_id = stored.id
         db.session.remove()
-    assert client.post(url, json={"uploads": [upload_id]}, headers=tokens["requester"]).status_code == 422
-    assert client.post(url, json={"uploads": "1"}, headers=tokens["agent"]).status_code == 422
-    attached = client.post(url, json={"uploads": [upload_id]}, headers=tokens["agent"])
+    by_id = f"{url}/from-uploads"
+    assert client.post(by_id, json={"uploads": [upload_id]}, headers=tokens["requester"]).status_code == 422
+    assert client.post(by_id, json={"uploads": "1"}, headers=tokens["agent"]).status_code == 422
+    attached = client.post(by_id, json={"uploads": [upload_id]}, headers=tokens["agent"])
     assert attached.status_code == 201 and attached.json["items"][0]["name"] == "later.png"
-    assert client.post(url, json={"uploads": [upload_id]}, headers=tokens["agent"]).status_code == 422
+    assert client.post(by_id, json={"uploads": [upload_id]}, headers=tokens["agent"]).status_code == 422
     kinds = [e["kind"] for e in client.get(f"/api/v1/cases/{case_id}/events", headers=tokens["auditor"]).json["items"]]
     assert kinds.count("case.file_attached") == 3 and "case.file_downloaded" in kinds
 

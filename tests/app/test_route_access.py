@@ -65,7 +65,8 @@ POLICY.update({
 # API completeness (issue 17): row-level and role checks happen in the services; every token gets in.
 POLICY.update({f"api.{name}": LOGGED_IN for name in (
     "release", "assign", "move_queue", "set_priority", "request_information", "answer_information", "edit_data",
-    "approval", "decide", "comments", "attachments", "add_attachments", "download_attachment", "request_draft")})
+    "approval", "decide", "comments", "attachments", "add_attachment", "attach_uploads", "download_attachment",
+    "request_draft")})
 BLUEPRINT_POLICY["audit"] = {AUDITOR}
 BLUEPRINT_POLICY["designer_documents"] = {ADMIN}
 
