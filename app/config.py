@@ -45,6 +45,10 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_RESOLVER": None,
     # How long a retried POST with an Idempotency-Key waits for the first one's outcome before a 409.
     "IDEMPOTENCY_WAIT_S": 30,
+    # Uploads waiting to be filed: per person at once (cases.uploads.Quota), and how fast through the API.
+    "UPLOAD_QUOTA_FILES": 50,
+    "UPLOAD_QUOTA_MB": 200,
+    "UPLOAD_RATE_LIMIT": "30 per minute",
 }
 
 # Environment variables read as they are; booleans are "1/true/yes".

@@ -20,6 +20,7 @@ from cases.errors import (
     InvalidQuery,
     NotFound,
     PermissionDenied,
+    TooManyRequests,
     ValidationFailed,
 )
 
@@ -30,6 +31,7 @@ STATUS_BY_ERROR: dict[type[CasesError], int] = {
     Conflict: 409,
     ValidationFailed: 422,
     AuthenticationFailed: 401,
+    TooManyRequests: 429,
 }
 
 TITLES = {

@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.sla import sweep_now
-from cases import notifications
+from app.uploads import file_store
+from cases import notifications, uploads
 from cases.clock import utcnow
 from cases.models import OutboxMessage
 
@@ -237,8 +238,12 @@ def deliver_outbox() -> int:
 
 @job("sla_sweep")
 def sla_sweep() -> int:
-    """Fire the SLA warnings and breaches that are due (each exactly once, whoever else sweeps)."""
+    """The periodic sweep: fire the SLA warnings and breaches that are due (each exactly once, whoever else
+    sweeps), and remove uploads that nothing took within a day (cases.uploads)."""
     fired = sweep_now()
     if fired:
         log.info("SLA sweep fired %s warnings and breaches", fired)
+    removed = uploads.sweep_orphans(db.session, file_store(current_app))
+    if removed:
+        log.info("Removed %s uploads that were never filed", removed)
     return fired

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -16,6 +16,12 @@ from flask_limiter.util import get_remote_address
 def _failed_login(response: Any) -> bool:
     """Only failed attempts count towards the login limit (a success answers 303)."""
     return getattr(response, "status_code", 200) != 303
+
+
+def _api_user_key() -> str:
+    """API limits count per token holder (authentication ran before the view), not per address."""
+    user = getattr(g, "api_user", None)
+    return f"user:{user.id}" if user is not None else get_remote_address()
 
 
 def init_rate_limits(app: Flask) -> Limiter:
@@ -27,6 +33,7 @@ def init_rate_limits(app: Flask) -> Limiter:
         # Anonymous filing: enough for people paging through a wizard, too little for a flood.
         "public.request_form": limiter.limit(app.config.get("PUBLIC_FORM_RATE_LIMIT", "30 per minute"),
                                              methods=["POST"]),
+        "api.upload": limiter.limit(app.config["UPLOAD_RATE_LIMIT"], key_func=_api_user_key, methods=["POST"]),
     }
     for endpoint, limit in limits.items():
         app.view_functions[endpoint] = limit(app.view_functions[endpoint])

@@ -43,6 +43,12 @@ class AuthenticationFailed(CasesError):
     code = "unauthorized"
 
 
+class TooManyRequests(CasesError):
+    """Over a rate limit or a quota (HTTP 429); the message says what to wait for or clear up."""
+
+    code = "rate_limited"
+
+
 class InvalidQuery(ValidationFailed):
     """Bad filter, sort or page parameters of a read (HTTP 400 rather than 422)."""
 

@@ -339,6 +339,15 @@ def _data_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[d
             for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)]
 
 
+def writable_fields(session: Session, case: Case, move: workflow.Transition, actor: User) -> set[str]:
+    """The fields `actor` may send with `move`: its required fields (whoever may fire it fills them), and
+    the fields the case type lets staff edit in the current state, for staff on the case only."""
+    allowed = set(move.required_fields)
+    if access.is_staff_on(session, actor, case):
+        allowed |= set(case_spec(session, case).editable_fields.get(case.state, ()))
+    return allowed
+
+
 def transition(
     session: Session, case: Case, key: str, actor: User, *, comment: str = "",
     data: Mapping[str, Any] | None = None, expected_version: int | None = None, clock: Clock = utcnow,
@@ -347,7 +356,7 @@ def transition(
     spec = case_spec(session, case)
     move = spec.transition(key)
     changes = dict(data or {})
-    allowed_fields = set(move.required_fields) | set(spec.editable_fields.get(case.state, ()))
+    allowed_fields = writable_fields(session, case, move, actor)
     before, after = (json.loads(case.data), json.loads(case.data))
     if changes:
         before, after = _merge(case, changes, allowed_fields)

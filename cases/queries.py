@@ -194,8 +194,9 @@ def requester_cases(session: Session, user: User) -> Sequence[Case]:
                            .order_by(Case.created_at.desc())).all()
 
 
-def case_json(case: Case, **extra: Any) -> dict[str, Any]:
-    """A case as the API shows it (the contract of DESIGN.md)."""
+def case_json(case: Case, *, hide_staff: bool = False, **extra: Any) -> dict[str, Any]:
+    """A case as the API shows it (the contract of DESIGN.md); `hide_staff` for requesters, to whom the
+    assignee is only ever "support"."""
     body: dict[str, Any] = {
         "id": case.id, "ref": case.ref, "case_type": case.case_type.slug, "summary": case.summary,
         "state": case.state, "queue": case.queue.slug,
@@ -206,6 +207,8 @@ def case_json(case: Case, **extra: Any) -> dict[str, Any]:
         "requester": case.requester.email if case.requester else (case.contact_email or None),
         "version": case.lock_version,
     }
+    if hide_staff and body["assignee"] is not None:
+        body["assignee"] = "support"
     body.update(extra)
     return body
 

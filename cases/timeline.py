@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cases.audit import event_json
 from cases.models import AuditEvent
 from cases.workflow import CaseTypeSpec
 from forms.display import display_value
@@ -97,6 +98,30 @@ PUBLIC_KINDS = {"case.filed", "case.transitioned", "case.info_requested", "case.
                 "case.commented", "case.file_attached", "case.updated", "case.approval_decided"}
 
 
+STAFF = "support"  # how the API names staff to a requester (DESIGN.md: staff are never identified)
+
+
+def public_actor(actor: str, requester_email: str) -> str:
+    """The requester is themselves; everyone else (agents, admins, rules) is the support team."""
+    return actor if requester_email and actor == requester_email else STAFF
+
+
+def is_public(event: AuditEvent) -> bool:
+    """Whether a requester may see this event at all (the same choice as their web timeline)."""
+    return event.kind in PUBLIC_KINDS and not json.loads(event.payload).get("internal")
+
+
+def public_events(events: Sequence[AuditEvent], requester_email: str) -> list[dict[str, Any]]:
+    """The events as a requester reads them through the API: public kinds only, staff named "support"."""
+    out = []
+    for event in events:
+        if is_public(event):
+            body = event_json(event)
+            body["actor"] = public_actor(event.actor, requester_email)
+            out.append(body)
+    return out
+
+
 def build(events: Sequence[AuditEvent], spec: CaseTypeSpec, *, public: bool = False, requester_email: str = "",
           schema: FormSchema | None = None) -> list[Entry]:
     """Readable entries, oldest first. Unknown kinds are shown by name rather than hidden.
@@ -113,7 +138,7 @@ def build(events: Sequence[AuditEvent], spec: CaseTypeSpec, *, public: bool = Fa
     out = []
     for event in events:
         payload = json.loads(event.payload)
-        if public and (event.kind not in PUBLIC_KINDS or payload.get("internal")):
+        if public and not is_public(event):
             continue
         describe = _TEXTS.get(event.kind)
         text, detail = describe(spec, payload) if describe else (event.kind, "")

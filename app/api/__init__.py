@@ -3,7 +3,7 @@
 Importing the route modules registers their views on the one `api` blueprint.
 """
 
-from app.api import accounts, cases, documents, tasks, work  # noqa: F401 - imported for their routes
+from app.api import accounts, case_type_docs, cases, described, documents, tasks, work  # noqa: F401 - routes
 from app.api.base import bp
 
 __all__ = ["bp"]

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-from flask import jsonify
-from flask.typing import ResponseReturnValue
+from typing import Any
+
 from sqlalchemy import select
 
 from app.api.base import api_user, bp, paginate, user_json
-from app.errors import error_response
+from app.api.openapi import operation
+from app.api.schemas import Me, Page, PageQuery, UserOut
 from app.extensions import db
 from cases import accounts
+from cases.errors import PermissionDenied
 from cases.models import User
 
 
 @bp.get("/me")
-def me() -> ResponseReturnValue:
+@operation("Who am I", response=Me)
+def me() -> Any:
+    """The caller, with their roles and queues."""
     user = api_user()
     body = user_json(user)
     body["queues"] = [q.slug for q in accounts.queues_of(db.session, user)]
-    return jsonify(body)
+    return body
 
 
 @bp.get("/users")
-def users() -> ResponseReturnValue:
+@operation("List users", query=PageQuery, response=Page[UserOut])
+def users(query: PageQuery) -> Any:
     """Admins list users (paginated); everyone else is refused."""
     if not api_user().has_role("admin"):
-        return error_response(403)
-    return jsonify(paginate(select(User).order_by(User.id), user_json))
+        raise PermissionDenied("Only admins list users.")
+    return paginate(select(User).order_by(User.id), user_json)

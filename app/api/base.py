@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Blueprint, g, request
+from flask import Blueprint, current_app, g, request
 from flask.typing import ResponseReturnValue
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticError
 from sqlalchemy import Select, func, select
 
+from app.api.schemas import PageQuery
 from app.errors import json_error
 from app.extensions import csrf, db
 from cases import accounts
-from cases.errors import InvalidQuery
+from cases.errors import InvalidQuery, ValidationFailed
 from cases.models import User
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -23,7 +26,11 @@ MAX_PER_PAGE = 100
 
 @bp.before_request
 def authenticate() -> ResponseReturnValue | None:
-    """Every API call needs `Authorization: Bearer <token>` of an active user with an unrevoked token."""
+    """Every API call needs `Authorization: Bearer <token>` of an active user with an unrevoked token
+    (except the operations registered as public, like the OpenAPI document)."""
+    operation = getattr(current_app.view_functions.get(request.endpoint or ""), "__openapi__", None)
+    if operation is not None and operation.public:
+        return None
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     user = accounts.user_for_api_token(db.session, token.strip()) if scheme.lower() == "bearer" else None
@@ -42,23 +49,32 @@ def api_user() -> User:
     return user
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], raw: Any, *, query: bool = False) -> M:
+    """`raw` read through `model`; what does not fit is a 422 (a 400 for query strings) naming each field."""
+    try:
+        return model.model_validate(raw)
+    except PydanticError as exc:
+        fields: dict[str, list[str]] = {}
+        for problem in exc.errors(include_url=False):
+            name = ".".join(str(part) for part in problem["loc"]) or "body"
+            fields.setdefault(name, []).append(str(problem["msg"]))
+        if query:
+            raise InvalidQuery("Invalid query parameters.", fields) from None
+        raise ValidationFailed("The request body does not fit; see the fields.", fields) from None
+
+
+def query_args(model: type[M]) -> M:
+    """The query string read through `model` (repeated parameters: the first value)."""
+    return parse(model, request.args.to_dict(), query=True)
+
+
 def page_args() -> tuple[int, int]:
     """`?page=&per_page=` as numbers; bad values are a 400 with the field named, never a 500."""
-    fields: dict[str, list[str]] = {}
-    values = {}
-    for name, default, top in (("page", 1, 10**6), ("per_page", 25, MAX_PER_PAGE)):
-        raw = request.args.get(name, str(default))
-        try:
-            value = int(raw)
-            if not 1 <= value <= top:
-                raise ValueError
-        except ValueError:
-            fields[name] = [f"Use a whole number from 1 to {top}."]
-            continue
-        values[name] = value
-    if fields:
-        raise InvalidQuery("Invalid pagination parameters.", fields)
-    return values["page"], values["per_page"]
+    page = query_args(PageQuery)
+    return page.page, page.per_page
 
 
 def paginate(stmt: Select[Any], serialize: Any) -> dict[str, Any]:

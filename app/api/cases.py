@@ -5,14 +5,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
-from flask.typing import ResponseReturnValue
+from flask import Response, current_app, request
 
-from app.api.base import api_user, bp, json_body, page_args
+from app.api.base import api_user, bp
 from app.api.idempotency import idempotent
+from app.api.openapi import operation
+from app.api.schemas import (
+    CaseDetail,
+    CaseListQuery,
+    CaseOut,
+    CaseTypeDetail,
+    CaseTypeOut,
+    Counted,
+    EventOut,
+    FilingBody,
+    Items,
+    Page,
+    TransitionBody,
+    UploadOut,
+    UploadQuery,
+    VerifyOut,
+    VerifyQuery,
+)
 from app.extensions import db
 from app.uploads import file_store
-from cases import access, audit, casetypes, definitions, lifecycle, queries, submissions, timeline
+from cases import access, audit, casetypes, definitions, lifecycle, queries, submissions, timeline, uploads
 from cases.errors import NotFound, PermissionDenied, ValidationFailed
 from cases.models import Role
 from cases.submissions import Uploader
@@ -41,30 +58,32 @@ def _case_type_json(definition: Any, *, with_form: bool = False) -> dict[str, An
 
 
 @bp.get("/case-types")
-def case_types() -> ResponseReturnValue:
+@operation("List the case types the caller may file", response=Counted[CaseTypeOut])
+def case_types() -> Any:
     """Published case types the caller may file."""
     items = [_case_type_json(d) for d, _v in casetypes.fileable_case_types(db.session, api_user())]
-    return jsonify(items=items, total=len(items))
+    return {"items": items, "total": len(items)}
 
 
 @bp.get("/case-types/<slug>")
-def case_type(slug: str) -> ResponseReturnValue:
+@operation("Read a case type with its form", response=CaseTypeDetail)
+def case_type(slug: str) -> Any:
+    """Requesters read the case types they may file; staff and auditors every published one."""
     user = api_user()
     definition = _case_type(slug)
     fileable = any(d.id == definition.id for d, _v in casetypes.fileable_case_types(db.session, user))
     if not fileable and not user.has_role(Role.ADMIN, Role.AGENT, Role.AUDITOR):
         raise NotFound("No such case type.")
-    return jsonify(_case_type_json(definition, with_form=True))
+    return _case_type_json(definition, with_form=True)
 
 
 @bp.post("/case-types/<slug>/cases")
 @idempotent
-def file_case(slug: str) -> ResponseReturnValue:
-    """File a case; file fields take the ids returned by POST /uploads."""
-    body = json_body()
-    data = body.get("data")
-    if not isinstance(data, dict):
-        raise ValidationFailed("Send the answers as an object under 'data'.", {"data": ["Expected an object."]})
+@operation("File a case", body=FilingBody, response=CaseOut, status=201)
+def file_case(slug: str, body: FilingBody) -> Any:
+    """File a case (requesters); file fields take the ids returned by POST /uploads. 422 names each answer
+    that does not validate against the case type's form (see its schema.json)."""
+    data = dict(body.data)
     definition = _case_type(slug)
     spec = casetypes.spec_of(db.session, definition.latest_version)
     file_ids: dict[str, list[int]] = {}
@@ -75,17 +94,25 @@ def file_case(slug: str) -> ResponseReturnValue:
                 raise ValidationFailed("File fields take a list of upload ids.", {key: ["Expected upload ids."]})
             file_ids[key] = ids
     case = lifecycle.file_case(db.session, definition, data, uploader=Uploader(api_user()), file_ids=file_ids)
-    response = jsonify(queries.case_json(case))
-    response.status_code = 201
-    response.headers["Location"] = f"/api/v1/cases/{case.id}"
-    return response
+    return queries.case_json(case, hide_staff=_hides_staff(case)), 201, {"Location": f"/api/v1/cases/{case.id}"}
 
 
 @bp.post("/uploads")
-def upload() -> ResponseReturnValue:
-    """Store one file for a file field of a case type's form: ?case_type=slug&field=key, multipart 'file'."""
-    definition = _case_type(request.args.get("case_type", ""))
-    field_key = request.args.get("field", "")
+@operation("Upload a file for a file field", query=UploadQuery, response=UploadOut, status=201, upload=True,
+           errors=(413,))
+def upload(query: UploadQuery) -> Any:
+    """Store one file for a file field of a case type's form: ?case_type=slug&field=key, multipart 'file'.
+
+    Auditors never write; everyone else keeps at most UPLOAD_QUOTA_FILES / _MB of pending files (429 beyond it), and
+    UPLOAD_RATE_LIMIT (app.ratelimits) bounds how fast one person uploads."""
+    user = api_user()
+    if not user.has_role(Role.REQUESTER, Role.AGENT, Role.ADMIN):
+        raise PermissionDenied("Auditors cannot upload files.")
+    quota = uploads.Quota(max_files=int(current_app.config["UPLOAD_QUOTA_FILES"]),
+                          max_bytes=int(current_app.config["UPLOAD_QUOTA_MB"]) * 1024 * 1024)
+    uploads.check_quota(db.session, user, quota, adding=request.content_length or 0)
+    definition = _case_type(query.case_type)
+    field_key = query.field
     stream = request.files.get("file")
     if stream is None:
         raise ValidationFailed("Send the file as multipart field 'file'.", {"file": ["No file was sent."]})
@@ -94,21 +121,20 @@ def upload() -> ResponseReturnValue:
     stored = submissions.store_upload(
         db.session, file_store(current_app), schema=submissions.form_schema(form_version), field_key=field_key,
         filename=stream.filename or "upload", stream=stream.stream, uploader=Uploader(api_user()))
-    response = jsonify(stored.ref())
-    response.status_code = 201
-    return response
+    return stored.ref()
 
 
 @bp.get("/cases")
-def list_cases() -> ResponseReturnValue:
+@operation("List cases", query=CaseListQuery, response=Page[CaseOut])
+def list_cases(query: CaseListQuery) -> Any:
     """Cases the caller may see, newest first; filters state, queue, assignee, case_type, q."""
     filters = queries.parse_filters(request.args)
     if "status" not in request.args:
         filters.open = None  # the API lists open and closed cases unless asked
-    page, per_page = page_args()
+    page, per_page = query.page, query.per_page
     result = queries.work_list(db.session, api_user(), filters, page=page, per_page=per_page)
-    return jsonify(items=[queries.case_json(c) for c in result.items], total=result.total, page=page,
-                   per_page=per_page)
+    return {"items": [queries.case_json(c, hide_staff=_hides_staff(c)) for c in result.items],
+            "total": result.total, "page": page, "per_page": per_page}
 
 
 def _transitions(case: Any) -> list[dict[str, Any]]:
@@ -117,27 +143,41 @@ def _transitions(case: Any) -> list[dict[str, Any]]:
             for t in lifecycle.allowed_transitions(db.session, case, api_user())]
 
 
+def _hides_staff(case: Any) -> bool:
+    """Requester-facing views never identify staff (DESIGN.md): only staff on the case and auditors see who."""
+    return not access.sees_internal(db.session, api_user(), case)
+
+
 def _detail(case: Any) -> dict[str, Any]:
     spec = casetypes.case_spec(db.session, case)
     return queries.case_json(
-        case, data=json.loads(case.data), state_label=spec.state(case.state).label,
+        case, hide_staff=_hides_staff(case), data=json.loads(case.data), state_label=spec.state(case.state).label,
         case_type_version=case.case_type_version.number, form_version=case.form_version.number,
         tags=casetypes.case_tags(case), transitions=_transitions(case))
 
 
-def case_response(case: Any, status: int = 200) -> Response:
-    """The case with its ETag (its version); responses differ per caller, so caches key on Authorization."""
-    response = jsonify(_detail(case))
-    response.status_code = status
-    response.set_etag(str(case.lock_version))
-    response.vary.add("Authorization")
-    return response
+def case_etag(case: Any) -> int:
+    """A case's ETag is its version (what If-Match names)."""
+    return int(case.lock_version)
+
+
+def detail_with_etag(case: Any) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """The case with its ETag; answers differ per caller, so caches key on Authorization."""
+    return _detail(case), 200, {"ETag": f'"{case_etag(case)}"', "Vary": "Authorization"}
 
 
 @bp.get("/cases/<int:case_id>")
-def get_case(case_id: int) -> ResponseReturnValue:
-    """The case; `If-None-Match` with its ETag answers 304 while the case is unchanged."""
-    return case_response(access.get_case_for(db.session, case_id, api_user())).make_conditional(request)
+@operation("Read a case", response=CaseDetail)
+def get_case(case_id: int) -> Any:
+    """The case with its data and the transitions the caller may fire now. Its `ETag` is its version;
+    `If-None-Match` with it answers 304 while the case is unchanged."""
+    case = access.get_case_for(db.session, case_id, api_user())
+    if request.if_none_match.contains(str(case_etag(case))):
+        response = Response(status=304)
+        response.set_etag(str(case_etag(case)))
+        response.vary.add("Authorization")
+        return response
+    return detail_with_etag(case)
 
 
 def _version() -> int | None:
@@ -146,45 +186,48 @@ def _version() -> int | None:
 
 
 @bp.post("/cases/<int:case_id>/claim")
-def claim(case_id: int) -> ResponseReturnValue:
+@operation("Claim a case", response=CaseDetail, errors=(409,))
+def claim(case_id: int) -> Any:
+    """Agents of the case's queue take it; 409 when someone else holds it."""
     case = access.get_case_for(db.session, case_id, api_user())
     lifecycle.claim(db.session, case, api_user(), expected_version=_version())
-    return jsonify(_detail(case))
+    return _detail(case)
 
 
 @bp.post("/cases/<int:case_id>/transitions")
 @idempotent
-def fire_transition(case_id: int) -> ResponseReturnValue:
-    body = json_body()
+@operation("Fire a transition", body=TransitionBody, response=CaseDetail, errors=(409,))
+def fire_transition(case_id: int, body: TransitionBody) -> Any:
+    """409 when the transition is not allowed now (with the reason); 422 on bad data, naming each field the
+    caller may not write with this transition in this state."""
     case = access.get_case_for(db.session, case_id, api_user())
-    key, comment, data = body.get("transition"), body.get("comment", ""), body.get("data") or {}
-    if not isinstance(key, str) or not isinstance(comment, str) or not isinstance(data, dict):
-        raise ValidationFailed("Send 'transition' (text), optional 'comment' (text) and 'data' (object).",
-                               {"transition": ["Expected the key of a transition."]})
-    lifecycle.transition(db.session, case, key, api_user(), comment=comment, data=data,
-                         expected_version=body.get("version") if isinstance(body.get("version"), int) else None)
-    return jsonify(_detail(case))
+    lifecycle.transition(db.session, case, body.transition, api_user(), comment=body.comment,
+                         data=body.data or {}, expected_version=body.version)
+    return _detail(case)
 
 
 @bp.get("/cases/<int:case_id>/events")
-def events(case_id: int) -> ResponseReturnValue:
+@operation("Read a case's audit events", response=Items[EventOut])
+def events(case_id: int) -> Any:
     """The case's audit events in order. Requesters get the public ones; staff and auditors all of them."""
     user = api_user()
     case = access.get_case_for(db.session, case_id, user)
     rows = audit.events(db.session, case.stream)
     if not access.sees_internal(db.session, user, case):
-        rows = [e for e in rows if e.kind in timeline.PUBLIC_KINDS and '"internal":true' not in e.payload]
-    return jsonify(items=[audit.event_json(e) for e in rows])
+        return {"items": timeline.public_events(rows, case.requester.email if case.requester else "")}
+    return {"items": [audit.event_json(e) for e in rows]}
 
 
 @bp.get("/audit/verify")
-def verify() -> ResponseReturnValue:
+@operation("Verify the audit chains", query=VerifyQuery, response=VerifyOut)
+def verify(query: VerifyQuery) -> Any:
+    """Auditors and admins recompute every chain (or one stream) and get the first broken event."""
     user = api_user()
     if not user.has_role(Role.AUDITOR, Role.ADMIN):
         raise PermissionDenied("Only auditors and admins verify the audit chain.")
-    result = audit.verify(db.session, request.args.get("stream") or None)
+    result = audit.verify(db.session, query.stream or None)
     body: dict[str, Any] = {"ok": result.ok, "checked": result.checked, "streams": result.streams}
     if result.first_broken:
         broken = result.first_broken
         body["first_broken"] = {"stream": broken.stream, "seq": broken.seq, "reason": broken.reason}
-    return jsonify(body)
+    return body

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import jsonify
-from flask.typing import ResponseReturnValue
+from typing import Any
 
 from app.api.base import api_user, bp
+from app.api.openapi import operation
+from app.api.schemas import DocumentOut, Items
 from app.document_pages import send_document
 from app.extensions import db
 from cases import access, documents
@@ -13,15 +14,22 @@ from cases.errors import NotFound
 
 
 @bp.get("/cases/<int:case_id>/documents")
-def case_documents(case_id: int) -> ResponseReturnValue:
+@operation("List a case's documents", response=Items[DocumentOut])
+def case_documents(case_id: int) -> Any:
     """The case's documents the caller may see, newest first (requesters: finished, non-internal ones)."""
     user = api_user()
     case = access.get_case_for(db.session, case_id, user)
-    return jsonify(items=[documents.document_json(d) for d in documents.documents_for(db.session, case, user)])
+    hide = not access.sees_internal(db.session, user, case)
+    items = [documents.document_json(d) for d in documents.documents_for(db.session, case, user)]
+    for item in items:
+        if hide and item["requested_by"]:
+            item["requested_by"] = "support"
+    return {"items": items}
 
 
 @bp.get("/cases/<int:case_id>/documents/<int:document_id>")
-def download_document(case_id: int, document_id: int) -> ResponseReturnValue:
+@operation("Download a document", produces="application/pdf", errors=(409,))
+def download_document(case_id: int, document_id: int) -> Any:
     """The PDF (409 while it is not ready); the download is an audit event of the case."""
     user = api_user()
     document, case = documents.document_for(db.session, document_id, user)

@@ -9,19 +9,35 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, jsonify, request, send_file
+from flask import current_app, request, send_file
 from flask.typing import ResponseReturnValue
 
-from app.api.base import api_user, bp, json_body
-from app.api.cases import case_response
+from app.api.base import api_user, bp
+from app.api.cases import case_etag, detail_with_etag
 from app.api.idempotency import idempotent
+from app.api.openapi import operation
+from app.api.schemas import CaseDetail, CommentBody, CommentOut, Counted, DocumentOut, Items
+from app.api.work_schemas import (
+    AnswerBody,
+    ApprovalEnvelope,
+    AssignBody,
+    AttachmentOut,
+    AttachUploadsBody,
+    DataEditBody,
+    DecisionBody,
+    PriorityBody,
+    QuestionBody,
+    QueueBody,
+)
 from app.errors import json_error
 from app.extensions import db
 from app.uploads import file_store
 from cases import access, accounts, automation, documents, lifecycle, submissions
 from cases.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from cases.models import Case, StoredFile, User
+from cases.models import Case, Comment, StoredFile, User
 from cases.submissions import Uploader
+
+LOCKED = (409, 412)
 
 
 class PreconditionError(Exception):
@@ -49,14 +65,13 @@ def if_match(case: Case, *, required: bool = False) -> int | None:
     tag = raw.removeprefix("W/").strip('"')
     if not tag.isdigit():
         raise PreconditionError(412, "If-Match must be the case's version (its ETag), e.g. \"3\".")
-    if int(tag) != case.lock_version:
+    if int(tag) != case_etag(case):
         raise PreconditionError(412, f"The case is at version {case.lock_version}, not {tag}: it was changed "
                                      "meanwhile. Read it again and retry.")
     return int(tag)
 
 
-def _change(case_id: int, action: Callable[[Case, User, int | None], Any], *,
-            required: bool = False) -> ResponseReturnValue:
+def _change(case_id: int, action: Callable[[Case, User, int | None], Any], *, required: bool = False) -> Any:
     """Load the case as the caller sees it, check If-Match, run one service; answer with the case."""
     user = api_user()
     case = access.get_case_for(db.session, case_id, user)
@@ -70,32 +85,24 @@ def _change(case_id: int, action: Callable[[Case, User, int | None], Any], *,
             if fresh is not None and fresh.lock_version != expected:
                 raise PreconditionError(412, "The case was changed meanwhile. Read it again and retry.") from None
         raise
-    return case_response(case)
-
-
-def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str:
-    value = body.get(name, "" if not required else None)
-    if not isinstance(value, str):
-        raise ValidationFailed(f"Send '{name}' as text.", {name: ["Expected text."]})
-    return value
+    return detail_with_etag(case)
 
 
 # ---------------------------------------------------------------- claiming, assigning, routing
 
 
 @bp.post("/cases/<int:case_id>/release")
-def release(case_id: int) -> ResponseReturnValue:
+@operation("Release a case", response=CaseDetail, errors=LOCKED)
+def release(case_id: int) -> Any:
+    """The case's holder (or an admin) gives it back to its queue."""
     return _change(case_id, lambda c, u, v: lifecycle.release(db.session, c, u, expected_version=v))
 
 
 @bp.post("/cases/<int:case_id>/assign")
-def assign(case_id: int) -> ResponseReturnValue:
-    """Body `{"assignee": "<agent's e-mail>" | null}`."""
-    body = json_body()
-    if "assignee" not in body or not (body["assignee"] is None or isinstance(body["assignee"], str)):
-        raise ValidationFailed("Send 'assignee': an agent's e-mail address, or null.",
-                               {"assignee": ["Expected an e-mail address or null."]})
-    email = (body["assignee"] or "").strip()
+@operation("Assign a case", body=AssignBody, response=CaseDetail, errors=LOCKED)
+def assign(case_id: int, body: AssignBody) -> Any:
+    """Staff of the case give it to an active agent, or to nobody (`null`)."""
+    email = (body.assignee or "").strip()
     assignee = accounts.find_user(db.session, email) if email else None
     if email and assignee is None:
         raise ValidationFailed("No agent has this e-mail address.", {"assignee": ["Choose an active agent."]})
@@ -103,20 +110,21 @@ def assign(case_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<int:case_id>/queue")
-def move_queue(case_id: int) -> ResponseReturnValue:
-    """Body `{"queue": "<slug>"}`."""
-    slug = _text(json_body(), "queue")
-    queue = accounts.find_queue(db.session, slug)
+@operation("Move a case to another queue", body=QueueBody, response=CaseDetail, errors=LOCKED)
+def move_queue(case_id: int, body: QueueBody) -> Any:
+    """Staff of the case route it by hand."""
+    queue = accounts.find_queue(db.session, body.queue)
     if queue is None or not queue.active:
         raise ValidationFailed("No active queue has this short name.", {"queue": ["Choose an active queue."]})
     return _change(case_id, lambda c, u, v: lifecycle.move_to_queue(db.session, c, queue, u, expected_version=v))
 
 
 @bp.post("/cases/<int:case_id>/priority")
-def set_priority(case_id: int) -> ResponseReturnValue:
-    """Body `{"priority": "low" | "normal" | "high" | "urgent"}`."""
-    priority = _text(json_body(), "priority")
-    return _change(case_id, lambda c, u, v: lifecycle.set_priority(db.session, c, priority, u, expected_version=v))
+@operation("Set a case's priority", body=PriorityBody, response=CaseDetail, errors=LOCKED)
+def set_priority(case_id: int, body: PriorityBody) -> Any:
+    """Staff of the case set its priority."""
+    return _change(case_id, lambda c, u, v: lifecycle.set_priority(db.session, c, body.priority, u,
+                                                                   expected_version=v))
 
 
 # ---------------------------------------------------------------- requests for information
@@ -124,30 +132,29 @@ def set_priority(case_id: int) -> ResponseReturnValue:
 
 @bp.post("/cases/<int:case_id>/information-requests")
 @idempotent
-def request_information(case_id: int) -> ResponseReturnValue:
-    """Staff ask the requester something (body `{"question": "..."}`); the case waits for the answer."""
-    question = _text(json_body(), "question")
-    return _change(case_id, lambda c, u, v: lifecycle.request_information(db.session, c, u, question,
+@operation("Ask the requester for information", body=QuestionBody, response=CaseDetail, errors=LOCKED)
+def request_information(case_id: int, body: QuestionBody) -> Any:
+    """Staff ask the requester something; the case waits (SLA paused) for the answer."""
+    return _change(case_id, lambda c, u, v: lifecycle.request_information(db.session, c, u, body.question,
                                                                           expected_version=v))
 
 
 @bp.post("/cases/<int:case_id>/information-requests/answer")
-def answer_information(case_id: int) -> ResponseReturnValue:
-    """The requester answers (body `{"answer": "..."}`); the case goes back to where it was."""
-    answer = _text(json_body(), "answer")
-    return _change(case_id, lambda c, u, _v: lifecycle.answer_information(db.session, c, u, answer))
+@operation("Answer a request for information", body=AnswerBody, response=CaseDetail, errors=LOCKED)
+def answer_information(case_id: int, body: AnswerBody) -> Any:
+    """The requester answers; the case goes back to the state it was in when asked (409 if nothing waits)."""
+    return _change(case_id, lambda c, u, _v: lifecycle.answer_information(db.session, c, u, body.answer))
 
 
 # ---------------------------------------------------------------- editing data
 
 
 @bp.patch("/cases/<int:case_id>/data")
-def edit_data(case_id: int) -> ResponseReturnValue:
-    """Body `{"data": {field: value}}`: the fields staff may edit in this state; If-Match is required."""
-    data = json_body().get("data")
-    if not isinstance(data, dict) or not data:
-        raise ValidationFailed("Send the changed fields as an object under 'data'.", {"data": ["Expected an object."]})
-    return _change(case_id, lambda c, u, v: lifecycle.edit_fields(db.session, c, data, u, expected_version=v),
+@operation("Edit a case's data", body=DataEditBody, response=CaseDetail, errors=(409, 412, 428))
+def edit_data(case_id: int, body: DataEditBody) -> Any:
+    """Staff change the fields the case type lets them edit in the current state. `If-Match` with the
+    case's version (its ETag) is required: 428 without it, 412 when the case changed meanwhile."""
+    return _change(case_id, lambda c, u, v: lifecycle.edit_fields(db.session, c, body.data, u, expected_version=v),
                    required=True)
 
 
@@ -162,29 +169,27 @@ def _approval_json(approval: Any, user: User) -> dict[str, Any]:
 
 
 @bp.get("/cases/<int:case_id>/approval")
-def approval(case_id: int) -> ResponseReturnValue:
-    """The approval the case waits for, or `{"approval": null}`."""
+@operation("Read the approval a case waits for", response=ApprovalEnvelope)
+def approval(case_id: int) -> Any:
+    """The pending approval, or `{"approval": null}`."""
     user = api_user()
     case = access.get_case_for(db.session, case_id, user)
     pending = automation.pending_approval(db.session, case)
-    return jsonify(approval=_approval_json(pending, user) if pending is not None else None)
+    return {"approval": _approval_json(pending, user) if pending is not None else None}
 
 
 @bp.post("/cases/<int:case_id>/approval")
-def decide(case_id: int) -> ResponseReturnValue:
-    """Body `{"decision": "approve" | "reject", "comment": "..."}` by whoever the approval names."""
-    body = json_body()
-    decision, comment = body.get("decision"), _text(body, "comment", required=False)
-    if decision not in ("approve", "reject"):
-        raise ValidationFailed("Send 'decision': 'approve' or 'reject'.", {"decision": ["Use approve or reject."]})
+@operation("Decide an approval", body=DecisionBody, response=CaseDetail, errors=LOCKED)
+def decide(case_id: int, body: DecisionBody) -> Any:
+    """Whoever the approval names approves or rejects; the case moves on to the rule's chosen state."""
     return _change(case_id, lambda c, u, _v: automation.decide_approval(
-        db.session, c, u, approve=decision == "approve", comment=comment))
+        db.session, c, u, approve=body.decision == "approve", comment=body.comment))
 
 
 # ---------------------------------------------------------------- comments
 
 
-def comment_json(comment: Any, *, public: bool) -> dict[str, Any]:
+def comment_json(comment: Comment, *, public: bool) -> dict[str, Any]:
     """A comment; for requesters staff are never named (author `support`)."""
     author = comment.author.email if comment.author else None
     if public and (comment.author is None or not comment.author.has_role("requester")
@@ -195,26 +200,14 @@ def comment_json(comment: Any, *, public: bool) -> dict[str, Any]:
 
 
 @bp.get("/cases/<int:case_id>/comments")
-def comments(case_id: int) -> ResponseReturnValue:
+@operation("List a case's comments", response=Counted[CommentOut])
+def comments(case_id: int) -> Any:
     """The conversation, oldest first; requesters get the public comments only."""
     user = api_user()
     case = access.get_case_for(db.session, case_id, user)
     public = not access.sees_internal(db.session, user, case)
     rows = lifecycle.comments_for(db.session, case, user)
-    return jsonify(items=[comment_json(c, public=public) for c in rows], total=len(rows))
-
-
-def visibility_of(body: dict[str, Any]) -> bool:
-    """`visibility` ("public" | "internal") or the older boolean `internal`; True for internal."""
-    if "visibility" in body:
-        if body["visibility"] not in ("public", "internal"):
-            raise ValidationFailed("'visibility' is 'public' or 'internal'.",
-                                   {"visibility": ["Use public or internal."]})
-        return bool(body["visibility"] == "internal")
-    internal = body.get("internal", False)
-    if not isinstance(internal, bool):
-        raise ValidationFailed("'internal' is true or false.", {"internal": ["Expected true or false."]})
-    return internal
+    return {"items": [comment_json(c, public=public) for c in rows], "total": len(rows)}
 
 
 def refuse_internal_for_outsiders(case: Case, user: User, internal: bool) -> None:
@@ -225,17 +218,16 @@ def refuse_internal_for_outsiders(case: Case, user: User, internal: bool) -> Non
 
 @bp.post("/cases/<int:case_id>/comments")
 @idempotent
-def comment(case_id: int) -> ResponseReturnValue:
-    """Body `{"body": "...", "visibility": "public" | "internal"}` (internal: the case's agents only)."""
-    body = json_body()
+@operation("Comment on a case", body=CommentBody, response=CommentOut, status=201, errors=(409,))
+def comment(case_id: int, body: CommentBody) -> Any:
+    """Staff comment publicly or internally; the requester comments publicly while the case is open (an
+    internal comment from anyone but the case's staff is refused with 403, never made public silently)."""
     user = api_user()
     case = access.get_case_for(db.session, case_id, user)
-    text, internal = _text(body, "body"), visibility_of(body)
+    internal = body.visibility == "internal" if body.visibility is not None else body.internal
     refuse_internal_for_outsiders(case, user, internal)
-    note = lifecycle.add_comment(db.session, case, user, text, internal=internal)
-    response = jsonify(comment_json(note, public=not access.sees_internal(db.session, user, case)))
-    response.status_code = 201
-    return response
+    note = lifecycle.add_comment(db.session, case, user, body.body, internal=internal)
+    return comment_json(note, public=not access.sees_internal(db.session, user, case)), 201
 
 
 # ---------------------------------------------------------------- attachments
@@ -249,34 +241,40 @@ def file_json(stored: StoredFile, case: Case) -> dict[str, Any]:
 
 
 @bp.get("/cases/<int:case_id>/attachments")
-def attachments(case_id: int) -> ResponseReturnValue:
+@operation("List a case's files", response=Counted[AttachmentOut])
+def attachments(case_id: int) -> Any:
     """The case's files (requesters: the public ones)."""
     user = api_user()
     case = access.get_case_for(db.session, case_id, user)
     rows = lifecycle.files_for(db.session, case, user)
-    return jsonify(items=[file_json(f, case) for f in rows], total=len(rows))
+    return {"items": [file_json(f, case) for f in rows], "total": len(rows)}
 
 
-def _attach(case: Case, user: User, files: list[StoredFile], internal: bool) -> ResponseReturnValue:
+def _attach(case: Case, user: User, files: list[StoredFile], internal: bool) -> Any:
     lifecycle.attach_files(db.session, case, user, files, internal=internal)
-    response = jsonify(items=[file_json(f, case) for f in files])
-    response.status_code = 201
-    return response
+    return {"items": [file_json(f, case) for f in files]}, 201
 
 
 @bp.post("/cases/<int:case_id>/attachments")
 @idempotent
-def add_attachment(case_id: int) -> ResponseReturnValue:
-    """Attach one file sent as multipart `file` (optional form field `visibility`: "internal" for staff)."""
+@operation("Attach a file to a case", response=Items[AttachmentOut], status=201, upload=True, errors=(409, 413))
+def add_attachment(case_id: int) -> Any:
+    """Store one file sent as multipart `file` and attach it (the case's staff, or its requester while it is
+    open). An optional form field `visibility=internal` keeps it from the requester (staff only)."""
     user = api_user()
     case = access.get_case_for(db.session, case_id, user)
-    internal = visibility_of({k: v for k, v in request.form.items() if k == "visibility"})
+    visibility = request.form.get("visibility", "public")
+    if visibility not in ("public", "internal"):
+        raise ValidationFailed("'visibility' is 'public' or 'internal'.", {"visibility": ["Use public or internal."]})
+    internal = visibility == "internal"
     refuse_internal_for_outsiders(case, user, internal)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ValidationFailed("Send the file as multipart field 'file'.", {"file": ["No file was sent."]})
     if not access.is_staff_on(db.session, user, case) and case.requester_id != user.id:
         raise PermissionDenied("You cannot add files to this case.")
+    if not case.is_open:
+        raise Conflict("The case is closed.")
     stored = submissions.store_case_file(db.session, file_store(current_app), filename=upload.filename,
                                          stream=upload.stream, uploader=Uploader(user))
     return _attach(case, user, [stored], internal)
@@ -284,19 +282,17 @@ def add_attachment(case_id: int) -> ResponseReturnValue:
 
 @bp.post("/cases/<int:case_id>/attachments/from-uploads")
 @idempotent
-def attach_uploads(case_id: int) -> ResponseReturnValue:
-    """Attach the caller's own pending uploads: `{"uploads": [ids], "visibility": "public" | "internal"}`."""
+@operation("Attach pending uploads to a case", body=AttachUploadsBody, response=Items[AttachmentOut], status=201,
+           errors=(409,))
+def attach_uploads(case_id: int, body: AttachUploadsBody) -> Any:
+    """Attach the caller's own uploads that are not attached to anything yet."""
     user = api_user()
     case = access.get_case_for(db.session, case_id, user)
-    body = json_body()
-    internal = visibility_of(body)
+    internal = body.visibility == "internal"
     refuse_internal_for_outsiders(case, user, internal)
-    ids = body.get("uploads")
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise ValidationFailed("Send 'uploads': a list of upload ids.", {"uploads": ["Expected upload ids."]})
-    files = [f for f in (db.session.get(StoredFile, i) for i in ids[:50]) if f is not None]
-    unknown = sorted(set(ids) - {f.id for f in files if f.owner_id == user.id and f.case_id is None
-                                 and f.submission_id is None})
+    files = [f for f in (db.session.get(StoredFile, i) for i in body.uploads) if f is not None]
+    unknown = sorted(set(body.uploads) - {f.id for f in files if f.owner_id == user.id and f.case_id is None
+                                          and f.submission_id is None})
     if unknown:
         raise ValidationFailed("Some uploads are not yours to attach, or are attached already.",
                                {"uploads": [f"Not attachable: {', '.join(map(str, unknown))}."]})
@@ -304,7 +300,8 @@ def attach_uploads(case_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/cases/<int:case_id>/attachments/<int:file_id>")
-def download_attachment(case_id: int, file_id: int) -> ResponseReturnValue:
+@operation("Download a case file", produces="application/octet-stream")
+def download_attachment(case_id: int, file_id: int) -> Any:
     """The file, as an attachment; the download is an audit event of the case."""
     user = api_user()
     stored = lifecycle.file_for(db.session, file_id, user)
@@ -320,12 +317,11 @@ def download_attachment(case_id: int, file_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<int:case_id>/documents/drafts")
-def request_draft(case_id: int) -> ResponseReturnValue:
-    """Have a DRAFT dossier made of an open case (its agents, auditors, admins); 202 with the document."""
+@operation("Have a draft dossier made", response=DocumentOut, status=202, errors=(409,))
+def request_draft(case_id: int) -> Any:
+    """A DRAFT dossier of an open case, rendered in the background (the case's agents, auditors, admins);
+    a draft still waiting for the renderer is answered instead of a second one."""
     user = api_user()
     case = access.get_case_for(db.session, case_id, user)
     document = documents.request_draft(db.session, case, user)
-    response = jsonify(documents.document_json(document))
-    response.status_code = 202
-    response.headers["Location"] = f"/api/v1/cases/{case.id}/documents/{document.id}"
-    return response
+    return documents.document_json(document), 202, {"Location": f"/api/v1/cases/{case.id}/documents/{document.id}"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, false
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cases.models.accounts import User
@@ -39,7 +39,13 @@ class StoredFile(Base):
     """An uploaded file. Stored under `storage_name` (random); the original name is metadata only."""
 
     __tablename__ = "stored_files"
-    __table_args__ = (Index("ix_stored_files_submission_id", "submission_id"),)
+    __table_args__ = (
+        Index("ix_stored_files_submission_id", "submission_id"),
+        # The upload quota counts a person's pending files; the sweep finds old pending files.
+        Index("ix_stored_files_owner_id", "owner_id"),
+        Index("ix_stored_files_pending", "uploaded_at", sqlite_where=text("case_id IS NULL AND submission_id IS NULL"),
+              postgresql_where=text("case_id IS NULL AND submission_id IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     storage_name: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,261 @@
+"""The OpenAPI 3.1 document of /api/v1, generated from the routes and the pydantic models they really use.
+
+Adding an operation to the API and to its document is one decorator under the route::
+
+    @bp.post("/cases/<int:case_id>/comments")
+    @operation("Comment on a case", body=CommentBody, response=CommentOut, status=201, errors=(409,))
+    def comment(case_id: int, body: CommentBody) -> Any:
+        ...
+        return {"id": ..., "body": ...}, 201
+
+`operation` parses the JSON body through `body` (422 naming each field that does not fit) and passes it
+as the `body` argument; `query=` does the same for the query string (400) as `query`; the view returns a
+plain value (or `(value, status)` / `(value, status, headers)`), which is serialised through `response`,
+so the answer cannot differ from what the document says. A view that streams a file returns a Flask
+Response and names its media type with `produces=`; `upload=True` documents a multipart `file`;
+`public=True` answers without a token. Path parameters come from the URL rule (converters with an
+`openapi_schema` attribute say their own schema). A test asserts that every /api/v1 URL rule appears in
+the document, so a route without `@operation` fails the suite rather than drifting away from it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+from werkzeug.routing import IntegerConverter, Rule
+
+from app.api.base import json_body, parse, query_args
+from app.api.schemas import Error
+
+REF = "#/components/schemas/{model}"
+METHODS = ("get", "post", "put", "patch", "delete")
+# Every operation may answer these (bad input, no token, no access, unknown id, invalid body, rate limit).
+COMMON_ERRORS = (400, 401, 403, 404, 405, 422, 429)
+ERROR_TEXT = {
+    400: "The request or its query parameters could not be read.",
+    401: "No valid API token (send `Authorization: Bearer <token>`).",
+    403: "The caller's roles do not allow this.",
+    404: "No such resource, or not one the caller may see.",
+    405: "The path does not take this method.",
+    409: "The change does not fit the current state (or lost a race).",
+    412: "The `If-Match` version is stale.",
+    413: "The upload is larger than allowed.",
+    422: "The body or its data does not validate; `fields` names each problem.",
+    429: "Too many requests, or over a quota; the message says what to wait for.",
+}
+INFO_DESCRIPTION = """\
+JSON in and out under `/api/v1`, authenticated with `Authorization: Bearer <token>` (create a token on
+your profile page or with `casework token create`).
+
+**Errors** always have the shape `{"error": {"code": "...", "message": "...", "fields": {"name": ["..."]}}}`.
+
+**Lists** take `?page=` (from 1) and `?per_page=` (1 to 100) and answer
+`{"items": [...], "total": n, "page": p, "per_page": k}`.
+
+**Requesters** never see who on the staff did something: `assignee` and event `actor` read `"support"`.
+
+Each case type also has a typed description of its form and endpoints:
+`/api/v1/case-types/{slug}/schema.json` (JSON Schema 2020-12) and `/api/v1/case-types/{slug}/openapi.json`.
+"""
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the document says about one view (and what `operation` enforces)."""
+
+    summary: str
+    description: str = ""
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    errors: tuple[int, ...] = ()
+    produces: str | None = None
+    upload: bool = False
+    public: bool = False
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def operation(summary: str, *, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+              response: type[BaseModel] | None = None, status: int = 200, errors: Sequence[int] = (),
+              produces: str | None = None, upload: bool = False, public: bool = False,
+              tags: Sequence[str] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a view's request and response models; parse and serialise through them (see the module)."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        spec = Operation(summary=summary, description=(view.__doc__ or "").strip(), body=body, query=query,
+                         response=response, status=status, errors=tuple(errors), produces=produces,
+                         upload=upload, public=public, tags=tuple(tags))
+
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if body is not None:
+                kwargs["body"] = parse(body, json_body())
+            if query is not None:
+                kwargs["query"] = query_args(query)
+            return _serialise(spec, view(*args, **kwargs))
+
+        wrapper.__openapi__ = spec  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def _serialise(spec: Operation, result: Any) -> Any:
+    if isinstance(result, Response) or spec.response is None:
+        return result
+    status, headers = spec.status, None
+    if isinstance(result, tuple):
+        result, status, *rest = result
+        headers = rest[0] if rest else None
+    payload = spec.response.model_validate(result).model_dump(mode="json")
+    response = jsonify(payload)
+    response.status_code = status
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+# ---------------------------------------------------------------- the document
+
+_ARG = re.compile(r"<(?:(?P<conv>[a-zA-Z_][a-zA-Z0-9_]*)(?:\([^)]*\))?:)?(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>")
+EXAMPLES = {"slug": "complaint", "case_id": 1, "document_id": 1, "task_id": 1}
+
+
+def _path(rule: Rule, prefix: str) -> tuple[str, list[dict[str, Any]]]:
+    """The OpenAPI path of a URL rule (relative to `prefix`) and its path parameters."""
+    params = []
+    for match in _ARG.finditer(rule.rule):
+        name = match["name"]
+        converter = rule._converters.get(name)
+        schema = getattr(converter, "openapi_schema", None)
+        if schema is None:
+            schema = ({"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+                      if isinstance(converter, IntegerConverter) else {"type": "string", "pattern": "^[^/]+$"})
+        param: dict[str, Any] = {"name": name, "in": "path", "required": True, "schema": dict(schema)}
+        if name in EXAMPLES:
+            param["example"] = EXAMPLES[name]
+        params.append(param)
+    return _ARG.sub(lambda m: "{" + m["name"] + "}", rule.rule)[len(prefix):] or "/", params
+
+
+def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(mode="validation")
+    required = set(schema.get("required", []))
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = dict(prop)
+        branches = [b for b in prop.pop("anyOf", []) if b.get("type") != "null"]
+        if branches:
+            prop.update(branches[0])
+        description = prop.pop("description", "")
+        prop.pop("title", None)
+        if prop.get("default", 0) is None:
+            del prop["default"]
+        param: dict[str, Any] = {"name": name, "in": "query", "required": name in required, "schema": prop}
+        if description:
+            param["description"] = description
+        params.append(param)
+    return params
+
+
+def _operations(app: Flask, prefix: str) -> list[tuple[str, str, str, Operation, list[dict[str, Any]]]]:
+    """(path, method, operationId, spec, path params) of every registered view under `prefix`."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(prefix + "/"):
+            continue
+        spec = getattr(app.view_functions.get(rule.endpoint), "__openapi__", None)
+        if spec is None:
+            continue
+        path, params = _path(rule, prefix)
+        for method in sorted(m.lower() for m in (rule.methods or ()) if m.lower() in METHODS):
+            out.append((path, method, rule.endpoint.rpartition(".")[2], spec, params))
+    return sorted(out, key=lambda o: (o[0], METHODS.index(o[1])))
+
+
+def model_schemas(models: Sequence[tuple[type[BaseModel], str]]) -> tuple[dict[Any, str], dict[str, Any]]:
+    """JSON Schema 2020-12 of the models as components: ({(model, mode): ref}, {name: schema})."""
+    refs, top = models_json_schema(list(dict.fromkeys(models)), ref_template=REF)  # type: ignore[arg-type]
+    return {k: v["$ref"] for k, v in refs.items()}, top.get("$defs", {})
+
+
+def error_responses(spec: Operation) -> dict[str, Any]:
+    codes = sorted(set(COMMON_ERRORS) | set(spec.errors) - ({401} if spec.public else set()))
+    return {str(c): {"$ref": "#/components/responses/Error", "description": ERROR_TEXT.get(c, "Error.")}
+            for c in codes}
+
+
+def build_document(app: Flask, *, prefix: str = "/api/v1") -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every operation registered under `prefix`."""
+    operations = _operations(app, prefix)
+    wanted: list[tuple[type[BaseModel], str]] = [(Error, "serialization")]
+    for *_rest, spec, _params in operations:
+        if spec.body is not None:
+            wanted.append((spec.body, "validation"))
+        if spec.response is not None:
+            wanted.append((spec.response, "serialization"))
+    refs, schemas = model_schemas(wanted)
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method, operation_id, spec, params in operations:
+        op: dict[str, Any] = {"operationId": operation_id, "summary": spec.summary,
+                              "tags": list(spec.tags) or [_tag(path)]}
+        if spec.description:
+            op["description"] = spec.description
+        parameters = params + (_query_params(spec.query) if spec.query is not None else [])
+        if parameters:
+            op["parameters"] = parameters
+        if spec.body is not None:
+            op["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": {"$ref": refs[(spec.body, "validation")]}}}}
+        elif spec.upload:
+            op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream",
+                                        "description": "The file's bytes; it is judged by its content."}}}}}}
+        success: dict[str, Any] = {"description": spec.summary}
+        if spec.produces:
+            success["content"] = {spec.produces: {"schema": {"type": "string", "contentMediaType": spec.produces}}}
+        elif spec.response is not None:
+            success["content"] = {"application/json": {"schema": {"$ref": refs[(spec.response, "serialization")]}}}
+        op["responses"] = {str(spec.status): success, **error_responses(spec)}
+        if spec.public:
+            op["security"] = []
+        paths.setdefault(path, {})[method] = op
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {"title": "Casework API", "version": "1", "description": INFO_DESCRIPTION,
+                 "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"}},
+        "servers": [{"url": prefix}],
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "responses": {"Error": {"description": "An error.", "content": {
+                "application/json": {"schema": {"$ref": refs[(Error, "serialization")]}}}}},
+            "securitySchemes": {"bearerAuth": {
+                "type": "http", "scheme": "bearer",
+                "description": "An API token from your profile page or `casework token create`."}},
+        },
+    }
+
+
+def _tag(path: str) -> str:
+    return path.strip("/").split("/")[0] or "api"
+
+
+def document() -> dict[str, Any]:
+    """The current app's document, built once per app (routes do not change after create_app)."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    cached = app.extensions.get("casework_openapi")
+    if cached is None:
+        cached = app.extensions["casework_openapi"] = build_document(app)
+    return cached
