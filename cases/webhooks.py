@@ -204,9 +204,14 @@ def _case_snapshot(case: Case) -> dict[str, Any]:
     }
 
 
+# Events that can close a case (their payload names the state they led `to`).
+CLOSING_KINDS = ("case.transitioned", "case.approval_decided")
+
+
 def _webhook_kinds(audit_event: AuditEvent, case: Case) -> list[str]:
-    kinds = [SOURCE_KINDS[audit_event.kind]]
-    if audit_event.kind == "case.transitioned" and not case.is_open:
+    kinds = [SOURCE_KINDS[audit_event.kind]] if audit_event.kind in SOURCE_KINDS else []
+    if audit_event.kind in CLOSING_KINDS and not case.is_open \
+            and json.loads(audit_event.payload).get("to") == case.state:
         kinds.append("case.closed")
     return kinds
 
@@ -244,7 +249,8 @@ def fan_out(session: Session, events: Sequence[AuditEvent], *, clock: Clock = ut
 def _collect(session: Session, _flush_context: Any) -> None:
     # after_flush still shows what was new before the flush: the audit events just written.
     for obj in session.new:
-        if isinstance(obj, AuditEvent) and obj.kind in SOURCE_KINDS and obj.stream.startswith("case:"):
+        if isinstance(obj, AuditEvent) and (obj.kind in SOURCE_KINDS or obj.kind in CLOSING_KINDS) \
+                and obj.stream.startswith("case:"):
             session.info.setdefault(_PENDING, []).append(obj)
 
 

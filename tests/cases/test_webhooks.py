@@ -81,3 +81,21 @@ def test_concurrent_workers_claim_disjoint_deliveries(session: Session, database
     # Claimed rows are not due again until their claim expires.
     assert webhooks.claim_due(session, clock=lambda: now) == []
     assert len(webhooks.claim_due(session, clock=lambda: now + webhooks.DEFAULT_LEASE + timedelta(seconds=1))) == 12
+
+
+def test_a_case_closed_by_an_approval_announces_case_closed(session: Session, admin: User, requester: User,
+                                                            complaint_type: Definition) -> None:
+    from cases import automation
+    from tests.cases.test_automation import _with_rules
+
+    _with_rules(session, admin, complaint_type, {
+        "id": "gold", "name": "Gold needs an admin's approval", "trigger": "case.submitted", "priority": 1,
+        "condition": {"field": "customer_tier", "op": "eq", "value": "gold"},
+        "actions": [{"type": "require_approval", "role": "admin", "on_approve": "in_progress",
+                     "on_reject": "rejected"}]})
+    _subscribe(session, admin, ["case.closed", "case.transitioned"])
+    case = lifecycle.file_case(session, complaint_type, {**GOOD, "customer_tier": "gold"},
+                               uploader=Uploader(requester))
+    automation.decide_approval(session, case, admin, approve=False, comment="Not covered")
+    assert not case.is_open
+    assert [d.event_kind for d in _deliveries(session)] == ["case.closed"]
