@@ -302,14 +302,15 @@ def attach_uploads(case_id: int, body: AttachUploadsBody) -> Any:
 @bp.get("/cases/<int:case_id>/attachments/<int:file_id>")
 @operation("Download a case file", produces="application/octet-stream")
 def download_attachment(case_id: int, file_id: int) -> Any:
-    """The file, as an attachment; the download is an audit event of the case."""
+    """The file, as an attachment of type application/octet-stream (its own type is in the list); the
+    download is an audit event of the case."""
     user = api_user()
     stored = lifecycle.file_for(db.session, file_id, user)
     if stored.case_id != case_id:
         raise NotFound("No such file.")
     case = access.get_case_for(db.session, case_id, user)
     lifecycle.record_download(db.session, case, stored, user)
-    return send_file(file_store(current_app).path(stored.storage_name), mimetype=stored.content_type,
+    return send_file(file_store(current_app).path(stored.storage_name), mimetype="application/octet-stream",
                      as_attachment=True, download_name=stored.original_name, max_age=0)
 
 
