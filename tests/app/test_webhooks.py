@@ -340,3 +340,28 @@ def test_admin_pages_subscribe_show_the_secret_once_and_redeliver(hooks: Any) ->
         off = web.post(f"/admin/webhooks/{sub_id}/active", {"active": ""}, htmx=True)
         assert off.status_code == 200 and "Turn on again" in off.get_data(as_text=True)
         assert web.post(f"/admin/webhooks/{sub_id}/deliveries/999/redeliver", htmx=True).status_code == 404
+
+
+def test_the_request_goes_to_the_resolved_address_with_the_host_name(hooks: Any) -> None:
+    """Resolved once, pinned: the connection goes to the checked address, the Host header names the host."""
+    app, client, tokens = hooks
+    calls: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        calls.append(host)
+        return ["127.0.0.1"] if host == "hooks.example.test" else system_resolver(host, port)
+
+    app.config["WEBHOOK_RESOLVER"] = resolver
+    with receiver() as rx:
+        port = rx.url.split(":")[2].split("/")[0]
+        with app.app_context():
+            admin = accounts.find_user(db.session, "admin@example.com")
+            assert admin is not None
+            webhooks.set_allow_list(db.session, "hooks.example.test", admin)
+            webhooks.create_subscription(db.session, url=f"http://hooks.example.test:{port}/in", kinds=["case.filed"],
+                                         actor=admin, resolve=resolver)
+        file_case(client, tokens)
+        assert deliver(app) == 1
+        assert rx.requests[0].headers["host"] == f"hooks.example.test:{port}"
+        assert rx.requests[0].path == "/in"
+        assert calls == ["hooks.example.test", "hooks.example.test"]  # on saving, and for the request
