@@ -194,8 +194,22 @@ def serve_command(host: str, port: int, threads: int, sla_interval: float) -> No
     if not app.config.get("REDIS_URL"):
         start_webhook_sweeper(app)
     _render_left_over(app)
+    _check_renderer_in_background(app)
     click.echo(f"Casework is serving on http://{host}:{port}/ (Ctrl+C to stop)")
     serve(app, host=host, port=port, threads=threads, ident="casework")
+
+
+def _check_renderer_in_background(app: Flask) -> None:
+    """Start the renderer and say whether it can give reproducible documents (without delaying start-up)."""
+    import threading
+
+    from app.document_commands import warn_about_toolchain
+
+    def check() -> None:
+        with app.app_context():
+            warn_about_toolchain(app)
+
+    threading.Thread(target=check, name="casework-renderer-check", daemon=True).start()
 
 
 def _render_left_over(app: Flask) -> None:
@@ -228,6 +242,7 @@ def worker_command(sla_interval: float) -> None:
     if sla_interval > 0:
         start_sla_sweeper(current_app._get_current_object(), sla_interval)  # type: ignore[attr-defined]
     start_webhook_sweeper(current_app._get_current_object())  # type: ignore[attr-defined]
+    _check_renderer_in_background(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"Casework worker listening on {QUEUE_NAME} at {url}")
     Worker([QUEUE_NAME], connection=Redis.from_url(url)).work(with_scheduler=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC
 
 import click
@@ -16,6 +17,8 @@ from cases import audit_trail, documents
 from cases.clock import utcnow
 from cases.errors import CasesError
 from cases.models import Case
+
+log = logging.getLogger(__name__)
 
 
 def _case(ref: str) -> Case:
@@ -53,6 +56,54 @@ def render_command(ref: str, draft: bool) -> None:
         raise click.ClickException(f"The dossier of {case.ref} could not be made: {reason}")
     path = document_store(app).path(done.storage_name or "")
     click.echo(f"{done.sha256}  {path}")
+
+
+def toolchain_report(app: Flask) -> tuple[list[str], bool]:
+    """Lines describing the renderer's toolchain and the signing certificate; False if HarfBuzz-Subset is missing."""
+    from app.document_jobs import signing_key_for
+    from app.documents import DocumentError, RenderFailed
+    from app.documents.pipeline import probe_toolchain_in_child
+    from app.documents.toolchain import MISSING_SUBSET_WARNING
+
+    try:
+        toolchain = probe_toolchain_in_child()
+    except RenderFailed as exc:
+        return [f"The renderer does not start: {exc.reason}"], False
+    lines = [f"Renderer: {toolchain.describe()}."]
+    pinned = toolchain.font_subsetter == "harfbuzz"
+    if not pinned:
+        lines.append(f"WARNING: {MISSING_SUBSET_WARNING}")
+    try:
+        key = signing_key_for(app)
+    except DocumentError as exc:
+        lines.append(f"WARNING: documents cannot be signed: {exc}")
+        return lines, False
+    if key is None:
+        lines.append("Documents are not signed (DOCUMENT_SIGNING is off).")
+    else:
+        lines.append(f"Documents are signed by {key.subject} (certificate SHA-256 {key.fingerprint}).")
+    return lines, pinned
+
+
+def warn_about_toolchain(app: Flask) -> None:
+    """At start-up: say (in the log and on stderr) when the renderer cannot give reproducible bytes."""
+    lines, pinned = toolchain_report(app)
+    for line in lines:
+        if line.startswith("WARNING") or not pinned:
+            log.warning("%s", line)
+            click.echo(line, err=True)
+
+
+@documents_group.command("toolchain")
+@with_appcontext
+def toolchain_command() -> None:
+    """Show the renderer's toolchain (WeasyPrint, Pango, HarfBuzz, font subsetter) and the signing certificate;
+    exit 1 when HarfBuzz-Subset is missing."""
+    lines, pinned = toolchain_report(current_app._get_current_object())  # type: ignore[attr-defined]
+    for line in lines:
+        click.echo(line)
+    if not pinned:
+        raise SystemExit(1)
 
 
 @click.command("export")

@@ -8,20 +8,21 @@ marks its document failed with the reason and leaves the case as it is.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.documents import RenderFailed, RenderJob, block_document_job, dossier_job, render_in_child
+from app.documents import DocumentError, RenderFailed, RenderJob, block_document_job, dossier_job
+from app.documents.certificate import SigningKey, signing_key
+from app.documents.pipeline import MadeDocument, make_in_child
 from app.extensions import db
 from app.jobs import enqueue, job
 from app.uploads import document_store, logo_folder
@@ -43,40 +44,53 @@ def render_job_for(data: documents.RenderInput, app: Flask) -> RenderJob:
                               uploads_dir=logo_folder(app))
 
 
-def _limits(app: Flask) -> dict[str, Any]:
+def limits(app: Flask) -> dict[str, Any]:
     return {"memory_mb": int(app.config["DOCUMENT_MEMORY_MB"]), "timeout_s": float(app.config["DOCUMENT_TIMEOUT_S"])}
 
 
-def render_bytes(document: Document, app: Flask) -> bytes:
-    """Render a claimed (or finished) document from what it covers; raises RenderFailed."""
+def signing_key_for(app: Flask) -> SigningKey | None:
+    """The instance's document-signing key (generated into instance/signing/ on first use), or None if off."""
+    return signing_key(app.config, Path(app.instance_path))
+
+
+def render_input_job(document: Document, app: Flask) -> RenderJob:
+    """The render job of a claimed (or finished) document, from the part of the audit chain it covers."""
     data = documents.render_input(db.session, document, organisation=app.config["ORGANISATION_NAME"])
-    return render_in_child(render_job_for(data, app), **_limits(app))
+    return render_job_for(data, app)
 
-
+def make_signed(document: Document, app: Flask) -> MadeDocument:
+    """Render, sign (PAdES) and digest a claimed document in the render child; raises RenderFailed."""
+    try:
+        key = signing_key_for(app)
+    except DocumentError as exc:
+        raise RenderFailed(f"cannot be signed: {exc}") from None
+    reason = f"{documents.display_kind(document)}, rendered by Casework from the case's audit chain"
+    return make_in_child(render_input_job(document, app), key, reason=reason, **limits(app))
 def render_document(document_id: int) -> Document | None:
-    """Claim, render, store and record one queued document; None if it was not queued (someone else has it)."""
+    """Claim, render, sign, store and record one queued document; None if it was not queued."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     document = documents.claim(db.session, document_id)
     if document is None:
         return None
     try:
-        pdf = render_bytes(document, app)
+        made = make_signed(document, app)
     except RenderFailed as exc:
         log.warning("Document %s of case %s failed: %s", document.id, document.case_id, exc.reason)
         return _fail(document_id, exc.reason)
     except Exception as exc:  # whatever went wrong, the row must not stay "rendering" forever
         log.exception("Document %s of case %s failed unexpectedly", document.id, document.case_id)
         return _fail(document_id, f"could not be rendered ({exc.__class__.__name__}); the error was logged")
-    name, size, sha256, _head = document_store(app).write(io.BytesIO(pdf), max_bytes=MAX_PDF_BYTES)
-    return documents.finish(db.session, document, storage_name=name, sha256=sha256, size=size)
-
-
+    name, size, sha256, _head = document_store(app).write(io.BytesIO(made.pdf), max_bytes=MAX_PDF_BYTES)
+    toolchain = made.toolchain
+    recorded = documents.Made(unsigned_sha256=made.unsigned_sha256, content_sha256=made.content_sha256,
+                              signer_sha256=made.signer_sha256, weasyprint=toolchain.weasyprint,
+                              pango=toolchain.pango, harfbuzz=toolchain.harfbuzz,
+                              font_subsetter=toolchain.font_subsetter)
+    return documents.finish(db.session, document, storage_name=name, sha256=sha256, size=size, made=recorded)
 def _fail(document_id: int, reason: str) -> Document | None:
     db.session.rollback()
     document = db.session.get(Document, document_id)
     return documents.fail(db.session, document, reason) if document is not None else None
-
-
 @job("render_documents")
 def render_documents(document_ids: list[int]) -> int:
     """Render the given queued documents one after the other; returns how many were made."""
@@ -85,36 +99,7 @@ def render_documents(document_ids: list[int]) -> int:
         result = render_document(int(document_id))
         made += result is not None and result.status == "done"
     return made
-
-
-@dataclass(frozen=True)
-class StoredCheck:
-    """What an auditor's check of a finished document found."""
-
-    intact: bool  # the stored file still has the recorded SHA-256
-    reproduced: bool  # rendering again from the events it covers gives the same bytes
-    sha256_again: str
-    problem: str = ""
-
-
-def check_stored(document: Document, app: Flask) -> StoredCheck:
-    """Compare a finished document's stored file and a fresh rendering with its recorded SHA-256."""
-    try:
-        with open(document_store(app).path(document.storage_name or ""), "rb") as handle:
-            on_disk = hashlib.sha256(handle.read()).hexdigest()
-    except (OSError, ValueError):
-        on_disk = ""
-    try:
-        again = hashlib.sha256(render_bytes(document, app)).hexdigest()
-    except RenderFailed as exc:
-        return StoredCheck(intact=on_disk == document.sha256, reproduced=False, sha256_again="",
-                           problem=exc.reason)
-    return StoredCheck(intact=on_disk == document.sha256, reproduced=again == document.sha256, sha256_again=again)
-
-
 # ---------------------------------------------------------------- after-commit kick
-
-
 @contextmanager
 def rendering_inline() -> Iterator[None]:
     """Documents queued inside are rendered by the caller (e.g. the CLI), not by the after-commit kick."""
@@ -123,20 +108,14 @@ def rendering_inline() -> Iterator[None]:
         yield
     finally:
         db.session.info.pop(_INLINE_KEY, None)
-
-
 def init_document_jobs(app: Flask) -> None:
     """Once per process: documents queued by a transaction go to the renderer when it commits."""
     with _install_lock:
         if not _installed.is_set():
             _install_session_hooks()
             _installed.set()
-
-
 _installed = threading.Event()
 _install_lock = threading.Lock()
-
-
 def _install_session_hooks() -> None:
     @event.listens_for(db.session, "after_flush")
     def _note_queued(session: Session, _ctx: Any) -> None:

@@ -11,6 +11,9 @@ Run: `.venv/bin/python bench/documents.py [--runs N] [--fields N] [--events N]`
   (the same figure as ru_maxrss of RUSAGE_SELF); "render MB" is that peak minus the child's resident
   size just before it started rendering.
 - child: wall time of `render_in_child` for the dossier, process start and transfer included.
+- signed: the same through `make_in_child` (render, PAdES signature with a fresh ECDSA P-256 key, content
+  digest), against `render_in_child` in the same run; and, in this process, the signature and the content
+  digest (`app.documents.content`) alone.
 
 Both documents are PDF/A-3b with the same fonts, metadata and attachments (audit.json, audit.csv). The
 reference is the least markup that lays the content out: one table per section with fixed layout and
@@ -172,6 +175,38 @@ def main() -> None:
           f"peak memory {ratio({n: v[0] for n, v in memory.items()})}")
     print("dossier through render_in_child (forkserver child, limits on): "
           f"median {statistics.median(child_times):.3f} s of 3")
+    _signed(jobs["dossier"][0], pdfs["dossier"], statistics.median(child_times))
+
+
+def _signed(job: RenderJob, pdf: bytes, render_s: float) -> None:
+    """What signing and the content digest add to a dossier's render (see the module docstring)."""
+    import tempfile
+
+    from app.documents.certificate import signing_key
+    from app.documents.content import content_digest
+    from app.documents.pipeline import make_in_child
+    from app.documents.signing import sign_pdf
+
+    with tempfile.TemporaryDirectory() as folder:
+        key = signing_key({}, Path(folder))
+    assert key is not None
+    made = []
+    for _ in range(3):
+        started = time.perf_counter()
+        make_in_child(job, key, reason="bench")
+        made.append(time.perf_counter() - started)
+    sign_pdf(pdf, key, reason="warm-up")
+    sign_s, digest_s = [], []
+    for _ in range(3):
+        started = time.perf_counter()
+        sign_pdf(pdf, key, reason="bench")
+        sign_s.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        content_digest(pdf)
+        digest_s.append(time.perf_counter() - started)
+    print(f"dossier through make_in_child (render + sign + content digest): median {statistics.median(made):.3f} s"
+          f" of 3, {statistics.median(made) / render_s:.2f}x render_in_child; in-process: signature"
+          f" {statistics.median(sign_s):.3f} s, content digest {statistics.median(digest_s):.3f} s")
 
 
 if __name__ == "__main__":

@@ -205,6 +205,8 @@ def document_json(document: Document) -> dict[str, Any]:
         "reason": document.reason, "sha256": document.sha256, "size": document.size,
         "case_type_version": document.case_type_version, "template_version": document.template_version,
         "chain_seq": document.chain_seq, "chain_head": document.chain_head,
+        "unsigned_sha256": document.unsigned_sha256, "content_sha256": document.content_sha256,
+        "signer_sha256": document.signer_sha256, "toolchain": document.toolchain,
         "created_at": document.created_at.isoformat(),
         "rendered_at": document.rendered_at.isoformat() if document.rendered_at else None,
         "requested_by": document.requested_by.email if document.requested_by else None,
@@ -290,21 +292,44 @@ def audit_exports(events: Sequence[AuditEvent]) -> tuple[bytes, bytes]:
 
 
 def finish(session: Session, document: Document, *, storage_name: str, sha256: str, size: int,
-           clock: Clock = utcnow) -> Document:
-    """Record a stored PDF: done, with its hash and size; the case's chain gets `document.generated`."""
+           made: Made | None = None, clock: Clock = utcnow) -> Document:
+    """Record a stored PDF: done, with its hash and size (and what a check compares: `made`); the case's
+    chain gets `document.generated`."""
     case = session.get(Case, document.case_id)
     assert case is not None
+    made = made or Made()
     with transaction(session):
         document.status, document.reason = "done", None
         document.storage_name, document.sha256, document.size = storage_name, sha256, size
+        document.unsigned_sha256, document.content_sha256 = made.unsigned_sha256, made.content_sha256
+        document.signer_sha256 = made.signer_sha256
+        document.weasyprint_version, document.pango_version = made.weasyprint, made.pango
+        document.harfbuzz_version, document.font_subsetter = made.harfbuzz, made.font_subsetter
         document.rendered_at = clock()
-        audit.append(session, case.stream, "document.generated", {
+        payload: dict[str, Any] = {
             "document": document.id, "kind": document.kind, "name": display_kind(document),
             "draft": document.draft, "sha256": sha256, "size": size,
             "case_type_version": document.case_type_version, "template_version": document.template_version,
             "covers_seq": document.chain_seq, "covers_hash": document.chain_head,
-        }, actor=None, clock=clock)
+        }
+        if made.content_sha256:
+            payload.update(unsigned_sha256=made.unsigned_sha256, content_sha256=made.content_sha256,
+                           signer_sha256=made.signer_sha256, toolchain=document.toolchain)
+        audit.append(session, case.stream, "document.generated", payload, actor=None, clock=clock)
     return document
+
+
+@dataclass(frozen=True)
+class Made:
+    """What the renderer reports besides the file: the digests a check compares and the toolchain."""
+
+    unsigned_sha256: str | None = None
+    content_sha256: str | None = None
+    signer_sha256: str | None = None
+    weasyprint: str | None = None
+    pango: str | None = None
+    harfbuzz: str | None = None
+    font_subsetter: str | None = None
 
 
 def fail(session: Session, document: Document, reason: str, *, clock: Clock = utcnow) -> Document:

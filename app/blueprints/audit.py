@@ -11,16 +11,16 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, current_app, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
 from app import case_pages
 from app.auth import current_user, require_roles
-from app.document_jobs import check_stored
+from app.document_checks import request_check
 from app.extensions import db
-from app.htmx import render
-from cases import access, audit_trail, definitions, documents, queries
+from app.htmx import is_htmx, render, see_other
+from cases import access, audit_trail, definitions, document_checks, documents, queries
 from cases.clock import utcnow
 from cases.errors import InvalidQuery, NotFound
 from cases.models import Case, Definition, Role, User
@@ -146,12 +146,34 @@ def definition(definition_id: int) -> ResponseReturnValue:
     return render("audit/definition.html", definition=found, events=events, versions=versions)
 
 
-@bp.get("/documents/<int:document_id>/check")
-def check_document(document_id: int) -> ResponseReturnValue:
-    """Render a stored document again from the events it covers and compare: is the stored file intact,
-    and does the audit chain still produce exactly these bytes?"""
+def _checked(document_id: int) -> tuple[Any, Case]:
     document, found = documents.document_for(db.session, document_id, _me())
     documents.downloadable(document)
-    check = check_stored(document, current_app._get_current_object())  # type: ignore[attr-defined]
-    return render("audit/document_check.html", document=document, case=found, check=check,
-                  name=documents.display_kind(document), back=url_for(".case", case_id=found.id))
+    return document, found
+
+
+def _check_page(document: Any, found: Case, status: int = 200) -> ResponseReturnValue:
+    check = document_checks.check_view(document_checks.latest_check(db.session, document))
+    return render("audit/document_check.html", "audit/_document_check.html", document=document, case=found,
+                  check=check, toolchain=document_checks.describe(document.toolchain), form=FlaskForm(),
+                  name=documents.display_kind(document), back=url_for(".case", case_id=found.id), status=status)
+
+
+@bp.get("/documents/<int:document_id>/check")
+def check_document(document_id: int) -> ResponseReturnValue:
+    """A stored document's latest check (run in the background: this page only reads, and refreshes itself
+    while a check runs)."""
+    document, found = _checked(document_id)
+    return _check_page(document, found)
+
+
+@bp.post("/documents/<int:document_id>/check")
+def run_check(document_id: int) -> ResponseReturnValue:
+    """Queue a check of the stored document: its file, its signature, and a fresh rendering from the chain."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    document, found = _checked(document_id)
+    request_check(document, _me(), current_app._get_current_object())  # type: ignore[attr-defined]
+    if is_htmx():
+        return _check_page(document, found)
+    return see_other(url_for(".check_document", document_id=document.id))

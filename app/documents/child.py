@@ -35,7 +35,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 #: Imported once by the forkserver, so forked children start with WeasyPrint loaded.
-PRELOAD = ["app.documents.render"]
+PRELOAD = ["app.documents.render", "app.documents.content", "app.documents.signing"]
 _POLL_S = 0.2
 _STDERR_NAME = "stderr.txt"
 _STDERR_TAIL = 2000

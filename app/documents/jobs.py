@@ -75,3 +75,21 @@ class RenderJob:
     attachments: tuple[Attachment, ...] = ()
     variant: str | None = "pdf/a-3b"
     uploads_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Toolchain:
+    """What decided a PDF's bytes besides its inputs: the renderer and the libraries it drew the text with.
+
+    font_subsetter: "harfbuzz" (HarfBuzz-Subset, what Casework requires) or "fonttools" (WeasyPrint's
+        fallback when libharfbuzz-subset is missing); the two write different font-subset streams.
+    """
+
+    weasyprint: str
+    pango: str
+    harfbuzz: str
+    font_subsetter: str
+
+    def describe(self) -> str:
+        return (f"WeasyPrint {self.weasyprint}, Pango {self.pango}, HarfBuzz {self.harfbuzz}, "
+                f"fonts subset with {'HarfBuzz-Subset' if self.font_subsetter == 'harfbuzz' else 'fontTools'}")

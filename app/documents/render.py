@@ -7,9 +7,14 @@ Importing this module imports WeasyPrint (about 1 s and 57 MB); web processes sh
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pydyf
 from weasyprint import HTML
@@ -18,8 +23,43 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError
 
 from app.documents.errors import AssetMissing
-from app.documents.fetcher import BASE_URL, AssetFetcher
+from app.documents.fetcher import BASE_URL, FONTS_DIR, AssetFetcher
 from app.documents.jobs import PDF_VARIANTS, Attachment, PdfMetadata, RenderJob
+
+
+class ShippedFontConfiguration(FontConfiguration):
+    """A Fontconfig configuration that holds Casework's shipped fonts and nothing else.
+
+    Why: with the machine's configuration, a glyph missing from the shipped fonts is drawn with whatever
+    system font has it, so the same document differs between machines (and after installing a package).
+    Here the only fonts are those in `app/static/fonts` (and the @font-face ones, which are the same files).
+    """
+
+    def __init__(self) -> None:
+        with _only_shipped_fonts():
+            super().__init__()
+
+
+@contextmanager
+def _only_shipped_fonts() -> Iterator[None]:
+    """Point Fontconfig at a configuration listing only FONTS_DIR while WeasyPrint loads it."""
+    folder = Path(tempfile.mkdtemp(prefix="casework-fonts-"))
+    conf = folder / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
+        f"<fontconfig><dir>{escape(str(FONTS_DIR))}</dir><cachedir>{escape(str(folder))}</cachedir></fontconfig>\n"
+    )
+    previous = os.environ.get("FONTCONFIG_FILE")
+    os.environ["FONTCONFIG_FILE"] = str(conf)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("FONTCONFIG_FILE", None)
+        else:
+            os.environ["FONTCONFIG_FILE"] = previous
+        # Fontconfig has read the folder (fonts scanned, cache written) by the time the configuration exists.
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pdf_identifier(stable_id: str) -> bytes:
@@ -47,7 +87,7 @@ def render_pdf(
     fetcher = fetcher if fetcher is not None else AssetFetcher(uploads_dir=uploads_dir)
     created = metadata.created_utc
     w3c_created = created.strftime("%Y-%m-%dT%H:%M:%SZ")
-    font_config = FontConfiguration()
+    font_config = ShippedFontConfiguration()
     try:
         document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).render(
             font_config=font_config, presentational_hints=False, pdf_variant=variant

@@ -6,7 +6,7 @@ from cases.models.automation import Approval, AssignmentCursor
 from cases.models.base import Base, UTCDateTime
 from cases.models.cases import PRIORITIES, Case, CaseCounter, Comment
 from cases.models.definitions import Definition, DefinitionVersion
-from cases.models.documents import DOCUMENT_STATUSES, DOSSIER, Document
+from cases.models.documents import CHECK_STATUSES, DOCUMENT_STATUSES, DOSSIER, Document, DocumentCheck
 from cases.models.idempotency import IdempotencyKey
 from cases.models.notifications import OutboxMessage
 from cases.models.sla import SLA_STATUSES, Deadline
@@ -20,6 +20,7 @@ from cases.models.webhooks import (
 )
 
 __all__ = [
+    "CHECK_STATUSES",
     "DELIVERY_STATUSES",
     "DOCUMENT_STATUSES",
     "DOSSIER",
@@ -40,6 +41,7 @@ __all__ = [
     "Definition",
     "DefinitionVersion",
     "Document",
+    "DocumentCheck",
     "IdempotencyKey",
     "LoginSession",
     "OutboxMessage",

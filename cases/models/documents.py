@@ -47,7 +47,18 @@ class Document(Base):
     chain_seq: Mapped[int | None] = mapped_column(Integer)
     chain_head: Mapped[str | None] = mapped_column(String(64))
     storage_name: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The file as delivered (signed: it changes with every signature).
     sha256: Mapped[str | None] = mapped_column(String(64))
+    # What a check compares instead: the unsigned rendering's bytes and the canonical content digest
+    # (text, layout, embedded files; app.documents.content), and the certificate that signed it.
+    unsigned_sha256: Mapped[str | None] = mapped_column(String(64))
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    signer_sha256: Mapped[str | None] = mapped_column(String(64))
+    # The toolchain that drew it: same inputs and same toolchain give the same unsigned bytes.
+    weasyprint_version: Mapped[str | None] = mapped_column(String(32))
+    pango_version: Mapped[str | None] = mapped_column(String(32))
+    harfbuzz_version: Mapped[str | None] = mapped_column(String(32))
+    font_subsetter: Mapped[str | None] = mapped_column(String(16))
     size: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     rendered_at: Mapped[datetime | None]
@@ -59,3 +70,39 @@ class Document(Base):
     @property
     def is_dossier(self) -> bool:
         return self.kind == DOSSIER
+
+    @property
+    def toolchain(self) -> dict[str, str | None]:
+        return {"weasyprint": self.weasyprint_version, "pango": self.pango_version,
+                "harfbuzz": self.harfbuzz_version, "font_subsetter": self.font_subsetter}
+
+
+CHECK_STATUSES = ("queued", "running", "done", "failed")
+
+
+class DocumentCheck(Base):
+    """An auditor's check of a stored document, run as a background job (cases/document_checks.py).
+
+    `verdict` once done: "match" (same bytes), "toolchain" (other bytes from another toolchain, same
+    content), "content" (other bytes, same toolchain, same content) or "differs"; `result` the findings
+    as JSON.
+    """
+
+    __tablename__ = "document_checks"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status_known"),
+        Index("ix_document_checks_document", "document_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    result: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    requested_by: Mapped[User | None] = relationship()

@@ -15,9 +15,9 @@ from typing import Any
 import pikepdf
 import pytest
 
-from app.document_jobs import check_stored
+from app.document_checks import gather_facts
 from app.extensions import db
-from cases import audit
+from cases import audit, document_checks
 from cases.models import Case, Document
 from tests.app.conftest import GOOD, token_for
 from tests.app.documents.conftest import open_pdf, pdftotext, squeeze, tool_output
@@ -113,12 +113,17 @@ def test_a_closed_case_gets_a_pdfa_dossier_that_holds_its_data_timeline_and_audi
     fonts = tool_output(["pdffonts"], pdf, tmp_path).stdout.splitlines()[2:]
     assert fonts and all(row.split()[-5] == "yes" for row in fonts), fonts
 
-    # Reproducible: rendering the stored dossier again, after more events, gives the same bytes.
+    # Reproducible: rendering the stored dossier again, after more events, gives the same unsigned bytes
+    # and the same content; the stored file is signed and its signature valid.
     with docs_app.app_context():
         found = db.session.get(Document, dossier.id)
-        check = check_stored(found, docs_app)
+        facts = gather_facts(found, docs_app)
+        verdict = document_checks.judge(found, facts)
         db.session.remove()
-    assert check.intact and check.reproduced and check.sha256_again == dossier.sha256
+    assert verdict == ("match", ["Rendering again gave the same bytes."])
+    assert facts.again_unsigned_sha256 == dossier.unsigned_sha256 != dossier.sha256
+    assert facts.stored_sha256 == dossier.sha256 and facts.signature_valid
+    assert facts.again_content_sha256 == facts.stored_content_sha256 == dossier.content_sha256
 
     # The letter: placeholders filled from the case, the requester's (public) timeline, no attachments.
     letter = stored_pdf(docs_app, rows[1])
@@ -155,6 +160,9 @@ def test_who_sees_and_downloads_which_documents(docs_app: Any) -> None:
     listed = client.get(f"/api/v1/cases/{case_id}/documents", headers=requester).json["items"]
     assert [(d["kind"], d["status"]) for d in listed] == [("Decision letter", "done")]
     assert listed[0]["sha256"] == letter.sha256
+    # What a check compares travels with it: the content digest and the toolchain that drew it.
+    assert listed[0]["content_sha256"] == letter.content_sha256 and listed[0]["signer_sha256"]
+    assert listed[0]["toolchain"]["font_subsetter"] == "harfbuzz" and listed[0]["toolchain"]["weasyprint"]
     assert client.get(f"/api/v1/cases/{case_id}/documents/{dossier.id}", headers=requester).status_code == 404
     assert client.get(f"/api/v1/cases/{case_id}/documents/{memo.id}", headers=requester).status_code == 404
     got = client.get(f"/api/v1/cases/{case_id}/documents/{letter.id}", headers=requester)

@@ -58,3 +58,16 @@ def test_render_a_dossier_from_the_command_line_and_export_the_audit_log(databas
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_documents_toolchain_names_the_renderer_and_the_signing_certificate(tmp_path: Path) -> None:
+    from app import create_app
+
+    app: Any = create_app(make_config(f"sqlite:///{tmp_path / 'unused.db'}"))
+    done = app.test_cli_runner().invoke(args=["documents", "toolchain"])
+    assert done.exit_code == 0, done.output
+    assert "Renderer: WeasyPrint 70." in done.output and "fonts subset with HarfBuzz-Subset" in done.output
+    assert "WARNING" not in done.output
+    assert "Documents are signed by" in done.output and "certificate SHA-256" in done.output
+    off = create_app(make_config(f"sqlite:///{tmp_path / 'unused.db'}", DOCUMENT_SIGNING=False))
+    assert "not signed" in off.test_cli_runner().invoke(args=["documents", "toolchain"]).output
