@@ -3,6 +3,7 @@ the change, a rollback announces nothing, concurrent workers claim disjoint deli
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -99,3 +100,19 @@ def test_a_case_closed_by_an_approval_announces_case_closed(session: Session, ad
     automation.decide_approval(session, case, admin, approve=False, comment="Not covered")
     assert not case.is_open
     assert [d.event_kind for d in _deliveries(session)] == ["case.closed"]
+
+
+def test_a_finished_document_announces_document_ready(session: Session, admin: User, requester: User,
+                                                      complaint_type: Definition) -> None:
+    from cases import documents
+
+    _subscribe(session, admin, ["document.ready"])
+    case = lifecycle.file_case(session, complaint_type, GOOD, uploader=Uploader(requester))
+    queued = documents.queue_dossier(session, case, requested_by=admin)
+    claimed = documents.claim(session, queued.id)
+    assert claimed is not None and _deliveries(session) == []
+    documents.finish(session, claimed, storage_name="x.pdf", sha256="0" * 64, size=10)
+    (delivery,) = _deliveries(session)
+    body = json.loads(delivery.payload)
+    assert body["type"] == "document.ready" and body["data"]["event"]["kind"] == "document.generated"
+    assert body["data"]["case"]["ref"] == case.ref
