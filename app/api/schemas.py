@@ -263,6 +263,10 @@ class DocumentOut(Response):
     template_version: int | None
     chain_seq: int | None
     chain_head: str | None
+    unsigned_sha256: str | None
+    content_sha256: str | None
+    signer_sha256: str | None
+    toolchain: dict[str, Any] | None
     created_at: Timestamp
     rendered_at: Timestamp | None
     requested_by: str | None
