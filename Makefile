@@ -42,6 +42,7 @@ node_modules/.installed: package.json package-lock.json
 assets: node_modules/.installed
 	mkdir -p app/static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js app/static/vendor/htmx.min.js
+	mkdir -p app/static/vendor/swagger-ui && cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,LICENSE} app/static/vendor/swagger-ui/
 	mkdir -p app/static/fonts && cp node_modules/dejavu-fonts-ttf/ttf/DejaVuSans{,-Bold,-Oblique,-BoldOblique}.ttf node_modules/dejavu-fonts-ttf/ttf/DejaVuSansMono{,-Bold}.ttf node_modules/dejavu-fonts-ttf/LICENSE app/static/fonts/
 
 lint: setup-dev

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
+from werkzeug import routing as werkzeug_routing
 
 from app import config
 
@@ -72,7 +73,21 @@ def _init_extensions(app: Flask) -> None:
         configure_engine(db.engine)
 
 
+class BoundedIntegerConverter(werkzeug_routing.IntegerConverter):
+    """Path ids within the id columns' range: a larger number is a 404, never a database overflow."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+# Tests that walk the URL map probe integer arguments by this name.
+BoundedIntegerConverter.__name__ = "IntegerConverter"
+
+
 def _register_blueprints(app: Flask) -> None:
+    if app.url_map.converters["int"] is werkzeug_routing.IntegerConverter:  # unless an input layer set its own
+        app.url_map.converters["int"] = BoundedIntegerConverter
     from app.api import bp as api_bp
     from app.blueprints import admin, auth, designer_case_types, designer_forms, files, homes, portal, public, work
 
@@ -99,6 +114,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(designer_rules.bp)
     app.register_blueprint(api_bp)
+    from app.blueprints import api_docs
+
+    app.register_blueprint(api_docs.bp)
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from cases.clock import Clock, utcnow
@@ -32,7 +32,7 @@ class Quota:
     max_bytes: int = 200 * 1024 * 1024
 
 
-def _pending(owner_id: int) -> list[object]:
+def _pending(owner_id: int) -> list[ColumnElement[bool]]:
     return [StoredFile.owner_id == owner_id, StoredFile.case_id.is_(None), StoredFile.submission_id.is_(None)]
 
 

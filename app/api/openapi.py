@@ -35,6 +35,7 @@ from app.api.base import json_body, parse, query_args
 from app.api.schemas import Error
 
 REF = "#/components/schemas/{model}"
+MAX_PATH_INT = 2**63 - 1  # ids are BIGINT-sized at most; the URL rules refuse larger ones with a 404
 METHODS = ("get", "post", "put", "patch", "delete")
 # Every operation may answer these (bad input, no token, no access, unknown id, invalid body, rate limit).
 COMMON_ERRORS = (400, 401, 403, 404, 405, 422, 429)
@@ -137,8 +138,12 @@ def _path(rule: Rule, prefix: str) -> tuple[str, list[dict[str, Any]]]:
         converter = rule._converters.get(name)
         schema = getattr(converter, "openapi_schema", None)
         if schema is None:
-            schema = ({"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
-                      if isinstance(converter, IntegerConverter) else {"type": "string", "pattern": "^[^/]+$"})
+            if isinstance(converter, IntegerConverter):
+                low, high = getattr(converter, "min", None), getattr(converter, "max", None)
+                schema = {"type": "integer", "minimum": 0 if low is None else low,
+                          "maximum": MAX_PATH_INT if high is None else high}
+            else:
+                schema = {"type": "string", "pattern": "^[^/]+$"}
         param: dict[str, Any] = {"name": name, "in": "path", "required": True, "schema": dict(schema)}
         if name in EXAMPLES:
             param["example"] = EXAMPLES[name]

@@ -17,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 Priority = Literal["low", "normal", "high", "urgent"]
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-12-01T09:30:00+00:00"])]
 Email = Annotated[str, Field(examples=["agent@example.com"])]
+# Query-string text: no control characters (a NUL would not even reach PostgreSQL).
+QueryText = Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f]*$")]
+# What people write (comments, reasons): line breaks and tabs, no other control characters.
+Prose = Annotated[str, Field(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
 
 
 class Request(BaseModel):
@@ -78,11 +82,11 @@ class PageQuery(BaseModel):
 
 
 class CaseListQuery(PageQuery):
-    state: str | None = Field(None, max_length=64, description="A state's key, e.g. `in_progress`.")
-    queue: str | None = Field(None, max_length=64, description="A queue's slug.")
-    assignee: str | None = Field(None, max_length=254, description="An e-mail address, `me` or `none`.")
-    case_type: str | None = Field(None, max_length=64, description="A case type's slug.")
-    q: str | None = Field(None, max_length=200, description="Text or a reference to search for.")
+    state: QueryText | None = Field(None, max_length=64, description="A state's key, e.g. `in_progress`.")
+    queue: QueryText | None = Field(None, max_length=64, description="A queue's slug.")
+    assignee: QueryText | None = Field(None, max_length=254, description="An e-mail address, `me` or `none`.")
+    case_type: QueryText | None = Field(None, max_length=64, description="A case type's slug.")
+    q: QueryText | None = Field(None, max_length=200, description="Text or a reference to search for.")
     status: Literal["open", "closed", "any"] | None = Field(None, description="Open and closed cases unless given.")
     priority: Priority | None = None
     sort: Literal["newest", "oldest", "due", "priority", "updated"] | None = None
@@ -90,14 +94,14 @@ class CaseListQuery(PageQuery):
 
 class VerifyQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    stream: str | None = Field(None, max_length=200, description="One audit stream, e.g. `case:12`.")
+    stream: QueryText | None = Field(None, max_length=200, description="One audit stream, e.g. `case:12`.")
 
 
 class UploadQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    case_type: str = Field(max_length=64, description="The case type whose form has the file field.",
+    case_type: QueryText = Field(max_length=64, description="The case type whose form has the file field.",
                            examples=["complaint"])
-    field: str = Field(max_length=64, description="The key of the file field.", examples=["attachment"])
+    field: QueryText = Field(max_length=64, description="The key of the file field.", examples=["attachment"])
 
 
 # ---------------------------------------------------------------- people
@@ -153,15 +157,16 @@ class FilingBody(Request):
 
 
 class TransitionBody(Request):
-    transition: str = Field(max_length=64, examples=["resolve"], description="The key of the transition.")
-    comment: str = Field("", max_length=20_000, description="Required by some transitions.")
+    transition: str = Field(max_length=64, pattern=r"^[a-z][a-z0-9_]*$", examples=["resolve"],
+                            description="The key of the transition.")
+    comment: Prose = Field("", max_length=20_000, description="Required by some transitions.")
     data: dict[str, Any] | None = Field(None, description="Fields to fill with the transition: its required "
                                                           "fields, and for staff the fields editable in this state.")
     version: int | None = Field(None, description="The case version the change was made against (409 if stale).")
 
 
 class CommentBody(Request):
-    body: str = Field(min_length=1, max_length=20_000, examples=["We have sent a replacement."])
+    body: Prose = Field(min_length=1, max_length=20_000, examples=["We have sent a replacement."])
     visibility: Literal["public", "internal"] | None = Field(
         None, description="`internal`: a note for staff the requester never sees (the case's agents only; "
                           "403 for requesters). Default public.")

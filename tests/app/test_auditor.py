@@ -225,6 +225,9 @@ def test_an_auditor_checks_a_stored_document_against_the_chain(audited: Any) -> 
     # The page itself renders nothing: it shows the latest check, or none yet.
     first = web.get(f"/audit/documents/{rows[0].id}/check").get_data(as_text=True)
     assert "Not checked yet" in first and rows[0].sha256 in first and "Check now" in first
+    partial = web.get(f"/audit/documents/{rows[0].id}/check", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert '<section id="document-check"' in partial
+    assert "<html" not in partial and "Not checked yet" in partial
     checked = _run_check(web, rows[0].id)
     assert "OK: stored file intact and reproduced by the audit chain" in checked and rows[0].sha256 in checked
     assert "valid, by" in checked and "same bytes" in checked

@@ -67,6 +67,14 @@ POLICY.update({f"api.{name}": LOGGED_IN for name in (
     "release", "assign", "move_queue", "set_priority", "request_information", "answer_information", "edit_data",
     "approval", "decide", "comments", "attachments", "add_attachment", "attach_uploads", "download_attachment",
     "request_draft")})
+# Integrations (issue 17): the API's own description and its reference page are public; a case type's
+# schema and typed document need a token (of someone who may read that case type).
+POLICY.update({
+    "api.openapi_document": EVERYONE,
+    "api_docs.reference": EVERYONE,
+    "api.case_type_schema": LOGGED_IN,
+    "api.case_type_openapi": LOGGED_IN,
+})
 BLUEPRINT_POLICY["audit"] = {AUDITOR}
 BLUEPRINT_POLICY["designer_documents"] = {ADMIN}
 
