@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from app.api.schemas import Email, Priority, Request, Response, Timestamp
 
 Visibility = Literal["public", "internal"]
+# Ids fit the database's integer columns: larger numbers are refused (422) before any query runs.
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class AssignBody(Request):
@@ -68,5 +70,5 @@ class AttachmentOut(Response):
 
 
 class AttachUploadsBody(Request):
-    uploads: list[int] = Field(min_length=1, max_length=50, description="Ids of your own pending uploads.")
+    uploads: list[RowId] = Field(min_length=1, max_length=50, description="Ids of your own pending uploads.")
     visibility: Visibility = "public"

@@ -287,3 +287,11 @@ def test_tasks_are_completed_and_reopened_by_their_queue_only(app: Any) -> None:
              expect={"requester": 403, "auditor": 403, "outsider": 404})
     reopened = client.post(f"{base}/{it_task['id']}/reopen", headers=tokens["ivy"])
     assert reopened.status_code == 200 and reopened.json["status"] == "open"
+
+
+def test_upload_ids_beyond_the_id_range_are_refused(api: Any) -> None:
+    client, tokens = api
+    case_id = _file(client, tokens)
+    response = client.post(f"/api/v1/cases/{case_id}/attachments/from-uploads",
+                           json={"uploads": [4503599627370495, -1]}, headers=tokens["agent"])
+    assert response.status_code == 422 and set(response.json["error"]["fields"]) == {"uploads.0", "uploads.1"}
