@@ -125,24 +125,33 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @click.option("--case", "case_ref", default=None, help="Only this case's chain, by reference (CMP-000123).")
 @click.option("--stream", default=None, help="Only this chain, e.g. case:12 or form:complaint.")
+@click.option("--since", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A checkpoint file kept earlier: the database must still be consistent with it.")
 @with_appcontext
-def audit_verify(case_ref: str | None, stream: str | None) -> None:
-    """Recompute the hash chains; exit 1 and name the first broken event if any."""
+def audit_verify(case_ref: str | None, stream: str | None, since: str | None) -> None:
+    """Recompute the hash chains and check them against the signed checkpoints; exit 1 and name the first
+    broken event of each broken chain if any."""
+    from app.checkpoint_commands import checkpoint_problems
+
     if case_ref:
         case = db.session.scalar(select(Case).where(Case.ref == case_ref.strip().upper()))
         if case is None:
             raise click.ClickException(f"No case has the reference {case_ref}.")
         stream = case.stream
     result = audit.verify(db.session, stream)
-    if result.ok:
-        click.echo(f"OK: {result.checked} events in {result.streams} chains verified.")
+    report = checkpoint_problems(stream, since)
+    named = {b.stream for b in result.broken}
+    broken = result.broken + [b for b in report.broken or [] if b.stream not in named]
+    if not broken:
+        click.echo(f"OK: {result.checked} events in {result.streams} chains verified. {report.heads} signed heads "
+                   f"of {report.checkpoints} checkpoints are still in their chains.")
         return
-    for broken in result.broken:
-        label = broken.stream
-        if broken.stream.startswith("case:") and broken.stream[5:].isdigit():
-            case = db.session.get(Case, int(broken.stream[5:]))
-            label = f"{case.ref} ({broken.stream})" if case else broken.stream
-        click.echo(f"BROKEN: {label} at event {broken.seq}: {broken.reason}", err=True)
+    for item in broken:
+        label = item.stream
+        if item.stream.startswith("case:") and item.stream[5:].isdigit():
+            case = db.session.get(Case, int(item.stream[5:]))
+            label = f"{case.ref} ({item.stream})" if case else item.stream
+        click.echo(f"BROKEN: {label} at event {item.seq}: {item.reason}", err=True)
     raise SystemExit(1)
 
 
@@ -342,11 +351,14 @@ case_types_group = definition_commands("case_type", name="case-types", label="ca
 
 
 def register_commands(app: Flask) -> None:
+    from app.checkpoint_commands import COMMANDS as CHECKPOINT_COMMANDS
     from app.document_commands import audit_export_command, documents_group
     from app.pack_commands import packs_group
     from app.webhooks import webhooks_group
 
     audit_group.add_command(audit_export_command)
+    for command in CHECKPOINT_COMMANDS:
+        audit_group.add_command(command)
     app.cli.add_command(documents_group)
     app.cli.add_command(packs_group)
     app.cli.add_command(webhooks_group)

@@ -20,6 +20,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.checkpoints import cover_with_checkpoint
 from app.documents import DocumentError, RenderFailed, RenderJob, block_document_job, dossier_job
 from app.documents.certificate import SigningKey, signing_key
 from app.documents.pipeline import MadeDocument, make_in_child
@@ -39,7 +40,7 @@ def render_job_for(data: documents.RenderInput, app: Flask) -> RenderJob:
     """The engine's job for a render input: the dossier with its audit log attached, or a template."""
     if data.template is None:
         return dossier_job(data.context, audit_json=data.audit_json, audit_csv=data.audit_csv,
-                           stable_id=data.stable_id, created_at=data.created_at)
+                           stable_id=data.stable_id, created_at=data.created_at, bundle_json=data.bundle_json)
     return block_document_job(data.template, data.context, stable_id=data.stable_id, created_at=data.created_at,
                               uploads_dir=logo_folder(app))
 
@@ -72,6 +73,8 @@ def render_document(document_id: int) -> Document | None:
     document = documents.claim(db.session, document_id)
     if document is None:
         return None
+    if document.is_dossier:
+        cover_with_checkpoint(document)
     try:
         made = make_signed(document, app)
     except RenderFailed as exc:

@@ -239,10 +239,14 @@ def deliver_outbox() -> int:
 @job("sla_sweep")
 def sla_sweep() -> int:
     """The periodic sweep: fire the SLA warnings and breaches that are due (each exactly once, whoever else
-    sweeps), and remove uploads that nothing took within a day (cases.uploads)."""
+    sweeps), sign a checkpoint of the audit chains if anything changed since the last one, and remove uploads
+    that nothing took within a day (cases.uploads)."""
+    from app.checkpoints import checkpoint_if_changed
+
     fired = sweep_now()
     if fired:
         log.info("SLA sweep fired %s warnings and breaches", fired)
+    checkpoint_if_changed()
     removed = uploads.sweep_orphans(db.session, file_store(current_app))
     if removed:
         log.info("Removed %s uploads that were never filed", removed)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cases import audit, definitions, timeline
+from cases import audit, checkpoint_verify, definitions, timeline
 from cases.casetypes import case_schema, case_spec
 from cases.models import AuditEvent, AuditStream, Case, Definition, DefinitionVersion
 
@@ -144,16 +144,23 @@ class VerificationReport:
         return self.broken[0] if self.broken else None
 
 
-def verification_report(session: Session, stream: str | None = None) -> VerificationReport:
-    """Recompute the chains (all, or one stream) and name each broken one's first bad event."""
+def verification_report(session: Session, stream: str | None = None, *,
+                        public_key: str | None = None) -> VerificationReport:
+    """Recompute the chains (all, or one stream) and name each broken one's first bad event; with the
+    instance's `public_key`, also check every signed checkpoint against the chains (cases.checkpoint_verify)."""
     result = audit.verify(session, stream)
-    refs = stream_refs(session, [b.stream for b in result.broken])
+    problems = list(result.broken)
+    if public_key is not None:
+        named = {b.stream for b in problems}
+        problems += [b for b in checkpoint_verify.verify(session, public_key, stream=stream).broken or []
+                     if b.stream not in named]
+    refs = stream_refs(session, [b.stream for b in problems])
     broken = []
-    for item in result.broken:
+    for item in problems:
         case_id = int(item.stream[len(CASE_STREAM_PREFIX):]) if item.stream in refs else None
         broken.append(BrokenEvent(stream=item.stream, label=refs.get(item.stream, item.stream), seq=item.seq,
                                   reason=item.reason, case_id=case_id))
-    return VerificationReport(ok=result.ok, checked=result.checked, streams=result.streams, broken=broken)
+    return VerificationReport(ok=not broken, checked=result.checked, streams=result.streams, broken=broken)
 
 
 # ---------------------------------------------------------------- definitions

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases import access, audit, timeline, workflow
+from cases import access, audit, checkpoints, timeline, workflow
 from cases.casetypes import case_schema, case_spec
 from cases.clock import Clock, utcnow
 from cases.doc_templates import (
@@ -255,6 +255,7 @@ class RenderInput:
     audit_csv: bytes
     stable_id: str
     created_at: datetime
+    bundle_json: bytes = b""  # dossier only: the proof bundle (cases.checkpoints), once a checkpoint covers it
 
 
 def render_input(session: Session, document: Document, *, organisation: str) -> RenderInput:
@@ -276,12 +277,19 @@ def render_input(session: Session, document: Document, *, organisation: str) -> 
     name = document.kind if template is None else f"{template.template_name}@v{template.version}"
     stable_id = (f"{case.ref}/{name}/case-type-v{document.case_type_version}/"
                  f"{'draft/' if document.draft else ''}{document.id}/{head}")
+    bundle_json = b""
     if template is None:
         audit_json, audit_csv = audit_exports(events)
+        # A finished document embeds only what a checkpoint made before it was finished could give.
+        made_by = document.rendered_at if document.status == "done" else None
+        bundle = checkpoints.document_bundle(session, case, document.chain_seq, made_by=made_by)
+        if bundle is not None:
+            bundle_json = (json.dumps(bundle, indent=1, ensure_ascii=False) + "\n").encode()
     else:
         audit_json = audit_csv = b""
     return RenderInput(document_id=document.id, context=context, template=template, audit_json=audit_json,
-                       audit_csv=audit_csv, stable_id=stable_id, created_at=document.created_at)
+                       audit_csv=audit_csv, stable_id=stable_id, created_at=document.created_at,
+                       bundle_json=bundle_json)
 
 
 def audit_exports(events: Sequence[AuditEvent]) -> tuple[bytes, bytes]:

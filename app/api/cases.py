@@ -27,9 +27,21 @@ from app.api.schemas import (
     VerifyOut,
     VerifyQuery,
 )
+from app.checkpoints import public_key
 from app.extensions import db
 from app.uploads import file_store
-from cases import access, audit, casetypes, definitions, lifecycle, queries, submissions, timeline, uploads
+from cases import (
+    access,
+    audit,
+    casetypes,
+    checkpoint_verify,
+    definitions,
+    lifecycle,
+    queries,
+    submissions,
+    timeline,
+    uploads,
+)
 from cases.errors import NotFound, PermissionDenied, ValidationFailed
 from cases.models import Role
 from cases.submissions import Uploader
@@ -227,9 +239,12 @@ def verify(query: VerifyQuery) -> Any:
     user = api_user()
     if not user.has_role(Role.AUDITOR, Role.ADMIN):
         raise PermissionDenied("Only auditors and admins verify the audit chain.")
-    result = audit.verify(db.session, query.stream or None)
-    body: dict[str, Any] = {"ok": result.ok, "checked": result.checked, "streams": result.streams}
-    if result.first_broken:
-        broken = result.first_broken
+    stream = query.stream or None
+    result = audit.verify(db.session, stream)
+    # The chains, then every signed checkpoint against them (a consistently rewritten chain fails only there).
+    problems = result.broken or checkpoint_verify.verify(db.session, public_key(), stream=stream).broken or []
+    body: dict[str, Any] = {"ok": not problems, "checked": result.checked, "streams": result.streams}
+    if problems:
+        broken = problems[0]
         body["first_broken"] = {"stream": broken.stream, "seq": broken.seq, "reason": broken.reason}
     return body

@@ -226,7 +226,9 @@ def build_document(app: Flask, *, prefix: str = "/api/v1") -> dict[str, Any]:
                 "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream",
                                         "description": "The file's bytes; it is judged by its content."}}}}}}
         success: dict[str, Any] = {"description": spec.summary}
-        if spec.produces:
+        if spec.produces == "application/json":  # a JSON value the route builds itself (e.g. a download)
+            success["content"] = {spec.produces: {"schema": {"type": "object"}}}
+        elif spec.produces:
             success["content"] = {spec.produces: {"schema": {"type": "string", "contentMediaType": spec.produces}}}
         elif spec.response is not None:
             success["content"] = {"application/json": {"schema": {"$ref": refs[(spec.response, "serialization")]}}}

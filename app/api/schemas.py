@@ -81,7 +81,10 @@ class PageQuery(BaseModel):
     per_page: int = Field(25, ge=1, le=100, description="Items per page, at most 100.")
 
 
-class CaseListQuery(PageQuery):
+class CaseFilterQuery(BaseModel):
+    """The case-list filters (query strings)."""
+
+    model_config = ConfigDict(extra="ignore")
     state: QueryText | None = Field(None, max_length=64, description="A state's key, e.g. `in_progress`.")
     queue: QueryText | None = Field(None, max_length=64, description="A queue's slug.")
     assignee: QueryText | None = Field(None, max_length=254, description="An e-mail address, `me` or `none`.")
@@ -90,6 +93,16 @@ class CaseListQuery(PageQuery):
     status: Literal["open", "closed", "any"] | None = Field(None, description="Open and closed cases unless given.")
     priority: Priority | None = None
     sort: Literal["newest", "oldest", "due", "priority", "updated"] | None = None
+
+
+class CaseListQuery(CaseFilterQuery, PageQuery):
+    """Filters and pagination of GET /cases."""
+
+
+class CheckpointQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    leaves: Literal["1", "true", "yes", "0", "false", "no"] | None = Field(
+        None, description="Auditors and admins: download the checkpoint with every leaf.")
 
 
 class VerifyQuery(BaseModel):

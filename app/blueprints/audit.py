@@ -2,8 +2,9 @@
 audit log (one case or a filtered set, CSV or JSON), verify the chains, read every definition's changes.
 
 Auditors only read: nothing here changes a case or a definition (downloads and exports are reads; a
-document download is recorded in the case's chain like any other). The one request an auditor may send
-that creates something is a DRAFT dossier of an open case (app.blueprints.documents).
+document download is recorded in the case's chain like any other; signing a checkpoint records the
+chains' heads and changes no case). The one request an auditor may send that creates something is a DRAFT
+dossier of an open case (app.blueprints.documents).
 """
 
 from __future__ import annotations
@@ -11,24 +12,28 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
 from app import case_pages
+from app.api.proof import json_download, search_bundle
 from app.auth import current_user, require_roles
+from app.checkpoints import make_checkpoint, public_key, signer
 from app.document_checks import request_check
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
-from cases import access, audit_trail, definitions, document_checks, documents, queries
+from cases import access, audit_trail, checkpoints, definitions, document_checks, documents, queries
 from cases.clock import utcnow
 from cases.errors import InvalidQuery, NotFound
-from cases.models import Case, Definition, Role, User
+from cases.models import Case, Checkpoint, Definition, Role, User
+from verifier.casework_verify import key_id
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 require_roles(bp, Role.AUDITOR)
 
 PER_PAGE = 25
+CHECKPOINTS_SHOWN = 20
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
@@ -122,10 +127,10 @@ def verify() -> ResponseReturnValue:
                 problem = f"No case has the reference {ref}."
             else:
                 scope = found.ref
-                report = audit_trail.verification_report(db.session, found.stream)
+                report = audit_trail.verification_report(db.session, found.stream, public_key=public_key())
         else:
             scope = "all"
-            report = audit_trail.verification_report(db.session)
+            report = audit_trail.verification_report(db.session, public_key=public_key())
     return render("audit/verify.html", report=report, scope=scope, ref=ref, problem=problem,
                   status=422 if problem else 200)
 
@@ -177,3 +182,47 @@ def run_check(document_id: int) -> ResponseReturnValue:
     if is_htmx():
         return _check_page(document, found)
     return see_other(url_for(".check_document", document_id=document.id))
+
+
+# ---------------------------------------------------------------- checkpoints and proof bundles
+
+
+@bp.get("/checkpoints")
+def checkpoint_list() -> ResponseReturnValue:
+    """The latest signed checkpoint, the public key that verifies it, and the recent ones to download."""
+    recent = checkpoints.recent(db.session, limit=CHECKPOINTS_SHOWN)
+    key = public_key()
+    return render("audit/checkpoints.html", recent=[checkpoints.checkpoint_json(c) for c in recent],
+                  public_key=key, key_id=key_id(key), form=FlaskForm(), made=request.args.get("made"))
+
+
+@bp.post("/checkpoints")
+def make_checkpoint_now() -> ResponseReturnValue:
+    """Sign a checkpoint now (if anything changed): it records heads, it changes no case."""
+    if not FlaskForm().validate_on_submit():
+        raise InvalidQuery("The form expired; reload the page.", {"csrf_token": ["Reload the page."]})
+    result = make_checkpoint()
+    made = "new" if result.created else "unchanged"
+    return redirect(url_for(".checkpoint_list", made=made), code=303)
+
+
+@bp.get("/checkpoints/<int:checkpoint_id>.json")
+def checkpoint_download(checkpoint_id: int) -> ResponseReturnValue:
+    """A checkpoint with all its leaves: the file to keep for `casework audit verify-file --since`."""
+    found = db.session.get(Checkpoint, checkpoint_id)
+    if found is None:
+        raise NotFound("No such checkpoint.")
+    return json_download(checkpoints.checkpoint_file(db.session, found), f"checkpoint-{found.id}.json")
+
+
+@bp.get("/cases/<int:case_id>/bundle.json")
+def case_bundle(case_id: int) -> ResponseReturnValue:
+    """One case's proof bundle for the offline verifier."""
+    found = _case(case_id)
+    return json_download(checkpoints.fresh_bundle(db.session, [found], signer()), f"bundle-{found.ref}.json")
+
+
+@bp.get("/bundle.json")
+def search_bundle_download() -> ResponseReturnValue:
+    """One proof bundle of every case matching the search (complete, with every leaf, without filters)."""
+    return search_bundle(_me(), _filters(), complete=not any(request.args.values()))

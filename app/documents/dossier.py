@@ -20,8 +20,10 @@ def dossier_job(
     stable_id: str | None = None,
     created_at: datetime | None = None,
     audit_limit: int = DEFAULT_AUDIT_LIMIT,
+    bundle_json: bytes = b"",
 ) -> RenderJob:
-    """The PDF/A-3b case dossier with the complete audit log embedded as audit.json and audit.csv.
+    """The PDF/A-3b case dossier with the complete audit log embedded as audit.json and audit.csv, and
+    the proof bundle for the offline verifier as bundle.json (when a checkpoint covers the case).
 
     `stable_id` defaults to `<ref>/dossier/<chain head>` and `created_at` to `context.generated_at`, so
     the same case at the same audit chain head always renders to the same bytes.
@@ -38,6 +40,9 @@ def dossier_job(
         Attachment("audit.json", audit_json, description=f"Complete audit log of {context.ref} (JSON)"),
         Attachment("audit.csv", audit_csv, description=f"Complete audit log of {context.ref} (CSV)"),
     )
+    if bundle_json:
+        attachments += (Attachment("bundle.json", bundle_json, description=f"Signed checkpoint and inclusion "
+                                   f"proof of {context.ref}'s audit chain (verifier/casework_verify.py)"),)
     return RenderJob(html=dossier_html(context, audit_limit=audit_limit), metadata=metadata, attachments=attachments)
 
 

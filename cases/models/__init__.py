@@ -5,6 +5,7 @@ from cases.models.audit import GENESIS_HASH, AuditEvent, AuditStream
 from cases.models.automation import Approval, AssignmentCursor
 from cases.models.base import Base, UTCDateTime
 from cases.models.cases import PRIORITIES, Case, CaseCounter, Comment
+from cases.models.checkpoints import Checkpoint, CheckpointLeaf
 from cases.models.definitions import Definition, DefinitionVersion
 from cases.models.documents import CHECK_STATUSES, DOCUMENT_STATUSES, DOSSIER, Document, DocumentCheck
 from cases.models.idempotency import IdempotencyKey
@@ -36,6 +37,8 @@ __all__ = [
     "Base",
     "Case",
     "CaseCounter",
+    "Checkpoint",
+    "CheckpointLeaf",
     "Comment",
     "Deadline",
     "Definition",

@@ -76,6 +76,13 @@ POLICY.update({
     "api.case_type_openapi": LOGGED_IN,
 })
 BLUEPRINT_POLICY["audit"] = {AUDITOR}
+# Proof (issue 13): the latest checkpoint for staff and auditors; bundles follow the case's row-level access
+# (then 403 for a requester); bundles of many cases for auditors and admins.
+POLICY.update({
+    "api.latest_checkpoint": {ADMIN, AGENT, AUDITOR},
+    "api.case_bundle": LOGGED_IN,
+    "api.cases_bundle": {ADMIN, AUDITOR},
+})
 BLUEPRINT_POLICY["designer_documents"] = {ADMIN}
 
 

@@ -1,7 +1,7 @@
 """uploads: a person's pending files are counted for the quota, old pending files are found by the sweep
 
 Revision ID: 0012_upload_sweep
-Revises: 0012_document_content
+Revises: 0012_checkpoints
 Create Date: 2026-12-01 20:45:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = '0012_upload_sweep'
-down_revision = '0012_document_content'
+down_revision = '0012_checkpoints'
 branch_labels = None
 depends_on = None
 

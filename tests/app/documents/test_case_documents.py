@@ -30,6 +30,7 @@ from tests.app.documents.real_cases import (
     work_and_close,
 )
 from tests.conftest import Web, make_config
+from verifier import casework_verify
 
 
 @pytest.fixture
@@ -93,8 +94,12 @@ def test_a_closed_case_gets_a_pdfa_dossier_that_holds_its_data_timeline_and_audi
     api_items = _events_api(docs_app, case_id)
     with open_pdf(pdf) as parsed:
         embedded = {name: spec.get_file().read_bytes() for name, spec in parsed.attachments.items()}
-        assert set(embedded) == {"audit.json", "audit.csv"}
+        assert set(embedded) == {"audit.json", "audit.csv", "bundle.json"}
         items = json.loads(embedded["audit.json"])["items"]
+        # The proof bundle: the same events, under a signed checkpoint the offline verifier accepts.
+        proof = json.loads(embedded["bundle.json"])
+        assert proof["cases"][0]["events"][: dossier.chain_seq] == items
+        assert casework_verify.verify_bundle(proof).cases == 1
         assert items == api_items[: dossier.chain_seq]
         assert items[-1]["hash"] == dossier.chain_head
         assert embedded["audit.csv"].decode().splitlines()[0] == ",".join(audit.CSV_COLUMNS)
@@ -102,7 +107,7 @@ def test_a_closed_case_gets_a_pdfa_dossier_that_holds_its_data_timeline_and_audi
         meta = parsed.open_metadata()
         assert (meta["pdfaid:part"], meta["pdfaid:conformance"]) == ("3", "B")
         assert parsed.Root.OutputIntents[0].S == pikepdf.Name.GTS_PDFA1
-        assert {str(spec.UF) for spec in parsed.Root.AF} == {"audit.json", "audit.csv"}
+        assert {str(spec.UF) for spec in parsed.Root.AF} == {"audit.json", "audit.csv", "bundle.json"}
         assert all(spec.AFRelationship == pikepdf.Name.Data for spec in parsed.Root.AF)
     generated = [e for e in api_items if e["kind"] == "document.generated" and e["payload"]["document"] == dossier.id]
     assert generated and generated[0]["payload"]["sha256"] == dossier.sha256

@@ -70,7 +70,7 @@ def test_hostile_case_data_and_template_text_stay_text(database_url: str, tmp_pa
     for row in rows:
         pdf = stored_pdf(app, row)
         with open_pdf(pdf) as opened:
-            expected = {"audit.json", "audit.csv"} if row.kind == "dossier" else set()
+            expected = {"audit.json", "audit.csv", "bundle.json"} if row.kind == "dossier" else set()
             assert set(opened.attachments) == expected, row.kind
         raw = all_stream_bytes(pdf)
         assert b"root:x:0:0" not in raw and b"CANARY-7f3a91" not in raw, row.kind

@@ -1,0 +1,1 @@
+"""The standalone offline verifier (casework_verify.py needs only the standard library and cryptography)."""
