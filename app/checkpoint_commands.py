@@ -71,11 +71,17 @@ def public_key_command() -> None:
 @click.option("--since", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A checkpoint file (with leaves) kept earlier: the file must be consistent with it.")
 @click.option("--public-key", "key", default=None, help="Insist on this public key (base64).")
-def verify_file_command(file: str, since: str | None, key: str | None) -> None:
-    """Verify a bundle (JSON) or a dossier (PDF) offline, as verifier/casework_verify.py does; exit 1 naming
-    the first problem."""
+@click.option("--certificate", default=None,
+              help="A dossier's expected signing certificate: a PEM or DER file, or its SHA-256 (hex).")
+@click.option("--allow-unsigned", is_flag=True, help="Accept a dossier PDF that is not signed.")
+def verify_file_command(file: str, since: str | None, key: str | None, certificate: str | None,
+                        allow_unsigned: bool) -> None:
+    """Verify a bundle (JSON) or a dossier (PDF: its audit bundle and its signature) offline, as
+    verifier/casework_verify.py does; exit 1 naming the first problem."""
     raise SystemExit(casework_verify.main([file, *(["--since", since] if since else []),
-                                           *(["--public-key", key] if key else [])]))
+                                           *(["--public-key", key] if key else []),
+                                           *(["--certificate", certificate] if certificate else []),
+                                           *(["--allow-unsigned"] if allow_unsigned else [])]))
 
 
 COMMANDS = (checkpoint_command, public_key_command, verify_file_command)

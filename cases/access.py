@@ -9,16 +9,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import event, exists, or_, select, true
+from sqlalchemy.orm import Session, joinedload, scoped_session
 
 from cases import workflow
 from cases.errors import NotFound
 from cases.models import Approval, Case, QueueMember, Role, Task, User
 
+_MEMBERSHIPS = "casework_queue_ids"
+
 
 def queue_ids_of(session: Session, user: User) -> set[int]:
-    return set(session.scalars(select(QueueMember.queue_id).where(QueueMember.user_id == user.id)))
+    """The user's queues, read once per transaction (a page asks for them many times); any flush, which is
+    where a membership change would be written, forgets them."""
+    session = session.registry() if isinstance(session, scoped_session) else session
+    transaction = session.get_transaction()
+    held = session.info.get(_MEMBERSHIPS)
+    if transaction is None or held is None or held[0] is not transaction:
+        held = (transaction, {})
+        session.info[_MEMBERSHIPS] = held
+    known: dict[int, frozenset[int]] = held[1]
+    if user.id not in known:
+        known[user.id] = frozenset(session.scalars(select(QueueMember.queue_id)
+                                                   .where(QueueMember.user_id == user.id)))
+        if transaction is None:  # the query began the transaction: remember under it
+            session.info[_MEMBERSHIPS] = (session.get_transaction(), known)
+    return set(known[user.id])
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_memberships(session: Session, _context: Any) -> None:
+    session.info.pop(_MEMBERSHIPS, None)
 
 
 def _awaiting_my_approval(user: User) -> Any:
@@ -77,7 +98,9 @@ def sees_internal(session: Session, user: User, case: Case) -> bool:
 
 def get_case_for(session: Session, case_id: int, user: User) -> Case:
     """The case if `user` may see it; otherwise NotFound, as if it did not exist."""
-    case = session.get(Case, case_id)
+    # The case page and the API read the version it was filed under and its requester: same query.
+    case = session.get(Case, case_id, options=[joinedload(Case.case_type_version),
+                                                joinedload(Case.requester).joinedload(User.role_rows)])
     if case is None or not can_view(session, user, case):
         raise NotFound("No such case.")
     return case

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from cases.clock import Clock, utcnow
 from cases.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -223,7 +223,9 @@ def resolve_login_session(
     """The user behind a session token, or None when it is unknown, expired, idle or the user inactive."""
     if not token:
         return None
-    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == _sha256(token)))
+    # One query for the session, its user and the user's roles (every page starts here).
+    row = session.scalars(select(LoginSession).where(LoginSession.token_hash == _sha256(token))
+                          .options(joinedload(LoginSession.user).joinedload(User.role_rows))).unique().first()
     if row is None:
         return None
     now = clock()
@@ -282,7 +284,9 @@ def user_for_api_token(session: Session, token: str, *, clock: Clock = utcnow) -
     """The active owner of an unrevoked token, or None."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(token)))
+    # One query for the token, its user and the user's roles (every API call starts here).
+    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _sha256(token))
+                          .options(joinedload(ApiToken.user).joinedload(User.role_rows))).unique().first()
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     now = clock()

@@ -11,15 +11,16 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from cases.clock import Clock, utcnow
 from cases.models import GENESIS_HASH, AuditEvent, AuditStream, User
@@ -70,14 +71,131 @@ def compute_hash(prev_hash: str, document: Mapping[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical(document)).encode()).hexdigest()
 
 
-def _lock_head(session: Session, stream: str) -> AuditStream:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(pg_insert(AuditStream).values(stream=stream, head_seq=0, head_hash=GENESIS_HASH)
-                        .on_conflict_do_nothing(index_elements=["stream"]))
-    head = session.scalar(select(AuditStream).where(AuditStream.stream == stream).with_for_update())
-    if head is None:  # SQLite: the write transaction is exclusive, so nobody can insert it meanwhile
+_HEADS = "casework_audit_heads"
+_PENDING = "casework_audit_pending"
+_FRESH = "casework_audit_fresh_heads"
+_SNAPSHOTS = "casework_audit_fresh_snapshots"
+
+
+def _real(session: Session) -> Session:
+    return session.registry() if isinstance(session, scoped_session) else session
+
+
+def _pending(session: Session) -> list[tuple[Any, dict[str, Any]]]:
+    rows: list[tuple[Any, dict[str, Any]]] = session.info.setdefault(_PENDING, [])
+    return rows
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _write_pending_events(session: Session, _context: Any, _instances: Any) -> None:
+    """Appended events go out with the next flush in one multi-row INSERT (the ORM would insert them one
+    by one to learn ids nobody reads)."""
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.connection().execute(insert(AuditEvent), [row for _t, row in rows])
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back_events(session: Session, previous: Any) -> None:
+    """Events appended inside a transaction or savepoint that rolled back are forgotten with it."""
+    rows = session.info.get(_PENDING)
+    if not rows:
+        return
+
+    def inside(transaction: Any) -> bool:
+        while transaction is not None:
+            if transaction is previous:
+                return True
+            transaction = transaction.parent
+        return False
+
+    session.info[_PENDING] = [(t, row) for t, row in rows if not inside(t)]
+
+
+def _heads_of_transaction(session: Session) -> dict[str, AuditStream]:
+    """The stream heads this transaction has already locked and read (forgotten when it ends)."""
+    transaction = session.get_transaction()
+    if transaction is None:
+        session.connection()  # begin it, as the head query would have
+        transaction = session.get_transaction()
+    held = session.info.get(_HEADS)
+    if held is None or held[0] is not transaction:
+        held = (transaction, {})
+        session.info[_HEADS] = held
+    heads: dict[str, AuditStream] = held[1]
+    return heads
+
+
+def _fresh_heads(session: Session) -> dict[str, AuditStream]:
+    """Heads of streams begun in this transaction: kept out of the session until commit, so each is
+    written once (one INSERT with its final values) however many flushes the use case makes."""
+    fresh: dict[str, AuditStream] = session.info.setdefault(_FRESH, {})
+    return fresh
+
+
+@sa_event.listens_for(Session, "after_transaction_create")
+def _snapshot_fresh_heads(session: Session, transaction: Any) -> None:
+    if transaction.nested and session.info.get(_FRESH):
+        snapshots = session.info.setdefault(_SNAPSHOTS, {})
+        snapshots[transaction] = {name: (h.head_seq, h.head_hash) for name, h in session.info[_FRESH].items()}
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _restore_fresh_heads(session: Session, previous: Any) -> None:
+    """A rolled-back savepoint takes its appends with it: fresh heads go back to what they were."""
+    fresh = session.info.get(_FRESH)
+    if not fresh:
+        return
+    if not previous.nested:
+        session.info.pop(_FRESH, None)
+        session.info.pop(_SNAPSHOTS, None)
+        return
+    snapshot = session.info.get(_SNAPSHOTS, {}).pop(previous, {})
+    heads = _heads_of_transaction(session)
+    for name in list(fresh):
+        if name in snapshot:
+            fresh[name].head_seq, fresh[name].head_hash = snapshot[name]
+        else:
+            del fresh[name]
+            heads.pop(name, None)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _add_fresh_heads(session: Session) -> None:
+    write_pending(session, flush=False)
+
+
+def write_pending(session: Session, *, flush: bool = True) -> None:
+    """Put this transaction's fresh stream heads into the session (and flush, with the pending events),
+    so what it appended is in the database before anything reads the log inside the same transaction."""
+    session = _real(session)
+    fresh = session.info.pop(_FRESH, None)
+    session.info.pop(_SNAPSHOTS, None)
+    if fresh:
+        session.add_all(fresh.values())
+    if flush:
+        session.flush()
+
+
+def _lock_head(session: Session, stream: str, *, fresh: bool = False) -> AuditStream:
+    """The stream's head, locked for this transaction: read once per stream and transaction."""
+    heads = _heads_of_transaction(session)
+    head = heads.get(stream)
+    if head is not None and (head in session or stream in session.info.get(_FRESH, {})):
+        return head  # still locked by this transaction (a rolled-back savepoint reloads its values)
+    if fresh:  # the caller made the stream's subject in this transaction: nobody else can append to it
         head = AuditStream(stream=stream, head_seq=0, head_hash=GENESIS_HASH)
-        session.add(head)
+        _fresh_heads(session)[stream] = head
+    else:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(pg_insert(AuditStream).values(stream=stream, head_seq=0, head_hash=GENESIS_HASH)
+                            .on_conflict_do_nothing(index_elements=["stream"]))
+        head = session.scalar(select(AuditStream).where(AuditStream.stream == stream).with_for_update()
+                              .execution_options(populate_existing=True))
+        if head is None:  # SQLite: the write transaction is exclusive, so nobody can insert it meanwhile
+            head = AuditStream(stream=stream, head_seq=0, head_hash=GENESIS_HASH)
+            session.add(head)
+    heads[stream] = head
     return head
 
 
@@ -89,9 +207,18 @@ def append(
     *,
     actor: User | None,
     clock: Clock = utcnow,
+    fresh: bool = False,
 ) -> AuditEvent:
-    """Add one event to `stream` in the current transaction and return it."""
-    head = _lock_head(session, stream)
+    """Add one event to `stream` in the current transaction and return it.
+
+    The stream's head is read (and locked) once per transaction and written once, at the next flush,
+    together with the events: several events of one use case cost one head read, one batched insert
+    and one head update. The returned event is not added to the session (it is written as a row).
+    `fresh`: the stream belongs to something created in this transaction (a new case), so there is no
+    head to read yet.
+    """
+    session = _real(session)
+    head = _lock_head(session, stream, fresh=fresh)
     event = AuditEvent(
         stream=stream,
         seq=head.head_seq + 1,
@@ -103,9 +230,10 @@ def append(
         prev_hash=head.head_hash,
     )
     event.hash = compute_hash(event.prev_hash, event_document(event))
-    session.add(event)
-    head.head_seq, head.head_hash = event.seq, event.hash
-    session.flush()
+    row = {c: getattr(event, c) for c in ("stream", "seq", "at", "actor_id", "actor", "kind", "payload",
+                                          "prev_hash", "hash")}
+    _pending(session).append((session.get_nested_transaction() or session.get_transaction(), row))
+    head.head_seq, head.head_hash = event.seq, event.hash  # makes the session dirty: the next flush writes
     return event
 
 
@@ -145,39 +273,135 @@ class Verification:
 
 
 def verify(session: Session, stream: str | None = None) -> Verification:
-    """Recompute the chains (one stream or all) and name the first broken event of each broken chain."""
-    result = Verification()
-    stmt = select(AuditEvent).order_by(AuditEvent.stream, AuditEvent.seq)
-    heads_stmt = select(AuditStream)
+    """Recompute the chains (one stream or all) and name the first broken event of each broken chain.
+
+    Streams plain columns (no ORM objects; a server-side cursor on PostgreSQL) and hashes the stored
+    payload text, which is already canonical, so memory stays flat however long the log is.
+    """
+    write_pending(session)  # what this session appended is part of the log it checks
+    heads_stmt = select(AuditStream.stream, AuditStream.head_seq, AuditStream.head_hash)
     if stream is not None:
-        stmt = stmt.where(AuditEvent.stream == stream)
         heads_stmt = heads_stmt.where(AuditStream.stream == stream)
-    heads = {h.stream: h for h in session.scalars(heads_stmt)}
+    heads = {name: (seq, digest) for name, seq, digest in session.connection().execute(heads_stmt)}
+    return verify_rows(event_rows(session, stream), heads)
+
+
+EventRow = tuple[str, int, str, str, str, str, str, str]
+
+# The columns verification reads, `at` already as the text the hash covers (format_time). Plain SQL on the
+# driver's own cursor: at a million events the ORM's and even Core's per-row work cost more than SHA-256.
+_ROWS_SQL = {
+    "postgresql": ("SELECT stream, seq, to_char(timezone('UTC', at), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'), "
+                   "actor, kind, payload, prev_hash, hash FROM audit_events {where} ORDER BY stream, seq", "%s"),
+    # SQLite keeps UTC times as 'YYYY-MM-DD HH:MM:SS.ffffff'; anything else is parsed in Python (_sqlite_time).
+    "sqlite": ("SELECT stream, seq, CASE WHEN length(at) = 26 AND substr(at, 11, 1) = ' ' "
+               "THEN substr(at, 1, 10) || 'T' || substr(at, 12) || '+00:00' ELSE 'raw:' || at END, "
+               "actor, kind, payload, prev_hash, hash FROM audit_events {where} ORDER BY stream, seq", "?"),
+}
+
+
+def _sqlite_time(raw: str) -> str:
+    return format_time(datetime.fromisoformat(raw).replace(tzinfo=UTC))
+
+
+def event_rows(session: Session, stream: str | None = None, *, batch: int = 5000) -> Iterator[EventRow]:
+    """The events in chain order (stream, seq) as (stream, seq, at, actor, kind, payload, prev_hash, hash),
+    `at` as the text the hash covers, read `batch` rows at a time (a server-side cursor on PostgreSQL)."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    sql, mark = _ROWS_SQL["postgresql" if dialect == "postgresql" else "sqlite"]
+    sql = sql.format(where=f"WHERE stream = {mark}" if stream is not None else "")
+    params = (stream,) if stream is not None else ()
+    raw: Any = connection.connection.driver_connection
+    if dialect == "postgresql":
+        cursor = raw.cursor(name="casework_audit_verify")
+        cursor.itersize = batch
+    else:
+        cursor = raw.cursor()
+    try:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(batch):
+            if dialect == "postgresql":
+                yield from rows
+                continue
+            for row in rows:
+                yield (row[0], row[1], _sqlite_time(row[2][4:]), *row[3:]) if row[2].startswith("raw:") else row
+    finally:
+        cursor.close()
+
+
+_encode = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses for strings
+
+
+def document_text(stream: str, seq: int, at: str, actor: str, kind: str, payload_text: str) -> str:
+    """canonical(event_document(...)) built from the stored payload text, without parsing it again.
+
+    The same string whenever the stored text is canonical, which append() guarantees."""
+    return (f'{{"actor":{_encode(actor)},"at":"{at}","kind":{_encode(kind)},'
+            f'"payload":{payload_text},"seq":{seq},"stream":{_encode(stream)}}}')
+
+
+def _matches_reparsed(stream: str, seq: int, at: str, actor: str, kind: str, payload_text: str,
+                      prev_hash: str, digest: str) -> bool:
+    """The slow path for stored text that is not canonical (never written by append): parse and
+    re-canonicalise, as verification always did."""
+    try:
+        document = {"stream": stream, "seq": seq, "at": at, "actor": actor, "kind": kind,
+                    "payload": json.loads(payload_text)}
+    except ValueError:
+        return False
+    return compute_hash(prev_hash, document) == digest
+
+
+def verify_rows(rows: Iterable[EventRow], heads: Mapping[str, tuple[int, str]]) -> Verification:
+    """Check event rows (in chain order) against their links, hashes and the streams' heads.
+
+    One tight loop: the hashed text is assembled from the stored columns (document_text, inlined)."""
+    result = Verification()
+    broken = result.broken
     seen: dict[str, tuple[int, str]] = {}
     failed: set[str] = set()
-    for event in session.scalars(stmt.execution_options(yield_per=1000)):
-        result.checked += 1
-        if event.stream in failed:
+    sha256, encode = hashlib.sha256, _encode
+    current: str | None = None
+    current_failed = False
+    stream_text = ""
+    last_seq, last_hash = 0, GENESIS_HASH
+    checked = 0
+    for stream, seq, at, actor, kind, payload_text, prev_hash, digest in rows:
+        checked += 1
+        if stream != current:
+            if current is not None:
+                seen[current] = (last_seq, last_hash)
+            current, current_failed = stream, stream in failed
+            stream_text = encode(stream) + "}"
+            last_seq, last_hash = seen.get(stream, (0, GENESIS_HASH))
+        if current_failed:
             continue
-        last_seq, last_hash = seen.get(event.stream, (0, GENESIS_HASH))
         reason = None
-        if event.seq != last_seq + 1:
-            reason = f"expected sequence number {last_seq + 1}, found {event.seq} (events missing)"
-        elif event.prev_hash != last_hash:
+        if seq != last_seq + 1:
+            reason = f"expected sequence number {last_seq + 1}, found {seq} (events missing)"
+        elif prev_hash != last_hash:
             reason = "previous-hash link does not match the event before it"
-        elif compute_hash(event.prev_hash, event_document(event)) != event.hash:
+        elif sha256((prev_hash + '{"actor":' + encode(actor) + ',"at":"' + at + '","kind":' + encode(kind)
+                     + ',"payload":' + payload_text + ',"seq":' + str(seq) + ',"stream":' + stream_text)
+                    .encode()).hexdigest() != digest \
+                and not _matches_reparsed(stream, seq, at, actor, kind, payload_text, prev_hash, digest):
             reason = "content does not match its hash (the event was altered)"
         if reason:
-            result.broken.append(Broken(event.stream, event.seq, reason))
-            failed.add(event.stream)
-        seen[event.stream] = (event.seq, event.hash)
-    for name, head in heads.items():
+            broken.append(Broken(stream, seq, reason))
+            failed.add(stream)
+            current_failed = True
+        last_seq, last_hash = seq, digest
+    if current is not None:
+        seen[current] = (last_seq, last_hash)
+    result.checked = checked
+    for name, (head_seq, head_hash) in heads.items():
         if name in failed:
             continue
         last_seq, last_hash = seen.get(name, (0, GENESIS_HASH))
-        if (head.head_seq, head.head_hash) != (last_seq, last_hash):
-            result.broken.append(Broken(name, last_seq + 1, f"the chain ends at {last_seq} but its head "
-                                                            f"says {head.head_seq} (events removed)"))
+        if (head_seq, head_hash) != (last_seq, last_hash):
+            broken.append(Broken(name, last_seq + 1, f"the chain ends at {last_seq} but its head "
+                                                     f"says {head_seq} (events removed)"))
     result.streams = len(set(seen) | set(heads))
     return result
 

@@ -10,19 +10,30 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload, scoped_session
 
-from cases import accounts, audit, documents, notifications, sla, workflow
+from cases import accounts, audit, documents, notifications, recent, sla, workflow
 from cases.casetypes import case_data, case_spec, case_tags, pinned_form_version
 from cases.clock import Clock, utcnow
 from cases.errors import CasesError, Conflict, PermissionDenied, ValidationFailed
-from cases.models import Approval, AssignmentCursor, Case, Deadline, Queue, QueueMember, Role, User, UserRole
+from cases.models import (
+    Approval,
+    AssignmentCursor,
+    Case,
+    Deadline,
+    DefinitionVersion,
+    Queue,
+    QueueMember,
+    Role,
+    User,
+    UserRole,
+)
 from cases.submissions import form_schema
 from cases.uow import transaction
 from forms.errors import DefinitionError
@@ -88,38 +99,37 @@ def summaries(session: Session, spec: workflow.CaseTypeSpec) -> list[tuple[str, 
 
 def compiled_rules(session: Session, case: Case) -> CompiledRuleset | None:
     """The compiled ruleset of the case's case-type version (compiled once per process)."""
-    spec = case_spec(session, case)
+    return compiled_for(session, case.case_type.slug, case.case_type_version, case_spec(session, case))
+
+
+def compiled_for(session: Session, slug: str, version: DefinitionVersion,
+                 spec: workflow.CaseTypeSpec) -> CompiledRuleset | None:
+    """The compiled ruleset of a published case-type version (compiled once per process)."""
     if spec.rules is None:
         return None
-    version = case.case_type_version
-    key = (case.case_type.slug, version.number, version.sha256)
+    key = (slug, version.number, version.sha256)
     compiled = _compiled.get(key)
     if compiled is None:
         ruleset = validate_ruleset(spec.rules, rules_context(session, spec))
-        compiled = compile_ruleset(ruleset, case_type=case.case_type.slug, version=version.number)
+        compiled = compile_ruleset(ruleset, case_type=slug, version=version.number)
         _compiled[key] = compiled
     return compiled
+
+
+def queues_named(compiled: CompiledRuleset | None, spec: workflow.CaseTypeSpec) -> set[str]:
+    """Every queue a filing may need: the default and fallback queues and those the rules route to."""
+    slugs = {spec.default_queue, spec.fallback_queue}
+    for rule in compiled.ruleset.rules if compiled is not None else ():
+        slugs.update(str(a.params["queue"]) for a in rule.actions if a.params.get("queue"))
+    return slugs
 
 
 # ---------------------------------------------------------------- facts
 
 
-def _recent_cases(session: Session, case: Case, days: int) -> int:
-    """Earlier cases of the same case type and requester (by e-mail, or account) within `days` before this one
-    (a third complaint counts complaints, not the invoices the same person filed)."""
-    who = [Case.contact_email == case.contact_email] if case.contact_email else []
-    if case.requester_id is not None:
-        who.append(Case.requester_id == case.requester_id)
-    if not who:
-        return 0
-    stmt = select(func.count()).select_from(Case).where(
-        or_(*who), Case.id != case.id, Case.case_type_id == case.case_type_id, Case.created_at <= case.created_at,
-        Case.created_at >= case.created_at - timedelta(days=days))
-    return session.scalar(stmt) or 0
-
-
 def case_facts(session: Session, case: Case, compiled: CompiledRuleset, trigger: str, *, clock: Clock = utcnow,
-               transition: str | None = None, sla_kind: str | None = None) -> dict[str, Any]:
+               transition: str | None = None, sla_kind: str | None = None,
+               prepared: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The facts a ruleset sees: the form's answers and the case's own attributes."""
     facts: dict[str, Any] = dict(case_data(case))
     hours = (clock() - case.created_at).total_seconds() / 3600
@@ -132,7 +142,11 @@ def case_facts(session: Session, case: Case, compiled: CompiledRuleset, trigger:
     if sla_kind is not None:
         facts["case.sla_kind"] = sla_kind
     for days in compiled.ruleset.recent_case_windows():
-        facts[recent_cases_key(days)] = _recent_cases(session, case, days)
+        key = recent_cases_key(days)
+        if prepared is not None and key in prepared:
+            facts[key] = prepared[key]  # counted before the write lock (a filing)
+        else:
+            facts[key] = recent.earlier_cases(session, case, days, recent.recent_cases_cap(compiled, key))
     return facts
 
 
@@ -167,11 +181,12 @@ class _Apply:
     """Carries out one fired rule's decisions on a case; each returns a line for the audit trail."""
 
     def __init__(self, session: Session, case: Case, spec: workflow.CaseTypeSpec, clock: Clock,
-                 rule_id: str) -> None:
+                 rule_id: str, queues: Mapping[str, Queue] | None = None) -> None:
         self.session, self.case, self.spec, self.clock, self.rule_id = session, case, spec, clock, rule_id
+        self.queues = queues or {}
 
     def queue(self, slug: str) -> Queue:
-        queue = accounts.find_queue(self.session, slug)
+        queue = self.queues.get(slug) or accounts.find_queue(self.session, slug)
         if queue is None or not queue.active:
             raise ValidationFailed(f"Queue '{slug}' does not exist or is inactive.")
         return queue
@@ -182,10 +197,13 @@ class _Apply:
         return f"routed to {queue.name}"
 
     def _members(self, queue: Queue) -> list[User]:
+        # The query selects agents by their role, so their role rows are not loaded again; it reads nothing
+        # the decisions change, so the pending changes need not be flushed first.
         stmt = (select(User).join(QueueMember, QueueMember.user_id == User.id).join(UserRole)
                 .where(QueueMember.queue_id == queue.id, User.active.is_(True), User.absent.is_(False),
-                       UserRole.role == Role.AGENT.value).order_by(User.id))
-        return list(self.session.scalars(stmt))
+                       UserRole.role == Role.AGENT.value).order_by(User.id).options(lazyload(User.role_rows)))
+        with self.session.no_autoflush:
+            return list(self.session.scalars(stmt))
 
     def assign_to(self, params: Mapping[str, Any]) -> str:
         if "user" in params:
@@ -295,36 +313,83 @@ class _Apply:
 # ---------------------------------------------------------------- running the rules
 
 
+# Decisions that only change the case in memory and add outbox rows: with their queues read beforehand they
+# cannot fail half-way, so they need no savepoint (which costs a flush and two statements per filing).
+RULE_ERRORS = (RulesError, CasesError, LookupError, ValueError, TypeError)
+"""What a rule may fail with; run_rules turns these into the fallback queue."""
+_IN_MEMORY_ACTIONS = frozenset({"route_to_queue", "set_priority", "set_due_in", "add_tag", "notify"})
+
+
+def _needs_savepoint(evaluation: Evaluation, queues: Mapping[str, Queue] | None) -> bool:
+    if queues is None:
+        return True
+    for decision in evaluation.decisions:
+        if decision.action not in _IN_MEMORY_ACTIONS:
+            return True
+        slug = decision.params.get("queue")
+        if slug and (slug not in queues or not queues[slug].active):
+            return True
+    return False
+
+
 def run_rules(session: Session, case: Case, trigger: str, *, actor: User | None, clock: Clock = utcnow,
-              transition: str | None = None, sla_kind: str | None = None) -> Evaluation | None:
-    """Evaluate the case's ruleset for `trigger` and apply the decisions, inside the caller's transaction."""
+              transition: str | None = None, sla_kind: str | None = None,
+              prepared: Mapping[str, Any] | None = None, queues: Mapping[str, Queue] | None = None,
+              ) -> Evaluation | None:
+    """Evaluate the case's ruleset for `trigger` and apply the decisions, inside the caller's transaction.
+
+    `prepared`: facts already read (prepared_facts), `queues`: queues already read by slug (a filing reads
+    both before its write lock)."""
     spec = case_spec(session, case)
     if spec.rules is None:
         return None
-    savepoint = session.begin_nested()
     try:
+        # Reading the facts and evaluating write nothing: only applying decisions needs a savepoint.
         compiled = compiled_rules(session, case)
         assert compiled is not None
         facts = case_facts(session, case, compiled, trigger, clock=clock, transition=transition,
-                           sla_kind=sla_kind)
+                           sla_kind=sla_kind, prepared=prepared)
         evaluation = _evaluator.evaluate(compiled, trigger, facts)
-        if not evaluation.matched:
-            savepoint.commit()
-            return evaluation
-        apply = _Apply(session, case, spec, clock, evaluation.rule_id or "")
+    except (RulesError, CasesError, LookupError, ValueError, TypeError) as exc:
+        _fall_back(session, case, spec, trigger, exc, clock)
+        return None
+    if not evaluation.matched:
+        return evaluation
+    apply = _Apply(session, case, spec, clock, evaluation.rule_id or "", queues)
+    if not _needs_savepoint(evaluation, queues):
+        before = (case.queue, case.priority, case.due_at, case.tags)
+        added = set(session.new)
+        try:
+            done = [apply.run(decision) for decision in evaluation.decisions]
+        except (RulesError, CasesError, LookupError, ValueError, TypeError) as exc:
+            # What a savepoint would have undone: the case's fields and the messages queued meanwhile.
+            case.queue, case.priority, case.due_at, case.tags = before
+            for obj in set(session.new) - added:
+                session.expunge(obj)
+            _fall_back(session, case, spec, trigger, exc, clock)
+            return None
+        _record(session, case, trigger, evaluation, done, clock)
+        return evaluation
+    savepoint = session.begin_nested()
+    try:
         done = [apply.run(decision) for decision in evaluation.decisions]
         session.flush()
-        audit.append(session, case.stream, "case.rule_applied", {
-            "trigger": trigger, "rule": evaluation.rule_id, "rule_name": evaluation.rule_name,
-            "ruleset": evaluation.ruleset_name, "ruleset_version": evaluation.ruleset_version,
-            "decisions": [d.to_json() for d in evaluation.decisions], "summary": done,
-        }, actor=None, clock=clock)
+        _record(session, case, trigger, evaluation, done, clock)
         savepoint.commit()
         return evaluation
     except (RulesError, CasesError, LookupError, ValueError, TypeError) as exc:
         savepoint.rollback()
         _fall_back(session, case, spec, trigger, exc, clock)
         return None
+
+
+def _record(session: Session, case: Case, trigger: str, evaluation: Evaluation, done: list[str],
+            clock: Clock) -> None:
+    audit.append(session, case.stream, "case.rule_applied", {
+        "trigger": trigger, "rule": evaluation.rule_id, "rule_name": evaluation.rule_name,
+        "ruleset": evaluation.ruleset_name, "ruleset_version": evaluation.ruleset_version,
+        "decisions": [d.to_json() for d in evaluation.decisions], "summary": done,
+    }, actor=None, clock=clock)
 
 
 def _fall_back(session: Session, case: Case, spec: workflow.CaseTypeSpec, trigger: str, exc: Exception,
@@ -357,9 +422,29 @@ def _approvers(session: Session, approval: Approval) -> list[User]:
     return [u for u in accounts.users_with_role(session, Role(approval.role or "admin")) if u.active]
 
 
+_PENDING_APPROVALS = "casework_pending_approvals"
+
+
 def pending_approval(session: Session, case: Case) -> Approval | None:
-    return session.scalar(select(Approval).where(Approval.case_id == case.id, Approval.status == "pending")
-                          .order_by(Approval.id))
+    """The approval the case waits for, read once per transaction (a case page asks twice); any flush,
+    which is where an approval would be written or decided, forgets it."""
+    session = session.registry() if isinstance(session, scoped_session) else session
+    transaction = session.get_transaction()
+    held = session.info.get(_PENDING_APPROVALS)
+    if transaction is None or held is None or held[0] is not transaction:
+        held = (transaction, {})
+    known: dict[int, Approval | None] = held[1]
+    if case.id not in known:
+        known[case.id] = session.scalar(select(Approval).where(Approval.case_id == case.id,
+                                                               Approval.status == "pending").order_by(Approval.id))
+        held = (session.get_transaction(), known)
+    session.info[_PENDING_APPROVALS] = held
+    return known[case.id]
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _forget_pending_approvals(session: Session, _context: Any) -> None:
+    session.info.pop(_PENDING_APPROVALS, None)
 
 
 def may_decide(approval: Approval, user: User) -> bool:

@@ -4,11 +4,15 @@ version, and its data typed by that form. Shared by the lifecycle, the rules and
 from __future__ import annotations
 
 import json
+import threading
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, object_session
 
 from cases import workflow
 from cases.errors import NotFound
@@ -31,13 +35,54 @@ def _spec_from(document_text: str, form_families: str) -> workflow.CaseTypeSpec:
     return workflow.load_case_type(document, context)
 
 
-def spec_of(session: Session, version: DefinitionVersion) -> workflow.CaseTypeSpec:
-    """The case type of a published version. Versions never change, so the result is cached."""
+@dataclass(frozen=True)
+class Published:
+    """A published case-type version with what filing under it needs: its spec and its pinned form."""
+
+    version_id: int
+    number: int
+    sha256: str
+    spec: workflow.CaseTypeSpec
+    form_version_id: int
+    schema: FormSchema
+
+
+# Per engine (one database), keyed by version id and checked against the version's SHA-256: published
+# versions never change, so nothing is ever invalidated; a new engine (another database) starts empty.
+_published: WeakKeyDictionary[Engine, dict[tuple[int, str], Published]] = WeakKeyDictionary()
+_published_lock = threading.Lock()
+MAX_PUBLISHED = 1024
+
+
+def published(session: Session, version: DefinitionVersion) -> Published:
+    """The spec and pinned form of a published case-type version, from a per-process cache (one query for
+    the pinned form on the first use of a version in this process, none after)."""
+    engine = cast(Engine, session.get_bind())
+    key = (version.id, version.sha256)
+    with _published_lock:
+        cache = _published.get(engine)
+        hit = cache.get(key) if cache is not None else None
+    if hit is not None:
+        return hit
     document = json.loads(version.document)
     form_version = pinned_form_version(session, document["form"], document["form_version"])
     schema = form_schema(form_version)
-    key = json.dumps([dict(schema.families), schema.labels(), document["form"], document["form_version"]])
-    return _spec_from(version.document, key)
+    families = json.dumps([dict(schema.families), schema.labels(), document["form"], document["form_version"]])
+    entry = Published(version_id=version.id, number=version.number, sha256=version.sha256,
+                      spec=_spec_from(version.document, families), form_version_id=form_version.id, schema=schema)
+    if version.id is None:
+        return entry  # not flushed yet: nothing to key it by
+    with _published_lock:
+        cache = _published.setdefault(engine, {})
+        if len(cache) >= MAX_PUBLISHED:
+            cache.clear()
+        cache[key] = entry
+    return entry
+
+
+def spec_of(session: Session, version: DefinitionVersion) -> workflow.CaseTypeSpec:
+    """The case type of a published version. Versions never change, so the result is cached."""
+    return published(session, version).spec
 
 
 def pinned_form_version(session: Session, slug: str, number: int) -> DefinitionVersion:
@@ -53,6 +98,12 @@ def case_spec(session: Session, case: Case) -> workflow.CaseTypeSpec:
 
 
 def case_schema(case: Case) -> FormSchema:
+    session = object_session(case)
+    version = case.case_type_version
+    if session is not None and version is not None:
+        pinned = published(session, version)
+        if pinned.form_version_id == case.form_version_id:
+            return pinned.schema  # no need to load the form version's row
     return form_schema(case.form_version)
 
 

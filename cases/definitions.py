@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from cases import audit
 from cases.clock import Clock, utcnow
@@ -49,8 +49,12 @@ def get_definition(session: Session, kind: str, definition_id: int) -> Definitio
     return definition
 
 
-def find_definition(session: Session, kind: str, slug: str) -> Definition | None:
-    return session.scalar(select(Definition).where(Definition.kind == kind, Definition.slug == slug))
+def find_definition(session: Session, kind: str, slug: str, *, with_versions: bool = False) -> Definition | None:
+    """The definition of `kind` named `slug`; `with_versions` loads its versions in the same query."""
+    stmt = select(Definition).where(Definition.kind == kind, Definition.slug == slug)
+    if with_versions:
+        return session.scalars(stmt.options(joinedload(Definition.versions))).unique().first()
+    return session.scalar(stmt)
 
 
 def get_version(definition: Definition, number: int) -> DefinitionVersion:

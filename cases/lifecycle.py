@@ -17,24 +17,17 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from cases import access, audit, automation, notifications, tasks, workflow
-from cases.casetypes import (
-    case_schema,
-    case_spec,
-    pinned_form_version,
-    spec_of,
-)
+from cases import access, audit, automation, notifications, recent, tasks, workflow
+from cases.casetypes import case_schema, case_spec, published
 from cases.clock import Clock, utcnow
 from cases.definitions import version_document
 from cases.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from cases.models import (
     PRIORITIES,
     Case,
-    CaseCounter,
     Comment,
     Definition,
     Queue,
@@ -42,7 +35,8 @@ from cases.models import (
     StoredFile,
     User,
 )
-from cases.submissions import TRACKING_PREFIX, Uploader, form_schema, pending_files
+from cases.numbering import next_ref
+from cases.submissions import TRACKING_PREFIX, Uploader, pending_files
 from cases.uow import transaction
 from forms.errors import SubmissionInvalid
 from forms.schema import FormSchema
@@ -59,19 +53,6 @@ def _queue(session: Session, slug: str) -> Queue:
     if queue is None:
         raise NotFound(f"Queue '{slug}' does not exist.")
     return queue
-
-
-def _next_ref(session: Session, prefix: str) -> str:
-    """The next reference for a prefix, numbered under a row lock so no two cases share one."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(pg_insert(CaseCounter).values(prefix=prefix, last=0)
-                        .on_conflict_do_nothing(index_elements=["prefix"]))
-    counter = session.scalar(select(CaseCounter).where(CaseCounter.prefix == prefix).with_for_update())
-    if counter is None:
-        counter = CaseCounter(prefix=prefix, last=0)
-        session.add(counter)
-    counter.last += 1
-    return f"{prefix}-{counter.last:06d}"
 
 
 def _summary(schema: FormSchema, clean: Mapping[str, Any]) -> str:
@@ -170,24 +151,42 @@ def file_case(
     if user is not None and not user.has_role(Role.REQUESTER):
         raise PermissionDenied("Only requesters file cases.")
     version = case_type.latest_version
-    spec = spec_of(session, version)
-    form_version = pinned_form_version(session, spec.form.slug, spec.form.version)
-    schema = form_schema(form_version)
+    # Everything that needs no write lock happens first: the definition from the per-process cache of
+    # published versions, validation, the queue. The write transaction then only writes (and runs the rules).
+    pinned = published(session, version)
+    spec, schema = pinned.spec, pinned.schema
     files = {key: pending_files(session, ids, uploader) for key, ids in (file_ids or {}).items()}
     clean = _validate(schema, raw, {key: [f.ref() for f in fs] for key, fs in files.items()})
     data = to_json_values(clean)
     kept = {r["id"] for v in clean.values() if isinstance(v, list) for r in v if isinstance(r, Mapping) and "id" in r}
     email = (contact_email or (user.email if user else "")).strip().lower()[:254]
     now = clock()
-    with transaction(session):
-        queue = _queue(session, spec.default_queue)
+    # The rules' facts that need the database and every queue a decision may name, read in two queries.
+    # Rules that cannot even compile are left to run_rules, which sends the case to the fallback queue.
+    try:
+        compiled = automation.compiled_for(session, case_type.slug, version, spec)
+    except automation.RULE_ERRORS:
+        compiled = None
+    queues = {q.slug: q for q in session.scalars(select(Queue).where(
+        Queue.slug.in_(sorted(automation.queues_named(compiled, spec)))))}
+    queue = queues.get(spec.default_queue)
+    if queue is None:
+        raise NotFound(f"Queue '{spec.default_queue}' does not exist.")
+    try:
+        prepared = recent.prepared_facts(session, compiled, case_type_id=case_type.id, contact_email=email,
+                                         requester_id=user.id if user else None, created_at=now)
+    except automation.RULE_ERRORS:
+        prepared = None
+    # keep_loaded: the user, case type and queue read above stay as read (on SQLite the read snapshot ends
+    # without reloading them), and the response is answered from the objects written, not re-read.
+    with transaction(session, keep_loaded=True):
         case = Case(
-            ref=_next_ref(session, spec.prefix), case_type_id=case_type.id, case_type_version_id=version.id,
-            form_version_id=form_version.id, summary=_summary(schema, clean), data=json.dumps(data),
-            state=spec.initial.key, is_open=True, queue_id=queue.id, priority="normal",
-            requester_id=user.id if user else None, contact_email=email, tracking_hash=tracking_hash,
-            created_at=now, updated_at=now,
-            updated_by_id=user.id if user else None,
+            ref=next_ref(session, spec.prefix), case_type=case_type, case_type_version_id=version.id,
+            form_version_id=pinned.form_version_id, summary=_summary(schema, clean), data=json.dumps(data),
+            state=spec.initial.key, is_open=True, queue=queue, priority="normal",
+            requester=user, contact_email=email, tracking_hash=tracking_hash,
+            created_at=now, updated_at=now, updated_by_id=user.id if user else None,
+            due_at=None, closed_at=None, resume_state=None, assignee=None, tags="[]",
         )
         session.add(case)
         session.flush()
@@ -197,9 +196,10 @@ def file_case(
             "ref": case.ref, "case_type": case_type.slug, "case_type_version": version.number,
             "form": spec.form.slug, "form_version": spec.form.version, "data": data,
             "state": case.state, "queue": queue.slug, "priority": case.priority,
-        }, actor=user, clock=clock)
+        }, actor=user, clock=clock, fresh=True)
         automation.state_entered(session, case, spec, None, clock)
-        automation.run_rules(session, case, "case.submitted", actor=user, clock=clock)
+        automation.run_rules(session, case, "case.submitted", actor=user, clock=clock, prepared=prepared,
+                             queues=queues)
         _notify_requester(session, case, f"We received your request: {spec.name}",
                           f"Your request {case.ref} ({spec.name}) has been received. We will keep you posted.",
                           "case.filed", clock)

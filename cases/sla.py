@@ -186,7 +186,8 @@ def state_changed(session: Session, case: Case, spec: CaseTypeSpec, *, previous_
     """
     now = clock()
     calendar = spec.calendar
-    deadlines = _open_deadlines(session, case)
+    # A case being filed (no previous state) has no deadlines yet: nothing to read or lock.
+    deadlines = _open_deadlines(session, case) if previous_state is not None else []
     changes: _Changes = []
     entered = spec.state(case.state)
     if previous_state != case.state:
@@ -216,11 +217,12 @@ def state_changed(session: Session, case: Case, spec: CaseTypeSpec, *, previous_
                 if started is not None:
                     deadlines.append(started)
                     changes.append(("sla.started", started))
+    if changes:
+        session.flush()  # new deadlines get their ids for the events
+    # After the flush: the case's new due time goes out with its next write, not in an UPDATE of its own.
     due = _earliest_due(deadlines)
     if due != case.due_at:
         case.due_at = due
-    if changes:
-        session.flush()  # new deadlines get their ids for the events
     for kind, deadline in changes:
         audit.append(session, case.stream, kind, _payload(deadline, kind), actor=None, clock=clock)
 

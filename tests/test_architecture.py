@@ -20,15 +20,20 @@ def test_import_contracts_hold() -> None:
 
 
 def test_offline_verifier_imports_only_the_standard_library_and_cryptography() -> None:
-    """verifier/casework_verify.py is copied alone to an auditor's machine: nothing else may be imported."""
+    """verifier/casework_verify.py (with pdf_signature.py beside it) is copied alone to an auditor's machine:
+    nothing else may be imported."""
     import ast
 
-    tree = ast.parse((ROOT / "verifier" / "casework_verify.py").read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module and not node.level}
-    assert imported - set(sys.stdlib_module_names) == {"cryptography"}
+    for name in ("casework_verify.py", "pdf_signature.py"):
+        tree = ast.parse((ROOT / "verifier" / name).read_text())
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+        assert imported - set(sys.stdlib_module_names) == {"cryptography"}, name
+        relative = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level
+                    for alias in node.names}
+        assert relative <= {"pdf_signature"}, name
 
 
 def test_ruff_is_clean() -> None:

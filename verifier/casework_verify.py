@@ -2,7 +2,9 @@
 
 Needs only the Python standard library and `cryptography` (Ed25519). Copy this one file anywhere:
 
-    python casework_verify.py BUNDLE.json|DOSSIER.pdf [--since CHECKPOINT.json]
+    python casework_verify.py BUNDLE.json|DOSSIER.pdf [--since CHECKPOINT.json] [--certificate CERT]
+
+(for a dossier PDF, copy pdf_signature.py beside it: it checks the PDF's signature).
 
 Exit 0 when everything verifies, 1 with the first problem named.
 
@@ -21,6 +23,9 @@ What it checks, and why that is enough:
   same position, with at least as many events, and the event at the earlier head still has the earlier
   hash (nothing removed or rewritten in between). A bundle of all cases also carries every leaf of its
   checkpoint, so a case that disappeared since the earlier checkpoint is named.
+- **A dossier PDF** verifies only when its embedded bundle.json does and its PAdES signature does too
+  (pdf_signature.py: the signed byte ranges cover the whole file, their digest is the one signed, the
+  signature verifies with the signer's certificate; `--certificate` insists on the expected certificate).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import argparse
 import base64
 import binascii
 import hashlib
+import importlib.util
 import json
 import json.encoder
 import re
@@ -37,6 +43,7 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 BUNDLE_FORMAT = "casework-bundle/1"
@@ -433,10 +440,61 @@ def _json(data: bytes, what: str) -> Any:
         raise Refused(f"the {what} file is not JSON") from None
 
 
-def verify_file(path: Path, since: Path | None = None, public_key: str | None = None) -> Report:
-    """Verify a bundle (.json) or a dossier (.pdf), optionally against an earlier checkpoint file."""
+def pdf_signature() -> ModuleType:
+    """verifier/pdf_signature.py: from the package, or from beside this file when both were copied alone
+    (`python -I` puts no script directory on sys.path)."""
+    if __package__:
+        from . import pdf_signature as module
+
+        return module
+    name = "casework_pdf_signature"
+    if name not in sys.modules:
+        location = Path(__file__).with_name("pdf_signature.py")
+        spec = importlib.util.spec_from_file_location(name, location)
+        if spec is None or spec.loader is None or not location.exists():
+            raise Refused(f"cannot check the PDF's signature: copy pdf_signature.py beside {Path(__file__).name}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while the class is made
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def check_pdf_signature(data: bytes, certificate: bytes | None = None) -> list[str]:
+    """The lines that describe the PDF's verified signature(s); Refused when it is missing or does not verify."""
+    signatures = pdf_signature()
+    try:
+        expected = signatures.certificate_sha256(certificate) if certificate is not None else None
+        return list(signatures.check_pdf(data, expected).lines())
+    except signatures.SignatureRefused as exc:
+        raise Refused(str(exc)) from None
+
+
+def verify_file(path: Path, since: Path | None = None, public_key: str | None = None, *,
+                certificate: str | Path | None = None, allow_unsigned: bool = False) -> Report:
+    """Verify a bundle (.json) or a dossier (.pdf), optionally against an earlier checkpoint file. A dossier
+    verifies only when its signature does too (an unsigned one only with `allow_unsigned`); `certificate`,
+    a certificate file or its SHA-256 in hex, is the signer the dossier must have."""
     earlier = _json(since.read_bytes(), "checkpoint") if since is not None else None
-    return verify_bundle(load_bundle(path), earlier, public_key)
+    data = path.read_bytes()
+    if not data.startswith(b"%PDF"):
+        return verify_bundle(_json(data, "bundle"), earlier, public_key)
+    expected = None
+    if certificate is not None:
+        fingerprint = str(certificate).replace(":", "")
+        expected = fingerprint.encode() if _HEX64.fullmatch(fingerprint.lower()) else Path(certificate).read_bytes()
+    try:
+        signature_lines = check_pdf_signature(data, expected)
+    except Refused as exc:
+        if not str(exc).startswith("no signature"):
+            raise
+        if not allow_unsigned:
+            raise Refused(f"{exc} (--allow-unsigned checks its audit bundle alone)") from None
+        signature_lines = ["PDF signature: none (not signed; --allow-unsigned)"]
+    report = verify_bundle(bundle_from_pdf(data), earlier, public_key)
+    report.lines.extend(signature_lines)
+    if expected is None and not signature_lines[-1].endswith("--allow-unsigned)"):
+        report.lines.append("the signer's certificate was not compared with an expected one (--certificate)")
+    return report
 
 
 def main(argv: Iterable[str] | None = None) -> int:
@@ -444,9 +502,13 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("file", type=Path, help="bundle JSON or dossier PDF")
     parser.add_argument("--since", type=Path, help="a checkpoint file (with leaves) kept earlier")
     parser.add_argument("--public-key", help="the server's public key (base64) to insist on")
+    parser.add_argument("--certificate",
+                        help="a dossier's expected signing certificate: a PEM or DER file, or its SHA-256 (hex)")
+    parser.add_argument("--allow-unsigned", action="store_true", help="accept a dossier PDF that is not signed")
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
-        report = verify_file(args.file, args.since, args.public_key)
+        report = verify_file(args.file, args.since, args.public_key, certificate=args.certificate,
+                             allow_unsigned=args.allow_unsigned)
     except Refused as exc:
         print(f"REFUSED: {exc}", file=sys.stderr)
         return 1

@@ -51,7 +51,7 @@ from forms.schema import dump_definition
 def _case_type(slug: str) -> Any:
     if not definitions.SLUG_RE.match(slug):
         raise NotFound("No such case type.")
-    definition = definitions.find_definition(db.session, "case_type", slug)
+    definition = definitions.find_definition(db.session, "case_type", slug, with_versions=True)
     if definition is None or definition.latest_version is None:
         raise NotFound("No such case type.")
     return definition

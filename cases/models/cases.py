@@ -26,6 +26,9 @@ class Case(Base):
         Index("ix_cases_type_created", "case_type_id", "created_at"),
         Index("ix_cases_created", "created_at"),
         Index("ix_cases_contact_email_created", "contact_email", "created_at"),
+        # case.requester_recent_cases: bounded range scans per case type and requester (cases.automation)
+        Index("ix_cases_type_email_created", "case_type_id", "contact_email", "created_at"),
+        Index("ix_cases_type_requester_created", "case_type_id", "requester_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

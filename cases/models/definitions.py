@@ -40,7 +40,8 @@ class Definition(Base):
     versions: Mapped[list[DefinitionVersion]] = relationship(
         back_populates="definition", order_by="DefinitionVersion.number"
     )
-    draft_updated_by: Mapped[User | None] = relationship(foreign_keys=[draft_updated_by_id], lazy="joined")
+    # Only the designer's draft page names the last editor: loaded when asked for, not with every lookup.
+    draft_updated_by: Mapped[User | None] = relationship(foreign_keys=[draft_updated_by_id])
 
     @property
     def latest_version(self) -> DefinitionVersion | None:
@@ -68,4 +69,5 @@ class DefinitionVersion(Base):
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     definition: Mapped[Definition] = relationship(back_populates="versions")
-    published_by: Mapped[User | None] = relationship(lazy="joined")
+    # Read by the version pages only; eager loading it (and the user's roles) cost every filing 6 queries.
+    published_by: Mapped[User | None] = relationship()

@@ -1,5 +1,6 @@
 """Offline: a bundle, a dossier and a kept checkpoint copied into a directory with a fresh virtualenv
-that holds only `cryptography` and verifier/casework_verify.py; no Casework, no database.
+that holds only `cryptography` and verifier/casework_verify.py (with verifier/pdf_signature.py, which
+checks the dossier's PAdES signature); no Casework, no database.
 
 The virtualenv installs cryptography from wheels `pip download` fetches once into .pytest_cache (from the
 configured index or the local wheel cache), then `--no-index`."""
@@ -21,6 +22,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from app.document_jobs import signing_key_for
+from app.documents.certificate import signing_key
+from app.documents.signing import sign_pdf
 from tests.app.documents.real_cases import render_queued, stored_pdf
 from tests.app.proof_fixtures import api_json, keep_checkpoint, make_proof_app
 from tests.conftest import need
@@ -54,6 +58,12 @@ def _offline_python(where: Path) -> Path:
     return python
 
 
+@pytest.fixture(scope="module")
+def offline_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One fresh virtualenv for the module's tests (making it is the slow part)."""
+    return _offline_python(tmp_path_factory.mktemp("offline") / "venv")
+
+
 def _run(python: Path, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     # -I: isolated, so neither the repository nor PYTHONPATH nor user packages can leak in.
     return subprocess.run([str(python), "-I", "casework_verify.py", *args], cwd=folder, capture_output=True,
@@ -81,7 +91,8 @@ def _swap_key(bundle: dict[str, Any], *, resign: bool) -> dict[str, Any]:
     return changed
 
 
-def test_bundle_and_dossier_verify_offline_and_tampered_copies_are_refused(proof_app: Any, tmp_path: Path) -> None:
+def test_bundle_and_dossier_verify_offline_and_tampered_copies_are_refused(proof_app: Any, tmp_path: Path,
+                                                                          offline_python: Path) -> None:
     folder = tmp_path / "offline"
     folder.mkdir()
     keep_checkpoint(proof_app, folder / "kept.json")
@@ -91,7 +102,8 @@ def test_bundle_and_dossier_verify_offline_and_tampered_copies_are_refused(proof
     assert status == 200
     (folder / "bundle.json").write_text(json.dumps(bundle))
     shutil.copy(ROOT / "verifier" / "casework_verify.py", folder / "casework_verify.py")
-    python = _offline_python(tmp_path / "venv")
+    shutil.copy(ROOT / "verifier" / "pdf_signature.py", folder / "pdf_signature.py")
+    python = offline_python
     alone = subprocess.run([str(python), "-I", "-c", "import cryptography, importlib.util as u; "
                             "print(u.find_spec('cases'), u.find_spec('sqlalchemy'), u.find_spec('flask'))"],
                            cwd=folder, capture_output=True, text=True, check=True)
@@ -124,3 +136,62 @@ def test_bundle_and_dossier_verify_offline_and_tampered_copies_are_refused(proof
     assert result.returncode == 1 and "public key differs from the earlier checkpoint's" in result.stderr
     result = _run(python, folder, "resigned.json", "--public-key", bundle["public_key"])
     assert result.returncode == 1 and "public key is not the one given" in result.stderr
+
+
+def test_the_dossier_signature_is_checked_offline(proof_app: Any, tmp_path: Path, offline_python: Path) -> None:
+    """The dossier verifies only with its signature intact, covering the whole file, by the expected
+    certificate; every way of breaking that is refused with its reason."""
+    folder = tmp_path / "offline"
+    folder.mkdir()
+    [dossier] = [d for d in render_queued(proof_app, 1) if d.is_dossier]
+    signed = stored_pdf(proof_app, dossier)
+    (folder / "dossier.pdf").write_bytes(signed)
+    instance_key = signing_key_for(proof_app)
+    assert instance_key is not None
+    (folder / "instance.crt").write_bytes(instance_key.cert_pem)
+    for name in ("casework_verify.py", "pdf_signature.py"):
+        shutil.copy(ROOT / "verifier" / name, folder / name)
+    python = offline_python
+
+    for expected in ([], ["--certificate", "instance.crt"], ["--certificate", instance_key.fingerprint]):
+        result = _run(python, folder, "dossier.pdf", *expected)
+        assert result.returncode == 0 and result.stdout.startswith("OK: "), (expected, result.stderr)
+        assert f"certificate SHA-256 {instance_key.fingerprint}), ECDSA secp256r1 with SHA256; covers the whole " \
+               f"file" in result.stdout, result.stdout
+    assert "not compared with an expected one" in _run(python, folder, "dossier.pdf").stdout
+
+    # The WeasyPrint file the signature was appended to: every byte before the first %%EOF.
+    original = signed[:signed.index(b"%%EOF") + 6]
+    assert original.endswith(b"%%EOF\n") and len(original) < len(signed)
+    other = signing_key({"ORGANISATION_NAME": "Mallory"}, tmp_path / "other-instance")
+    assert other is not None and other.fingerprint != instance_key.fingerprint
+    flipped = bytearray(signed)
+    flipped[len(original) // 2] ^= 0x01  # inside the first signed range (the page content and embedded files)
+    update = b"1 0 obj\n<< /Type /Catalog >>\nendobj\nxref\n0 0\ntrailer\n<< >>\nstartxref\n0\n%%EOF\n"
+    refused = {
+        "flipped.pdf": (bytes(flipped), [], "the document was changed after it was signed: its signed bytes no "
+                                             "longer give the SHA256 digest"),
+        "appended.pdf": (signed + update, [], f"the document was changed after it was signed: {len(update)} bytes "
+                                              f"(an incremental update) were appended after the signed revision of "
+                                              f"{len(signed)} bytes"),
+        "junk.pdf": (signed + b"junk", [], "4 bytes (bytes that are not a PDF update) were appended"),
+        "unsigned.pdf": (original, [], "no signature: the PDF is not signed"),
+        "resigned.pdf": (sign_pdf(original, other, reason="Case dossier"), ["--certificate", "instance.crt"],
+                         f"the document was signed by another certificate: O=Mallory,CN=Mallory document signing "
+                         f"(SHA-256 {other.fingerprint}), not the expected {instance_key.fingerprint}"),
+    }
+    for name, (body, args, reason) in refused.items():
+        (folder / name).write_bytes(body)
+        result = _run(python, folder, name, *args)
+        assert result.returncode == 1 and result.stderr.startswith("REFUSED: ") and reason in result.stderr, \
+            (name, result.stderr)
+    # Re-signed by another key, it verifies on its own, naming that key: the auditor compares the fingerprint.
+    result = _run(python, folder, "resigned.pdf")
+    assert result.returncode == 0 and f"certificate SHA-256 {other.fingerprint}" in result.stdout, result.stderr
+    # An unsigned dossier's audit bundle can still be checked, when the auditor asks for that alone.
+    result = _run(python, folder, "unsigned.pdf", "--allow-unsigned")
+    assert result.returncode == 0 and "PDF signature: none (not signed; --allow-unsigned)" in result.stdout
+    # Without pdf_signature.py beside it, the verifier says what is missing instead of passing the dossier.
+    (folder / "pdf_signature.py").unlink()
+    result = _run(python, folder, "dossier.pdf")
+    assert result.returncode == 1 and "copy pdf_signature.py beside casework_verify.py" in result.stderr

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from app.document_jobs import signing_key_for
 from app.extensions import db
 from cases.models import Case, Checkpoint
 from tests.app.conftest import token_for
@@ -123,8 +124,22 @@ def test_dossier_embeds_the_bundle_and_renders_again_to_the_same_bytes(proof_app
     assert bundle["cases"][0]["ref"] == "CMP-000001" and report.events >= dossier.chain_seq
     path = tmp_path / "dossier.pdf"
     path.write_bytes(pdf)
-    result = proof_app.test_cli_runner().invoke(args=["audit", "verify-file", str(path)])
+    runner = proof_app.test_cli_runner()
+    result = runner.invoke(args=["audit", "verify-file", str(path)])
     assert result.exit_code == 0 and result.output.startswith("OK: "), result.output
+    # The command checks the dossier's signature too, against the instance's certificate when given it.
+    own = signing_key_for(proof_app)
+    assert own is not None and f"certificate SHA-256 {own.fingerprint}" in result.output
+    result = runner.invoke(args=["audit", "verify-file", str(path), "--certificate", own.fingerprint])
+    assert result.exit_code == 0 and "not compared with an expected one" not in result.output, result.output
+    result = runner.invoke(args=["audit", "verify-file", str(path), "--certificate", "ab" * 32])
+    assert result.exit_code == 1 and "REFUSED: the document was signed by another certificate" in result.output
+    unsigned = tmp_path / "unsigned.pdf"
+    unsigned.write_bytes(pdf[:pdf.index(b"%%EOF") + 6])
+    result = runner.invoke(args=["audit", "verify-file", str(unsigned)])
+    assert result.exit_code == 1 and "REFUSED: no signature" in result.output, result.output
+    result = runner.invoke(args=["audit", "verify-file", str(unsigned), "--allow-unsigned"])
+    assert result.exit_code == 0 and "not signed; --allow-unsigned" in result.output, result.output
     # Later checkpoints do not change what the dossier embeds: rendering it again gives the same bytes.
     keep_checkpoint(proof_app, tmp_path / "later.json")
     from app.document_checks import gather_facts

@@ -156,3 +156,27 @@ def test_csv_export_neutralises_formulas(session: Session) -> None:
 def test_payload_must_be_json_values(session: Session) -> None:
     with pytest.raises(TypeError), transaction(session):
         audit.append(session, "case:1", "x", {"bad": object()}, actor=None)
+
+
+def test_verify_judges_stored_text_as_json_like_before(session: Session) -> None:
+    """Verification hashes the stored payload text directly; text that is not in canonical form (never
+    written by append) is judged by its JSON meaning as it always was: equivalent text verifies, altered
+    content is named at its event."""
+    first = _append(session, "case:1", 1)[0]
+    loose = '{ "field": "x",  "after": 2 }'  # the canonical text of this payload has no spaces
+    document = {"stream": "case:1", "seq": 2, "at": audit.format_time(T0), "actor": "system", "kind": "case.updated",
+                "payload": json.loads(loose)}
+    row = {"stream": "case:1", "seq": 2, "at": T0, "actor_id": None, "actor": "system", "kind": "case.updated",
+           "payload": loose, "prev_hash": first.hash, "hash": audit.compute_hash(first.hash, document)}
+    session.execute(AuditEvent.__table__.insert(), [row])
+    session.execute(text("UPDATE audit_streams SET head_seq = 2, head_hash = :h WHERE stream = 'case:1'"),
+                    {"h": row["hash"]})
+    session.commit()
+    assert audit.verify(session).ok
+    third = {**row, "seq": 3, "payload": '{"field": "x", "after": 3}', "prev_hash": row["hash"],
+             "hash": row["hash"]}  # content that does not match its hash
+    session.execute(AuditEvent.__table__.insert(), [third])
+    session.commit()
+    result = audit.verify(session)
+    assert [(b.stream, b.seq, b.reason) for b in result.broken] == [
+        ("case:1", 3, "content does not match its hash (the event was altered)")]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases import accounts, audit, automation, definitions, lifecycle
+from cases import accounts, audit, automation, definitions, lifecycle, recent
 from cases.errors import PermissionDenied, ValidationFailed
 from cases.models import Definition, OutboxMessage, User
 from cases.submissions import Uploader
@@ -301,3 +301,21 @@ def test_contract_exception_paths(session: Session, admin: User, requester: User
     case = _file(session, case_type, requester, {"counterparty": "ACME", "value": value, "liability": liability,
                                                 "governing_law": law})
     assert case.state == state
+
+
+def test_recent_cases_are_counted_only_as_far_as_a_rule_can_tell(session: Session, admin: User, requester: User,
+                                                                 complaint_type: Definition,
+                                                                 escalations: Any) -> None:
+    """The count stops at one more than the largest number the rules compare with (2 here: it stops at 4),
+    so an account with a long history costs a bounded index scan; every decision stays the same."""
+    _with_rules(session, admin, complaint_type, ESCALATE)
+    filed = [_file(session, complaint_type, requester, CALM) for _ in range(7)]
+    assert [c.queue.slug for c in filed] == ["general", "general"] + ["escalations"] * 5
+    compiled = automation.compiled_rules(session, filed[-1])
+    assert compiled is not None
+    key = "case.requester_recent_cases.90"
+    assert recent.recent_cases_cap(compiled, key) == 4
+    assert recent.earlier_cases(session, filed[-1], 90) == 6
+    assert recent.earlier_cases(session, filed[-1], 90, 4) == 4
+    assert recent.earlier_cases(session, filed[1], 90, 4) == 1
+    assert automation.case_facts(session, filed[-1], compiled, "case.submitted")[key] == 4

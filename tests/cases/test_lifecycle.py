@@ -229,3 +229,27 @@ def test_each_change_moves_the_version_by_exactly_one(session: Session, complain
     lifecycle.claim(session, case, agent)
     lifecycle.set_priority(session, case, "high", agent)
     assert case.lock_version == 4
+
+
+def test_numbering_carries_on_after_the_highest_number_used(session: Session, complaint_type: Definition,
+                                                            requester: User) -> None:
+    """References continue after the prefix's counter (numbering from before PostgreSQL's per-prefix sequences),
+    and two filings never share one."""
+    from sqlalchemy import text
+
+    from cases.models import CaseCounter
+
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(text('DROP SEQUENCE IF EXISTS "case_ref_cmp"'))  # as before the first filing ever
+    session.add(CaseCounter(prefix="CMP", last=41))
+    session.commit()
+    try:
+        first = lifecycle.file_case(session, complaint_type, GOOD, uploader=Uploader(requester))
+        second = lifecycle.file_case(session, complaint_type, GOOD, uploader=Uploader(requester))
+        assert (first.ref, second.ref) == ("CMP-000042", "CMP-000043")
+    finally:
+        if postgres:  # the next test's empty database starts at 1 again
+            session.rollback()
+            session.execute(text('DROP SEQUENCE IF EXISTS "case_ref_cmp"'))
+            session.commit()
