@@ -1,7 +1,7 @@
 """webhooks (subscriptions, deliveries, attempts) and API idempotency keys
 
 Revision ID: 0012_webhooks
-Revises: 0012_upload_sweep
+Revises: 0012_recent_cases_index
 Create Date: 2026-12-01 20:45:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0012_webhooks'
-down_revision = '0012_upload_sweep'
+down_revision = '0012_recent_cases_index'
 branch_labels = None
 depends_on = None
 
