@@ -20,15 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, inspect, or_, select
+from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
-from cases import accounts, notifications
+from cases import accounts, audit, notifications
 from cases.audit import format_time
 from cases.clock import Clock, utcnow
 from cases.errors import NotFound, PermissionDenied, ValidationFailed
 from cases.models import (
-    AuditEvent,
     Case,
     Definition,
     Role,
@@ -62,7 +61,6 @@ FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY_DELAY = timedelta(hours=6)
 DEFAULT_DISABLE_AFTER = 25
 DEFAULT_LEASE = timedelta(seconds=90)
-_PENDING = "webhook_events"
 
 
 def new_secret() -> str:
@@ -208,30 +206,32 @@ def _case_snapshot(case: Case) -> dict[str, Any]:
 CLOSING_KINDS = ("case.transitioned", "case.approval_decided")
 
 
-def _webhook_kinds(audit_event: AuditEvent, case: Case) -> list[str]:
-    kinds = [SOURCE_KINDS[audit_event.kind]] if audit_event.kind in SOURCE_KINDS else []
-    if audit_event.kind in CLOSING_KINDS and not case.is_open \
-            and json.loads(audit_event.payload).get("to") == case.state:
+def _webhook_kinds(kind: str, payload: dict[str, Any], case: Case) -> list[str]:
+    kinds = [SOURCE_KINDS[kind]] if kind in SOURCE_KINDS else []
+    if kind in CLOSING_KINDS and not case.is_open and payload.get("to") == case.state:
         kinds.append("case.closed")
     return kinds
 
 
-def fan_out(session: Session, events: Sequence[AuditEvent], *, clock: Clock = utcnow) -> list[WebhookDelivery]:
-    """Delivery rows for `events` and every active subscription that wants them (in the caller's transaction)."""
+def fan_out(session: Session, events: Sequence[dict[str, Any]], *, clock: Clock = utcnow) -> list[WebhookDelivery]:
+    """Delivery rows for audit `events` (as written: stream, seq, at, actor, kind, payload) and every active
+    subscription that wants them, in the caller's transaction."""
     subscriptions = session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True))).all()
     if not subscriptions:
         return []
     now = clock()
     created = []
-    for audit_event in events:
-        case = session.get(Case, int(audit_event.stream.split(":", 1)[1]))
+    for row in events:
+        case = session.get(Case, int(str(row["stream"]).split(":", 1)[1]))
         if case is None:
             continue
-        for kind in _webhook_kinds(audit_event, case):
-            body = {"type": kind, "timestamp": format_time(audit_event.at), "data": {
+        payload = json.loads(row["payload"])
+        at = format_time(row["at"])
+        for kind in _webhook_kinds(row["kind"], payload, case):
+            body = {"type": kind, "timestamp": at, "data": {
                 "case": _case_snapshot(case),
-                "event": {"seq": audit_event.seq, "kind": audit_event.kind, "at": format_time(audit_event.at),
-                          "actor": audit_event.actor, "payload": json.loads(audit_event.payload)}}}
+                "event": {"seq": row["seq"], "kind": row["kind"], "at": at, "actor": row["actor"],
+                          "payload": payload}}}
             for subscription in subscriptions:
                 if subscription.case_type_id not in (None, case.case_type_id) or kind not in kinds_of(subscription):
                     continue
@@ -246,19 +246,14 @@ def fan_out(session: Session, events: Sequence[AuditEvent], *, clock: Clock = ut
     return created
 
 
-def _collect(session: Session, _flush_context: Any) -> None:
-    # after_flush still shows what was new before the flush: the audit events just written.
-    for obj in session.new:
-        if isinstance(obj, AuditEvent) and (obj.kind in SOURCE_KINDS or obj.kind in CLOSING_KINDS) \
-                and obj.stream.startswith("case:"):
-            session.info.setdefault(_PENDING, []).append(obj)
-
-
 def _before_commit(session: Session) -> None:
-    # Events of a rolled-back savepoint or transaction are no longer persistent: they announce nothing.
-    events = [e for e in session.info.pop(_PENDING, []) if inspect(e).persistent]
-    if events:
-        fan_out(session, events)
+    # Write what is still pending first, so every event of this transaction is among the written ones
+    # (those of a rolled-back savepoint were dropped by cases.audit).
+    session.flush()
+    rows = [row for _t, row in session.info.pop(audit.WRITTEN, [])
+            if (row["kind"] in SOURCE_KINDS or row["kind"] in CLOSING_KINDS) and str(row["stream"]).startswith("case:")]
+    if rows:
+        fan_out(session, rows)
 
 
 _installed = threading.Lock()
@@ -271,7 +266,6 @@ def install() -> None:
     with _installed:
         if _done:
             return
-        event.listen(Session, "after_flush", _collect)
         event.listen(Session, "before_commit", _before_commit)
         _done = True
 

@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from flask import Response, current_app, make_response, request
@@ -75,12 +76,21 @@ def idempotent(view: Callable[..., ResponseReturnValue]) -> Callable[..., Respon
         user = api_user()
         fingerprint = idempotency.fingerprint(request.method, request.path, request.get_data())
         deadline = time.monotonic() + float(current_app.config.get("IDEMPOTENCY_WAIT_S", 30))
+        reserve = True
         while True:
-            row_id = idempotency.reserve(db.session, user, key, fingerprint)
-            if row_id is not None:
-                return _run(view, row_id, args, kwargs)
-            row = idempotency.find(db.session, user, key)
-            db.session.rollback()  # end the read, so the next look sees new commits (SQLite snapshots)
+            if reserve:
+                row_id = idempotency.reserve(db.session, user, key, fingerprint)
+                if row_id is not None:
+                    return _run(view, row_id, args, kwargs)
+            # Waiting is reading only: no write lock is held or queued for while the first request runs.
+            found = idempotency.find(db.session, user, key)
+            row = None if found is None else SimpleNamespace(
+                fingerprint=found.fingerprint, status_code=found.status_code, response=found.response,
+                created_at=found.created_at)
+            # End the read (so the next look sees new commits) and give the connection back while we wait;
+            # the values were copied, since touching the expired row would open a transaction again.
+            db.session.rollback()
+            reserve = row is None
             if row is None:
                 continue  # forgotten meanwhile (the first request failed): try to run it ourselves
             if row.fingerprint != fingerprint:
