@@ -7,7 +7,7 @@ and turns a submitted form back into the editing module's inputs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -43,6 +43,8 @@ COLOR_CHOICES = [SelectChoice(c, c.capitalize()) for c in COLORS]
 ROLE_CHOICES = [SelectChoice("agent", "Agents"), SelectChoice("admin", "Admins")]
 ANY_STATE = ("*", "Any state")
 MAX_HOURS = 24 * 366
+#: Past this many states and transitions together the editor shows the forms of the open cards only.
+COMPACT_AFTER = 40
 
 
 def _upper(value: str | None) -> str | None:
@@ -361,11 +363,11 @@ class Card:
     dom: str
     item: Mapping[str, Any]
     label: str
-    form: FlaskForm
     problems: list[editing.PlacedProblem]
+    # The card's forms, built when the page shows them (a large case type shows only the open ones).
+    makers: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    built: dict[str, Any] = field(default_factory=dict)
     open: bool = False
-    fields_form: EditableFieldsForm | None = None
-    deadlines_form: DeadlinesForm | None = None
     fields_open: bool = False
     fields_count: int = 0
     deadlines_open: bool = False
@@ -374,6 +376,27 @@ class Card:
 
     def at(self, prop: str = "") -> list[str]:
         return [p.message for p in self.problems if p.prop == prop]
+
+    def _form(self, name: str) -> Any:
+        if name not in self.built:
+            maker = self.makers.get(name)
+            self.built[name] = maker() if maker else None
+        return self.built[name]
+
+    @property
+    def form(self) -> FlaskForm:
+        form: FlaskForm = self._form("form")
+        return form
+
+    @property
+    def fields_form(self) -> EditableFieldsForm | None:
+        form: EditableFieldsForm | None = self._form("fields_form")
+        return form
+
+    @property
+    def deadlines_form(self) -> DeadlinesForm | None:
+        form: DeadlinesForm | None = self._form("deadlines_form")
+        return form
 
     @property
     def key(self) -> str:
@@ -400,6 +423,12 @@ class Editor:
     focus: str = ""
     alert: str = ""
     publish_problem: str = ""
+
+    @property
+    def compact(self) -> bool:
+        """A large case type shows only the open cards' forms; the others open on request (`?open=slot`).
+        Every form of every card made the page 10 MB and 40 s at the limits (100 states, 300 transitions)."""
+        return len(self.states) + len(self.transitions) > COMPACT_AFTER
 
     def anchor(self, placed: editing.PlacedProblem) -> str:
         """Where the summary at the top links to for a problem."""
@@ -472,6 +501,9 @@ def build_editor(
     def pick(slot: str, fresh: Any) -> Any:
         return submitted.get(slot) or fresh()
 
+    def lazy(slot: str, fresh: Any) -> Callable[[], Any]:
+        return lambda: pick(slot, fresh)
+
     states = []
     for index, state in enumerate(editing.items(document, "states")):
         if not isinstance(state, Mapping):
@@ -485,12 +517,13 @@ def build_editor(
         effects = editing.removal_effects(document, key) if key else []
         label = str(state.get("label") or key or f"State {index + 1}")
         card = Card(
-            index=index, ref=ref, dom=dom_id(ref), item=state, label=label,
-            form=pick(f"state:{ref}", lambda s=state, r=ref: state_form(s, revision, prefix=prefix("state", r))),
-            fields_form=pick(f"fields:{ref}", lambda sel=selected, r=ref: fields_form(
-                options, sel if isinstance(sel, list) else [], revision, prefix=prefix("fields", r))),
-            deadlines_form=pick(f"deadlines:{ref}", lambda k=key, r=ref: deadlines_form(
-                editing.deadlines(document, k), revision, prefix=prefix("deadlines", r))),
+            index=index, ref=ref, dom=dom_id(ref), item=state, label=label, makers={
+                "form": lazy(f"state:{ref}", lambda s=state, r=ref: state_form(s, revision, prefix=prefix("state", r))),
+                "fields_form": lazy(f"fields:{ref}", lambda sel=selected, r=ref: fields_form(
+                    options, sel if isinstance(sel, list) else [], revision, prefix=prefix("fields", r))),
+                "deadlines_form": lazy(f"deadlines:{ref}", lambda k=key, r=ref: deadlines_form(
+                    editing.deadlines(document, k), revision, prefix=prefix("deadlines", r))),
+            },
             problems=card_problems, facts=_state_facts(document, key, options),
             fields_count=len(selected) if isinstance(selected, list) else 0,
             removal_question=f"Remove the state “{label}”?"
@@ -510,9 +543,10 @@ def build_editor(
         card_problems = placed.of_item("transition", ref)
         label = str(transition.get("label") or transition.get("key") or f"Transition {index + 1}")
         card = Card(
-            index=index, ref=ref, dom=dom_id(ref), item=transition, label=label,
-            form=pick(f"transition:{ref}", lambda t=transition, r=ref: transition_form(
-                options, t, revision, prefix=prefix("transition", r))),
+            index=index, ref=ref, dom=dom_id(ref), item=transition, label=label, makers={
+                "form": lazy(f"transition:{ref}", lambda t=transition, r=ref: transition_form(
+                    options, t, revision, prefix=prefix("transition", r))),
+            },
             problems=card_problems, facts=_transition_facts(transition, document, options),
             removal_question=f"Remove the transition “{label}”?",
         )

@@ -194,13 +194,15 @@ def serve_command(host: str, port: int, threads: int, sla_interval: float) -> No
     from waitress import serve
 
     from app.jobs import start_sla_sweeper
+    from app.watchdog import start_watchdog
     from app.webhooks import start_webhook_sweeper
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    # With Redis the workers sweep; without it this process is the only one that can.
-    if not app.config.get("REDIS_URL") and sla_interval > 0:
-        start_sla_sweeper(app, sla_interval)
+    # With Redis the workers sweep and watch; without it this process is the only one that can.
     if not app.config.get("REDIS_URL"):
+        if sla_interval > 0:
+            start_sla_sweeper(app, sla_interval)
+        start_watchdog(app)
         start_webhook_sweeper(app)
     _render_left_over(app)
     _check_renderer_in_background(app)
@@ -223,13 +225,13 @@ def _check_renderer_in_background(app: Flask) -> None:
 
 def _render_left_over(app: Flask) -> None:
     """Documents queued while no server ran (the closed cases of `casework demo`) render in the background."""
-    from app.jobs import enqueue
+    from app.document_jobs import enqueue_documents
     from cases import documents
 
     pending = documents.pending_ids(db.session)
     db.session.remove()
     if pending and app.config.get("DOCUMENTS_AUTO_RENDER", True):
-        enqueue(app, "render_documents", pending)
+        enqueue_documents(app, pending)
         click.echo(f"{len(pending)} queued documents are being rendered in the background.")
 
 
@@ -243,6 +245,7 @@ def worker_command(sla_interval: float) -> None:
     from rq import Worker
 
     from app.jobs import QUEUE_NAME, start_sla_sweeper
+    from app.watchdog import start_watchdog
     from app.webhooks import start_webhook_sweeper
 
     url = current_app.config.get("REDIS_URL")
@@ -251,9 +254,10 @@ def worker_command(sla_interval: float) -> None:
     if sla_interval > 0:
         start_sla_sweeper(current_app._get_current_object(), sla_interval)  # type: ignore[attr-defined]
     start_webhook_sweeper(current_app._get_current_object())  # type: ignore[attr-defined]
+    start_watchdog(current_app._get_current_object())  # type: ignore[attr-defined]
     _check_renderer_in_background(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"Casework worker listening on {QUEUE_NAME} at {url}")
-    Worker([QUEUE_NAME], connection=Redis.from_url(url)).work(with_scheduler=False)
+    Worker([QUEUE_NAME], connection=Redis.from_url(url)).work(with_scheduler=True)  # runs RQ retries with backoff
 
 
 @click.group("sla")

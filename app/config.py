@@ -28,6 +28,13 @@ DEFAULTS: dict[str, Any] = {
     "DOCUMENTS_AUTO_RENDER": True,
     "DOCUMENT_MEMORY_MB": 512,
     "DOCUMENT_TIMEOUT_S": 60,
+    # Render threads (and warm renderer processes) in this process; None: one per core.
+    "DOCUMENT_WORKERS": None,
+    # The watchdog: every WATCHDOG_INTERVAL_S (0: off) it re-queues work stuck for JOB_STUCK_AFTER_S (a
+    # document rendering at least DOCUMENT_TIMEOUT_S + 30 s); a document fails after DOCUMENT_MAX_ATTEMPTS.
+    "WATCHDOG_INTERVAL_S": 60,
+    "JOB_STUCK_AFTER_S": 300,
+    "DOCUMENT_MAX_ATTEMPTS": 3,
     "ORGANISATION_NAME": "Casework",
     # The starter library: one folder per pack; `casework demo` loads them and files DEMO_CASES demo cases
     # ("users" as DEMO_SCOPE makes it create the demo users and queue only).

@@ -197,20 +197,39 @@ def _point(curve: tuple[tuple[float, float], ...], t: float) -> tuple[float, flo
     return u * u * x0 + 2 * u * t * x1 + t * t * x2, u * u * y0 + 2 * u * t * y1 + t * t * y2
 
 
-def _crosses(curve: tuple[tuple[float, float], ...], arrow: _Arrow, obstacles: list[_Node]) -> bool:
-    pad = 8
-    for node in obstacles:
-        if node is arrow.source or node is arrow.target:
-            continue
-        for step in range(1, 24):
-            x, y = _point(curve, step / 24)
-            if node.x - pad <= x <= node.x + NODE_W + pad and node.y - pad <= y <= node.y + NODE_H + pad:
+_PAD = 8
+_SAMPLES = [step / 24 for step in range(1, 24)]
+_CELL_W, _CELL_H = NODE_W + GAP_X, NODE_H + GAP_Y
+
+
+class _Obstacles:
+    """The boxes arrows should not cross, bucketed by grid cell: a point meets at most a few candidates,
+    so routing stays linear in the number of arrows (it was arrows x boxes: 36 s for 1,000 states)."""
+
+    def __init__(self, nodes: list[_Node]) -> None:
+        self.cells: dict[tuple[int, int], list[_Node]] = {}
+        for node in nodes:
+            for cx in range(math.floor((node.x - _PAD) / _CELL_W), math.floor((node.x + NODE_W + _PAD) / _CELL_W) + 1):
+                for cy in range(math.floor((node.y - _PAD) / _CELL_H),
+                                math.floor((node.y + NODE_H + _PAD) / _CELL_H) + 1):
+                    self.cells.setdefault((cx, cy), []).append(node)
+
+    def hit(self, x: float, y: float, arrow: _Arrow) -> bool:
+        for node in self.cells.get((math.floor(x / _CELL_W), math.floor(y / _CELL_H)), ()):
+            if node is arrow.source or node is arrow.target:
+                continue
+            if node.x - _PAD <= x <= node.x + NODE_W + _PAD and node.y - _PAD <= y <= node.y + NODE_H + _PAD:
                 return True
-    return False
+        return False
 
 
-def _route(edges: list[_Edge], obstacles: list[_Node]) -> None:
+def _crosses(curve: tuple[tuple[float, float], ...], arrow: _Arrow, obstacles: _Obstacles) -> bool:
+    return any(obstacles.hit(*_point(curve, t), arrow) for t in _SAMPLES)
+
+
+def _route(edges: list[_Edge], nodes: list[_Node]) -> None:
     """Bend arrows apart when two join the same states, and around boxes in their way."""
+    obstacles = _Obstacles(nodes)
     seen: dict[tuple[str, str], int] = {}
     pairs = {(a.source.key, a.target.key) for e in edges for a in e.arrows}
     for edge in edges:

@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,9 @@ from app.documents import DocumentError, RenderFailed, RenderJob, block_document
 from app.documents.certificate import SigningKey, signing_key
 from app.documents.pipeline import MadeDocument, make_in_child
 from app.extensions import db
-from app.jobs import enqueue, job
+from app.jobs import enqueue_once, job
 from app.uploads import document_store, logo_folder
+from app.watchdog import recoverer
 from cases import documents
 from cases.models import Document
 
@@ -102,6 +104,45 @@ def render_documents(document_ids: list[int]) -> int:
         result = render_document(int(document_id))
         made += result is not None and result.status == "done"
     return made
+
+
+@job("render_document", pool="documents")
+def render_one(document_id: int) -> str:
+    """The job of one queued document (one job each, so the pool's threads render side by side)."""
+    result = render_document(int(document_id))
+    if result is None:
+        log.info("Document %s was not queued any more (another renderer has it, or it is finished)", document_id)
+        return "skipped"
+    return result.status
+
+
+def enqueue_documents(app: Flask, document_ids: list[int] | set[int]) -> int:
+    """Queue one render job per document, skipping those already waiting; how many were queued."""
+    timeout = int(float(app.config["DOCUMENT_TIMEOUT_S"])) + 60
+    return sum(enqueue_once(app, "render_document", f"document-{int(i)}", int(i), timeout_s=timeout)
+               for i in sorted(document_ids))
+
+
+@recoverer("documents")
+def recover_documents(app: Flask, now: datetime) -> int:
+    """Documents a dead renderer left `rendering` go back to the queue; queued ones without a job get one."""
+    stuck_after = timedelta(seconds=max(float(app.config["JOB_STUCK_AFTER_S"]),
+                                        float(app.config["DOCUMENT_TIMEOUT_S"]) + 30))
+    requeued, failed = documents.requeue_stuck(db.session, silent_since=now - stuck_after,
+                                               max_attempts=int(app.config["DOCUMENT_MAX_ATTEMPTS"]))
+    if requeued or failed:
+        log.warning("Watchdog: %s documents stuck rendering queued again, %s failed after too many attempts",
+                    len(requeued), len(failed))
+    waiting = documents.waiting_since(db.session, now - timedelta(seconds=float(app.config["JOB_STUCK_AFTER_S"])))
+    db.session.rollback()  # end the read; the jobs open their own transactions
+    if not app.config.get("DOCUMENTS_AUTO_RENDER", True):
+        return len(requeued) + len(failed)
+    queued = enqueue_documents(app, set(waiting) | set(requeued))
+    if queued:
+        log.warning("Watchdog: %s queued documents had no render job; queued them again", queued)
+    return len(requeued) + len(failed) + queued
+
+
 # ---------------------------------------------------------------- after-commit kick
 @contextmanager
 def rendering_inline() -> Iterator[None]:
@@ -128,13 +169,18 @@ def _install_session_hooks() -> None:
 
     @event.listens_for(db.session, "after_commit")
     def _kick_renderer(session: Session) -> None:
+        if session.in_nested_transaction():
+            # A savepoint released (the rules run in one): the rows are not visible to the job until the
+            # outer commit. Kicking now let the job find nothing on PostgreSQL and the rows stay queued.
+            return
         queued = session.info.pop(_QUEUED_KEY, None)
         if not queued or session.info.get(_INLINE_KEY) or not has_app_context():
             return
         if current_app.config.get("DOCUMENTS_AUTO_RENDER", True):
-            enqueue(current_app._get_current_object(), "render_documents", sorted(queued))  # type: ignore[attr-defined]
+            enqueue_documents(current_app._get_current_object(), queued)  # type: ignore[attr-defined]
 
     @event.listens_for(db.session, "after_rollback")
     def _forget_queued(session: Session) -> None:
-        session.info.pop(_QUEUED_KEY, None)
+        if not session.in_nested_transaction():  # a savepoint's rollback keeps what the outer queued
+            session.info.pop(_QUEUED_KEY, None)
 

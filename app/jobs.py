@@ -15,6 +15,7 @@ machines each enqueue sweeps; that is safe because a sweep fires each deadline e
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
 import ssl
 import threading
@@ -39,12 +40,17 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "casework"
 SLA_SWEEP_INTERVAL = 60.0
 JOBS: dict[str, Callable[..., Any]] = {}
+#: job name -> the in-process pool it runs in ("default" unless registered otherwise)
+POOLS: dict[str, str] = {}
+#: RQ retries a failed or abandoned job (its worker died) this often, after these many seconds.
+RETRY_INTERVALS = [10, 30, 90]
 
 
-def job(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a job function under `name` (it runs inside an app context)."""
+def job(name: str, *, pool: str = "default") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a job function under `name` (it runs inside an app context, in the named in-process pool)."""
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         JOBS[name] = fn
+        POOLS[name] = pool
         return fn
     return register
 
@@ -60,8 +66,99 @@ def enqueue(app: Flask, name: str, *args: Any) -> None:
         queue = Queue(QUEUE_NAME, connection=Redis.from_url(app.config["REDIS_URL"]))
         queue.enqueue(run_job, name, *args, job_timeout=600)
         return
-    pool: ThreadPoolExecutor = app.extensions["casework_jobs"]
-    pool.submit(_run_in_app, app, name, args)
+    _pool_for(app, name).submit(_run_in_app, app, name, args)
+
+
+def enqueue_once(app: Flask, name: str, key: str, *args: Any, timeout_s: int = 600) -> bool:
+    """Run job `name` unless the job known as `key` is still waiting or running; True if queued now.
+
+    The one way to queue work that must not pile up and must survive a dead worker: on Redis the job
+    id is `casework-<key>` and RQ retries it (RETRY_INTERVALS) when it fails or its worker dies; in this
+    process a set of waiting keys keeps duplicates out. The watchdog re-queues through here too.
+    """
+    if name not in JOBS:
+        raise KeyError(f"unknown job {name!r}")
+    if app.config.get("REDIS_URL"):
+        from redis import Redis
+        from rq import Queue, Retry
+
+        connection = Redis.from_url(app.config["REDIS_URL"])
+        job_id = f"casework-{key}"
+        if _rq_waiting(connection, job_id):
+            return False
+        Queue(QUEUE_NAME, connection=connection).enqueue(
+            run_job, name, *args, job_id=job_id, job_timeout=timeout_s, failure_ttl=7 * 24 * 3600,
+            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+        return True
+    waiting: _Waiting = app.extensions["casework_waiting"]
+    if not waiting.add(key):
+        return False
+    try:
+        _pool_for(app, name).submit(_run_once, app, name, key, args)
+    except BaseException:
+        waiting.discard(key)
+        raise
+    return True
+
+
+def _run_once(app: Flask, name: str, key: str, args: tuple[Any, ...]) -> Any:
+    try:
+        return _run_in_app(app, name, args)
+    finally:
+        app.extensions["casework_waiting"].discard(key)
+
+
+def _rq_waiting(connection: Any, job_id: str) -> bool:
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
+
+    try:
+        status = Job.fetch(job_id, connection=connection).get_status()
+    except NoSuchJobError:
+        return False
+    return status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+
+
+class _Waiting:
+    """Keys of the jobs waiting or running in this process's pools."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: set[str] = set()
+
+    def add(self, key: str) -> bool:
+        with self._lock:
+            if key in self._keys:
+                return False
+            self._keys.add(key)
+            return True
+
+    def discard(self, key: str) -> None:
+        with self._lock:
+            self._keys.discard(key)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._keys
+
+
+def _pool_for(app: Flask, name: str) -> ThreadPoolExecutor:
+    pools: dict[str, ThreadPoolExecutor] = app.extensions["casework_pools"]
+    return pools.get(POOLS.get(name, "default")) or pools["default"]
+
+
+def pool_size(app: Flask, pool: str) -> int:
+    """Threads of an in-process pool: DOCUMENT_WORKERS (default: one per core) for renders, 2 otherwise."""
+    if pool == "documents":
+        configured = app.config.get("DOCUMENT_WORKERS")
+        return max(1, int(configured)) if configured else max(1, os.cpu_count() or 1)
+    return 2
+
+
+def shutdown_pools(app: Flask, wait: bool = True) -> None:
+    """Stop this app's in-process pools (tests, and a clean shutdown)."""
+    for pool in app.extensions["casework_pools"].values():
+        pool.shutdown(wait=wait)
 
 
 def _run_in_app(app: Flask, name: str, args: tuple[Any, ...]) -> Any:
@@ -93,8 +190,14 @@ def run_job(name: str, *args: Any) -> Any:
 
 
 def init_jobs(app: Flask) -> None:
-    """Thread pool for the embedded default, and delivery of the outbox after each commit that filled it."""
-    app.extensions["casework_jobs"] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="casework-job")
+    """Thread pools for the embedded default, and delivery of the outbox after each commit that filled it."""
+    default = ThreadPoolExecutor(max_workers=pool_size(app, "default"), thread_name_prefix="casework-job")
+    app.extensions["casework_jobs"] = default
+    app.extensions["casework_pools"] = {
+        "default": default,
+        "documents": ThreadPoolExecutor(max_workers=pool_size(app, "documents"), thread_name_prefix="casework-render"),
+    }
+    app.extensions["casework_waiting"] = _Waiting()
     if not _session_hooks_installed.is_set():
         _install_session_hooks()
         _session_hooks_installed.set()
@@ -113,12 +216,15 @@ def _install_session_hooks() -> None:
 
     @event.listens_for(db.session, "after_commit")
     def _kick_outbox(session: Session) -> None:
+        if session.in_nested_transaction():  # a savepoint: the mail is not visible to the job before the commit
+            return
         if session.info.pop("outbox_pending", False) and has_app_context() and current_app.config.get("SMTP_URL"):
             enqueue(current_app._get_current_object(), "deliver_outbox")  # type: ignore[attr-defined]
 
     @event.listens_for(db.session, "after_rollback")
     def _forget_outbox(session: Session) -> None:
-        session.info.pop("outbox_pending", None)
+        if not session.in_nested_transaction():
+            session.info.pop("outbox_pending", None)
 
 
 # ---------------------------------------------------------------- periodic jobs
@@ -169,16 +275,10 @@ def enqueue_unless_waiting(app: Flask, name: str) -> bool:
     """
     from redis import Redis
     from rq import Queue
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job, JobStatus
 
     connection = Redis.from_url(app.config["REDIS_URL"])
     job_id = f"casework-periodic-{name}"
-    try:
-        status = Job.fetch(job_id, connection=connection).get_status()
-    except NoSuchJobError:
-        status = None
-    if status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+    if _rq_waiting(connection, job_id):
         return False
     Queue(QUEUE_NAME, connection=connection).enqueue(run_job, name, job_id=job_id, job_timeout=600,
                                                      result_ttl=0, failure_ttl=24 * 3600)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases import access, audit, checkpoints, timeline, workflow
@@ -48,6 +48,8 @@ from forms.validation import from_json_values
 #: A queued or rendering row older than this is presumed lost (its worker died) and may be retried.
 STALE_AFTER = timedelta(minutes=15)
 MAX_REASON = 1000
+#: How many stuck documents one watchdog round looks at (the next round takes the rest).
+STUCK_BATCH = 500
 MAX_SUMMARY = 300
 
 
@@ -219,6 +221,47 @@ def pending_ids(session: Session, case: Case | None = None) -> list[int]:
     if case is not None:
         stmt = stmt.where(Document.case_id == case.id)
     return list(session.scalars(stmt))
+
+
+def requeue_stuck(session: Session, *, silent_since: datetime, max_attempts: int,
+                  clock: Clock = utcnow) -> tuple[list[int], list[int]]:
+    """Documents whose renderer went silent before `silent_since` (its process died mid-render) go back to
+    the queue, or fail once they used `max_attempts`; each is an event of its case. Returns (requeued, failed).
+
+    Rows another process is looking at are skipped (SKIP LOCKED), so any number of watchdogs is safe.
+    """
+    requeued: list[int] = []
+    failed: list[int] = []
+    with transaction(session):
+        stuck = list(session.scalars(
+            select(Document).where(Document.status == "rendering", Document.rendered_at < silent_since)
+            .order_by(Document.id).limit(STUCK_BATCH).with_for_update(skip_locked=True)))
+        for document in stuck:
+            case = session.get(Case, document.case_id)
+            assert case is not None
+            payload = {"document": document.id, "kind": document.kind, "name": display_kind(document),
+                       "attempt": document.attempts}
+            if document.attempts >= max_attempts:
+                reason = (f"The renderer stopped without finishing {document.attempts} times; "
+                          "an admin can retry it.")
+                document.status, document.reason, document.rendered_at = "failed", reason, clock()
+                audit.append(session, case.stream, "document.failed", {**payload, "draft": document.draft,
+                                                                       "reason": reason}, actor=None, clock=clock)
+                failed.append(document.id)
+            else:
+                document.status, document.rendered_at = "queued", None
+                audit.append(session, case.stream, "document.requeued",
+                             {**payload, "reason": "the renderer stopped without finishing"}, actor=None, clock=clock)
+                requeued.append(document.id)
+    return requeued, failed
+
+
+def waiting_since(session: Session, before: datetime) -> list[int]:
+    """Ids of documents queued before `before` (by their last touch), oldest first: the ones a lost job
+    may have left behind."""
+    touched = func.coalesce(Document.rendered_at, Document.created_at)
+    return list(session.scalars(select(Document.id).where(Document.status == "queued", touched < before)
+                                .order_by(Document.id).limit(STUCK_BATCH)))
 
 
 # ---------------------------------------------------------------- rendering

@@ -91,6 +91,8 @@ _TEXTS: dict[str, Describer] = {
     "document.downloaded": lambda s, p: (f"Document downloaded: {p.get('name', p.get('kind'))}", ""),
     "document.failed": lambda s, p: (f"Document failed: {p.get('name', p.get('kind'))}", str(p.get("reason", ""))),
     "document.retried": lambda s, p: (f"Document retry requested: {p.get('name', p.get('kind'))}", ""),
+    "document.requeued": lambda s, p: (f"Document queued again: {p.get('name', p.get('kind'))}",
+                                       str(p.get("reason", ""))),
 }
 
 # What a requester sees; everything else is staff business.

@@ -59,6 +59,11 @@ STAFF_ROLES = ("agent", "admin")
 SLA_KINDS = ("response", "resolution")
 PRIORITIES = ("low", "normal", "high", "urgent")
 MAX_TASKS = 20
+# Limits of a case type's size: far above any real process, low enough that every page drawing it (the
+# designer with its diagram, the case page) stays fast. bench/definition_limits.py times them at the limit.
+MAX_STATES = 100
+MAX_TRANSITIONS = 300
+MAX_SLA_TARGETS = 2 * MAX_STATES  # a response and a resolution target per state at most
 MAX_DAYS_BEFORE = 3650
 TOP_KEYS = {"schema_version", "name", "description", "prefix", "form", "form_version", "states", "transitions",
             "default_queue", "fallback_queue", "request_info_state", "editable_fields", "reopen", "sla",
@@ -256,6 +261,7 @@ class _Loader:
     def __init__(self, context: Context) -> None:
         self.context = context
         self.problems: list[tuple[str, str | None, str]] = []
+        self.too_big = False  # a list over its limit: the rest is not checked (it would only echo it)
 
     def problem(self, path: str, message: str, key: str | None = None) -> None:
         self.problems.append((path, key, message))
@@ -299,8 +305,12 @@ class _Loader:
             prefix = "XX"
         form = self.form(data)
         states = self.states(data.get("states"))
+        if self.too_big:  # what follows would only repeat that the states are missing
+            return None
         state_keys = {s.key for s in states}
         transitions = self.transitions(data.get("transitions"), state_keys, form)
+        if self.too_big:
+            return None
         queues = {}
         for name_ in ("default_queue", "fallback_queue"):
             value = data.get(name_)
@@ -369,6 +379,12 @@ class _Loader:
         if not isinstance(raw, list) or not raw:
             self.problem("states", "Add the states a case goes through.")
             return []
+        if len(raw) > MAX_STATES:
+            self.too_big = True
+            self.problem("states", f"A case type has at most {MAX_STATES} states; this one has {len(raw):,}. "
+                                   "Merge states that are worked the same way, or split the process into "
+                                   "several case types.")
+            return []
         states: list[State] = []
         for path, item, key in self.keyed(raw, "states", "state"):
             label = self.text(item, "label", path, key=key)
@@ -395,6 +411,12 @@ class _Loader:
         if not isinstance(raw, list):
             self.problem("transitions", "Add the transitions between states.")
             return []
+        if len(raw) > MAX_TRANSITIONS:
+            self.too_big = True
+            self.problem("transitions", f"A case type has at most {MAX_TRANSITIONS} transitions; this one has "
+                                        f"{len(raw):,}. A transition can start from several states (or from "
+                                        "any state, '*'), so one often does the work of many.")
+            return []
         out: list[Transition] = []
         for path, item, key in self.keyed(raw, "transitions", "transition"):
             label = self.text(item, "label", path, key=key)
@@ -403,6 +425,10 @@ class _Loader:
                 sources = [sources]
             if not isinstance(sources, list) or not sources:
                 self.problem(f"{path}from", "Choose the states this transition starts from.", key)
+                sources = []
+            elif len(sources) > MAX_STATES:
+                self.problem(f"{path}from", f"A transition starts from at most {MAX_STATES} states "
+                                            "(use '*' for any state).", key)
                 sources = []
             for source in sources:
                 if source != "*" and source not in states:
@@ -517,6 +543,10 @@ class _Loader:
     def sla(self, raw: Any, states: set[str], all_states: list[State], form: FormInfo | None) -> list[SlaTarget]:
         if not isinstance(raw, list):
             self.problem("sla", "SLA targets are a list.")
+            return []
+        if len(raw) > MAX_SLA_TARGETS:
+            self.problem("sla", f"A case type has at most {MAX_SLA_TARGETS} SLA targets (a response and a "
+                                f"resolution target per state); this one has {len(raw):,}.")
             return []
         out = []
         seen: set[tuple[str, str]] = set()

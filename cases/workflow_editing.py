@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cases.errors import NotFound, ValidationFailed
-from cases.workflow import KEY_RE, SLA_KINDS, STAFF_ROLES
+from cases.workflow import KEY_RE, MAX_STATES, MAX_TRANSITIONS, SLA_KINDS, STAFF_ROLES
 from forms.errors import DefinitionProblem
 
 Document = dict[str, Any]
@@ -225,6 +225,9 @@ def _state_dict(data: StateInput, key: str) -> dict[str, Any]:
 def add_state(document: Mapping[str, Any], data: StateInput) -> tuple[Document, str]:
     """Append a state; returns the new document and the state's key."""
     doc = normalized(document)
+    if len(items(doc, "states")) >= MAX_STATES:
+        raise ValidationFailed(f"A case type has at most {MAX_STATES} states: remove or merge one before adding "
+                               "another.", {"label": [f"This case type already has {MAX_STATES} states."]})
     _label(data.label, "state")
     key = _checked_key(data.key, data.label, state_keys(doc), fallback="state", noun="state")
     doc["states"] = [*items(doc, "states"), _state_dict(data, key)]
@@ -408,6 +411,10 @@ def _transition_keys(doc: Mapping[str, Any]) -> list[str]:
 def add_transition(document: Mapping[str, Any], data: TransitionInput) -> tuple[Document, str]:
     """Append a transition; returns the new document and the transition's key."""
     doc = normalized(document)
+    if len(items(doc, "transitions")) >= MAX_TRANSITIONS:
+        raise ValidationFailed(f"A case type has at most {MAX_TRANSITIONS} transitions: remove one, or let one "
+                               "transition start from several states.",
+                               {"label": [f"This case type already has {MAX_TRANSITIONS} transitions."]})
     _label(data.label, "transition")
     key = _checked_key(data.key, data.label, _transition_keys(doc), fallback="move", noun="transition")
     doc["transitions"] = [*items(doc, "transitions"), _transition_dict(data, key)]

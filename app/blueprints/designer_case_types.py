@@ -180,7 +180,10 @@ def import_file() -> ResponseReturnValue:
 
 @bp.get("/<int:definition_id>")
 def edit(definition_id: int) -> ResponseReturnValue:
-    return _editor(_definition(definition_id))
+    """The editor; `?open=state:KEY` (or `transition:KEY`) opens that card's forms (a large case type shows
+    the forms of open cards only)."""
+    slot = request.args.get("open", "")[:200]
+    return _editor(_definition(definition_id), open_slot=slot if slot.startswith(("state:", "transition:")) else "")
 
 
 @bp.post("/<int:definition_id>/general")
