@@ -42,6 +42,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     init_jobs(app)
 
+    from app.webhooks import init_webhooks
+
+    init_webhooks(app)
+
     from app.document_jobs import init_document_jobs
 
     init_document_jobs(app)
@@ -92,7 +96,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.blueprints import admin, auth, designer_case_types, designer_forms, files, homes, portal, public, work
 
     app.register_blueprint(auth.bp)
-    from app.blueprints import admin_packs  # noqa: F401 - adds the starter library's pages to the admin blueprint
+    from app.blueprints import (
+        admin_packs,  # noqa: F401 - adds the starter library's pages to the admin blueprint
+        admin_webhooks,  # noqa: F401 - adds the webhook pages to the admin blueprint
+    )
 
     app.register_blueprint(admin.bp)
     app.register_blueprint(work.bp)

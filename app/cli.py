@@ -197,6 +197,7 @@ def serve_command(host: str, port: int, threads: int, sla_interval: float) -> No
 
     from app.jobs import start_sla_sweeper
     from app.watchdog import start_watchdog
+    from app.webhooks import start_webhook_sweeper
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     # With Redis the workers sweep and watch; without it this process is the only one that can.
@@ -204,6 +205,7 @@ def serve_command(host: str, port: int, threads: int, sla_interval: float) -> No
         if sla_interval > 0:
             start_sla_sweeper(app, sla_interval)
         start_watchdog(app)
+        start_webhook_sweeper(app)
     _render_left_over(app)
     _check_renderer_in_background(app)
     click.echo(f"Casework is serving on http://{host}:{port}/ (Ctrl+C to stop)")
@@ -246,12 +248,14 @@ def worker_command(sla_interval: float) -> None:
 
     from app.jobs import QUEUE_NAME, start_sla_sweeper
     from app.watchdog import start_watchdog
+    from app.webhooks import start_webhook_sweeper
 
     url = current_app.config.get("REDIS_URL")
     if not url:
         raise click.ClickException("Set REDIS_URL: without Redis, jobs run inside `casework serve` itself.")
     if sla_interval > 0:
         start_sla_sweeper(current_app._get_current_object(), sla_interval)  # type: ignore[attr-defined]
+    start_webhook_sweeper(current_app._get_current_object())  # type: ignore[attr-defined]
     start_watchdog(current_app._get_current_object())  # type: ignore[attr-defined]
     _check_renderer_in_background(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"Casework worker listening on {QUEUE_NAME} at {url}")
@@ -356,12 +360,14 @@ def register_commands(app: Flask) -> None:
     from app.checkpoint_commands import COMMANDS as CHECKPOINT_COMMANDS
     from app.document_commands import audit_export_command, documents_group
     from app.pack_commands import packs_group
+    from app.webhooks import webhooks_group
 
     audit_group.add_command(audit_export_command)
     for command in CHECKPOINT_COMMANDS:
         audit_group.add_command(command)
     app.cli.add_command(documents_group)
     app.cli.add_command(packs_group)
+    app.cli.add_command(webhooks_group)
     for command in (init_command, user_group, token_group, audit_group, demo_command, serve_command,
                     worker_command, forms_group, case_types_group, sla_group):
         app.cli.add_command(command)

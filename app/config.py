@@ -45,6 +45,17 @@ DEFAULTS: dict[str, Any] = {
     "PACKS_DIR": str(Path(__file__).resolve().parent.parent / "packs"),
     "DEMO_SCOPE": "full",
     "DEMO_CASES": 200,
+    # Webhooks (app.webhooks): short timeouts, a cap on what is read of an answer, the claim a worker holds
+    # on a delivery while sending, failed attempts in a row that turn a subscription off, the sweep period.
+    "WEBHOOKS_AUTO_DELIVER": True,
+    "WEBHOOK_TIMEOUT_S": 5,
+    "WEBHOOK_MAX_RESPONSE_BYTES": 64 * 1024,
+    "WEBHOOK_CLAIM_SECONDS": 90,
+    "WEBHOOK_DISABLE_AFTER": 25,
+    "WEBHOOK_SWEEP_INTERVAL": 30.0,
+    "WEBHOOK_RESOLVER": None,
+    # How long a retried POST with an Idempotency-Key waits for the first one's outcome before a 409.
+    "IDEMPOTENCY_WAIT_S": 30,
     # Uploads waiting to be filed: per person at once (cases.uploads.Quota), and how fast through the API.
     "UPLOAD_QUOTA_FILES": 50,
     "UPLOAD_QUOTA_MB": 200,

@@ -377,7 +377,7 @@ def queues_of(session: Session, user: User) -> Sequence[Queue]:
 
 # ---------------------------------------------------------------- settings
 
-SETTING_DEFAULTS = {"registration_open": "false"}
+SETTING_DEFAULTS = {"registration_open": "false", "webhook_allow_list": ""}
 
 
 def get_setting(session: Session, key: str) -> str:

@@ -11,7 +11,13 @@ from cases.uow import IMMEDIATE
 
 
 def configure_engine(engine: Engine) -> Engine:
-    """SQLite: WAL, foreign keys, a busy timeout, and transactions begun by SQLAlchemy itself."""
+    """SQLite: WAL, foreign keys, a busy timeout, and transactions begun by SQLAlchemy itself.
+
+    Also installs the webhook fan-out on sessions (cases.webhooks), whatever the backend.
+    """
+    from cases import webhooks
+
+    webhooks.install()
     if engine.dialect.name != "sqlite":
         return engine
 

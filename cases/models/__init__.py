@@ -9,13 +9,21 @@ from cases.models.checkpoints import Checkpoint, CheckpointLeaf
 from cases.models.definitions import Definition, DefinitionVersion
 from cases.models.documents import CHECK_STATUSES, DOCUMENT_STATUSES, DOSSIER, Document, DocumentCheck
 from cases.models.form_tokens import FormToken
+from cases.models.idempotency import IdempotencyKey
 from cases.models.notifications import OutboxMessage
 from cases.models.sla import SLA_STATUSES, Deadline
 from cases.models.submissions import StoredFile, Submission
 from cases.models.tasks import TASK_STATUSES, Task
+from cases.models.webhooks import (
+    DELIVERY_STATUSES,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 __all__ = [
     "CHECK_STATUSES",
+    "DELIVERY_STATUSES",
     "DOCUMENT_STATUSES",
     "DOSSIER",
     "GENESIS_HASH",
@@ -39,6 +47,7 @@ __all__ = [
     "Document",
     "DocumentCheck",
     "FormToken",
+    "IdempotencyKey",
     "LoginSession",
     "OutboxMessage",
     "Queue",
@@ -51,4 +60,7 @@ __all__ = [
     "UTCDateTime",
     "User",
     "UserRole",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -63,6 +63,11 @@ POLICY.update({
     "api.case_documents": LOGGED_IN,
     "api.download_document": LOGGED_IN,
 })
+# API completeness (issue 17): row-level and role checks happen in the services; every token gets in.
+POLICY.update({f"api.{name}": LOGGED_IN for name in (
+    "release", "assign", "move_queue", "set_priority", "request_information", "answer_information", "edit_data",
+    "approval", "decide", "comments", "attachments", "add_attachment", "attach_uploads", "download_attachment",
+    "request_draft")})
 # Integrations (issue 17): the API's own description and its reference page are public; a case type's
 # schema and typed document need a token (of someone who may read that case type).
 POLICY.update({

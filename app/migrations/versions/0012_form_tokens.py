@@ -1,7 +1,7 @@
 """form tokens: one per rendered wizard, so a repeated post files nothing twice
 
 Revision ID: 0012_form_tokens
-Revises: 0012_recent_cases_index
+Revises: 0012_webhooks
 Create Date: 2026-12-01 21:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0012_form_tokens'
-down_revision = '0012_recent_cases_index'
+down_revision = '0012_webhooks'
 branch_labels = None
 depends_on = None
 
