@@ -28,6 +28,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.observability import init_observability
 
     init_observability(app)
+
+    from app.inputs import init_inputs
+
+    init_inputs(app)  # before the blueprints: their <int:...> ids use its converter
     _init_extensions(app)
     _register_blueprints(app)
 
@@ -38,6 +42,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.jobs import init_jobs
 
     init_jobs(app)
+
+    from app.webhooks import init_webhooks
+
+    init_webhooks(app)
 
     from app.document_jobs import init_document_jobs
 
@@ -90,7 +98,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.blueprints import admin, auth, designer_case_types, designer_forms, files, homes, portal, public, work
 
     app.register_blueprint(auth.bp)
-    from app.blueprints import admin_packs  # noqa: F401 - adds the starter library's pages to the admin blueprint
+    from app.blueprints import (
+        admin_packs,  # noqa: F401 - adds the starter library's pages to the admin blueprint
+        admin_webhooks,  # noqa: F401 - adds the webhook pages to the admin blueprint
+    )
 
     app.register_blueprint(admin.bp)
     app.register_blueprint(work.bp)
@@ -123,13 +134,14 @@ def _register_blueprints(app: Flask) -> None:
 def _register_request_hooks(app: Flask) -> None:
     from app.auth import current_user, load_logged_in_user
     from app.htmx import add_vary
-    from app.security import add_security_headers
+    from app.security import add_security_headers, no_store_when_authenticated
     from cases.clock import utcnow
     from cases.models.accounts import ROLE_LABELS
 
     app.before_request(load_logged_in_user)
     app.after_request(add_vary)
     app.after_request(add_security_headers)
+    app.after_request(no_store_when_authenticated)
 
     @app.context_processor
     def _template_globals() -> dict[str, Any]:

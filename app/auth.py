@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
 
@@ -97,7 +98,17 @@ def login_required(view: F) -> F:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only same-site paths are followed after login (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only same-site paths are followed after login (no open redirects).
+
+    The target is judged as a browser will read it: browsers drop tabs and line breaks anywhere in a
+    URL (so "/<tab>/evil.example" is "//evil.example") and treat "\\" like "/"; any control character or
+    space, and anything with a scheme or host once parsed, is refused.
+    """
+    if not target or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in target) or "\\" in target:
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return None
     return target

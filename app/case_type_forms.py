@@ -29,6 +29,7 @@ from wtforms.widgets import HiddenInput
 
 from app.webforms import CheckboxList
 from cases import workflow_editing as editing
+from cases.inputs import MAX_ID, parse_count
 from cases.models import Definition
 from cases.workflow import COLORS, SLA_KINDS, FormInfo
 from forms.errors import DefinitionProblem
@@ -163,7 +164,8 @@ def form_ref(slug: str, number: int) -> str:
 
 def split_ref(ref: str) -> tuple[str, int | None]:
     slug, _, number = (ref or "").rpartition("@")
-    return (slug, int(number)) if slug and number.isdigit() else (ref or "", None)
+    version = parse_count(number, low=1, high=MAX_ID)
+    return (slug, version) if slug and version is not None else (ref or "", None)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.extensions import db
 from cases import accounts, audit
 from cases.errors import CasesError, ValidationFailed
+from cases.inputs import parse_id
 from cases.models import Case, Role, User
 
 DEMO_PASSWORD = "casework-demo"  # noqa: S105 - documented demo credential
@@ -148,8 +149,9 @@ def audit_verify(case_ref: str | None, stream: str | None, since: str | None) ->
         return
     for item in broken:
         label = item.stream
-        if item.stream.startswith("case:") and item.stream[5:].isdigit():
-            case = db.session.get(Case, int(item.stream[5:]))
+        case_id = parse_id(item.stream[5:]) if item.stream.startswith("case:") else None
+        if case_id is not None:
+            case = db.session.get(Case, case_id)
             label = f"{case.ref} ({item.stream})" if case else item.stream
         click.echo(f"BROKEN: {label} at event {item.seq}: {item.reason}", err=True)
     raise SystemExit(1)
@@ -196,6 +198,7 @@ def serve_command(host: str, port: int, threads: int, workers: int, sla_interval
     from app.jobs import start_outbox_sender, start_sla_sweeper
     from app.serving import scale_out_problems, serve, worker_count
     from app.watchdog import start_watchdog
+    from app.webhooks import start_webhook_sweeper
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     if worker_count(workers) > 1 and scale_out_problems(app.config):
@@ -206,6 +209,7 @@ def serve_command(host: str, port: int, threads: int, workers: int, sla_interval
             start_sla_sweeper(app, sla_interval)
             start_outbox_sender(app)
         start_watchdog(app)
+        start_webhook_sweeper(app)
     _render_left_over(app)
     _check_renderer_in_background(app)
     serve(app, host=host, port=port, threads=threads, workers=workers)
@@ -247,6 +251,7 @@ def worker_command(sla_interval: float) -> None:
 
     from app.jobs import QUEUE_NAME, start_outbox_sender, start_sla_sweeper
     from app.watchdog import start_watchdog
+    from app.webhooks import start_webhook_sweeper
 
     url = current_app.config.get("REDIS_URL")
     if not url:
@@ -254,6 +259,7 @@ def worker_command(sla_interval: float) -> None:
     if sla_interval > 0:
         start_sla_sweeper(current_app._get_current_object(), sla_interval)  # type: ignore[attr-defined]
         start_outbox_sender(current_app._get_current_object())  # type: ignore[attr-defined]
+    start_webhook_sweeper(current_app._get_current_object())  # type: ignore[attr-defined]
     start_watchdog(current_app._get_current_object())  # type: ignore[attr-defined]
     _check_renderer_in_background(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"Casework worker listening on {QUEUE_NAME} at {url}")
@@ -359,12 +365,14 @@ def register_commands(app: Flask) -> None:
     from app.checkpoint_commands import COMMANDS as CHECKPOINT_COMMANDS
     from app.document_commands import audit_export_command, documents_group
     from app.pack_commands import packs_group
+    from app.webhooks import webhooks_group
 
     audit_group.add_command(audit_export_command)
     for command in CHECKPOINT_COMMANDS:
         audit_group.add_command(command)
     app.cli.add_command(documents_group)
     app.cli.add_command(packs_group)
+    app.cli.add_command(webhooks_group)
     for command in (init_command, user_group, token_group, audit_group, demo_command, serve_command,
                     worker_command, forms_group, case_types_group, sla_group, backup_command, restore_command):
         app.cli.add_command(command)

@@ -17,8 +17,12 @@ DEFAULTS: dict[str, Any] = {
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
     "LOGIN_IDLE_TIMEOUT": timedelta(hours=2),
     "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
+    # Werkzeug's 500 KB default for one non-file form field turned a long wizard answer into a 413 page
+    # that lost the answers; the field's own length check answers with a 422 on the page instead.
+    "MAX_FORM_MEMORY_SIZE": 4 * 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "LOGIN_RATE_LIMIT": "10 per minute",
+    "LOGIN_ACCOUNT_RATE_LIMIT": "20 per hour",
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "REDIS_URL": None,
@@ -50,6 +54,17 @@ DEFAULTS: dict[str, Any] = {
     "SQLITE_BUSY_TIMEOUT": 30.0,
     # A request that waited longer than this (X-Request-Start from the proxy) is answered 503 unworked.
     "REQUEST_QUEUE_TIMEOUT": 30.0,
+    # Webhooks (app.webhooks): short timeouts, a cap on what is read of an answer, the claim a worker holds
+    # on a delivery while sending, failed attempts in a row that turn a subscription off, the sweep period.
+    "WEBHOOKS_AUTO_DELIVER": True,
+    "WEBHOOK_TIMEOUT_S": 5,
+    "WEBHOOK_MAX_RESPONSE_BYTES": 64 * 1024,
+    "WEBHOOK_CLAIM_SECONDS": 90,
+    "WEBHOOK_DISABLE_AFTER": 25,
+    "WEBHOOK_SWEEP_INTERVAL": 30.0,
+    "WEBHOOK_RESOLVER": None,
+    # How long a retried POST with an Idempotency-Key waits for the first one's outcome before a 409.
+    "IDEMPOTENCY_WAIT_S": 30,
     # Uploads waiting to be filed: per person at once (cases.uploads.Quota), and how fast through the API.
     "UPLOAD_QUOTA_FILES": 50,
     "UPLOAD_QUOTA_MB": 200,

@@ -17,15 +17,17 @@ from werkzeug.datastructures import MultiDict
 
 from app.extensions import db
 from app.uploads import file_store
-from cases import submissions
+from cases import form_tokens, submissions
 from cases.errors import ValidationFailed
+from cases.inputs import parse_count, parse_id
 from cases.submissions import Uploader
 from forms.errors import SubmissionInvalid
 from forms.schema import FormSchema
 from forms.validation import defaults, hidden_fields, validate_submission
 from forms.wtf import build_form_class, initial_form_data
 
-META = {"csrf_token", "_page", "_nav", "website"}
+META = {"csrf_token", "_page", "_nav", "website", "_once"}
+ONCE = "_once"  # the rendered form's one-time token (cases/form_tokens.py)
 FILES_PREFIX = "_files-"
 HONEYPOT = "website"
 
@@ -71,8 +73,8 @@ def _drop_row(raw: MultiDict[str, str], group: str, index: int) -> MultiDict[str
     out: MultiDict[str, str] = MultiDict()
     for name, values in raw.lists():
         parts = name.split("-", 2)
-        if len(parts) == 3 and parts[0] == group and parts[1].isdigit():
-            row = int(parts[1])
+        row = parse_count(parts[1]) if len(parts) == 3 and parts[0] == group else None
+        if row is not None:
             if row == index:
                 continue
             if row > index:
@@ -89,6 +91,7 @@ class Wizard:
         self.schema = schema
         self.uploader = uploader
         self.pages = [p.key for p in schema.pages]
+        self.token: str | None = None
 
     def _file_fields(self, page: str) -> list[str]:
         return [s.key for s in self.schema.page(page).fields if s.family == "file"]
@@ -117,9 +120,12 @@ class Wizard:
         carried += [(f"{FILES_PREFIX}{key}", str(ref["id"])) for key, rs in refs.items()
                     if key not in on_page for ref in rs]
         hidden = hidden_fields(self.schema, raw, files=refs)
+        if self.token:
+            carried.append((ONCE, self.token))
         return WizardPage(self.schema, page, form, carried, refs, hidden, problem=problem, status=status)
 
     def start(self) -> WizardPage:
+        self.token = form_tokens.new_token()
         return self._render(self.pages[0], MultiDict(), {}, fresh=True)
 
     def step(self, on_complete: Callable[[MultiDict[str, str], dict[str, list[int]]], Any]) -> WizardPage | Any:
@@ -128,13 +134,15 @@ class Wizard:
         `on_complete` raises ValidationFailed to send the requester back to the page of the first error.
         """
         form_data = request.form
+        self.token = form_data.get(ONCE) or None
         page = form_data.get("_page") if form_data.get("_page") in self.pages else self.pages[0]
         nav = form_data.get("_nav") or "next"
         raw = _answers(form_data)
         file_ids: dict[str, list[int]] = {}
         for name in form_data:
             if name.startswith(FILES_PREFIX):
-                ids = [int(v) for v in form_data.getlist(name) if v.isdigit()]
+                # An id that is not one stays in the list as 0, so filing refuses it with a field error.
+                ids = [parse_id(v) or 0 for v in form_data.getlist(name)]
                 file_ids[name[len(FILES_PREFIX):]] = ids
         upload_errors = self._store_uploads(page, file_ids)
         if nav.startswith("unfile:"):
@@ -145,8 +153,9 @@ class Wizard:
             return self._render(page, raw, file_ids, add_row=nav[4:])
         if nav.startswith("remove:"):
             key, _, index = nav.removeprefix("remove:").partition(":")
-            if index.isdigit():
-                raw = _drop_row(raw, key, int(index))
+            row = parse_count(index)
+            if row is not None:
+                raw = _drop_row(raw, key, row)
             return self._render(page, raw, file_ids)
         if nav == "back":
             target = self.pages[max(0, self.pages.index(page) - 1)]

@@ -106,7 +106,7 @@ def install_session_hooks() -> None:
 
     @event.listens_for(db.session, "after_commit")
     def _count(session: Session) -> None:
-        for kind, payload in session.info.pop(audit.WRITTEN, None) or []:
+        for kind, payload in session.info.pop(audit.WRITTEN_KINDS, None) or []:
             if kind in _COUNTED:
                 _count_event(kind, payload)
         now = time.perf_counter()
@@ -123,7 +123,7 @@ def install_session_hooks() -> None:
 
     @event.listens_for(db.session, "after_rollback")
     def _forget(session: Session) -> None:
-        session.info.pop(audit.WRITTEN, None)
+        session.info.pop(audit.WRITTEN_KINDS, None)
         session.info.pop(_DOCS_KEY, None)
 
 

@@ -18,6 +18,7 @@ from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, Strin
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
+from cases.inputs import parse_count
 from cases.models import Definition
 from cases.rule_testing import DEFAULT_BACKTEST, MAX_BACKTEST, DraftRules, SampleCase
 from forms.conditions import OPERATORS
@@ -372,7 +373,7 @@ def _editor(card: RuleCard, draft: DraftRules, revision: int, submitted: Submitt
     return RuleEditor(card=card, settings=settings, condition=condition, actions=actions, new_action=new_action,
                       add_open=add_open or not stored or submitted.action_slot == "new",
                       open_action=open_action if submitted.action_slot is None else
-                      (int(submitted.action_slot) if (submitted.action_slot or "").isdigit() else None))
+                      parse_count(submitted.action_slot))
 
 
 # ---------------------------------------------------------------- the test panel

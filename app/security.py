@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, g, request
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -26,4 +26,18 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "same-origin")  # /track pages tighten it to no-referrer
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    return response
+
+
+def no_store_when_authenticated(response: Response) -> Response:
+    """Nothing a signed-in person or an API client receives may be kept by a browser or proxy cache:
+    pages, partials, JSON and downloads alike (send_file's own "no-cache" still allows storing)."""
+    if request.endpoint == "static":
+        return response
+    if getattr(g, "user", None) is not None or getattr(g, "api_user", None) is not None \
+            or request.path.startswith("/api/") or "Authorization" in request.headers:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("Expires", None)
+        response.headers.pop("ETag", None)
+        response.headers.pop("Last-Modified", None)
     return response

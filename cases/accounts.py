@@ -13,6 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from cases import notifications
 from cases.clock import Clock, utcnow
 from cases.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationFailed
 from cases.models import ApiToken, LoginSession, Queue, QueueMember, Role, Setting, User, UserRole
@@ -72,6 +73,9 @@ def list_users(session: Session) -> Sequence[User]:
     return session.scalars(select(User).order_by(func.lower(User.name))).all()
 
 
+EXISTS_MESSAGE = "A user with this e-mail address already exists."
+
+
 def create_user(
     session: Session,
     *,
@@ -102,7 +106,7 @@ def create_user(
         errors.update(exc.fields)
         role_set = set()
     if "email" not in errors and find_user(session, email) is not None:
-        errors["email"] = ["A user with this e-mail address already exists."]
+        errors["email"] = [EXISTS_MESSAGE]
     if errors:
         raise ValidationFailed("The user could not be created.", errors)
     with transaction(session):
@@ -374,7 +378,7 @@ def queues_of(session: Session, user: User) -> Sequence[Queue]:
 # ---------------------------------------------------------------- settings
 
 # sso_group_mapping: see cases/sso.py.
-SETTING_DEFAULTS = {"registration_open": "false", "sso_group_mapping": "{}"}
+SETTING_DEFAULTS = {"registration_open": "false", "webhook_allow_list": "", "sso_group_mapping": "{}"}
 
 
 def get_setting(session: Session, key: str) -> str:
@@ -397,11 +401,34 @@ def set_setting(session: Session, key: str, value: str) -> None:
             row.value = value
 
 
-def register_requester(session: Session, *, email: str, name: str, password: str, clock: Clock = utcnow) -> User:
-    """Self-registration, allowed only while an admin keeps it open; new users are requesters."""
+def register_requester(session: Session, *, email: str, name: str, password: str,
+                       clock: Clock = utcnow) -> User | None:
+    """Self-registration, allowed only while an admin keeps it open; new users are requesters.
+
+    An address that already has an account is not revealed: its owner gets an e-mail, and the caller
+    gets None (and shows the same neutral message it shows after every registration)."""
     if not registration_open(session):
         raise PermissionDenied("Registration is closed. Ask an administrator for an account.")
-    return create_user(session, email=email, name=name, password=password, roles=[Role.REQUESTER], clock=clock)
+    try:
+        return create_user(session, email=email, name=name, password=password, roles=[Role.REQUESTER], clock=clock)
+    except ValidationFailed as exc:
+        fields = dict(exc.fields)
+        if fields.get("email") != [EXISTS_MESSAGE]:
+            raise
+        del fields["email"]  # never tell a visitor which addresses have accounts
+        if fields:
+            raise ValidationFailed(exc.message, fields) from None
+    existing = find_user(session, email)
+    assert existing is not None
+    with transaction(session):
+        notifications.queue_message(
+            session, to=existing.email, subject="Someone tried to register with your e-mail address",
+            body=("Someone (perhaps you) tried to register a new Casework account with this e-mail address, "
+                  "which already has an account. If it was you, log in with your password; if you have "
+                  "forgotten it, ask your administrator to reset it. If it was not you, you can ignore "
+                  "this message: nothing was changed."),
+            reason="account.registration_attempt", clock=clock)
+    return None
 
 
 def users_with_role(session: Session, role: Role) -> Sequence[User]:

@@ -77,6 +77,7 @@ _PENDING = "casework_audit_pending"
 WRITTEN = "casework_audit_written"
 _FRESH = "casework_audit_fresh_heads"
 _SNAPSHOTS = "casework_audit_fresh_snapshots"
+WRITTEN_KINDS = "casework_audit_written_kinds"
 
 
 def _real(session: Session) -> Session:
@@ -95,21 +96,20 @@ def _write_pending_events(session: Session, _context: Any, _instances: Any) -> N
     rows = session.info.pop(_PENDING, None)
     if rows:
         session.connection().execute(insert(AuditEvent), [row for _t, row in rows])
-        # What this transaction wrote, by kind, for whoever counts committed events (the web layer's metrics).
-        session.info.setdefault(WRITTEN, []).extend((row["kind"], row["payload"]) for _t, row in rows)
+        # What this transaction has written, for listeners that act on commit (cases.webhooks' outbox).
+        session.info.setdefault(WRITTEN, []).extend(rows)
+        # The kinds written, for whoever counts committed events after the commit (the web layer's metrics).
+        session.info.setdefault(WRITTEN_KINDS, []).extend((row["kind"], row["payload"]) for _t, row in rows)
 
 
 @sa_event.listens_for(Session, "after_begin")
 def _forget_written(session: Session, _transaction: Any, _connection: Any) -> None:
-    session.info.pop(WRITTEN, None)
+    session.info.pop(WRITTEN_KINDS, None)
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _drop_rolled_back_events(session: Session, previous: Any) -> None:
-    """Events appended inside a transaction or savepoint that rolled back are forgotten with it."""
-    rows = session.info.get(_PENDING)
-    if not rows:
-        return
+    """Events appended (or written) inside a transaction or savepoint that rolled back are forgotten with it."""
 
     def inside(transaction: Any) -> bool:
         while transaction is not None:
@@ -118,7 +118,10 @@ def _drop_rolled_back_events(session: Session, previous: Any) -> None:
             transaction = transaction.parent
         return False
 
-    session.info[_PENDING] = [(t, row) for t, row in rows if not inside(t)]
+    for key in (_PENDING, WRITTEN):
+        rows = session.info.get(key)
+        if rows:
+            session.info[key] = [(t, row) for t, row in rows if not inside(t)]
 
 
 def _heads_of_transaction(session: Session) -> dict[str, AuditStream]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from cases import audit, checkpoint_verify, definitions, timeline
 from cases.casetypes import case_schema, case_spec
+from cases.inputs import parse_id
 from cases.models import AuditEvent, AuditStream, Case, Definition, DefinitionVersion
 
 CASE_STREAM_PREFIX = "case:"
@@ -69,8 +70,8 @@ def case_history(session: Session, case: Case) -> list[HistoryRow]:
 
 def stream_refs(session: Session, streams: Iterable[str]) -> dict[str, str]:
     """Case references of the case streams among `streams` (`case:12` -> `CMP-000012`)."""
-    ids = [int(s[len(CASE_STREAM_PREFIX):]) for s in streams
-           if s.startswith(CASE_STREAM_PREFIX) and s[len(CASE_STREAM_PREFIX):].isdigit()]
+    ids = [i for i in (parse_id(s[len(CASE_STREAM_PREFIX):]) for s in streams if s.startswith(CASE_STREAM_PREFIX))
+           if i is not None]
     refs: dict[str, str] = {}
     for chunk in range(0, len(ids), 500):
         for case_id, ref in session.execute(select(Case.id, Case.ref).where(Case.id.in_(ids[chunk:chunk + 500]))):

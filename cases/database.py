@@ -14,7 +14,13 @@ BUSY_TIMEOUT_S = 30.0
 
 def configure_engine(engine: Engine, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Engine:
     """SQLite: WAL, foreign keys, a bounded busy wait (seconds; past it SQLite answers "database is
-    locked", which the web layer turns into 503 + Retry-After), and transactions begun by SQLAlchemy itself."""
+    locked", which the web layer turns into 503 + Retry-After), and transactions begun by SQLAlchemy itself.
+
+    Also installs the webhook fan-out on sessions (cases.webhooks), whatever the backend.
+    """
+    from cases import webhooks
+
+    webhooks.install()
     if engine.dialect.name != "sqlite":
         return engine
     busy_ms = max(int(busy_timeout * 1000), 0)

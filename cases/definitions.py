@@ -23,6 +23,7 @@ from cases.kinds import kind_of
 from cases.models import Definition, DefinitionVersion, User
 from cases.uow import transaction
 from forms.errors import DefinitionError, DefinitionProblem
+from forms.text import find_bad_text, text_problem
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_-]{1,62}$")
 MAX_DRAFT_BYTES = 1024 * 1024
@@ -112,6 +113,15 @@ def history(session: Session, definition: Definition) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- writing
 
 
+def refuse_bad_text(document: Any, what: str = "definition") -> None:
+    """Every text of a definition (labels, options, titles, imported files) follows the one text rule."""
+    bad = find_bad_text(document)
+    if bad:
+        where, problem = bad
+        raise ValidationFailed(f"The {what} has text that cannot be stored at {where}: {problem}",
+                               {where or what: [problem]})
+
+
 def problems_as_fields(problems: Sequence[DefinitionProblem]) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     for problem in problems:
@@ -133,9 +143,12 @@ def create(
         errors["slug"] = [f"Another {spec.label} already uses this short name."]
     if not title or len(title) > 200:
         errors["title"] = ["Enter a title of at most 200 characters."]
+    if not errors and text_problem(title):
+        errors["title"] = [str(text_problem(title))]
     if errors:
         raise ValidationFailed(f"The {spec.label} could not be created.", errors)
     draft = dict(document) if document is not None else spec.starter(title)
+    refuse_bad_text(draft, spec.label)
     now = clock()
     with transaction(session):
         definition = Definition(kind=kind, slug=slug, title=title, draft=canonical_json(draft), draft_revision=1,
@@ -162,6 +175,7 @@ def save_draft(
     """Store the draft even with problems (they are returned, to show in place); refuse a stale save."""
     if not isinstance(document, Mapping):
         raise ValidationFailed("A definition is a JSON object.")
+    refuse_bad_text(document, definition.kind.replace("_", " "))
     text = canonical_json(document)
     if len(text.encode()) > MAX_DRAFT_BYTES:
         raise ValidationFailed("The definition is too large (more than 1 MiB).")
@@ -202,6 +216,8 @@ def publish(
     if latest is not None and latest.document == text:
         raise Conflict(f"Nothing changed since version {latest.number}; there is nothing to publish.")
     note = (change_note or "").strip()[:2000]
+    if text_problem(note):
+        raise ValidationFailed(str(text_problem(note)), {"change_note": [str(text_problem(note))]})
     changes = _change_lines(definition, version_document(latest), document) if latest else []
     with transaction(session):
         # Through the relationship, so the definition's versions include it whether or not they were loaded.

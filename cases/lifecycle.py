@@ -36,10 +36,11 @@ from cases.models import (
     User,
 )
 from cases.numbering import next_ref
-from cases.submissions import TRACKING_PREFIX, Uploader, pending_files
+from cases.submissions import TRACKING_PREFIX, Uploader, files_for_filing
 from cases.uow import transaction
 from forms.errors import SubmissionInvalid
 from forms.schema import FormSchema
+from forms.text import has_content, text_problem
 from forms.validation import from_json_values, to_json_values, validate_submission
 
 MAX_COMMENT = 20_000
@@ -155,7 +156,7 @@ def file_case(
     # published versions, validation, the queue. The write transaction then only writes (and runs the rules).
     pinned = published(session, version)
     spec, schema = pinned.spec, pinned.schema
-    files = {key: pending_files(session, ids, uploader) for key, ids in (file_ids or {}).items()}
+    files = files_for_filing(session, file_ids, uploader)
     clean = _validate(schema, raw, {key: [f.ref() for f in fs] for key, fs in files.items()})
     data = to_json_values(clean)
     kept = {r["id"] for v in clean.values() if isinstance(v, list) for r in v if isinstance(r, Mapping) and "id" in r}
@@ -367,6 +368,9 @@ def transition(
     tasks.refuse_while_open(session, case, move)
     if len(comment) > MAX_COMMENT:
         raise ValidationFailed("The comment is too long.", {"comment": [f"Use at most {MAX_COMMENT} characters."]})
+    problem = text_problem(comment)
+    if problem:
+        raise ValidationFailed(problem, {"comment": [problem]})
     source = case.state
     with _case_change(session, case, expected_version):
         if after != before:
@@ -422,8 +426,11 @@ def add_comment(session: Session, case: Case, actor: User, body: str, *, interna
                 clock: Clock = utcnow) -> Comment:
     """A comment by staff (internal or visible to the requester) or by the requester while the case is open."""
     body = (body or "").strip()
-    if not body:
+    if not has_content(body):
         raise ValidationFailed("Write a comment first.", {"body": ["Write a comment first."]})
+    problem = text_problem(body)
+    if problem:
+        raise ValidationFailed(problem, {"body": [problem]})
     if len(body) > MAX_COMMENT:
         raise ValidationFailed("The comment is too long.", {"body": [f"Use at most {MAX_COMMENT} characters."]})
     staff = access.is_staff_on(session, actor, case)

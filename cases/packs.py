@@ -26,6 +26,7 @@ import io
 import json
 import posixpath
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ from cases.kinds import kind_of
 from cases.models import Definition, DefinitionVersion, Queue, User
 from forms.errors import DefinitionError, SubmissionInvalid
 from forms.schema import FormSchema
+from forms.text import find_bad_text
 from forms.validation import validate_submission
 
 SCHEMA_VERSION = 1
@@ -111,6 +113,9 @@ def _json(raw: bytes) -> dict[str, Any]:
         value = json.loads(bytes(raw).decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return {}
+    bad = find_bad_text(value)
+    if bad:
+        raise ValidationFailed("The pack has text that cannot be stored.", {"file": [f"{bad[0]}: {bad[1]}"]})
     return value if isinstance(value, dict) else {}
 
 
@@ -238,8 +243,13 @@ def read_zip(raw: bytes) -> Pack:
         if member.file_size > MAX_FILE_BYTES or total > MAX_ZIP_BYTES or (
                 member.compress_size and member.file_size / member.compress_size > MAX_RATIO):
             raise ValidationFailed("The pack is too large.", {"file": [f"{name} unpacks to too many bytes."]})
-        with archive.open(member) as handle:
-            files[parts[-1]] = handle.read(MAX_FILE_BYTES + 1)
+        try:
+            with archive.open(member) as handle:
+                files[parts[-1]] = handle.read(MAX_FILE_BYTES + 1)
+        except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError, ValueError):
+            # A bad CRC, a truncated or encrypted member, an unknown compression method.
+            raise ValidationFailed("The pack's .zip file is damaged.",
+                                   {"file": [f"{name} cannot be unpacked; zip the pack folder again."]}) from None
         if len(parts) == 2:
             folders.add(parts[0])
     if len(folders) > 1:

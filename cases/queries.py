@@ -15,6 +15,7 @@ from cases import access
 from cases.clock import Clock, utcnow
 from cases.errors import InvalidQuery
 from cases.models import PRIORITIES, Case, Deadline, Definition, Queue, User
+from forms.text import text_problem
 
 SORTS = {
     "newest": (Case.created_at.desc(), Case.id.desc()),
@@ -56,6 +57,9 @@ def parse_filters(args: Mapping[str, str], *, default_scope: str = "all") -> Cas
         value = (args.get(name) or "").strip()
         if len(value) > limit:
             errors[name] = [f"Use at most {limit} characters."]
+        elif text_problem(value, multiline=False):
+            errors[name] = [str(text_problem(value, multiline=False))]
+            return None
         return value or None
 
     scope = text("scope") or default_scope

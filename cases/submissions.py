@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from cases import audit
 from cases.clock import Clock, utcnow
 from cases.errors import NotFound, PermissionDenied, ValidationFailed
+from cases.inputs import is_id
 from cases.models import Definition, DefinitionVersion, Role, StoredFile, Submission, User
 from cases.uow import transaction
 from forms.errors import SubmissionInvalid
@@ -171,8 +172,8 @@ def pending_files(session: Session, ids: Iterable[int], uploader: Uploader) -> l
     wanted = {int(i) for i in ids}
     if not wanted:
         return []
-    rows = session.scalars(select(StoredFile).where(StoredFile.id.in_(wanted),
-                                                    StoredFile.submission_id.is_(None))).all()
+    rows = session.scalars(select(StoredFile).where(StoredFile.id.in_(wanted), StoredFile.submission_id.is_(None),
+                                                    StoredFile.case_id.is_(None))).all()
     return sorted((r for r in rows if uploader.owns(r)), key=lambda r: r.id)
 
 
@@ -211,9 +212,7 @@ def submit(
     """
     version = version or filing_version(session, form, uploader.user)
     schema = form_schema(version)
-    files_by_field: dict[str, list[StoredFile]] = {}
-    for key, ids in (file_ids or {}).items():
-        files_by_field[key] = pending_files(session, ids, uploader)
+    files_by_field = files_for_filing(session, file_ids, uploader)
     refs = {key: [f.ref() for f in files] for key, files in files_by_field.items()}
     try:
         clean = validate_submission(schema, raw, files=refs)
@@ -284,3 +283,21 @@ def file_for(session: Session, file_id: int, user: User | None, *, tracking_toke
     if tracking_token and submission.tracking_hash == hashlib.sha256(tracking_token.encode()).hexdigest():
         return stored
     raise NotFound("No such file.")
+
+
+def files_for_filing(
+    session: Session, file_ids: Mapping[str, Sequence[int]] | None, uploader: Uploader,
+) -> dict[str, list[StoredFile]]:
+    """The pending files a filing names, per field; an id that is unknown, already filed or someone
+    else's is a field error (never a filing with the attachment silently missing)."""
+    found: dict[str, list[StoredFile]] = {}
+    errors: dict[str, list[str]] = {}
+    for key, ids in (file_ids or {}).items():
+        wanted = list(dict.fromkeys(ids))
+        files = pending_files(session, wanted, uploader) if all(is_id(i) for i in wanted) else []
+        if len(files) != len(wanted):
+            errors[key] = ["An upload of this field is unknown, already used or not yours; upload the file again."]
+        found[key] = files
+    if errors:
+        raise ValidationFailed("Some uploads cannot be used.", errors)
+    return found

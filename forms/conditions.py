@@ -199,6 +199,8 @@ _NODES = (AllOf, AnyOf, Not, Clause)
 
 # --- value coercion ----------------------------------------------------------------------------
 
+MAX_LIST_VALUES = 1000
+"""Values an ``in`` / ``not_in`` condition may list."""
 _NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?")
@@ -484,8 +486,18 @@ class _Checker:
         if op.arity == "list" and not raw:
             self.fail(path, f"Operator {op.name!r} needs at least one value.")
             return None, False
-        results = [self.scalar(family, field, item, f"{path}[{i}]") for i, item in enumerate(raw)]
-        if not all(ok for _, ok in results):
+        if op.arity == "list" and len(raw) > MAX_LIST_VALUES:
+            self.fail(path, f"Operator {op.name!r} takes at most {MAX_LIST_VALUES:,} values; this list has "
+                            f"{len(raw):,}.")
+            return None, False
+        results: list[tuple[Any, bool]] = []
+        failures = 0
+        for i, item in enumerate(raw):
+            results.append(self.scalar(family, field, item, f"{path}[{i}]"))
+            failures += not results[-1][1]
+            if failures >= 10:  # ten messages say it; a hundred thousand would only repeat them
+                break
+        if failures:
             return None, False
         values = tuple(v for v, _ in results)
         if op.arity == "pair":

@@ -26,6 +26,8 @@ except ImportError:  # pragma: no cover - WTForms 3.2
 
 from forms import conditions
 from forms.files import KNOWN_FILE_TYPES, human_size
+from forms.patterns import browser_safe, full_match
+from forms.text import has_content, text_problem
 
 if TYPE_CHECKING:
     from wtforms.fields.core import UnboundField
@@ -40,7 +42,6 @@ FIELD_TYPES: dict[str, FieldType] = {}
 MAX_NUMBER = Decimal(10) ** 15
 """Bigger numbers are refused: nobody files a case about a quadrillion, and it bounds arithmetic."""
 
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def register(cls: type[FieldType]) -> type[FieldType]:
@@ -166,10 +167,11 @@ class _Text(FieldType):
         if isinstance(raw, bool) or not isinstance(raw, str | int | Decimal):
             raise ValueError("Enter text.")
         text = str(raw).replace("\r\n", "\n").replace("\r", "\n").strip()
-        if not text:
-            return None
-        if _CONTROL_RE.search(text):
-            raise ValueError("Remove the control characters from this text.")
+        if not has_content(text):
+            return None  # zero-width and other invisible characters alone are no answer
+        problem = text_problem(text)
+        if problem:
+            raise ValueError(problem)
         if not self.multiline and "\n" in text:
             raise ValueError("Enter a single line of text.")
         if len(text) > self.hard_max:
@@ -185,7 +187,7 @@ class _Text(FieldType):
             messages.append(f"Must be at least {fmt_number(spec.min_length)} characters.")
         if spec.max_length is not None and len(value) > spec.max_length:
             messages.append(f"Must be at most {fmt_number(spec.max_length)} characters.")
-        if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
+        if spec.pattern is not None and not full_match(spec.pattern, value):
             messages.append(spec.pattern_message or "Enter a value in the expected format.")
         return messages
 
@@ -206,6 +208,10 @@ class _Text(FieldType):
         attrs["maxlength"] = min(spec.max_length or self.hard_max, self.hard_max)
         if spec.min_length:
             attrs["minlength"] = spec.min_length
+        if spec.pattern and browser_safe(spec.pattern):
+            # Checked in the browser by casework.js with the same accepted syntax as the server.
+            attrs["data-pattern"] = spec.pattern
+            attrs["data-pattern-message"] = spec.pattern_message or "Enter a value in the expected format."
         return attrs
 
 
@@ -317,7 +323,7 @@ class _Number(FieldType):
             raise ValueError(self.invalid)
         if abs(value) >= MAX_NUMBER:
             raise ValueError("This number is too large.")
-        return value
+        return abs(value) if value.is_zero() else value  # "-0" is stored as 0
 
     def places(self, value: Decimal) -> int:
         exponent = value.normalize().as_tuple().exponent

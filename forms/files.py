@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-__all__ = ["HEAD_BYTES", "KNOWN_FILE_TYPES", "FileKind", "human_size", "sniff_content_type"]
+__all__ = [
+    "ACTIVE_EXTENSIONS", "HEAD_BYTES", "KNOWN_FILE_TYPES", "FileKind", "human_size", "safe_download_name",
+    "sniff_content_type",
+]
 
 HEAD_BYTES = 8192
 """How much of the start of an upload to pass to the sniffer (enough to see OOXML part names)."""
@@ -64,7 +68,26 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 _OOXML_PARTS = ((b"word/", _DOCX), (b"xl/", _XLSX), (b"ppt/", _PPTX))
-_MARKUP_STARTS = (b"<!doctype html", b"<html", b"<script", b"<svg", b"<?xml", b"<head", b"<body", b"<iframe")
+# What browsers take for HTML when they sniff (WHATWG MIME Sniffing, "identifying an unknown MIME type"),
+# plus SVG and XML (which can script): checked at the start, after white space.
+_MARKUP_STARTS = (b"<!doctype html", b"<html", b"<script", b"<svg", b"<?xml", b"<head", b"<body", b"<iframe",
+                  b"<!--", b"<h1", b"<div", b"<font", b"<table", b"<a", b"<style", b"<title", b"<b", b"<br",
+                  b"<p", b"<object", b"<embed", b"<math", b"<img", b"<meta", b"<link", b"<base", b"<form")
+_TAG_END = b" \t\n\f\r>/"
+# Active content anywhere in the first bytes makes a "text" file a page: refused whatever its name.
+_ACTIVE_ANYWHERE = re.compile(rb"<(?:script|svg|iframe|html|object|embed|body|meta|link|base|form|img|style|"
+                              rb"math|frame|frameset|applet|\?xml)[\s/>]|javascript:", re.IGNORECASE)
+# Extensions a browser or desktop may open as active content; never kept on a download.
+ACTIVE_EXTENSIONS = frozenset({
+    ".html", ".htm", ".xhtml", ".xht", ".shtml", ".mht", ".mhtml", ".svg", ".svgz", ".xml", ".xsl", ".xslt",
+    ".js", ".mjs", ".cjs", ".hta", ".swf", ".php", ".jsp", ".asp", ".aspx", ".wsf", ".vbs", ".bat", ".cmd",
+    ".ps1", ".exe", ".msi", ".scr", ".jar", ".lnk", ".url", ".desktop", ".appcache", ".manifest",
+})
+_EXTENSION_FOR = {
+    "application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif",
+    "image/webp": ".webp", _DOCX: ".docx", _XLSX: ".xlsx", _PPTX: ".pptx", _ODT: ".odt", _ODS: ".ods",
+    _ODP: ".odp", "application/zip": ".zip", "text/plain": ".txt", "text/csv": ".csv",
+}
 
 
 def _zip_entries(head: bytes) -> list[tuple[bytes, bytes]]:
@@ -136,7 +159,9 @@ def sniff_content_type(head: bytes, *, name: str | None = None) -> str | None:
     if any(ord(ch) < 32 and ch not in "\t\n\r\f" for ch in text):
         return None
     lowered = text.lstrip().lower().encode("utf-8", "replace")
-    if lowered.startswith(_MARKUP_STARTS):
+    if any(lowered.startswith(tag) and (tag in (b"<!--", b"<?xml") or lowered[len(tag):len(tag) + 1] in
+                                        (b"", *(bytes([c]) for c in _TAG_END)))
+           for tag in _MARKUP_STARTS) or _ACTIVE_ANYWHERE.search(lowered):
         return "text/html"
     if name is not None and name.lower().endswith(".csv"):
         return "text/csv"
@@ -153,3 +178,12 @@ def human_size(size: int) -> str:
             return f"{value:.1f}".rstrip("0").rstrip(".") + f" {unit}"
         value /= 1024
     return f"{size} bytes"  # pragma: no cover
+
+
+def safe_download_name(name: str, content_type: str) -> str:
+    """The name a file is downloaded under: never with an extension that opens as active content
+    (``comment.html`` stored as text comes down as ``comment.html.txt``)."""
+    _stem, dot, extension = name.rpartition(".")
+    if dot and "." + extension.lower() in ACTIVE_EXTENSIONS:
+        return name + _EXTENSION_FOR.get(content_type, ".bin")
+    return name

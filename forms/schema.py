@@ -33,6 +33,7 @@ from forms.errors import DefinitionError, ExpressionError, UnknownPage
 from forms.expressions import Expression, parse_expression
 from forms.fieldtypes import FIELD_TYPES, FieldType
 from forms.files import KNOWN_FILE_TYPES
+from forms.patterns import check_pattern
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
@@ -53,7 +54,6 @@ MAX_PAGES = 50
 MAX_OPTIONS = 1000
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NESTING = 20
-MAX_PATTERN_LENGTH = 500
 MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
 KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")
 WIDTHS = ("full", "half", "third")
@@ -324,27 +324,8 @@ def _currency(raw: Any) -> str:
 
 
 def _pattern(raw: Any) -> str:
-    if not isinstance(raw, str) or not raw:
-        raise ValueError("must be a regular expression (text)")
-    if len(raw) > MAX_PATTERN_LENGTH:
-        raise ValueError(f"must be at most {MAX_PATTERN_LENGTH} characters")
-    try:
-        re.compile(raw)
-    except (re.error, RecursionError, OverflowError) as exc:
-        raise ValueError(f"is not a valid regular expression ({exc})") from None
-    if _NESTED_QUANTIFIER.search(raw):
-        raise ValueError(
-            "repeats a group that itself repeats (like (a+)+), which can make checking a value take "
-            "minutes; simplify it"
-        )
-    if _BACKREFERENCE.search(raw):
-        raise ValueError("uses a back-reference, which can make checking slow; remove it")
-    return raw
-
-
-# A group containing a quantifier, itself quantified: the classic catastrophic-backtracking shape.
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*(?:[+*]|\{\d*,\d*\})(?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d*,\d*\})")
-_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+    """Only patterns both RE2 (the server) and the browser read the same way; see forms/patterns.py."""
+    return check_pattern(raw)
 
 
 def _allowed_types(raw: Any) -> tuple[str, ...]:

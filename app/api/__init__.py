@@ -3,7 +3,7 @@
 Importing the route modules registers their views on the one `api` blueprint.
 """
 
-from app.api import accounts, case_type_docs, cases, described, documents, proof, tasks  # noqa: F401 - routes
+from app.api import accounts, case_type_docs, cases, described, documents, proof, tasks, work  # noqa: F401
 from app.api.base import bp
 
 __all__ = ["bp"]

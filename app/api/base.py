@@ -13,8 +13,10 @@ from sqlalchemy import Select, func, select
 from app.api.schemas import PageQuery
 from app.errors import json_error
 from app.extensions import csrf, db
+from app.inputs import json_object
 from cases import accounts
 from cases.errors import InvalidQuery, ValidationFailed
+from cases.inputs import parse_count
 from cases.models import User
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -68,6 +70,11 @@ def parse(model: type[M], raw: Any, *, query: bool = False) -> M:
 
 def query_args(model: type[M]) -> M:
     """The query string read through `model` (repeated parameters: the first value)."""
+    # "1_0", "+1" and other scripts' digits are not written in 0-9 (int() would take them).
+    fields = {name: ["Use a whole number written in the digits 0-9."] for name in ("page", "per_page")
+              if name in request.args and parse_count(request.args[name], high=10**6) is None}
+    if fields:
+        raise InvalidQuery("Invalid pagination parameters.", fields)
     return parse(model, request.args.to_dict(), query=True)
 
 
@@ -86,12 +93,8 @@ def paginate(stmt: Select[Any], serialize: Any) -> dict[str, Any]:
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object; anything else is a 400 that says what was expected."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidQuery("Send a JSON object with Content-Type: application/json.",
-                           {"body": ["Expected a JSON object."]})
-    return body
+    """The request's JSON object, read strictly (app/inputs.py); anything else is a 400 or 422 saying why."""
+    return json_object()
 
 
 def user_json(user: User) -> dict[str, Any]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, request
 
 from app.api.base import api_user, bp
+from app.api.idempotency import idempotent
 from app.api.openapi import operation
 from app.api.schemas import (
     CaseDetail,
@@ -15,8 +16,6 @@ from app.api.schemas import (
     CaseOut,
     CaseTypeDetail,
     CaseTypeOut,
-    CommentBody,
-    CommentOut,
     Counted,
     EventOut,
     FilingBody,
@@ -43,7 +42,8 @@ from cases import (
     timeline,
     uploads,
 )
-from cases.errors import NotFound, PermissionDenied, ValidationFailed
+from cases.errors import InvalidQuery, NotFound, PermissionDenied, ValidationFailed
+from cases.inputs import MAX_ID, is_id, parse_count
 from cases.models import Role
 from cases.submissions import Uploader
 from forms.schema import dump_definition
@@ -93,6 +93,7 @@ def case_type(slug: str) -> Any:
 
 
 @bp.post("/case-types/<slug>/cases")
+@idempotent
 @operation("File a case", body=FilingBody, response=CaseOut, status=201)
 def file_case(slug: str, body: FilingBody) -> Any:
     """File a case (requesters); file fields take the ids returned by POST /uploads. 422 names each answer
@@ -104,7 +105,7 @@ def file_case(slug: str, body: FilingBody) -> Any:
     for key, family in spec.form.families.items():
         if family == "file" and key in data:
             ids = data.pop(key)
-            if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+            if not isinstance(ids, list) or not all(is_id(i) for i in ids):
                 raise ValidationFailed("File fields take a list of upload ids.", {key: ["Expected upload ids."]})
             file_ids[key] = ids
     case = lifecycle.file_case(db.session, definition, data, uploader=Uploader(api_user()), file_ids=file_ids)
@@ -170,16 +171,44 @@ def _detail(case: Any) -> dict[str, Any]:
         tags=casetypes.case_tags(case), transitions=_transitions(case))
 
 
+def case_etag(case: Any) -> int:
+    """A case's ETag is its version (what If-Match names)."""
+    return int(case.lock_version)
+
+
+def detail_with_etag(case: Any) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """The case with its ETag; answers differ per caller, so caches key on Authorization."""
+    return _detail(case), 200, {"ETag": f'"{case_etag(case)}"', "Vary": "Authorization"}
+
+
 @bp.get("/cases/<int:case_id>")
 @operation("Read a case", response=CaseDetail)
 def get_case(case_id: int) -> Any:
-    """The case with its data and the transitions the caller may fire now."""
-    return _detail(access.get_case_for(db.session, case_id, api_user()))
+    """The case with its data and the transitions the caller may fire now. Its `ETag` is its version;
+    `If-None-Match` with it answers 304 while the case is unchanged."""
+    case = access.get_case_for(db.session, case_id, api_user())
+    if request.if_none_match.contains(str(case_etag(case))):
+        response = Response(status=304)
+        response.set_etag(str(case_etag(case)))
+        response.vary.add("Authorization")
+        return response
+    return detail_with_etag(case)
 
 
 def _version() -> int | None:
-    raw = request.headers.get("If-Match", "").strip('"')
-    return int(raw) if raw.isdigit() else None
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    version = parse_count(raw.strip().removeprefix("W/").strip('"'), high=MAX_ID)
+    if version is None:
+        raise InvalidQuery("If-Match must be the case's version number, like \"3\".",
+                           {"If-Match": ["Expected a version number."]})
+    return version
+
+
+def _body_version(body: dict[str, Any]) -> int | None:
+    value = body.get("version")
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID else None
 
 
 @bp.post("/cases/<int:case_id>/claim")
@@ -192,6 +221,7 @@ def claim(case_id: int) -> Any:
 
 
 @bp.post("/cases/<int:case_id>/transitions")
+@idempotent
 @operation("Fire a transition", body=TransitionBody, response=CaseDetail, errors=(409,))
 def fire_transition(case_id: int, body: TransitionBody) -> Any:
     """409 when the transition is not allowed now (with the reason); 422 on bad data, naming each field the
@@ -200,16 +230,6 @@ def fire_transition(case_id: int, body: TransitionBody) -> Any:
     lifecycle.transition(db.session, case, body.transition, api_user(), comment=body.comment,
                          data=body.data or {}, expected_version=body.version)
     return _detail(case)
-
-
-@bp.post("/cases/<int:case_id>/comments")
-@operation("Comment on a case", body=CommentBody, response=CommentOut, status=201, errors=(409,))
-def comment(case_id: int, body: CommentBody) -> Any:
-    """Staff comment (internal or public); the requester comments publicly while the case is open."""
-    case = access.get_case_for(db.session, case_id, api_user())
-    note = lifecycle.add_comment(db.session, case, api_user(), body.body, internal=body.internal)
-    return {"id": note.id, "body": note.body, "internal": note.internal,
-            "created_at": note.created_at.isoformat()}, 201
 
 
 @bp.get("/cases/<int:case_id>/events")
@@ -235,6 +255,8 @@ def verify(query: VerifyQuery) -> Any:
     result = audit.verify(db.session, stream)
     # The chains, then every signed checkpoint against them (a consistently rewritten chain fails only there).
     problems = result.broken or checkpoint_verify.verify(db.session, public_key(), stream=stream).broken or []
+    if stream is not None and result.streams == 0 and not problems:
+        raise NotFound(f"There is no audit stream named {stream[:80]!r}.")
     body: dict[str, Any] = {"ok": not problems, "checked": result.checked, "streams": result.streams}
     if problems:
         broken = problems[0]

@@ -180,7 +180,10 @@ class TransitionBody(Request):
 
 class CommentBody(Request):
     body: Prose = Field(min_length=1, max_length=20_000, examples=["We have sent a replacement."])
-    internal: bool = Field(False, description="Staff only: an internal note the requester never sees.")
+    visibility: Literal["public", "internal"] | None = Field(
+        None, description="`internal`: a note for staff the requester never sees (the case's agents only; "
+                          "403 for requesters). Default public.")
+    internal: bool = Field(False, description="The older spelling of `visibility: internal`.")
 
 
 class CaseOut(Response):
@@ -227,9 +230,13 @@ class UploadOut(Response):
 
 
 class CommentOut(Response):
+    """A comment. For a requester, staff authors read "support"."""
+
     id: int
     body: str
+    visibility: Literal["public", "internal"]
     internal: bool
+    author: str | None
     created_at: Timestamp
 
 
@@ -274,6 +281,10 @@ class DocumentOut(Response):
     template_version: int | None
     chain_seq: int | None
     chain_head: str | None
+    unsigned_sha256: str | None
+    content_sha256: str | None
+    signer_sha256: str | None
+    toolchain: dict[str, Any] | None
     created_at: Timestamp
     rendered_at: Timestamp | None
     requested_by: str | None

@@ -26,6 +26,7 @@ from app.htmx import is_htmx, render, see_other
 from cases import access, audit_trail, checkpoints, definitions, document_checks, documents, queries
 from cases.clock import utcnow
 from cases.errors import InvalidQuery, NotFound
+from cases.inputs import parse_count
 from cases.models import Case, Checkpoint, Definition, Role, User
 from verifier.casework_verify import key_id
 
@@ -34,7 +35,7 @@ require_roles(bp, Role.AUDITOR)
 
 PER_PAGE = 25
 CHECKPOINTS_SHOWN = 20
-FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+FORMATS = {"csv": "text/csv", "json": "application/json"}  # werkzeug adds "; charset=utf-8" to text types
 
 
 def _me() -> User:
@@ -51,10 +52,10 @@ def _filters() -> queries.CaseFilters:
 
 
 def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
-        raise InvalidQuery("Invalid page.", {"page": ["Pages start at 1."]})
-    return int(raw)
+    page = parse_count(request.args.get("page", "1"), low=1)
+    if page is None:
+        raise InvalidQuery("Invalid page.", {"page": ["Pages start at 1, written in digits 0-9."]})
+    return page
 
 
 @bp.get("/", endpoint="index")

@@ -14,6 +14,9 @@ from cases.errors import AuthenticationFailed, ValidationFailed
 
 bp = Blueprint("auth", __name__)
 
+REGISTERED_ELSEWHERE = ("Thank you. If this e-mail address can be used for a new account, you are logged in "
+                        "now; if not, we have sent a message to it that explains what to do.")
+
 
 @bp.get("/")
 def root() -> ResponseReturnValue:
@@ -61,6 +64,9 @@ def register() -> ResponseReturnValue:
         except ValidationFailed as exc:
             apply_errors(form, exc.fields)
         else:
+            if user is None:  # the address has an account: its owner was e-mailed; say nothing more here
+                flash(REGISTERED_ELSEWHERE, "info")
+                return see_other(url_for("auth.login"))
             log_in(user)
             flash("Welcome to Casework. Your account is ready.", "success")
             return see_other(home_url(user))

@@ -32,6 +32,7 @@ from cases import doc_template_editing as editing
 from cases.clock import utcnow
 from cases.doc_templates import BUILTIN_PLACEHOLDERS, BlockDocument, BlockError, parse_block_document
 from cases.errors import Conflict, NotFound, ValidationFailed
+from cases.inputs import MAX_ID, parse_count
 from cases.models import Case, Definition, Role, User
 from cases.submissions import form_schema
 from forms.errors import DefinitionProblem
@@ -120,8 +121,7 @@ def _editor(definition: Definition, index: int | None, *, status: int = 200, mes
 
 
 def _revision() -> int | None:
-    raw = request.form.get("expected_revision", "")
-    return int(raw) if raw.isdigit() else None
+    return parse_count(request.form.get("expected_revision", ""), high=MAX_ID)
 
 
 def _change(definition: Definition, index: int | None, change: Change, *, message: str,
@@ -201,9 +201,10 @@ def add_block(definition_id: int, index: int) -> ResponseReturnValue:
 
 def _whole(name: str, default: int, low: int, high: int) -> int:
     raw = (request.form.get(name) or "").strip()
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = parse_count(raw, low=low, high=high)
+    if value is None:
         raise ValidationFailed(f"Enter a whole number from {low} to {high}.", {name: [f"From {low} to {high}."]})
-    return int(raw) if raw else default
+    return value
 
 
 def _block_input() -> editing.BlockInput:

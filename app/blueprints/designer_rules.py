@@ -22,6 +22,7 @@ from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from cases import definitions, rule_testing
 from cases.errors import Conflict, ValidationFailed
+from cases.inputs import parse_count
 from cases.models import Definition, Role, User
 from rules import ACTIONS, TRIGGERS
 from rules import editing as rule_editing
@@ -291,10 +292,10 @@ def action_form(definition_id: int, rule_id: str) -> ResponseReturnValue:
     """One action's inputs re-drawn for the action chosen (nothing is saved)."""
     definition = _definition(definition_id)
     slot = request.args.get("slot", "new")
-    slot = slot if slot == "new" or slot.isdigit() else "new"
+    slot = slot if slot == "new" or parse_count(slot) is not None else "new"
     kind, values = rf.posted_action(request.args, f"a{slot}-")
     draft = rule_testing.draft_rules(db.session, definition)
-    editor = rf.action_editor(slot, kind, values, draft, index=int(slot) if slot.isdigit() else None)
+    editor = rf.action_editor(slot, kind, values, draft, index=parse_count(slot))
     return render_template("designer/rules/_action_form.html", definition=definition, rule_id=rule_id,
                            act=editor, revision=definition.draft_revision)
 

@@ -9,6 +9,7 @@ from app.auth import current_user, require_roles
 from app.extensions import db
 from app.uploads import file_store
 from cases import access, lifecycle
+from forms.files import safe_download_name
 
 bp = Blueprint("files", __name__, url_prefix="/files")
 require_roles(bp)
@@ -23,5 +24,6 @@ def download(file_id: int) -> ResponseReturnValue:
     case = access.get_case_for(db.session, stored.case_id or 0, user)
     path = file_store(current_app).path(stored.storage_name)
     lifecycle.record_download(db.session, case, stored, user)
-    return send_file(path, mimetype=stored.content_type, as_attachment=True, download_name=stored.original_name,
+    name = safe_download_name(stored.original_name, stored.content_type)
+    return send_file(path, mimetype=stored.content_type, as_attachment=True, download_name=name,
                      max_age=0)

@@ -15,9 +15,9 @@ from app.auth import current_user, require_roles
 from app.extensions import db
 from app.filing import Wizard, WizardPage
 from app.htmx import render, see_other
-from cases import access, casetypes, definitions, lifecycle, queries, submissions
+from cases import access, casetypes, definitions, form_tokens, lifecycle, queries, submissions
 from cases.errors import NotFound
-from cases.models import Case, Definition, Role, User
+from cases.models import Case, Definition, FormToken, Role, User
 from cases.submissions import Uploader
 from forms.display import display_rows
 
@@ -71,7 +71,10 @@ def new_case(slug: str) -> ResponseReturnValue:
         abort(400)
 
     def complete(raw: MultiDict[str, str], file_ids: dict[str, list[int]]) -> ResponseReturnValue:
-        case = lifecycle.file_case(db.session, case_type, raw, uploader=Uploader(user), file_ids=file_ids)
+        case = form_tokens.run_once(db.session, wizard.token, user, lambda: lifecycle.file_case(
+            db.session, case_type, raw, uploader=Uploader(user), file_ids=file_ids))
+        if isinstance(case, FormToken):  # a repeated post: show what the first one filed
+            return see_other(url_for("portal.case", case_id=case.case_id, filed=1))
         return see_other(url_for("portal.case", case_id=case.id, filed=1))
 
     result = wizard.step(complete)
@@ -93,9 +96,11 @@ def new_submission(slug: str) -> ResponseReturnValue:
         abort(400)
 
     def complete(raw: MultiDict[str, str], file_ids: dict[str, list[int]]) -> ResponseReturnValue:
-        submission, _token = submissions.submit(db.session, form_def, raw, uploader=Uploader(user),
-                                                file_ids=file_ids, version=version)
-        return see_other(url_for("portal.submission", submission_id=submission.id))
+        result = form_tokens.run_once(db.session, wizard.token, user, lambda: submissions.submit(
+            db.session, form_def, raw, uploader=Uploader(user), file_ids=file_ids, version=version))
+        if isinstance(result, FormToken):
+            return see_other(url_for("portal.submission", submission_id=result.submission_id))
+        return see_other(url_for("portal.submission", submission_id=result[0].id))
 
     result = wizard.step(complete)
     return wizard_page(result, title=form_def.title, action=action) if isinstance(result, WizardPage) else result

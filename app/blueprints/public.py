@@ -14,8 +14,9 @@ from app.blueprints.portal import _fileable_case_type, case_type_wizard, wizard_
 from app.extensions import db
 from app.filing import HONEYPOT, WizardPage
 from app.htmx import render, see_other
-from cases import audit, casetypes, lifecycle, timeline
-from cases.errors import ValidationFailed
+from cases import audit, casetypes, form_tokens, lifecycle, timeline
+from cases.errors import Conflict, ValidationFailed
+from cases.models import FormToken
 from cases.submissions import Uploader
 
 bp = Blueprint("public", __name__)
@@ -50,11 +51,16 @@ def request_form(slug: str) -> ResponseReturnValue:
     def complete(raw: MultiDict[str, str], file_ids: dict[str, list[int]]) -> ResponseReturnValue:
         email = raw.get("email", "") if isinstance(raw.get("email"), str) else ""
         if user is not None and user.has_role("requester"):
-            case = lifecycle.file_case(db.session, case_type, raw, uploader=uploader, file_ids=file_ids)
-            return see_other(url_for("portal.case", case_id=case.id, filed=1))
-        case, token = lifecycle.file_case_anonymously(db.session, case_type, raw, uploader=uploader,
-                                                       file_ids=file_ids, contact_email=email)
-        return see_other(url_for("public.track", token=token, filed=1))
+            case = form_tokens.run_once(db.session, wizard.token, user, lambda: lifecycle.file_case(
+                db.session, case_type, raw, uploader=uploader, file_ids=file_ids))
+            case_id = case.case_id if isinstance(case, FormToken) else case.id
+            return see_other(url_for("portal.case", case_id=case_id, filed=1))
+        filed = form_tokens.run_once(db.session, wizard.token, None, lambda: lifecycle.file_case_anonymously(
+            db.session, case_type, raw, uploader=uploader, file_ids=file_ids, contact_email=email))
+        if isinstance(filed, FormToken):  # the tracking link is shown once, to the first post only
+            raise Conflict("This request was already received. Use the tracking link shown after sending it "
+                           "(it was also sent by e-mail).")
+        return see_other(url_for("public.track", token=filed[1], filed=1))
 
     result = wizard.step(complete)
     if isinstance(result, WizardPage):

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.htmx import render, see_other
 from cases import access, accounts, automation, casetypes, definitions, lifecycle, queries, tasks
 from cases.errors import ValidationFailed
+from cases.inputs import MAX_ID, parse_count, parse_id
 from cases.models import PRIORITIES, Case, Role, User
 
 bp = Blueprint("work", __name__, url_prefix="/work")
@@ -33,10 +34,7 @@ def index() -> ResponseReturnValue:
     user = _me()
     default_scope = "queues" if user.has_role(Role.AGENT) else "all"
     filters = queries.parse_filters(request.args, default_scope=default_scope)
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = parse_count(request.args.get("page", "1"), low=1) or 1
     result = queries.work_list(db.session, user, filters, page=page)
     case_types = list(definitions.list_definitions(db.session, "case_type"))
     return render("work/index.html", "work/_list.html", filters=filters, result=result,
@@ -54,7 +52,7 @@ def bulk_assign() -> ResponseReturnValue:
     assignee = accounts.find_user(db.session, email) if email and email != "none" else None
     if email and email != "none" and assignee is None:
         raise ValidationFailed("No agent has this e-mail address.", {"assignee": ["Choose an agent."]})
-    ids = [int(i) for i in request.form.getlist("case") if i.isdigit()][:200]
+    ids = [i for i in map(parse_id, request.form.getlist("case")) if i is not None][:200]
     if not ids:
         raise ValidationFailed("Select the cases to assign.", {"case": ["Select at least one case."]})
     done, problems = lifecycle.bulk_assign(db.session, ids, assignee, _me())
@@ -83,8 +81,7 @@ def case(case_id: int) -> ResponseReturnValue:
 
 
 def _version() -> int | None:
-    raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return parse_count(request.form.get("version", ""), high=MAX_ID)
 
 
 def _act(case_id: int, action: Callable[[Case, User], Any]) -> ResponseReturnValue:

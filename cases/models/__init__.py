@@ -8,14 +8,23 @@ from cases.models.cases import PRIORITIES, Case, CaseCounter, Comment
 from cases.models.checkpoints import Checkpoint, CheckpointLeaf
 from cases.models.definitions import Definition, DefinitionVersion
 from cases.models.documents import CHECK_STATUSES, DOCUMENT_STATUSES, DOSSIER, Document, DocumentCheck
+from cases.models.form_tokens import FormToken
+from cases.models.idempotency import IdempotencyKey
 from cases.models.identities import UserIdentity
 from cases.models.notifications import OutboxMessage
 from cases.models.sla import SLA_STATUSES, Deadline
 from cases.models.submissions import StoredFile, Submission
 from cases.models.tasks import TASK_STATUSES, Task
+from cases.models.webhooks import (
+    DELIVERY_STATUSES,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 __all__ = [
     "CHECK_STATUSES",
+    "DELIVERY_STATUSES",
     "DOCUMENT_STATUSES",
     "DOSSIER",
     "GENESIS_HASH",
@@ -38,6 +47,8 @@ __all__ = [
     "DefinitionVersion",
     "Document",
     "DocumentCheck",
+    "FormToken",
+    "IdempotencyKey",
     "LoginSession",
     "OutboxMessage",
     "Queue",
@@ -51,4 +62,7 @@ __all__ = [
     "User",
     "UserIdentity",
     "UserRole",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

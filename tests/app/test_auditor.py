@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.routing import IntegerConverter
 
 from app.extensions import db
 from cases import accounts, definitions, lifecycle
@@ -268,8 +269,8 @@ def _state(app: Any) -> tuple[Any, ...]:
 def _fill(rule: Any, ids: dict[str, int]) -> str:
     values: dict[str, Any] = {}
     for arg in rule.arguments:
-        converter = rule._converters[arg].__class__.__name__
-        values[arg] = ids.get(arg, 1) if converter == "IntegerConverter" else {"fmt": "csv"}.get(arg, "x")
+        numeric = isinstance(rule._converters[arg], IntegerConverter)  # app/inputs.py's IdConverter too
+        values[arg] = ids.get(arg, 1) if numeric else {"fmt": "csv"}.get(arg, "x")
     return str(rule.build(values)[1])
 
 

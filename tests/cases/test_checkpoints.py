@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -108,22 +110,27 @@ def test_checkpoint_tables_are_append_only(session: Session) -> None:
         session.rollback()
 
 
-def _drop_triggers(session: Session, backend: str) -> None:
-    tables = ("audit_events", "audit_checkpoints", "audit_checkpoint_leaves")
+@contextmanager
+def _behind_the_application(session: Session, backend: str) -> Iterator[None]:
+    """One transaction with the append-only triggers out of the way, as a database owner could do.
+
+    On PostgreSQL the triggers are only switched off for this transaction (the schema is shared by the
+    worker's later tests); on SQLite each test has its own database file, so they are dropped.
+    """
     with transaction(session):
-        for table in tables:
-            if backend == "postgresql":
-                session.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}"))
-            else:
+        if backend == "postgresql":
+            session.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            for table in ("audit_events", "audit_checkpoints", "audit_checkpoint_leaves"):
                 session.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_update"))
                 session.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
+        yield
 
 
 def test_a_rewritten_chain_is_never_signed_again(session: Session, backend: str) -> None:
     _append(session, "case:1", 3)
     _build(session)
-    _drop_triggers(session, backend)
-    with transaction(session):  # rewrite the chain and its head consistently, one event longer
+    with _behind_the_application(session, backend):  # rewrite the chain and its head consistently, one event longer
         session.execute(text("DELETE FROM audit_events WHERE stream = 'case:1'"))
         session.execute(text("DELETE FROM audit_streams WHERE stream = 'case:1'"))
     _append(session, "case:1", 4, at=T0 + timedelta(days=1))
@@ -141,8 +148,7 @@ def test_builder_refuses_to_extend_altered_leaves(session: Session, backend: str
     _append(session, "case:1")
     _append(session, "case:2")
     _build(session)
-    _drop_triggers(session, backend)
-    with transaction(session):
+    with _behind_the_application(session, backend):
         session.execute(text("DELETE FROM audit_checkpoint_leaves WHERE stream = 'case:2'"))
     _append(session, "case:3")
     with pytest.raises(checkpoints.CheckpointLogAltered):

@@ -82,9 +82,10 @@ def test_someone_elses_pending_file_cannot_be_attached(session: Session, request
     schema = submissions.form_schema(complaint.versions[-1])
     theirs = submissions.store_upload(session, FileStore(tmp_path / "files"), schema=schema, field_key="attachment",
                                       filename="a.png", stream=io.BytesIO(PNG), uploader=Uploader(other))
-    submission, _ = submissions.submit(session, complaint, GOOD, uploader=Uploader(requester),
-                                       file_ids={"attachment": [theirs.id]})
-    assert submission.files == []
+    with pytest.raises(ValidationFailed) as caught:  # a field error, never a filing without the file
+        submissions.submit(session, complaint, GOOD, uploader=Uploader(requester),
+                           file_ids={"attachment": [theirs.id]})
+    assert "attachment" in caught.value.fields
     session.refresh(theirs)
     assert theirs.submission_id is None
 

@@ -355,7 +355,8 @@ def test_invalid_and_dangerous_patterns(one_page: OnePage) -> None:
     )
     found = {p.field: p.message for p in problems(data)}
     assert "not a valid regular expression" in found["a"]
-    assert "repeats a group" in found["b"] and "repeats a group" in found["c"]
+    # Nested repetitions are harmless now that patterns run in RE2 (linear time): accepted.
+    assert "b" not in found and "c" not in found
     assert "at most 500" in found["d"]
     assert "back-reference" in found["e"]
     assert "no pattern" in found["f"]
@@ -568,7 +569,7 @@ def test_all_problems_are_reported_at_once(complaint_definition: dict[str, Any])
     fields = complaint_definition["pages"][0]["fields"]
     fields[1]["type"] = "shorttext"
     fields[2]["key"] = "name"
-    fields[3]["pattern"] = "(a+)+"
+    fields[3]["pattern"] = "(a)\\1"
     fields[8]["required"] = "yes"
     complaint_definition["theme"] = "dark"
     with pytest.raises(DefinitionError) as caught:

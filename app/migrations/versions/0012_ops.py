@@ -2,7 +2,7 @@
 external identities for single sign-on
 
 Revision ID: 0012_ops
-Revises: 0012_recent_cases_index
+Revises: 0012_form_tokens
 Create Date: 2026-12-01 20:45:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0012_ops'
-down_revision = '0012_recent_cases_index'
+down_revision = '0012_form_tokens'
 branch_labels = None
 depends_on = None
 

@@ -9,6 +9,25 @@
     var invalid = target.querySelector("[aria-invalid='true']");
     if (invalid) { invalid.focus(); }
   });
+  // Answers with a format (a field's pattern) are checked as people type, with the syntax the server
+  // accepts (forms/patterns.py): a RegExp with the u flag, anchored at both ends, on the trimmed value.
+  function checkPattern(input) {
+    var source = input.getAttribute("data-pattern");
+    if (source === null || typeof input.setCustomValidity !== "function") { return; }
+    var re;
+    try { re = new RegExp("^(?:" + source + ")$", "u"); } catch (e) { return; }
+    var value = input.value.trim();
+    var message = input.getAttribute("data-pattern-message") || "Enter a value in the expected format.";
+    input.setCustomValidity(value === "" || re.test(value) ? "" : message);
+  }
+  function checkPatterns(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("[data-pattern]"), checkPattern);
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target instanceof Element && event.target.hasAttribute("data-pattern")) { checkPattern(event.target); }
+  });
+  document.addEventListener("DOMContentLoaded", function () { checkPatterns(document); });
+  document.addEventListener("htmx:after:swap", function () { checkPatterns(document); });
   // Plain forms that take a serious step ask first (htmx forms use hx-confirm).
   document.addEventListener("submit", function (event) {
     var form = event.target;
