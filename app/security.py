@@ -31,13 +31,13 @@ def add_security_headers(response: Response) -> Response:
 
 def no_store_when_authenticated(response: Response) -> Response:
     """Nothing a signed-in person or an API client receives may be kept by a browser or proxy cache:
-    pages, partials, JSON and downloads alike (send_file's own "no-cache" still allows storing)."""
+    pages, partials, JSON and downloads alike (send_file's own "no-cache" still allows storing).
+    Validators (ETag) stay: a client that keeps its own copy may still ask "changed since?" (the API's
+    If-None-Match and If-Match name the case version by its ETag)."""
     if request.endpoint == "static":
         return response
     if getattr(g, "user", None) is not None or getattr(g, "api_user", None) is not None \
             or request.path.startswith("/api/") or "Authorization" in request.headers:
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Expires", None)
-        response.headers.pop("ETag", None)
-        response.headers.pop("Last-Modified", None)
     return response

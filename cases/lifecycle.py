@@ -235,7 +235,11 @@ def claim(session: Session, case: Case, actor: User, *, expected_version: int | 
 
 def release(session: Session, case: Case, actor: User, *, expected_version: int | None = None,
             clock: Clock = utcnow) -> Case:
-    """Give the case back to its queue (its assignee or an admin)."""
+    """Give the case back to its queue (its assignee or an admin).
+
+    Staff are checked first, so a release of an unheld case is a no-op only for those who could work it.
+    """
+    _require_staff(session, actor, case)
     if case.assignee_id is None:
         return case
     if case.assignee_id != actor.id and not actor.has_role(Role.ADMIN):

@@ -244,8 +244,8 @@ def test_an_auditor_checks_a_stored_document_against_the_chain(audited: Any) -> 
 # ---------------------------------------------------------------- auditors never write
 
 # What an auditor may send that changes anything: their own session and profile, and a DRAFT dossier.
-AUDITOR_MAY_POST = {"auth.login", "auth.logout", "auth.register", "auth.profile", "auth.change_password",
-                    "auth.create_token", "auth.revoke_token", "documents.draft", "audit.run_check",
+AUDITOR_MAY_POST = {"auth.login", "auth.logout", "sso.logout", "auth.register", "auth.profile", "auth.change_password",
+                    "auth.create_token", "auth.revoke_token", "documents.draft", "api.request_draft", "audit.run_check",
                     # Signing a checkpoint records the chains' heads; it changes no case (tests/app/test_proof.py).
                     "audit.make_checkpoint_now"}
 
