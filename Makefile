@@ -14,6 +14,9 @@ run: setup
 	$(BIN)/casework demo
 	$(BIN)/casework serve --port $(PORT)
 
+# One pytest worker per core (pytest-xdist); Redis tests share a group so they run on one worker in turn.
+PYTEST_ARGS ?= -n auto --dist loadgroup
+
 test: setup-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 

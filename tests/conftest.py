@@ -45,6 +45,14 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["CASEWORK_INSTANCE"] = str(instance)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Redis tests share one server and its numbered databases: under xdist (`make test` runs with
+    `--dist loadgroup`) they all go to one worker, one after the other, so no test empties another's queue."""
+    for item in items:
+        if item.get_closest_marker("redis") is not None:
+            item.add_marker(pytest.mark.xdist_group("redis"))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI a skipped test is a failure: every part (PostgreSQL, Redis, Chromium) must really run."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
