@@ -182,7 +182,7 @@ def detail_with_etag(case: Any) -> tuple[dict[str, Any], int, dict[str, str]]:
 
 
 @bp.get("/cases/<int:case_id>")
-@operation("Read a case", response=CaseDetail)
+@operation("Read a case", response=CaseDetail, etag=True)
 def get_case(case_id: int) -> Any:
     """The case with its data and the transitions the caller may fire now. Its `ETag` is its version;
     `If-None-Match` with it answers 304 while the case is unchanged."""

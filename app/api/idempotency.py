@@ -21,6 +21,7 @@ from flask import Response, current_app, make_response, request
 from flask.typing import ResponseReturnValue
 
 from app.api.base import api_user
+from app.api.openapi import mark_idempotent
 from app.errors import json_error
 from app.extensions import db
 from cases import idempotency
@@ -107,4 +108,5 @@ def idempotent(view: Callable[..., ResponseReturnValue]) -> Callable[..., Respon
                                   code="idempotency_in_progress")
             time.sleep(0.05)
 
+    mark_idempotent(wrapper)
     return wrapper

@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify
@@ -33,6 +33,7 @@ from werkzeug.routing import IntegerConverter, Rule
 
 from app.api.base import json_body, parse, query_args
 from app.api.schemas import Error
+from cases.idempotency import MAX_KEY as MAX_IDEMPOTENCY_KEY
 
 REF = "#/components/schemas/{model}"
 MAX_PATH_INT = 2**63 - 1  # ids are BIGINT-sized at most; the URL rules refuse larger ones with a 404
@@ -82,18 +83,20 @@ class Operation:
     upload: bool = False
     public: bool = False
     tags: tuple[str, ...] = field(default_factory=tuple)
+    etag: bool = False  # answers with an ETag (the case version) and honours If-None-Match (304)
+    idempotent: bool = False  # honours an Idempotency-Key header (set by `app.api.idempotency.idempotent`)
 
 
 def operation(summary: str, *, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
               response: type[BaseModel] | None = None, status: int = 200, errors: Sequence[int] = (),
-              produces: str | None = None, upload: bool = False, public: bool = False,
+              produces: str | None = None, upload: bool = False, public: bool = False, etag: bool = False,
               tags: Sequence[str] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a view's request and response models; parse and serialise through them (see the module)."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         spec = Operation(summary=summary, description=(view.__doc__ or "").strip(), body=body, query=query,
                          response=response, status=status, errors=tuple(errors), produces=produces,
-                         upload=upload, public=public, tags=tuple(tags))
+                         upload=upload, public=public, tags=tuple(tags), etag=etag)
 
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -107,6 +110,36 @@ def operation(summary: str, *, body: type[BaseModel] | None = None, query: type[
         return wrapper
 
     return decorate
+
+
+def mark_idempotent(view: Callable[..., Any]) -> None:
+    """Say in the document that `view` (already wrapped by `operation`) takes an Idempotency-Key."""
+    spec = getattr(view, "__openapi__", None)
+    if spec is not None:
+        view.__openapi__ = replace(spec, idempotent=True)  # type: ignore[attr-defined]
+
+
+def header_params(spec: Operation) -> list[dict[str, Any]]:
+    """The request headers an operation reads: If-Match where a stale version is refused (412; required
+    where 428 says it is missing), If-None-Match on reads with an ETag, Idempotency-Key on idempotent POSTs."""
+    params: list[dict[str, Any]] = []
+    if 412 in spec.errors:
+        required = 428 in spec.errors
+        params.append({"name": "If-Match", "in": "header", "required": required, "example": '"3"',
+                       "schema": {"type": "string", "pattern": '^"?[0-9]+"?$'},
+                       "description": "The case's version as its ETag says it; a stale one is refused with 412"
+                                      + (", a missing one with 428." if required else ".")})
+    if spec.etag:
+        params.append({"name": "If-None-Match", "in": "header", "required": False, "example": '"3"',
+                       "schema": {"type": "string"},
+                       "description": "The ETag of the copy you hold: 304 while the case is unchanged."})
+    if spec.idempotent:
+        params.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                       "example": "4f6c2a3e-2f1b-4c5d-9a8e-1b2c3d4e5f60",
+                       "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY},
+                       "description": "A unique value per operation: a retry with the same key and body gets the "
+                                      "first answer (with Idempotent-Replayed: true) and changes nothing again."})
+    return params
 
 
 def _serialise(spec: Operation, result: Any) -> Any:
@@ -214,7 +247,7 @@ def build_document(app: Flask, *, prefix: str = "/api/v1") -> dict[str, Any]:
                               "tags": list(spec.tags) or [_tag(path)]}
         if spec.description:
             op["description"] = spec.description
-        parameters = params + (_query_params(spec.query) if spec.query is not None else [])
+        parameters = params + (_query_params(spec.query) if spec.query is not None else []) + header_params(spec)
         if parameters:
             op["parameters"] = parameters
         if spec.body is not None:
@@ -232,7 +265,12 @@ def build_document(app: Flask, *, prefix: str = "/api/v1") -> dict[str, Any]:
             success["content"] = {spec.produces: {"schema": {"type": "string", "contentMediaType": spec.produces}}}
         elif spec.response is not None:
             success["content"] = {"application/json": {"schema": {"$ref": refs[(spec.response, "serialization")]}}}
+        if spec.etag:
+            success["headers"] = {"ETag": {"description": "The case's version, for If-None-Match and If-Match.",
+                                           "schema": {"type": "string"}}}
         op["responses"] = {str(spec.status): success, **error_responses(spec)}
+        if spec.etag:
+            op["responses"]["304"] = {"description": "Not modified: the case still has the version you sent."}
         if spec.public:
             op["security"] = []
         paths.setdefault(path, {})[method] = op

@@ -66,3 +66,20 @@ def test_routes_parse_their_bodies_through_the_documented_models(complaint_app: 
         "per_page": ["Input should be greater than or equal to 1"]}
     assert client.get("/api/v1/cases?status=maybe", headers=requester).status_code == 400
     assert client.get("/api/v1/openapi.json", headers={"Authorization": "Bearer nonsense"}).status_code == 200
+
+
+def test_the_headers_the_api_reads_and_answers_are_described(client: Any) -> None:
+    """If-Match (412/428), If-None-Match and ETag (304), Idempotency-Key: in the document where the routes use them."""
+    doc = client.get("/api/v1/openapi.json").json
+    paths = doc["paths"]
+
+    def headers(path: str, method: str) -> dict[str, bool]:
+        return {p["name"]: p["required"] for p in paths[path][method].get("parameters", []) if p["in"] == "header"}
+
+    read = paths["/cases/{case_id}"]["get"]
+    assert headers("/cases/{case_id}", "get") == {"If-None-Match": False}
+    assert "304" in read["responses"] and "ETag" in read["responses"]["200"]["headers"]
+    assert headers("/cases/{case_id}/data", "patch")["If-Match"] is True  # 428 without it
+    assert headers("/cases/{case_id}/assign", "post") == {"If-Match": False}
+    assert headers("/case-types/{slug}/cases", "post") == {"Idempotency-Key": False}
+    assert "Idempotency-Key" in headers("/cases/{case_id}/comments", "post")
