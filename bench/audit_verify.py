@@ -13,6 +13,10 @@ does, rows bulk-inserted: COPY on PostgreSQL, executemany on SQLite), then in a 
 - the baseline: the same rows fetched with the same columns and one SHA-256 per row, nothing else.
 It prints events/s of both and the child's peak memory; a run with a tenth of the events shows that
 memory stays flat. Goal: >= 100,000 events/s.
+
+Then (unless --no-proof) it runs bench/checkpoint.py with the same numbers on SQLite: signing a checkpoint
+over every chain's head and the standalone offline verifier over an exported bundle, beside the same
+bare SHA-256 loop (goal >= 100,000 events/s there too).
 """
 
 from __future__ import annotations
@@ -198,6 +202,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--measure", choices=["verify", "sha256"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--no-proof", action="store_true", help="skip the checkpoint and offline-verifier part")
     args = parser.parse_args()
     if args.measure:
         measure(args.url, args.measure)
@@ -205,6 +210,10 @@ def main() -> None:
     streams = args.streams or max(1, args.events // 10)
     for backend in (["sqlite", "postgresql"] if args.backend == "both" else [args.backend]):
         bench(backend, args.events, streams, args.rounds)
+    if not args.no_proof:
+        print("\n== checkpoints and the offline verifier (bench/checkpoint.py)", flush=True)
+        subprocess.run([sys.executable, str(Path(__file__).with_name("checkpoint.py")), "--events", str(args.events),
+                        "--streams", str(streams)], check=True)
 
 
 if __name__ == "__main__":
