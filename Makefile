@@ -14,8 +14,8 @@ run: setup
 	$(BIN)/casework demo
 	$(BIN)/casework serve --port $(PORT)
 
-# One pytest worker per core (pytest-xdist); Redis tests share a group so they run on one worker in turn.
-PYTEST_ARGS ?= -n auto --dist loadgroup
+# One pytest worker per core (pytest-xdist); tests that use Redis take a database per backend (tests/conftest.py).
+PYTEST_ARGS ?= -n auto
 
 test: setup-dev
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -45,12 +45,12 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["CASEWORK_INSTANCE"] = str(instance)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Redis tests share one server and its numbered databases: under xdist (`make test` runs with
-    `--dist loadgroup`) they all go to one worker, one after the other, so no test empties another's queue."""
-    for item in items:
-        if item.get_closest_marker("redis") is not None:
-            item.add_marker(pytest.mark.xdist_group("redis"))
+def redis_database(database_url: str, first: int) -> str:
+    """A Redis database of its own for each backend's run of a test (`first` for SQLite, `first + 1` for
+    PostgreSQL): `make test` runs tests on two workers at once, and the two runs of one test use the same
+    job ids, so sharing a database would let one empty or take the other's queue."""
+    number = first if database_url.startswith("sqlite") else first + 1
+    return f"redis://127.0.0.1:6379/{number}"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

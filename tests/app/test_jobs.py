@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.app.conftest import GOOD, publish_complaint, token_for
-from tests.conftest import make_config, need
+from tests.conftest import make_config, need, redis_database
 
 
 class _SMTPHandler(socketserver.StreamRequestHandler):
@@ -103,7 +103,7 @@ def test_jobs_go_through_redis_to_an_rq_worker(database_url: str, smtp_server: A
     from app import create_app
     from app.jobs import QUEUE_NAME
 
-    url = "redis://127.0.0.1:6379/14"
+    url = redis_database(database_url, 13)
     try:
         connection = redis.Redis.from_url(url, socket_connect_timeout=2)
         connection.ping()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import make_config, need
+from tests.conftest import make_config, need, redis_database
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 LONG_AGO = datetime(2020, 1, 6, 9, 0, tzinfo=UTC)  # a Monday: the 4-hour response is long overdue
@@ -172,7 +172,7 @@ def test_workers_enqueue_one_sweep_at_a_time_and_run_it(database_url: str) -> No
     from app import create_app
     from app.jobs import QUEUE_NAME, Periodic, enqueue_unless_waiting
 
-    url = "redis://127.0.0.1:6379/14"
+    url = redis_database(database_url, 9)
     try:
         connection = redis.Redis.from_url(url, socket_connect_timeout=2)
         connection.ping()

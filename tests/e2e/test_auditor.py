@@ -87,7 +87,7 @@ def test_an_auditor_finds_reads_downloads_exports_and_verifies(page: Page, live_
     dossier = Path(dossier_download.value.path()).read_bytes()
     assert dossier.startswith(b"%PDF") and dossier_download.value.suggested_filename.startswith(f"{ref}-dossier-")
     with pikepdf.open(io.BytesIO(dossier)) as pdf:
-        assert set(pdf.attachments) == {"audit.json", "audit.csv"}
+        assert set(pdf.attachments) == {"audit.json", "audit.csv", "bundle.json"}
         embedded = json.loads(pdf.attachments["audit.json"].get_file().read_bytes())
         assert [item["kind"] for item in embedded["items"]][:2] == ["case.filed", "case.claimed"]
 

@@ -24,7 +24,7 @@ from cases.models import Document
 from tests.app.conftest import FIXTURES, GOOD
 from tests.app.documents.real_cases import documents_of, file_case, work_and_close
 from tests.cases.conftest import complaint_case_type_document
-from tests.conftest import make_config
+from tests.conftest import make_config, redis_database
 
 #: A ruleset that matches nothing still runs on every transition, in a savepoint of the transition's transaction.
 NO_OP_RULES = {"schema_version": 1, "rules": []}
@@ -192,7 +192,7 @@ def test_an_rq_render_job_whose_worker_died_is_retried(database_url: str, tmp_pa
     from cases.clock import utcnow
     from tests.conftest import need
 
-    url = "redis://127.0.0.1:6379/11"
+    url = redis_database(database_url, 11)
     try:
         connection = redis.Redis.from_url(url, socket_connect_timeout=2)
         connection.ping()
