@@ -11,8 +11,9 @@ import pytest
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
-def publish_complaint(app: Any) -> None:
-    """Publish the complaint form (v1) and a complaint case type on it, as admin@example.com."""
+def publish_complaint(app: Any, **case_type_options: Any) -> None:
+    """Publish the complaint form (v1) and a complaint case type on it, as admin@example.com
+    (`case_type_options` go to `complaint_case_type_document`, e.g. `rules=` or `documents=`)."""
     from app.extensions import db
     from cases import accounts, definitions
     from tests.cases.conftest import complaint_case_type_document
@@ -24,7 +25,8 @@ def publish_complaint(app: Any) -> None:
                                   document=json.loads((FIXTURES / "complaint.form.json").read_text()))
         definitions.publish(db.session, form, actor=admin)
         case_type = definitions.create(db.session, "case_type", slug="complaint", title="Customer complaint",
-                                       actor=admin, document=complaint_case_type_document())
+                                       actor=admin, document=complaint_case_type_document(**case_type_options))
+        assert not definitions.draft_problems(db.session, case_type)
         definitions.publish(db.session, case_type, actor=admin)
         db.session.remove()
 

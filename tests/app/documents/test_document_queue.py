@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -19,11 +18,9 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.jobs import shutdown_pools
-from cases import accounts, definitions
 from cases.models import Document
-from tests.app.conftest import FIXTURES, GOOD
+from tests.app.conftest import GOOD, publish_complaint
 from tests.app.documents.real_cases import documents_of, file_case, work_and_close
-from tests.cases.conftest import complaint_case_type_document
 from tests.conftest import make_config, redis_database
 
 #: A ruleset that matches nothing still runs on every transition, in a savepoint of the transition's transaction.
@@ -31,18 +28,7 @@ NO_OP_RULES = {"schema_version": 1, "rules": []}
 
 
 def publish_complaint_with_rules(app: Any) -> None:
-    with app.app_context():
-        admin = accounts.find_user(db.session, "admin@example.com")
-        assert admin is not None
-        form = definitions.create(db.session, "form", slug="complaint", title="Customer complaint", actor=admin,
-                                  document=json.loads((FIXTURES / "complaint.form.json").read_text()))
-        definitions.publish(db.session, form, actor=admin)
-        case_type = definitions.create(db.session, "case_type", slug="complaint", title="Customer complaint",
-                                       actor=admin, document=complaint_case_type_document(documents=[],
-                                                                                        rules=NO_OP_RULES))
-        assert not definitions.draft_problems(db.session, case_type)
-        definitions.publish(db.session, case_type, actor=admin)
-        db.session.remove()
+    publish_complaint(app, documents=[], rules=NO_OP_RULES)
 
 
 @pytest.fixture
