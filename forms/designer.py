@@ -22,7 +22,7 @@ from forms.editing import CONDITIONS, find_field, find_page, place_of
 from forms.errors import DefinitionError, DefinitionProblem
 from forms.fieldtypes import FIELD_TYPES
 from forms.files import KNOWN_FILE_TYPES
-from forms.schema import allowed_properties, load_definition
+from forms.schema import load_definition
 
 __all__ = [
     "PALETTE",
@@ -608,7 +608,7 @@ def props_from_post(type_name: str, post: Post) -> dict[str, Any]:
     ftype = FIELD_TYPES.get(type_name)
     if ftype is None:
         return {}
-    allowed = allowed_properties(ftype) - {"type", "key", "fields", *CONDITIONS}
+    allowed = ftype.allowed_properties - {"type", "key", "fields", *CONDITIONS}
     present = {str(p) for p in post.getlist("present")}
     props: dict[str, Any] = {}
     for name in sorted(allowed & present):

@@ -22,7 +22,7 @@ from typing import Any
 
 from forms.conditions import referenced_fields
 from forms.errors import FormsError
-from forms.fieldtypes import FIELD_TYPES
+from forms.fieldtypes import FIELD_TYPES, FieldType
 from forms.schema import KEY_RE, MAX_OPTIONS, MAX_PAGES, RESERVED_KEYS
 
 __all__ = [
@@ -61,13 +61,6 @@ __all__ = [
 CONDITIONS = ("visible_if", "required_if")
 """The two condition properties a field can have."""
 
-# The machine name a new field starts with, per type: short and readable in rules and the API.
-_KEY_BASES = {
-    "short_text": "text", "long_text": "details", "email": "email", "phone": "phone", "url": "website",
-    "integer": "number", "decimal": "number", "currency": "amount", "date": "date", "datetime": "date_time",
-    "single_choice": "choice", "multi_choice": "choices", "yes_no": "yes_no", "file": "attachment",
-    "group": "rows", "heading": "heading", "info": "info", "calculated": "total",
-}  # fmt: skip
 _CHOICE_OPS = frozenset({"eq", "neq", "in", "not_in", "contains", "not_contains"})
 _NOT_PROPERTIES = frozenset({"type", "key", "fields"})
 
@@ -298,32 +291,16 @@ def _check_new_key(document: Mapping[str, Any], key: str, *, current: str | None
 # --- fields ------------------------------------------------------------------------------------
 
 
-def _default_options() -> list[dict[str, str]]:
-    return [{"label": "Option 1", "value": "option_1"}, {"label": "Option 2", "value": "option_2"}]
-
-
 def new_field(type_name: str, key: str, *, sub_key: str | None = None) -> dict[str, Any]:
     """A new field of this type that is complete as it is (the form stays publishable)."""
+    return _field_type(type_name).starter(key, sub_key=sub_key)
+
+
+def _field_type(type_name: str) -> FieldType:
     ftype = FIELD_TYPES.get(type_name)
     if ftype is None:
         raise EditError(f"Unknown field type {type_name!r}; choose one of the palette.")
-    field: dict[str, Any] = {"type": type_name, "key": key}
-    if type_name == "info":
-        field["text"] = "Write here what people should read at this point of the form."
-    elif type_name == "heading":
-        field["label"] = "Section heading"
-    else:
-        field["label"] = ftype.title[:1].upper() + ftype.title[1:]
-    if type_name in ("single_choice", "multi_choice"):
-        field["options"] = _default_options()
-    elif type_name == "currency":
-        field["currency"] = "EUR"
-    elif type_name == "calculated":
-        field["expression"] = "0"
-    elif type_name == "group":
-        field["label"] = "Rows"
-        field["fields"] = [{"type": "short_text", "key": sub_key or f"{key}_item", "label": "Item"}]
-    return field
+    return ftype
 
 
 def add_field(
@@ -334,10 +311,8 @@ def add_field(
     Returns the new document and the new field's key.
     """
     doc = copy.deepcopy(dict(document))
-    ftype = FIELD_TYPES.get(type_name)
-    if ftype is None:
-        raise EditError(f"Unknown field type {type_name!r}; choose one of the palette.")
-    key = fresh_key(doc, _KEY_BASES.get(type_name, type_name))
+    ftype = _field_type(type_name)
+    key = fresh_key(doc, ftype.key_base)
     if group is not None:
         if not ftype.in_groups:
             raise EditError(f"A repeating group cannot contain a {ftype.title} field.")

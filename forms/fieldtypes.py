@@ -2,14 +2,18 @@
 
 Each type knows how to turn a submitted value (text from an HTML post, or JSON from the API) into the
 python value of its family, how to check that value against the field's properties, how to store it as
-JSON, and which WTForms field renders it. Adding a type means adding a class here, nothing else.
+JSON, and which WTForms field renders it. For the designer it also knows the field a new one starts as
+(``FieldType.starter``) and how the property panel edits it (``FieldType.editable_properties``).
+Adding a type means adding a class here, nothing else.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
@@ -34,7 +38,8 @@ if TYPE_CHECKING:
 
     from forms.schema import FieldSpec
 
-__all__ = ["FIELD_TYPES", "FieldType", "register"]
+__all__ = ["COMMON_PROPERTIES", "FIELD_TYPES", "INPUT_PROPERTIES", "PROPERTY_KINDS", "EditableProperty",
+           "FieldType", "register"]
 
 FIELD_TYPES: dict[str, FieldType] = {}
 """Type name -> the (stateless) type object."""
@@ -42,6 +47,116 @@ FIELD_TYPES: dict[str, FieldType] = {}
 MAX_NUMBER = Decimal(10) ** 15
 """Bigger numbers are refused: nobody files a case about a quadrillion, and it bounds arithmetic."""
 
+COMMON_PROPERTIES = frozenset({"type", "key", "label", "help", "width", "visible_if"})
+"""Properties every field may have."""
+INPUT_PROPERTIES = frozenset({"required", "required_if"})
+"""Properties of fields the requester fills in (``takes_input``)."""
+
+
+# --- how the designer's property panel edits a type --------------------------------------------
+
+PROPERTY_KINDS: Mapping[str, str] = {
+    "text": "one line of text",
+    "multiline": "text of several lines (line breaks kept)",
+    "code": "one line a machine reads (a pattern, a calculation): no spell checking or autocompletion",
+    "number": "a number typed as text (decimals allowed)",
+    "whole": "a whole number, at least ``minimum``",
+    "date": "a date (YYYY-MM-DD)",
+    "datetime": "a date and time in UTC (YYYY-MM-DDTHH:MM)",
+    "bool": "a check box; ticked stores true",
+    "choice": "one value of ``choices`` (or of ``choices_from``); ``blank`` labels the empty choice",
+    "choices": "several values of ``choices_from`` (check boxes); none ticked removes the property",
+    "options": "the field's option list (label and stored value per option), edited option by option",
+    "megabytes": "a size in bytes, shown and typed in megabytes",
+    "key": "the field's short name; changing it renames the field everywhere in the form",
+}
+"""Every ``EditableProperty.kind``, with what a view model renders for it."""
+
+CHOICE_SOURCES: Mapping[str, str] = {
+    "options": "the field's own options, as (value, label) in their order",
+    "currencies": "the currency codes the server offers (plus the field's current one)",
+    "file_types": "forms.files.KNOWN_FILE_TYPES, as (content type, label)",
+}
+"""Every ``EditableProperty.choices_from``: choices known only when the panel is shown."""
+
+
+@dataclass(frozen=True)
+class EditableProperty:
+    """One property as the designer's panel edits it: enough for a view model to render the control.
+
+    ``name`` is the property in the definition JSON (and the name the panel posts it under); ``kind``
+    is one of ``PROPERTY_KINDS``; ``label`` and ``help`` are what the admin reads. For ``choice`` and
+    ``choices``: fixed ``choices`` as (value, words), or ``choices_from`` naming one of
+    ``CHOICE_SOURCES``; ``blank`` labels an empty first choice (None: no empty choice) and ``initial`` is
+    the value shown while the property is unset. ``minimum`` bounds a ``whole`` number.
+    """
+
+    name: str
+    kind: str
+    label: str
+    help: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
+    choices_from: str | None = None
+    blank: str | None = None
+    initial: str | None = None
+    minimum: int | None = None
+
+
+PANEL_ORDER: tuple[str, ...] = (
+    "label", "text", "help", "placeholder", "required", "options", "display", "default", "min", "max",
+    "min_length", "max_length", "pattern", "pattern_message", "currency", "allowed_types", "max_size",
+    "max_count", "expression", "decimals", "min_rows", "max_rows", "width", "key",
+)  # fmt: skip
+"""The order the panel shows properties in (a type shows those it allows)."""
+
+PANEL_EDITS_ELSEWHERE = frozenset({"type", "fields", "visible_if", "required_if"})
+"""Allowed properties the panel's property list does not edit: the type never changes, sub-fields are
+added as fields of their own, and the two conditions have the condition builder."""
+
+
+def _editors(*props: EditableProperty) -> dict[str, EditableProperty]:
+    return {p.name: p for p in props}
+
+
+EDITORS: Mapping[str, EditableProperty] = _editors(
+    EditableProperty("label", "text", "Label", "The question as requesters read it."),
+    EditableProperty("text", "multiline", "Text", "Plain text; line breaks are kept."),
+    EditableProperty("help", "multiline", "Help text", "Shown under the question, e.g. where to find the answer."),
+    EditableProperty("placeholder", "text", "Placeholder", "An example shown inside the empty box, like ORD-123456."),
+    EditableProperty("required", "bool", "Always required", "Conditional requirements are set further down."),
+    EditableProperty("options", "options", "Options",
+                     "“Stored as” is what rules, exports and the API see; it follows the label until you change it."),
+    EditableProperty("display", "choice", "Show the options as", initial="dropdown",
+                     choices=(("dropdown", "A drop-down list"), ("radio", "Radio buttons, all visible"))),
+    EditableProperty("default", "text", "Pre-filled value"),
+    EditableProperty("min", "number", "Smallest value"),
+    EditableProperty("max", "number", "Largest value"),
+    EditableProperty("min_length", "whole", "Shortest answer (characters)", minimum=0),
+    EditableProperty("max_length", "whole", "Longest answer (characters)", minimum=1),
+    EditableProperty("pattern", "code", "Format the answer must have (pattern)",
+                     "A regular expression the whole answer must match, e.g. ORD-[0-9]{6} for ORD- and six digits. "
+                     "Leave empty for any text."),
+    EditableProperty("pattern_message", "text", "Message when the format is wrong",
+                     "Tell people what to type, e.g. “Enter the order number as ORD- and 6 digits”."),
+    EditableProperty("currency", "choice", "Currency", choices_from="currencies", initial="EUR"),
+    EditableProperty("allowed_types", "choices", "Allowed kinds of file",
+                     "None ticked: every kind listed is accepted. Files are recognised by their content, not their "
+                     "name.", choices_from="file_types"),
+    EditableProperty("max_size", "megabytes", "Largest file (MB)", "Empty: the server's upload limit."),
+    EditableProperty("max_count", "whole", "How many files at most", "Empty: one file.", minimum=1),
+    EditableProperty("expression", "code", "Calculation",
+                     "Use the short names of number fields with + - * / and round(), min(), max(), abs(); "
+                     "sum(rows.amount) adds up a column of a repeating group. Example: price * quantity."),
+    EditableProperty("decimals", "whole", "Round to decimals", minimum=0),
+    EditableProperty("min_rows", "whole", "Fewest rows", minimum=0),
+    EditableProperty("max_rows", "whole", "Most rows", minimum=1),
+    EditableProperty("width", "choice", "Width", "Narrow fields sit side by side on wide screens.", initial="full",
+                     choices=(("full", "Full width"), ("half", "Half width"), ("third", "One third"))),
+    EditableProperty("key", "key", "Short name",
+                     "Renaming updates the conditions and calculations of this form; rules of case types keep "
+                     "using the published versions."),
+)
+"""How the panel edits each property unless a type says otherwise (``FieldType.editors``)."""
 
 
 def register(cls: type[FieldType]) -> type[FieldType]:
@@ -73,10 +188,44 @@ class FieldType:
     required_message: ClassVar[str] = "This field is required."
     check_when_empty: ClassVar[bool] = False
     """Whether ``check_value`` also runs on an empty value (row limits of a group do)."""
+    key_base: ClassVar[str]
+    """The key a new field starts with: short and readable in rules and the API."""
+    starter_properties: ClassVar[Mapping[str, Any]] = {}
+    """What a new field has besides type, key and a label made from the title (see ``starter``)."""
+    editors: ClassVar[Mapping[str, EditableProperty]] = {}
+    """How the panel edits a property of this type where it differs from ``EDITORS``."""
 
     @property
     def has_value(self) -> bool:
         return self.family is not None
+
+    @property
+    def allowed_properties(self) -> frozenset[str]:
+        """Every property a field of this type may have."""
+        extra = INPUT_PROPERTIES if self.takes_input else frozenset()
+        return COMMON_PROPERTIES | extra | self.properties
+
+    # --- design time -------------------------------------------------------------------------
+
+    def starter(self, key: str, *, sub_key: str | None = None) -> dict[str, Any]:
+        """A new field of this type that is complete as it is (a form holding it stays publishable).
+
+        ``sub_key`` is the key of a first sub-field, for types that hold fields (a repeating group).
+        """
+        field: dict[str, Any] = {"type": self.name, "key": key}
+        if self.label_required:
+            field["label"] = self.title[:1].upper() + self.title[1:]
+        field.update(copy.deepcopy(dict(self.starter_properties)))
+        return field
+
+    def editable_properties(self) -> tuple[EditableProperty, ...]:
+        """The properties the designer's panel edits for this type, in the order it shows them.
+
+        Every allowed property except ``PANEL_EDITS_ELSEWHERE`` is listed exactly once, described by
+        the type's ``editors`` or else by ``EDITORS``.
+        """
+        allowed = self.allowed_properties
+        return tuple(self.editors.get(name) or EDITORS[name] for name in PANEL_ORDER if name in allowed)
 
     def empty_value(self) -> Any:
         """The clean value when nothing was entered."""
@@ -219,6 +368,7 @@ class _Text(FieldType):
 class ShortText(_Text):
     name = "short_text"
     title = "short text"
+    key_base = "text"
     properties = _Text.properties | {"min_length", "max_length", "pattern", "pattern_message"}
 
 
@@ -226,6 +376,8 @@ class ShortText(_Text):
 class LongText(_Text):
     name = "long_text"
     title = "long text"
+    key_base = "details"
+    editors = _editors(EditableProperty("default", "multiline", "Pre-filled text"))
     properties = ShortText.properties
     hard_max = 20_000
     multiline = True
@@ -235,6 +387,7 @@ class LongText(_Text):
 class Email(_Text):
     name = "email"
     title = "email"
+    key_base = "email"
     hard_max = 254
     widget = widgets.EmailInput()
 
@@ -250,6 +403,7 @@ class Email(_Text):
 class Phone(_Text):
     name = "phone"
     title = "phone"
+    key_base = "phone"
     hard_max = 40
     widget = widgets.TelInput()
     _shape = re.compile(r"\+?[0-9 ()./-]+(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?")
@@ -265,6 +419,7 @@ class Phone(_Text):
 class Url(_Text):
     name = "url"
     title = "web address"
+    key_base = "website"
     hard_max = 2000
     widget = widgets.URLInput()
 
@@ -290,6 +445,8 @@ _CURRENCY_SYMBOLS = "$€£¥₹₩₺₽₪"
 class _Number(FieldType):
     family = "number"
     properties = frozenset({"placeholder", "default", "min", "max"})
+    key_base = "number"
+    editors = _editors(EditableProperty("default", "number", "Pre-filled value"))
     invalid: ClassVar[str] = "Enter a number."
     max_places: ClassVar[int] = 10
     inputmode: ClassVar[str] = "decimal"
@@ -376,6 +533,8 @@ class DecimalType(_Number):
 class Currency(_Number):
     name = "currency"
     title = "amount"
+    key_base = "amount"
+    starter_properties = {"currency": "EUR"}
     properties = _Number.properties | {"currency"}
     required_properties = frozenset({"currency"})
     invalid = "Enter an amount, like 1,234.56."
@@ -413,6 +572,12 @@ class DateType(FieldType):
     title = "date"
     family = "date"
     properties = frozenset({"default", "min", "max"})
+    key_base = "date"
+    editors = _editors(
+        EditableProperty("default", "date", "Pre-filled date"),
+        EditableProperty("min", "date", "Earliest date"),
+        EditableProperty("max", "date", "Latest date"),
+    )
 
     def coerce(self, spec: FieldSpec, raw: Any, tz: dt.tzinfo) -> Any:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -452,6 +617,8 @@ class DateTimeType(FieldType):
     title = "date and time"
     family = "datetime"
     properties = frozenset({"default"})
+    key_base = "date_time"
+    editors = _editors(EditableProperty("default", "datetime", "Pre-filled date and time (UTC)"))
     invalid = "Enter a date and time as YYYY-MM-DD HH:MM."
 
     def coerce(self, spec: FieldSpec, raw: Any, tz: dt.tzinfo) -> Any:
@@ -504,6 +671,9 @@ def _choices(pairs: list[tuple[str, str]]) -> list[Any]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+_STARTER_OPTIONS = {"options": [{"label": "Option 1", "value": "option_1"}, {"label": "Option 2", "value": "option_2"}]}
+
+
 @register
 class SingleChoice(FieldType):
     name = "single_choice"
@@ -511,6 +681,10 @@ class SingleChoice(FieldType):
     family = "choice"
     properties = frozenset({"options", "display", "default"})
     required_properties = frozenset({"options"})
+    key_base = "choice"
+    starter_properties = _STARTER_OPTIONS
+    editors = _editors(EditableProperty("default", "choice", "Pre-selected option", choices_from="options",
+                                        blank="(none)"))
 
     def coerce(self, spec: FieldSpec, raw: Any, tz: dt.tzinfo) -> Any:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -542,6 +716,9 @@ class MultiChoice(FieldType):
     family = "multi"
     properties = frozenset({"options", "default"})
     required_properties = frozenset({"options"})
+    key_base = "choices"
+    starter_properties = _STARTER_OPTIONS
+    editors = _editors(EditableProperty("default", "choices", "Pre-selected options", choices_from="options"))
 
     def empty_value(self) -> Any:
         return []
@@ -591,6 +768,9 @@ class YesNo(FieldType):
     title = "yes/no"
     family = "bool"
     properties = frozenset({"default"})
+    key_base = "yes_no"
+    editors = _editors(EditableProperty("default", "choice", "Pre-selected answer", blank="(none)",
+                                        choices=(("true", "Yes"), ("false", "No"))))
 
     def coerce(self, spec: FieldSpec, raw: Any, tz: dt.tzinfo) -> Any:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -659,6 +839,7 @@ class FileType(FieldType):
     name = "file"
     title = "file upload"
     family = "file"
+    key_base = "attachment"
     properties = frozenset({"allowed_types", "max_size", "max_count"})
     in_groups = False
     required_message = "Attach a file."
@@ -718,11 +899,18 @@ class Group(FieldType):
     name = "group"
     title = "repeating group"
     family = "group"
+    key_base = "rows"
+    starter_properties = {"label": "Rows"}
     properties = frozenset({"fields", "min_rows", "max_rows"})
     required_properties = frozenset({"fields"})
     in_groups = False
     required_message = "Add at least one row."
     check_when_empty = True
+
+    def starter(self, key: str, *, sub_key: str | None = None) -> dict[str, Any]:
+        field = super().starter(key)
+        field["fields"] = [{"type": "short_text", "key": sub_key or f"{key}_item", "label": "Item"}]
+        return field
 
     def empty_value(self) -> Any:
         return []
@@ -805,6 +993,12 @@ class Heading(FieldType):
     name = "heading"
     title = "section heading"
     takes_input = False
+    key_base = "heading"
+    starter_properties = {"label": "Section heading"}
+    editors = _editors(
+        EditableProperty("label", "text", "Heading text"),
+        EditableProperty("help", "multiline", "Help text", "Shown under the heading."),
+    )
 
     def wtf_field(self, spec: FieldSpec, kw: dict[str, Any], subform: Callable[[FieldSpec], type]) -> UnboundField:
         kw = {k: v for k, v in kw.items() if k not in ("default",)}
@@ -822,6 +1016,9 @@ class Info(FieldType):
     required_properties = frozenset({"text"})
     takes_input = False
     label_required = False
+    key_base = "info"
+    starter_properties = {"text": "Write here what people should read at this point of the form."}
+    editors = _editors(EditableProperty("label", "text", "Title (optional)", "Shown in bold above the text."))
 
     def wtf_field(self, spec: FieldSpec, kw: dict[str, Any], subform: Callable[[FieldSpec], type]) -> UnboundField:
         kw = {k: v for k, v in kw.items() if k not in ("default",)}
@@ -836,6 +1033,8 @@ class Calculated(FieldType):
     name = "calculated"
     title = "calculated"
     family = "number"
+    key_base = "total"
+    starter_properties = {"expression": "0"}
     properties = frozenset({"expression", "decimals"})
     required_properties = frozenset({"expression"})
     takes_input = False

@@ -389,15 +389,7 @@ _PROPS: tuple[Prop, ...] = (
     Prop("fields", "The fields"),
 )
 PROPERTIES: Mapping[str, Prop] = MappingProxyType({p.name: p for p in _PROPS})
-COMMON_PROPERTIES = frozenset({"type", "key", "label", "help", "width", "visible_if"})
-INPUT_PROPERTIES = frozenset({"required", "required_if"})
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(FieldSpec)}
-
-
-def allowed_properties(ftype: FieldType) -> frozenset[str]:
-    """Every property a field of this type may have."""
-    extra = INPUT_PROPERTIES if ftype.takes_input else frozenset()
-    return COMMON_PROPERTIES | extra | ftype.properties
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -509,7 +501,7 @@ class _Loader:
         if group is not None and not ftype.in_groups:
             self.add(f"{path}.type", key, f"A repeating group cannot contain a {ftype.title} field.")
             return None
-        allowed = allowed_properties(ftype)
+        allowed = ftype.allowed_properties
         draft = _Draft(path, key, ftype, page, group, {})
         for name, value in raw.items():
             if name in ("type", "key"):
@@ -628,7 +620,7 @@ class _Loader:
 
     def bounds(self, draft: _Draft, raw: Mapping[str, Any]) -> None:
         """min, max and default depend on the type and its other properties, so they come last."""
-        allowed = allowed_properties(draft.ftype)
+        allowed = draft.ftype.allowed_properties
         if "pattern_message" in raw and "pattern" not in raw:
             self.add(f"{draft.path}.pattern_message", draft.key, "There is a pattern message but no pattern.")
         if draft.failed:
@@ -886,7 +878,7 @@ def load_definition(data: Mapping[str, Any]) -> FormSchema:
 
 def _dump_field(spec: FieldSpec) -> dict[str, Any]:
     ftype = spec.field_type
-    allowed = allowed_properties(ftype)
+    allowed = ftype.allowed_properties
     out: dict[str, Any] = {"type": spec.type, "key": spec.key}
     for prop in _PROPS[2:]:
         if prop.name not in allowed:

@@ -32,7 +32,7 @@ from forms.conditions import OPERATORS
 from forms.editing import EditError, Removed
 from forms.fieldtypes import FIELD_TYPES
 from forms.files import KNOWN_FILE_TYPES
-from forms.schema import WIDTHS, FormSchema, allowed_properties, load_definition
+from forms.schema import WIDTHS, FormSchema, load_definition
 from forms.validation import defaults, hidden_fields, to_json_values
 from forms.wtf import build_form_class
 
@@ -153,7 +153,7 @@ def _panel(document: dict[str, Any], selection: Selection) -> dict[str, Any]:
     builders = {which: designer.state_from_condition(field.get(which)) for which in editing.CONDITIONS}
     return {
         "selected_field": field, "selected_page": None, "ftype": ftype,
-        "allowed": allowed_properties(ftype) if ftype is not None else frozenset(),
+        "allowed": ftype.allowed_properties if ftype is not None else frozenset(),
         "place": editing.place_of(document, key), "cond_fields": cond_fields, "builders": builders,
         "used_by": designer.uses(document, key),
     }
