@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from cases import automation, workflow
 from cases.models import Definition, DefinitionVersion, Queue
+from forms.definitions import dump_definition, load_definition, parse_definition_file
 from forms.diff import diff_definitions
 from forms.errors import DefinitionError
-from forms.schema import FormSchema, dump_definition, load_definition, parse_definition_file
+from forms.schema import FormSchema
 
 
 class Kind(Protocol):

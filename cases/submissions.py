@@ -21,8 +21,9 @@ from cases.errors import NotFound, PermissionDenied, ValidationFailed
 from cases.inputs import is_id
 from cases.models import Definition, DefinitionVersion, Role, StoredFile, Submission, User
 from cases.uow import transaction
+from forms.definitions import load_definition
 from forms.errors import SubmissionInvalid
-from forms.schema import FormSchema, load_definition
+from forms.schema import FormSchema
 from forms.validation import (
     HEAD_BYTES,
     check_upload,

@@ -18,11 +18,11 @@ from dataclasses import field as dc_field
 from typing import Any, Protocol
 
 from forms.conditions import FAMILY_OPERATORS, OPERATORS, describe, referenced_fields
+from forms.definitions import load_definition
 from forms.editing import CONDITIONS, find_field, find_page, place_of
 from forms.errors import DefinitionError, DefinitionProblem
 from forms.fieldtypes import FIELD_TYPES
 from forms.files import KNOWN_FILE_TYPES
-from forms.schema import load_definition
 
 __all__ = [
     "PALETTE",

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from forms.conditions import describe
-from forms.schema import PROPERTIES, FieldSpec, FormSchema, _dump_field, load_definition
+from forms.definitions import dump_field, load_definition
+from forms.properties import PROPERTIES
+from forms.schema import FieldSpec, FormSchema
 
 __all__ = ["Change", "diff_definitions"]
 
@@ -174,7 +176,7 @@ class _Differ:
         if old.type != new.type:
             self.add("type_changed", f"Type of '{key}' changed from {old.field_type.title} to {new.field_type.title}",
                      field=key, page=page, prop="type", before=old.type, after=new.type)
-        before, after = _dump_field(old), _dump_field(new)
+        before, after = dump_field(old), dump_field(new)
         for name in PROPERTIES:
             if name in ("type", "key", "fields", "options"):
                 continue

@@ -46,7 +46,7 @@ from cases.errors import InvalidQuery, NotFound, PermissionDenied, ValidationFai
 from cases.inputs import MAX_ID, is_id, parse_count
 from cases.models import Role
 from cases.submissions import Uploader
-from forms.schema import dump_definition
+from forms.definitions import dump_definition
 
 
 def _case_type(slug: str) -> Any:

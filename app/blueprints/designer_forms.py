@@ -29,10 +29,11 @@ from cases.errors import Conflict, ValidationFailed
 from cases.models import Definition, Role, User
 from forms import designer, editing
 from forms.conditions import OPERATORS
+from forms.definitions import load_definition
 from forms.editing import EditError, Removed
 from forms.fieldtypes import FIELD_TYPES
 from forms.files import KNOWN_FILE_TYPES
-from forms.schema import WIDTHS, FormSchema, load_definition
+from forms.schema import WIDTHS, FormSchema
 from forms.validation import defaults, hidden_fields, to_json_values
 from forms.wtf import build_form_class
 

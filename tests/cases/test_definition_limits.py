@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from cases.doc_templates import MAX_BLOCKS, MAX_TEMPLATES, check_templates
+from forms.definitions import load_definition
 from forms.errors import DefinitionError
-from forms.schema import MAX_FIELDS, MAX_OPTIONS, MAX_PAGES, load_definition
+from forms.schema import MAX_FIELDS, MAX_OPTIONS, MAX_PAGES
 from rules.validate import MAX_ACTIONS, MAX_RULES, check_ruleset
 from tests.rules.rules_helpers import doc, make_context, rule
 

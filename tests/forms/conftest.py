@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from forms.schema import FormSchema, load_definition
+from forms.definitions import load_definition
+from forms.schema import FormSchema
 
 COMPLAINT: dict[str, Any] = {
     "schema_version": 1,

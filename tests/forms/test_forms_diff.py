@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from forms.definitions import load_definition
 from forms.diff import Change, diff_definitions
-from forms.schema import FormSchema, load_definition
+from forms.schema import FormSchema
 
 
 def messages(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -7,8 +7,9 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+from forms.definitions import load_definition
 from forms.display import EMPTY, display_rows, display_value
-from forms.schema import FieldSpec, Option, load_definition
+from forms.schema import FieldSpec, Option
 
 COMPLAINT = json.loads((Path(__file__).resolve().parent.parent / "fixtures" / "complaint.form.json").read_text())
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from forms import designer, editing
+from forms.definitions import load_definition
 from forms.editing import EditError, Removed
 from forms.errors import DefinitionError
 from forms.fieldtypes import FIELD_TYPES
-from forms.schema import load_definition
 from tests.forms.conftest import Post
 
 

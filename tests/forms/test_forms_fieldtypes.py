@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from forms.definitions import load_definition
 from forms.fieldtypes import (
     CHOICE_SOURCES,
     EDITORS,
@@ -15,7 +16,7 @@ from forms.fieldtypes import (
     PROPERTY_KINDS,
     FieldType,
 )
-from forms.schema import PROPERTIES, load_definition
+from forms.properties import PROPERTIES
 
 TYPES = sorted(FIELD_TYPES)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from forms.definitions import load_definition
 from forms.errors import DefinitionError
 from forms.patterns import browser_safe, check_pattern, full_match
-from forms.schema import load_definition
 from forms.validation import validate_submission
 
 # The shapes that make a backtracking engine take exponential time on "aaaa...!".

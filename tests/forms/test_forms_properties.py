@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from forms.conditions import evaluate, is_empty, parse_condition, validate_condition
+from forms.definitions import dump_definition, load_definition, parse_definition_file
 from forms.errors import DefinitionError, SubmissionInvalid
 from forms.files import KNOWN_FILE_TYPES
-from forms.schema import FieldSpec, FormSchema, dump_definition, load_definition, parse_definition_file
+from forms.schema import FieldSpec, FormSchema
 from forms.validation import from_json_values, to_json_values, validate_submission
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

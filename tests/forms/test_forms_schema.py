@@ -13,18 +13,10 @@ import pytest
 
 from forms import schema as schema_module
 from forms.conditions import AnyOf, Clause
+from forms.definitions import dump_definition, load_definition, parse_definition_file
 from forms.errors import DefinitionError, DefinitionProblem, FormsError, UnknownPage
 from forms.fieldtypes import FIELD_TYPES
-from forms.schema import (
-    MAX_FIELDS,
-    FieldSpec,
-    FormSchema,
-    Option,
-    dump_definition,
-    load_definition,
-    migrate_definition,
-    parse_definition_file,
-)
+from forms.schema import MAX_FIELDS, FieldSpec, FormSchema, Option, migrate_definition
 
 OnePage = Callable[..., dict[str, Any]]
 

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from forms.definitions import load_definition
 from forms.errors import SubmissionInvalid, UnknownPage
 from forms.files import sniff_content_type
-from forms.schema import FormSchema, load_definition
+from forms.schema import FormSchema
 from forms.validation import (
     check_upload,
     defaults,

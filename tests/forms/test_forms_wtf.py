@@ -11,8 +11,9 @@ import pytest
 import wtforms
 from wtforms import fields as wtf_fields
 
+from forms.definitions import load_definition
 from forms.errors import SubmissionInvalid, UnknownPage
-from forms.schema import FormSchema, load_definition
+from forms.schema import FormSchema
 from forms.validation import validate_submission
 from forms.wtf import (
     CalculatedField,

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from forms.definitions import load_definition
 from forms.errors import SubmissionInvalid
 from forms.json_schema import form_json_schema, json_numbers
-from forms.schema import FieldSpec, FormSchema, load_definition
+from forms.schema import FieldSpec, FormSchema
 from forms.validation import validate_submission
 
 PACKS = Path(__file__).resolve().parents[2] / "packs"
