@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from forms.conditions import AllOf, AnyOf, Clause, Condition, Not
-from forms.fieldtypes import MAX_NUMBER
+from forms.fieldtypes.numbers import MAX_NUMBER
 from forms.schema import FieldSpec, FormSchema
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"

@@ -17,7 +17,7 @@ from typing import Any, TypeAlias
 
 from forms.conditions import evaluate, is_empty
 from forms.errors import SubmissionInvalid
-from forms.fieldtypes import allowed_labels, file_type_allowed
+from forms.fieldtypes.attachments import allowed_labels, file_type_allowed
 from forms.files import HEAD_BYTES, KNOWN_FILE_TYPES, human_size, sniff_content_type
 from forms.schema import FieldSpec, FormSchema
 

@@ -27,7 +27,7 @@ from wtforms import fields as wtf_fields
 
 from forms.conditions import condition_to_json
 from forms.errors import SubmissionInvalid
-from forms.fieldtypes import CalculatedField, NoteField
+from forms.fieldtypes.structure import CalculatedField, NoteField
 from forms.schema import FieldSpec, FormSchema
 from forms.validation import CleanData, rows_from_formdata, to_json_values, validate_submission
 

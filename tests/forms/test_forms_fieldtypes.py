@@ -7,15 +7,8 @@ from typing import Any
 import pytest
 
 from forms.definitions import load_definition
-from forms.fieldtypes import (
-    CHOICE_SOURCES,
-    EDITORS,
-    FIELD_TYPES,
-    PANEL_EDITS_ELSEWHERE,
-    PANEL_ORDER,
-    PROPERTY_KINDS,
-    FieldType,
-)
+from forms.fieldtypes import FIELD_TYPES, FieldType
+from forms.fieldtypes.panel import CHOICE_SOURCES, EDITORS, PANEL_EDITS_ELSEWHERE, PANEL_ORDER, PROPERTY_KINDS
 from forms.properties import PROPERTIES
 
 TYPES = sorted(FIELD_TYPES)
