@@ -18,16 +18,23 @@ from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, Strin
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
+from app.designer.forms.builder import BuilderState, CondField, operators_for
+from app.designer.forms.posts import Post
+from app.designer.rules import actions as rule_actions
+from app.designer.rules import conditions as rule_conditions
+from app.designer.rules import posts as rule_posts
+from app.designer.rules import problems as rule_problems
+from app.designer.rules.actions import ActionSetting
+from app.designer.rules.problems import RuleProblems
 from cases.inputs import parse_count
 from cases.models import Definition
 from cases.rule_testing import DEFAULT_BACKTEST, MAX_BACKTEST, DraftRules, SampleCase
 from forms.conditions import OPERATORS
-from forms.designer import BuilderState, CondField, Post, operators_for
 from forms.schema import FormSchema
 from forms.wtf import build_form_class
 from rules import ACTIONS, CASE_PRIORITIES, TRIGGERS, describe_action, validate_action
 from rules import editing as rule_editing
-from rules.editing import ActionSetting, RemovedRule, RuleProblems
+from rules.editing import RemovedRule
 from rules.model import PRIORITY_LABELS, SLA_KIND_LABELS, SLA_KINDS
 from rules.validate import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
 
@@ -158,16 +165,16 @@ def action_editor(slot: str, kind: str, values: Mapping[str, Any], draft: DraftR
                   stored: Mapping[str, Any] | None = None, last: bool = False) -> ActionEditor:
     problems = problems or {}
     inputs = []
-    for setting in rule_editing.ACTION_SETTINGS.get(kind, ()):
-        choices = _with_current(rule_editing.setting_choices(setting, draft.context), values.get(setting.name))
+    for setting in rule_actions.ACTION_SETTINGS.get(kind, ()):
+        choices = _with_current(rule_actions.setting_choices(setting, draft.context), values.get(setting.name))
         inputs.append(SettingInput(setting, values.get(setting.name, ""), choices,
-                                   list(problems.get(setting.name, [])), rule_editing.applies(setting, values)))
+                                   list(problems.get(setting.name, [])), rule_actions.applies(setting, values)))
     description = ""
     if stored is not None:
         action, found = validate_action(dict(stored), draft.context, "action")
         if action is not None and not found:
             description = describe_action(action, draft.context)
-    known = {s.name for s in rule_editing.ACTION_SETTINGS.get(kind, ())}
+    known = {s.name for s in rule_actions.ACTION_SETTINGS.get(kind, ())}
     leftover = [m for name, ms in problems.items() if name and name not in known for m in ms]
     return ActionEditor(slot=slot, kind=kind, inputs=inputs, problems=[*problems.get("", []), *leftover],
                         description=description, index=index, last=last)
@@ -178,7 +185,7 @@ def posted_action(post: Post, prefix: str) -> tuple[str, dict[str, Any]]:
     kind = str(post.get(f"{prefix}type") or "")
     if kind not in ACTIONS:
         kind = ""
-    return kind, rule_editing.inputs_from_post(kind, post, prefix) if kind else {}
+    return kind, rule_posts.inputs_from_post(kind, post, prefix) if kind else {}
 
 
 # ---------------------------------------------------------------- the condition builder
@@ -193,11 +200,11 @@ class ConditionEditor:
 
     @property
     def form_fields(self) -> list[CondField]:
-        return [f for f in self.fields if not rule_editing.is_attribute(f.key)]
+        return [f for f in self.fields if not rule_conditions.is_attribute(f.key)]
 
     @property
     def case_fields(self) -> list[CondField]:
-        return [f for f in self.fields if rule_editing.is_attribute(f.key)]
+        return [f for f in self.fields if rule_conditions.is_attribute(f.key)]
 
     def field(self, key: str) -> CondField | None:
         return next((f for f in self.fields if f.key == key), None)
@@ -208,7 +215,7 @@ class ConditionEditor:
 
     @staticmethod
     def windowed(key: str) -> bool:
-        return rule_editing.is_windowed(key)
+        return rule_conditions.is_windowed(key)
 
 
 # ---------------------------------------------------------------- the workspace
@@ -307,7 +314,7 @@ def build_workspace(definition: Definition, draft: DraftRules, *, selected: str 
     """The cards of every rule by trigger, the problems in place, and the editor of the selected rule."""
     submitted = submitted or Submitted()
     rules = rule_editing.rules_of(draft.document)
-    overall, by_index = rule_editing.sort_problems([(p.path, p.message) for p in draft.problems])
+    overall, by_index = rule_problems.sort_problems([(p.path, p.message) for p in draft.problems])
     groups: list[TriggerGroup] = []
     cards_by_index: dict[int, RuleCard] = {}
     for trigger, phrase in TRIGGERS.items():
@@ -347,8 +354,8 @@ def build_workspace(definition: Definition, draft: DraftRules, *, selected: str 
 def _editor(card: RuleCard, draft: DraftRules, revision: int, submitted: Submitted, open_action: int | None,
             add_open: bool) -> RuleEditor:
     rule = card.rule
-    fields = rule_editing.condition_fields(draft.context, card.trigger)
-    state = submitted.condition or rule_editing.builder_state(rule.get("condition"))
+    fields = rule_conditions.condition_fields(draft.context, card.trigger)
+    state = submitted.condition or rule_conditions.builder_state(rule.get("condition"))
     condition = ConditionEditor(state=state, fields=fields, problems=card.problems.condition,
                                 rows=card.problems.rows)
     stored = rule.get("actions") if isinstance(rule.get("actions"), list) else []
@@ -361,7 +368,7 @@ def _editor(card: RuleCard, draft: DraftRules, revision: int, submitted: Submitt
         if submitted.action_slot == slot and submitted.action_values is not None:
             kind, values = submitted.action_kind, submitted.action_values
         else:
-            kind, values = str(action.get("type") or ""), rule_editing.action_inputs(action)
+            kind, values = str(action.get("type") or ""), rule_actions.action_inputs(action)
         problems = card.problems.per_action.get(i, {})
         actions.append(action_editor(slot, kind, values, draft, problems, index=i, stored=action,
                                      last=i == len(stored) - 1))

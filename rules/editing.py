@@ -1,10 +1,10 @@
 """Editing a ruleset the way the rule designer does: pure functions from a rules document to a new one.
 
 The designer never edits JSON. It adds, renames, switches off, reorders, duplicates and deletes rules,
-builds conditions with pickers and actions with inputs that fit each setting; every step here returns a
-new document (the input is never changed). Steps refuse only what would lose or tangle data (an
-unknown rule or action, an unknown trigger); everything else is stored and reported by
-``rules.validate.check_ruleset`` at the place it concerns (see :func:`place`).
+sets conditions and actions; every step here returns a new document (the input is never changed). Steps
+refuse only what would lose or tangle data (an unknown rule or action, an unknown trigger); everything
+else is stored and reported by ``rules.validate.check_ruleset`` at the place it concerns (the designer's
+pickers, inputs and problem places are ``app.designer.rules``).
 
 Priorities decide which rule of a trigger is tried first and must be unique per trigger. The admin
 never types them: a new rule goes last, and moving a rule hands the trigger's existing priority numbers
@@ -20,23 +20,11 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from dataclasses import field as dc_field
-from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, TypeGuard
 
-from forms import designer
-from forms.designer import BuilderRow, BuilderState, CondField, Post
-from rules.actions import ACTIONS, RECIPIENTS, STRATEGIES
 from rules.errors import RulesError
-from rules.model import (
-    CASE_ATTRIBUTES,
-    CASE_PRIORITIES,
-    PRIORITY_LABELS,
-    SCHEMA_VERSION,
-    TRIGGERS,
-    ValidationContext,
-)
+from rules.model import SCHEMA_VERSION, TRIGGERS
 from rules.validate import MAX_ACTIONS, MAX_NAME_CHARS, MAX_PRIORITY, MAX_RULES
 
 Document = dict[str, Any]
@@ -424,438 +412,26 @@ def move_action(document: Any, rule_id: str, index: int, offset: int) -> Documen
     return doc
 
 
-# ---------------------------------------------------------------- the action editor
-
-SETTING_KINDS = frozenset({"queue", "user", "state", "role", "priority", "hours", "flag", "tag", "message",
-                           "strategy", "recipient", "mode"})
-
-
-@dataclass(frozen=True)
-class ActionSetting:
-    """One input of an action's editor. ``mode`` settings are not stored: they say which others apply."""
-
-    name: str
-    kind: str
-    label: str
-    help: str = ""
-    when: tuple[str, str] | None = None
-    """(mode setting, value): the setting applies only when that mode is chosen."""
-    choices: tuple[tuple[str, str], ...] = ()
-    """The choices of a ``mode`` setting (the other kinds take theirs from the validation context)."""
-
-
-ACTION_SETTINGS: Mapping[str, tuple[ActionSetting, ...]] = MappingProxyType({
-    "route_to_queue": (ActionSetting("queue", "queue", "Queue"),),
-    "assign_to": (
-        ActionSetting("by", "mode", "Assign", choices=(("user", "To a person"),
-                                                        ("strategy", "Share out among a queue's agents"))),
-        ActionSetting("user", "user", "Person", "An agent; absent agents are skipped.", when=("by", "user")),
-        ActionSetting("strategy", "strategy", "How to share out",
-                      "Round-robin takes turns; least loaded picks whoever has the fewest open cases. "
-                      "Absent agents are skipped.", when=("by", "strategy")),
-        ActionSetting("queue", "queue", "Among the agents of", when=("by", "strategy")),
-    ),
-    "set_priority": (ActionSetting("priority", "priority", "Priority"),),
-    "set_due_in": (
-        ActionSetting("hours", "hours", "Due in (hours)", "From the moment the rule fires, e.g. 4 or 0.5."),
-        ActionSetting("business_hours", "flag", "Count business hours only"),
-    ),
-    "add_tag": (ActionSetting("tag", "tag", "Tag", "At most 50 characters, no commas."),),
-    "move_to_state": (ActionSetting("state", "state", "State", "An exception path: the case jumps there."),),
-    "require_approval": (
-        ActionSetting("approver", "mode", "Who approves", choices=(("role", "Anyone with a role"),
-                                                                    ("user", "One person"))),
-        ActionSetting("role", "role", "Role", when=("approver", "role")),
-        ActionSetting("user", "user", "Person", when=("approver", "user")),
-        ActionSetting("on_approve", "state", "When approved, move to"),
-        ActionSetting("on_reject", "state", "When rejected, move to"),
-    ),
-    "notify": (
-        ActionSetting("to", "recipient", "Notify"),
-        ActionSetting("user", "user", "Person", when=("to", "user")),
-        ActionSetting("queue", "queue", "Queue", "Every agent of the queue gets the message.", when=("to", "queue")),
-        ActionSetting("message", "message", "Message", "Sent by e-mail; at most 2,000 characters."),
-    ),
-})
-"""The inputs of each registered action, in the order the editor shows them."""
-
-RECIPIENT_LABELS: Mapping[str, str] = MappingProxyType({
-    "requester": "The requester", "assignee": "The assignee", "queue": "The agents of a queue", "user": "A person",
-})
-
-
-def _mode_value(kind: str, setting: ActionSetting, action: Mapping[str, Any]) -> str:
-    first, second = setting.choices[0][0], setting.choices[1][0]
-    if kind == "assign_to":
-        return first if "user" in action or not ({"strategy", "queue"} & set(action)) else second
-    if kind == "require_approval":
-        return second if "user" in action and "role" not in action else first
-    return first
-
-
-def action_inputs(action: Mapping[str, Any]) -> dict[str, Any]:
-    """The editor's values for a stored action: text per setting (flags as bool), modes worked out."""
-    kind = str(action.get("type") or "")
-    out: dict[str, Any] = {}
-    for setting in ACTION_SETTINGS.get(kind, ()):
-        if setting.kind == "mode":
-            out[setting.name] = _mode_value(kind, setting, action)
-        elif setting.kind == "flag":
-            out[setting.name] = action.get(setting.name) is True
-        else:
-            value = action.get(setting.name)
-            out[setting.name] = "" if value is None else (
-                format(value, "f") if isinstance(value, Decimal) else str(value))
-    for setting in ACTION_SETTINGS.get(kind, ()):
-        if setting.kind == "recipient" and not out.get(setting.name):
-            out[setting.name] = "requester"
-    return out
-
-
-def applies(setting: ActionSetting, values: Mapping[str, Any]) -> bool:
-    """Whether a setting is part of the action with these editor values."""
-    if setting.when is None:
-        return True
-    mode, value = setting.when
-    return values.get(mode) == value
-
-
-def _hours(text: str) -> Any:
-    """A number of hours as a JSON number; text that is not one is kept, so the validator says so."""
-    try:
-        number = Decimal(text.strip())
-    except InvalidOperation:
-        return text.strip()
-    if not number.is_finite():
-        return text.strip()
-    return int(number) if number == number.to_integral_value() else float(number)
-
-
-def action_from_inputs(kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The stored action for the editor's values: only the settings that apply; empty inputs left out, so
-    the validator says what is missing where it is missing."""
-    if kind not in ACTIONS:
-        raise RuleEditError(f"Choose an action: {', '.join(spec.label for spec in ACTIONS.values())}.", field="type")
-    action: dict[str, Any] = {"type": kind}
-    for setting in ACTION_SETTINGS.get(kind, ()):
-        if setting.kind == "mode" or not applies(setting, values):
-            continue
-        raw = values.get(setting.name)
-        if setting.kind == "flag":
-            action[setting.name] = bool(raw)
-            continue
-        text = raw.strip() if isinstance(raw, str) else ""
-        if not text:
-            continue
-        action[setting.name] = _hours(text) if setting.kind == "hours" else text
-    return action
-
-
-def inputs_from_post(kind: str, post: Post, prefix: str = "") -> dict[str, Any]:
-    """The editor's values of one action as posted (inputs named ``<prefix><setting>``)."""
-    values: dict[str, Any] = {}
-    for setting in ACTION_SETTINGS.get(kind, ()):
-        name = f"{prefix}{setting.name}"
-        if setting.kind == "flag":
-            values[setting.name] = str(post.get(name) or "") in ("1", "y", "on", "true")
-        elif setting.kind == "mode":
-            chosen = str(post.get(name) or "")
-            allowed = [value for value, _label in setting.choices]
-            values[setting.name] = chosen if chosen in allowed else allowed[0]
-        else:
-            raw = post.get(name)
-            values[setting.name] = raw if isinstance(raw, str) else ""
-    for setting in ACTION_SETTINGS.get(kind, ()):
-        if setting.kind == "recipient" and values.get(setting.name) not in RECIPIENTS:
-            values[setting.name] = "requester"
-    return values
-
-
-def setting_choices(setting: ActionSetting, ctx: ValidationContext) -> list[tuple[str, str]]:
-    """(value, label) an input of this kind offers, from what the case type has."""
-    if setting.kind == "mode":
-        return list(setting.choices)
-    if setting.kind == "queue":
-        return [(q, ctx.queue_labels.get(q, q)) for q in ctx.queues]
-    if setting.kind == "state":
-        return [(s, ctx.state_labels.get(s, s)) for s in ctx.states]
-    if setting.kind == "role":
-        return [(r, ctx.role_labels.get(r, r)) for r in ctx.roles]
-    if setting.kind == "user":
-        return [(u, f"{ctx.user_labels[u]} ({u})" if ctx.user_labels.get(u) else u) for u in ctx.users]
-    if setting.kind == "priority":
-        return [(p, PRIORITY_LABELS[p]) for p in CASE_PRIORITIES]
-    if setting.kind == "strategy":
-        return [(key, words.capitalize()) for key, words in STRATEGIES.items()]
-    if setting.kind == "recipient":
-        return [(r, RECIPIENT_LABELS[r]) for r in RECIPIENTS]
-    return []
-
-
-# ---------------------------------------------------------------- the condition builder
-
-
-@dataclass
-class RuleRow(BuilderRow):
-    """A builder row of a rule: a form field or case attribute, plus the window of windowed attributes."""
-
-    days: str = ""
-
-
-def _grouped(condition: Any) -> tuple[str, list[Any]] | None:
-    if isinstance(condition, Mapping) and "field" in condition:
-        return "all", [condition]
-    if isinstance(condition, Mapping) and len(condition) == 1:
-        mode = next(iter(condition))
-        items = condition[mode]
-        if mode in ("all", "any") and isinstance(items, list):
-            return mode, items
-    return None
-
-
-def is_always(condition: Any) -> bool:
-    """True for a missing condition and for ``{"all": []}``."""
-    return condition is None or (isinstance(condition, Mapping) and dict(condition) == {"all": []})
-
-
-def condition_fields(ctx: ValidationContext, trigger: str) -> list[CondField]:
-    """What a rule of this trigger can test: the form's fields, then the case's attributes."""
-    out: list[CondField] = []
-    for key, family in ctx.fields.items():
-        if not designer.operators_for(family):
-            continue
-        labels = ctx.option_labels.get(key, {})
-        options = tuple((value, labels.get(value, value)) for value in ctx.options.get(key, ()))
-        out.append(CondField(key, ctx.field_labels.get(key, key), family, options))
-    for attr in CASE_ATTRIBUTES.values():
-        if attr.triggers is not None and trigger not in attr.triggers:
-            continue
-        values = attr.options(ctx)
-        labels = attr.option_labels(ctx)
-        options = tuple((value, labels.get(value, value)) for value in values or ())
-        out.append(CondField(attr.key, attr.label, attr.family, options))
-    return out
-
-
-def is_attribute(key: str) -> bool:
-    return key in CASE_ATTRIBUTES
-
-
-def is_windowed(key: str) -> bool:
-    attr = CASE_ATTRIBUTES.get(key)
-    return attr is not None and attr.windowed
-
-
-def _rows(state: BuilderState, days: Sequence[str]) -> list[RuleRow]:
-    out = []
-    for i, row in enumerate(state.rows):
-        out.append(RuleRow(field=row.field, op=row.op, values=list(row.values), low=row.low, high=row.high,
-                           days=days[i] if i < len(days) else ""))
-    return out
-
-
-def builder_state(condition: Any) -> BuilderState:
-    """The builder's rows for a stored condition (switched off for "always")."""
-    if is_always(condition):
-        return BuilderState()
-    state = designer.state_from_condition(condition)
-    grouped = _grouped(condition)
-    days = []
-    for item in grouped[1] if grouped else []:
-        raw = item.get("days") if isinstance(item, Mapping) else None
-        days.append("" if raw is None or isinstance(raw, bool) else str(raw))
-    state.rows = list(_rows(state, days))
-    return state
-
-
-def builder_from_post(post: Post, fields: Sequence[CondField]) -> BuilderState:
-    """The builder as posted (the form designer's rows plus ``days-<i>``); ``action`` adds or removes a row."""
-    try:
-        count = max(0, min(int(post.get("rows") or 0), 50))
-    except (TypeError, ValueError):
-        count = 0
-    days = [str(post.get(f"days-{i}") or "") for i in range(count)]
-    action = str(post.get("action") or "")
-    state = designer.builder_from_post(post, fields)
-    if action.startswith("remove-") and action.removeprefix("remove-").isdigit():
-        index = int(action.removeprefix("remove-"))
-        if index < len(days):
-            del days[index]
-    state.rows = list(_rows(state, days))
-    return state
-
-
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
-
-
-def _plain_number(value: Any) -> Any:
-    """``10,000`` -> 10000: numbers are often typed with thousands separators."""
-    if isinstance(value, str) and _THOUSANDS.fullmatch(value.strip()):
-        text = value.strip().replace(",", "")
-        return int(text) if "." not in text else text
-    return value
-
-
-def condition_from_builder(state: BuilderState, fields: Sequence[CondField]) -> dict[str, Any]:
-    """The stored condition the rows describe (``{"all": []}``, "always", when the builder is off)."""
-    condition = designer.condition_from_builder(state, fields)
-    if condition is None:
-        return dict(ALWAYS)
-    families = {f.key: f.family for f in fields}
-    grouped = _grouped(condition)
-    clauses = grouped[1] if grouped else []
-    for row, clause in zip(state.rows, clauses, strict=False):
-        if not isinstance(clause, dict):
-            continue
-        if families.get(str(clause.get("field"))) == "number" and "value" in clause:
-            value = clause["value"]
-            clause["value"] = [_plain_number(v) for v in value] if isinstance(value, list) else _plain_number(value)
-        if is_windowed(str(clause.get("field"))):
-            text = (row.days if isinstance(row, RuleRow) else "").strip()
-            if text:
-                clause["days"] = int(text) if text.isdigit() and len(text) < 7 else text
-    return condition
-
-
-# ---------------------------------------------------------------- where a problem belongs
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where a validator problem belongs in the rule designer.
-
-    ``rule`` is the index in the document's rules list (None: the ruleset as a whole); ``part`` is what
-    about the rule ("" for the rule as a whole, or name, trigger, condition, actions, ...); ``row`` the
-    condition builder's row; ``action`` and ``setting`` the action and its input.
-    """
-
-    rule: int | None
-    part: str = ""
-    row: int | None = None
-    action: int | None = None
-    setting: str = ""
-
-
-_RULE_PATH = re.compile(r"^rules\[(\d+)\](?:\.([A-Za-z_]+)(?:\[(\d+)\])?(?:\.(.*))?)?$")
-_ROW_PATH = re.compile(r"^(?:all|any)\[(\d+)\]")
-_CLAUSE_PARTS = frozenset({"field", "op", "value", "days"})
-
-
-def place(path: str) -> Place:
-    """The place of a problem path of ``check_ruleset`` (e.g. ``rules[2].actions[0].queue``)."""
-    match = _RULE_PATH.match(path or "")
-    if not match:
-        return Place(None)
-    index, part, sub, rest = int(match.group(1)), match.group(2) or "", match.group(3), match.group(4) or ""
-    if part == "condition":
-        row_match = _ROW_PATH.match(rest)
-        if row_match:
-            return Place(index, "condition", row=int(row_match.group(1)))
-        head = rest.split(".", 1)[0].split("[", 1)[0]
-        return Place(index, "condition", row=0 if head in _CLAUSE_PARTS else None)
-    if part == "actions":
-        if sub is None:
-            return Place(index, "actions")
-        setting = rest.split(".", 1)[0].split("[", 1)[0]
-        return Place(index, "actions", action=int(sub), setting=setting)
-    return Place(index, part)
-
-
-@dataclass
-class RuleProblems:
-    """The problems of one rule, sorted onto the parts of its editor."""
-
-    rule: list[str] = dc_field(default_factory=list)
-    """About the rule as a whole (or parts the admin does not edit, like its id or priority)."""
-    settings: dict[str, list[str]] = dc_field(default_factory=dict)
-    condition: list[str] = dc_field(default_factory=list)
-    rows: dict[int, list[str]] = dc_field(default_factory=dict)
-    actions: list[str] = dc_field(default_factory=list)
-    per_action: dict[int, dict[str, list[str]]] = dc_field(default_factory=dict)
-
-    def count(self) -> int:
-        return (len(self.rule) + sum(map(len, self.settings.values())) + len(self.condition)
-                + sum(map(len, self.rows.values())) + len(self.actions)
-                + sum(len(m) for a in self.per_action.values() for m in a.values()))
-
-    def of_action(self, index: int, setting: str = "") -> list[str]:
-        return self.per_action.get(index, {}).get(setting, [])
-
-    def all_messages(self) -> list[str]:
-        out = [*self.rule, *(m for ms in self.settings.values() for m in ms), *self.condition]
-        out += [m for ms in self.rows.values() for m in ms] + self.actions
-        out += [m for a in self.per_action.values() for ms in a.values() for m in ms]
-        return out
-
-
-EDITED_SETTINGS = frozenset({"name", "trigger", "enabled", "description"})
-
-
-def sort_problems(problems: Sequence[tuple[str, str]]) -> tuple[list[str], dict[int, RuleProblems]]:
-    """(problems of the ruleset as a whole, problems per rule index) from (path, message) pairs."""
-    overall: list[str] = []
-    by_rule: dict[int, RuleProblems] = {}
-    for path, message in problems:
-        where = place(path)
-        if where.rule is None:
-            overall.append(message)
-            continue
-        target = by_rule.setdefault(where.rule, RuleProblems())
-        if where.part == "condition":
-            if where.row is None:
-                target.condition.append(message)
-            else:
-                target.rows.setdefault(where.row, []).append(message)
-        elif where.part == "actions":
-            if where.action is None:
-                target.actions.append(message)
-            else:
-                setting = "" if where.setting == "type" else where.setting
-                target.per_action.setdefault(where.action, {}).setdefault(setting, []).append(message)
-        elif where.part in EDITED_SETTINGS:
-            target.settings.setdefault(where.part, []).append(message)
-        else:
-            target.rule.append(message)
-    return overall, by_rule
-
-
 __all__ = [
-    "ACTION_SETTINGS",
     "ALWAYS",
     "PRIORITY_STEP",
-    "ActionSetting",
-    "Place",
     "RemovedRule",
     "RuleEditError",
     "RuleInput",
     "RuleNotFound",
-    "RuleProblems",
-    "RuleRow",
-    "action_from_inputs",
-    "action_inputs",
     "add_action",
     "add_rule",
-    "applies",
-    "builder_from_post",
-    "builder_state",
-    "condition_fields",
-    "condition_from_builder",
     "delete_rule",
     "duplicate_rule",
     "empty_ruleset",
     "find",
     "find_rule",
     "fresh_id",
-    "inputs_from_post",
-    "is_always",
-    "is_attribute",
-    "is_windowed",
     "move_action",
     "move_rule",
     "move_rule_to",
     "next_priority",
     "normalized",
-    "place",
     "position_of",
     "remove_action",
     "restore_rule",
@@ -863,8 +439,6 @@ __all__ = [
     "rules_of",
     "set_condition",
     "set_enabled",
-    "setting_choices",
-    "sort_problems",
     "trigger_order",
     "update_action",
     "update_rule",

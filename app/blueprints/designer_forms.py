@@ -20,6 +20,9 @@ from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.auth import current_user, require_roles
+from app.designer.forms import builder, messages, palette, posts
+from app.designer.forms.preview import preview_document
+from app.designer.forms.problems import ProblemMap, problems_by_place
 from app.errors import error_response
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
@@ -27,7 +30,7 @@ from app.webforms import apply_errors
 from cases import definitions
 from cases.errors import Conflict, ValidationFailed
 from cases.models import Definition, Role, User
-from forms import designer, editing
+from forms import editing
 from forms.conditions import OPERATORS
 from forms.definitions import load_definition
 from forms.editing import EditError, Removed
@@ -137,7 +140,7 @@ def _requester_view(schema: FormSchema) -> dict[str, Any]:
 
 
 def _preview(document: dict[str, Any]) -> dict[str, Any]:
-    preview = designer.preview_document(document)
+    preview = preview_document(document)
     if preview.document is None:
         return {"preview": preview, "preview_schema": None, "preview_forms": {}, "preview_hidden": set()}
     return {"preview": preview, **_requester_view(load_definition(preview.document))}
@@ -150,13 +153,13 @@ def _panel(document: dict[str, Any], selection: Selection) -> dict[str, Any]:
         return {"selected_field": None, "selected_page": page}
     ftype = FIELD_TYPES.get(str(field.get("type")))
     key = str(field["key"])
-    cond_fields = designer.condition_fields(document, key)
-    builders = {which: designer.state_from_condition(field.get(which)) for which in editing.CONDITIONS}
+    cond_fields = builder.condition_fields(document, key)
+    builders = {which: builder.state_from_condition(field.get(which)) for which in editing.CONDITIONS}
     return {
         "selected_field": field, "selected_page": None, "ftype": ftype,
         "allowed": ftype.allowed_properties if ftype is not None else frozenset(),
         "place": editing.place_of(document, key), "cond_fields": cond_fields, "builders": builders,
-        "used_by": designer.uses(document, key),
+        "used_by": messages.uses(document, key),
     }
 
 
@@ -165,12 +168,12 @@ def _workspace(
     undo: Removed | None = None, alert: str | None = None, focus: str | None = None, status: int = 200,
 ) -> Response:
     document = definitions.draft_document(definition)
-    problems = designer.problems_by_place(document, definitions.draft_problems(db.session, definition))
+    problems = problems_by_place(document, definitions.draft_problems(db.session, definition))
     context = {
         "definition": definition, "document": document, "problems": problems, "selection": selection,
         "notice": notice, "undo": undo, "alert": alert, "focus": focus, "revision": definition.draft_revision,
-        "palette": designer.PALETTE,
-        "add_target": designer.add_target(document, field=selection.field, page=selection.page),
+        "palette": palette.PALETTE,
+        "add_target": palette.add_target(document, field=selection.field, page=selection.page),
         **_panel(document, selection), **_preview(document), **_helpers(),
     }
     return render("designer/forms/edit.html", "designer/forms/_workspace.html", status=status, **context)
@@ -178,9 +181,9 @@ def _workspace(
 
 def _helpers() -> dict[str, Any]:
     return {
-        "field_types": FIELD_TYPES, "type_title": designer.field_type_title, "summary": designer.condition_summary,
-        "operators_for": designer.operators_for, "file_types": KNOWN_FILE_TYPES, "widths": WIDTHS,
-        "currencies": CURRENCIES, "megabyte": designer.MEGABYTE,
+        "field_types": FIELD_TYPES, "type_title": messages.field_type_title, "summary": builder.condition_summary,
+        "operators_for": builder.operators_for, "file_types": KNOWN_FILE_TYPES, "widths": WIDTHS,
+        "currencies": CURRENCIES, "megabyte": posts.MEGABYTE,
         "arity": lambda op: OPERATORS[op].arity if op in OPERATORS else "one",
     }
 
@@ -319,7 +322,7 @@ def add_field(form_id: int) -> ResponseReturnValue:
     document, key = _edit(editing.add_field, document, type_name, request.form.get("page", ""), _int("index"),
                           group=request.form.get("group") or None)
     _save(definition, document)
-    notice = f"Added a {designer.field_type_title(type_name).lower()} field at {designer.where(document, key)}."
+    notice = f"Added a {messages.field_type_title(type_name).lower()} field at {messages.where(document, key)}."
     return _done(definition, Selection(field=key), notice, focus=f"fp-{key}-label")
 
 
@@ -334,7 +337,7 @@ def move_field(form_id: int) -> ResponseReturnValue:
         document = _edit(editing.move_field, document, key, request.form.get("page") or None, _int("index") or 0,
                          group=request.form.get("group") or None)
     _save(definition, document)
-    notice = f"“{designer.label_of(document, key)}” moved to {designer.where(document, key)}."
+    notice = f"“{messages.label_of(document, key)}” moved to {messages.where(document, key)}."
     return _done(definition, Selection(field=key), notice, focus=f"sel-{key}")
 
 
@@ -342,11 +345,11 @@ def move_field(form_id: int) -> ResponseReturnValue:
 def update_field(form_id: int, key: str) -> ResponseReturnValue:
     definition, document = _draft(form_id)
     field = _edit(_existing, document, key)
-    props = designer.props_from_post(str(field.get("type")), request.form)
+    props = posts.props_from_post(str(field.get("type")), request.form)
     document = _edit(editing.update_field, document, key, props)
     _save(definition, document)
     new_key = props.get("key", key)
-    return _done(definition, Selection(field=new_key), f"Saved “{designer.label_of(document, new_key)}”.")
+    return _done(definition, Selection(field=new_key), f"Saved “{messages.label_of(document, new_key)}”.")
 
 
 def _existing(document: dict[str, Any], key: str) -> dict[str, Any]:
@@ -361,7 +364,7 @@ def change_options(form_id: int, key: str) -> ResponseReturnValue:
     """Add, remove or reorder options; the side panel's other inputs, posted along, are saved first."""
     definition, document = _draft(form_id)
     field = _edit(_existing, document, key)
-    props = designer.props_from_post(str(field.get("type")), request.form)
+    props = posts.props_from_post(str(field.get("type")), request.form)
     document = _edit(editing.update_field, document, key, props)
     key = props.get("key", key)
     action, index = request.form.get("action", ""), _int("index")
@@ -380,8 +383,8 @@ def change_options(form_id: int, key: str) -> ResponseReturnValue:
 @bp.post("/<int:form_id>/fields/<key>/delete")
 def delete_field(form_id: int, key: str) -> ResponseReturnValue:
     definition, document = _draft(form_id)
-    label = designer.label_of(document, key)
-    used_by = designer.uses(document, key)
+    label = messages.label_of(document, key)
+    used_by = messages.uses(document, key)
     document, removed = _edit(editing.delete_field, document, key)
     _save(definition, document)
     notice = f"Deleted “{label}”."
@@ -396,16 +399,16 @@ def restore_field(form_id: int) -> ResponseReturnValue:
     removed = _edit(Removed.from_json, request.form.get("removed", ""))
     document = _edit(editing.restore_field, document, removed)
     _save(definition, document)
-    return _done(definition, Selection(field=removed.key), f"“{designer.label_of(document, removed.key)}” is back.",
+    return _done(definition, Selection(field=removed.key), f"“{messages.label_of(document, removed.key)}” is back.",
                  focus=f"sel-{removed.key}")
 
 
-def _builder_state(document: dict[str, Any], key: str) -> tuple[str, list[designer.CondField], Any]:
+def _builder_state(document: dict[str, Any], key: str) -> tuple[str, list[builder.CondField], Any]:
     which = request.values.get("which", "")
     if which not in editing.CONDITIONS:
         raise ValidationFailed("Choose which condition to change: when the field is shown, or when it is required.")
-    fields = designer.condition_fields(document, key)
-    return which, fields, designer.builder_from_post(request.values, fields)
+    fields = builder.condition_fields(document, key)
+    return which, fields, posts.builder_from_post(request.values, fields)
 
 
 @bp.get("/<int:form_id>/fields/<key>/condition")
@@ -415,7 +418,7 @@ def condition_builder(form_id: int, key: str) -> ResponseReturnValue:
     field = _edit(_existing, document, key)
     which, fields, state = _builder_state(document, key)
     return render_template("designer/forms/_condition.html", definition=definition, field=field, which=which,
-                           state=state, cond_fields=fields, problems=designer.ProblemMap(),
+                           state=state, cond_fields=fields, problems=ProblemMap(),
                            revision=definition.draft_revision, **_helpers())
 
 
@@ -424,13 +427,13 @@ def set_condition(form_id: int, key: str) -> ResponseReturnValue:
     definition, document = _draft(form_id)
     _edit(_existing, document, key)
     which, fields, state = _builder_state(document, key)
-    condition = designer.condition_from_builder(state, fields)
+    condition = builder.condition_from_builder(state, fields)
     document = _edit(editing.set_condition, document, key, which, condition)
     _save(definition, document)
-    label = designer.label_of(document, key)
+    label = messages.label_of(document, key)
     if condition is not None:
         what = "shown" if which == "visible_if" else "required"
-        notice = f"“{label}” is {what} only when {designer.condition_summary(document, condition)}."
+        notice = f"“{label}” is {what} only when {builder.condition_summary(document, condition)}."
     elif which == "visible_if":
         notice = f"“{label}” is now always shown."
     else:

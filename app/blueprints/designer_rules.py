@@ -18,6 +18,9 @@ from flask.typing import ResponseReturnValue
 
 from app import rule_forms as rf
 from app.auth import current_user, require_roles
+from app.designer.rules import actions as rule_actions
+from app.designer.rules import conditions as rule_conditions
+from app.designer.rules import posts as rule_posts
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from cases import definitions, rule_testing
@@ -250,8 +253,8 @@ def _builder(definition: Definition, rule_id: str) -> tuple[Any, list[Any]]:
     """The condition builder as posted, with what the rule's trigger lets it test (RuleNotFound if gone)."""
     draft = rule_testing.draft_rules(db.session, definition)
     rule = rule_editing.find_rule(draft.document, rule_id)
-    fields = rule_editing.condition_fields(draft.context, str(rule.get("trigger")))
-    return rule_editing.builder_from_post(request.values, fields), fields
+    fields = rule_conditions.condition_fields(draft.context, str(rule.get("trigger")))
+    return rule_posts.builder_from_post(request.values, fields), fields
 
 
 @bp.get("/<rule_id>/condition")
@@ -276,9 +279,9 @@ def set_condition(definition_id: int, rule_id: str) -> ResponseReturnValue:
         return _workspace(definition, status=404, alert=exc.message)
 
     def step(rules: dict[str, Any]) -> tuple[dict[str, Any], Done]:
-        condition = rule_editing.condition_from_builder(state, fields)
+        condition = rule_conditions.condition_from_builder(state, fields)
         rules = rule_editing.set_condition(rules, rule_id, condition)
-        words = "It now applies to every case." if rule_editing.is_always(condition) else "Condition saved."
+        words = "It now applies to every case." if rule_conditions.is_always(condition) else "Condition saved."
         return rules, Done(f"“{_name(rules, rule_id)}”: {words}", selected=rule_id, focus="rl-cond-apply")
 
     return _apply(definition, step, selected=rule_id, submitted=rf.Submitted(condition=state))
@@ -311,7 +314,7 @@ def add_action(definition_id: int, rule_id: str) -> ResponseReturnValue:
     kind, values, submitted = _posted_action("new")
 
     def step(rules: dict[str, Any]) -> tuple[dict[str, Any], Done]:
-        rules, index = rule_editing.add_action(rules, rule_id, rule_editing.action_from_inputs(kind, values))
+        rules, index = rule_editing.add_action(rules, rule_id, rule_actions.action_from_inputs(kind, values))
         label = ACTIONS[kind].label
         return rules, Done(f"“{label}” added to “{_name(rules, rule_id)}”.", selected=rule_id,
                            focus=f"act-{index}-h")
@@ -325,7 +328,7 @@ def save_action(definition_id: int, rule_id: str, index: int) -> ResponseReturnV
     kind, values, submitted = _posted_action(str(index))
 
     def step(rules: dict[str, Any]) -> tuple[dict[str, Any], Done]:
-        rules = rule_editing.update_action(rules, rule_id, index, rule_editing.action_from_inputs(kind, values))
+        rules = rule_editing.update_action(rules, rule_id, index, rule_actions.action_from_inputs(kind, values))
         return rules, Done(f"Action {index + 1} of “{_name(rules, rule_id)}” saved.", selected=rule_id,
                            focus=f"act-{index}-h")
 

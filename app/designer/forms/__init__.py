@@ -1,0 +1,1 @@
+"""The form designer: its routes, the view models of its workspace, and the reading of its posted inputs."""
