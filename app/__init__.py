@@ -95,7 +95,8 @@ def _register_blueprints(app: Flask) -> None:
     if app.url_map.converters["int"] is werkzeug_routing.IntegerConverter:  # unless an input layer set its own
         app.url_map.converters["int"] = BoundedIntegerConverter
     from app.api import bp as api_bp
-    from app.blueprints import admin, auth, designer_case_types, designer_forms, files, homes, portal, public, work
+    from app.blueprints import admin, auth, files, homes, portal, public, work
+    from app.designer import register_designers
 
     app.register_blueprint(auth.bp)
     from app.blueprints import (
@@ -109,16 +110,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(homes.designer)
-    from app.blueprints import audit, designer_documents, documents
+    from app.blueprints import audit, documents
 
     app.register_blueprint(audit.bp)
     app.register_blueprint(documents.bp)
-    app.register_blueprint(designer_documents.bp)
-    app.register_blueprint(designer_case_types.bp)
-    app.register_blueprint(designer_forms.bp)
-    from app.blueprints import designer_rules
-
-    app.register_blueprint(designer_rules.bp)
+    register_designers(app)
     app.register_blueprint(api_bp)
     from app import health
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from markupsafe import Markup
 from wtforms import (
     BooleanField,
@@ -24,9 +23,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import HiddenInput
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from app.designer.drafts import AvailabilityForm, DraftForm, ImportForm, PublishForm
 from app.webforms import CheckboxList
 from cases import workflow_editing as editing
 from cases.inputs import MAX_ID, parse_count
@@ -50,12 +49,6 @@ COMPACT_AFTER = 40
 
 def _upper(value: str | None) -> str | None:
     return value.strip().upper() if isinstance(value, str) else value
-
-
-class DraftForm(FlaskForm):
-    """Every change to the draft names the revision it was made on, so a stale page gets a clear 409."""
-
-    expected_revision = IntegerField("Draft revision", widget=HiddenInput(), validators=[InputRequired()])
 
 
 class GeneralForm(DraftForm):
@@ -124,17 +117,6 @@ class DeadlinesForm(DraftForm):
     resolution_business = BooleanField("Resolution counted in business hours only")
 
 
-class PublishForm(DraftForm):
-    change_note = TextAreaField("Change note", validators=[Optional(), Length(max=2000)],
-                                description="What changed and why; it is shown in the version history.")
-
-
-class AvailabilityForm(FlaskForm):
-    open_for_requests = BooleanField("Open for requests (requesters may file cases of this type)")
-    public = BooleanField("Public (visitors without an account may file too)")
-    archived = BooleanField("Archived (hidden from lists; nobody may file)")
-
-
 class NewCaseTypeForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)],
                        description="E.g. “Customer complaint”.")
@@ -145,14 +127,6 @@ class NewCaseTypeForm(FlaskForm):
                            description="The form requesters fill in; the latest published version is chosen.")
     queue = SelectField("Default queue", validators=[DataRequired("Choose a queue.")],
                         description="Where new cases go unless a rule routes them elsewhere.")
-
-
-class ImportForm(FlaskForm):
-    file = FileField("Case-type file (.json)", validators=[FileRequired("Choose a file to import.")])
-    slug = StringField("Short name", validators=[Optional(), Length(max=63)],
-                       description="Leave empty to use the file's name. If a case type has this short name, the "
-                                   "file replaces its draft; its published versions are kept.")
-    publish = BooleanField("Publish it as a new version right away")
 
 
 # ---------------------------------------------------------------- choices
@@ -329,9 +303,12 @@ def publish_form(revision: int, *, submitted: bool = False) -> PublishForm:
 
 
 def availability_form(definition: Definition, *, submitted: bool = False) -> AvailabilityForm:
-    return _make(AvailabilityForm, "av", submitted, {
-        "open_for_requests": definition.open_for_requests, "public": definition.public,
-        "archived": definition.archived})
+    return AvailabilityForm.of(definition, submitted=submitted, prefix="av")
+
+
+def import_form(*, submitted: bool = False) -> ImportForm:
+    """Unprefixed: the case-type list page has no other form with a short name."""
+    return ImportForm(file_label="Case-type file (.json)", **({} if submitted else {"formdata": None}))
 
 
 def new_form(forms: Iterable[Definition], queues: Iterable[Any]) -> NewCaseTypeForm:

@@ -168,6 +168,17 @@ def _change_lines(definition: Definition, before: Mapping[str, Any], after: Mapp
         return ["Draft edited (it has problems to fix before publishing)."]
 
 
+def check_revision(definition: Definition, expected_revision: int | None) -> None:
+    """Refuse work done on a page that showed another draft revision than the stored one (or named none),
+    before anything is changed; the conflict says who changed the draft and when."""
+    if expected_revision is None:
+        raise Conflict("This page is out of date. Reload it to see the current draft.")
+    if expected_revision != definition.draft_revision:
+        who = definition.draft_updated_by.name if definition.draft_updated_by else "someone"
+        raise Conflict(f"This draft was changed by {who} at {definition.draft_updated_at:%Y-%m-%d %H:%M} UTC "
+                       "after you opened it. Reload to see their changes.")
+
+
 def save_draft(
     session: Session, definition: Definition, document: Mapping[str, Any], *, actor: User,
     expected_revision: int | None = None, clock: Clock = utcnow,
@@ -179,10 +190,8 @@ def save_draft(
     text = canonical_json(document)
     if len(text.encode()) > MAX_DRAFT_BYTES:
         raise ValidationFailed("The definition is too large (more than 1 MiB).")
-    if expected_revision is not None and expected_revision != definition.draft_revision:
-        who = definition.draft_updated_by.name if definition.draft_updated_by else "someone"
-        raise Conflict(f"This draft was changed by {who} at {definition.draft_updated_at:%Y-%m-%d %H:%M} UTC "
-                       "after you opened it. Reload to see their changes.")
+    if expected_revision is not None:
+        check_revision(definition, expected_revision)
     if text != definition.draft:
         before = draft_document(definition)
         with transaction(session):

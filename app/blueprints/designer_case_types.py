@@ -16,7 +16,8 @@ from flask import Blueprint, flash, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 
 from app import case_type_forms as ctf
-from app.auth import current_user, require_roles
+from app.auth import require_roles
+from app.designer.drafts import DraftForm, ImportForm, actor, save_availability, save_change
 from app.diagram import case_type_svg, swatch
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
@@ -24,7 +25,7 @@ from app.webforms import apply_errors
 from cases import accounts, definitions, kinds
 from cases import workflow_editing as editing
 from cases.errors import Conflict, NotFound, ValidationFailed
-from cases.models import Definition, Role, User
+from cases.models import Definition, Role
 from cases.workflow import starter_case_type
 from forms.errors import DefinitionProblem
 
@@ -33,12 +34,6 @@ require_roles(bp, Role.ADMIN)
 
 KIND = "case_type"
 Change = Callable[[dict[str, Any]], tuple[dict[str, Any], str]]
-
-
-def _actor() -> User:
-    user = current_user()
-    assert user is not None
-    return user
 
 
 def _definition(definition_id: int) -> Definition:
@@ -70,14 +65,6 @@ def _editor(definition: Definition, *, status: int = 200, problems: list[Definit
                   status_message=saved if is_htmx() else None)
 
 
-def _ensure_fresh(definition: Definition, revision: int | None) -> None:
-    """Refuse a change made on a page showing an older draft revision (Conflict names who and when)."""
-    if revision != definition.draft_revision:
-        # save_draft checks the revision before anything else and words the conflict; nothing is stored.
-        definitions.save_draft(db.session, definition, definitions.draft_document(definition), actor=_actor(),
-                               expected_revision=revision)
-
-
 def _done(definition: Definition, message: str, *, open_slot: str = "", focus: str = "",
           anchor: str = "", problems: list[DefinitionProblem] | None = None) -> ResponseReturnValue:
     if not is_htmx():
@@ -86,18 +73,14 @@ def _done(definition: Definition, message: str, *, open_slot: str = "", focus: s
     return _editor(definition, saved=message, open_slot=open_slot, focus=focus, problems=problems)
 
 
-def _change(definition: Definition, form: ctf.DraftForm, slot: str, change: Change, *, message: str,
+def _change(definition: Definition, form: DraftForm, slot: str, change: Change, *, message: str,
             focus: Callable[[str], str] | None = None,
             anchor: Callable[[str], str] | None = None) -> ResponseReturnValue:
     """Validate the form, apply `change` to the current draft and save it with the page's revision."""
     if not form.validate():
         return _editor(definition, status=422, submitted={slot: form}, open_slot=slot)
-    revision = form.expected_revision.data
     try:
-        _ensure_fresh(definition, revision)
-        document, open_slot = change(definitions.draft_document(definition))
-        problems = definitions.save_draft(db.session, definition, document, actor=_actor(),
-                                          expected_revision=revision)
+        problems, open_slot = save_change(definition, form.expected_revision.data, change)
     except Conflict as exc:
         return _editor(definition, status=409, conflict=exc.message)
     except NotFound as exc:
@@ -121,13 +104,13 @@ def index() -> ResponseReturnValue:
     return _index_page()
 
 
-def _index_page(*, import_form: ctf.ImportForm | None = None, reasons: list[str] | None = None,
+def _index_page(*, import_form: ImportForm | None = None, reasons: list[str] | None = None,
                 status: int = 200) -> ResponseReturnValue:
     archived = request.args.get("archived") == "1"
     rows = [(d, definitions.draft_changes(d)) for d in
             definitions.list_definitions(db.session, KIND, include_archived=archived)]
     return render("designer/case_types/index.html", status=status, rows=rows, show_archived=archived,
-                  import_form=import_form or ctf.ImportForm(formdata=None), import_reasons=reasons or [])
+                  import_form=import_form or ctf.import_form(), import_reasons=reasons or [])
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -141,7 +124,7 @@ def new() -> ResponseReturnValue:
         document = editing.normalized(starter_case_type(name, form=form_slug, form_version=number,
                                                         queue=form.queue.data or ""))
         try:
-            definition = definitions.create(db.session, KIND, slug=slug, title=name, actor=_actor(),
+            definition = definitions.create(db.session, KIND, slug=slug, title=name, actor=actor(),
                                             document=document)
         except ValidationFailed as exc:
             apply_errors(form, {("name" if k == "title" else k): v for k, v in exc.fields.items()})
@@ -153,13 +136,13 @@ def new() -> ResponseReturnValue:
 
 @bp.post("/import")
 def import_file() -> ResponseReturnValue:
-    form = ctf.ImportForm()
+    form = ctf.import_form(submitted=True)
     reasons: list[str] = []
     if form.validate_on_submit():
         upload = form.file.data
         slug = (form.slug.data or "").strip().lower() or definitions.slug_from_filename(upload.filename or "")
         try:
-            definition = definitions.import_document(db.session, KIND, upload.read(), slug=slug, actor=_actor(),
+            definition = definitions.import_document(db.session, KIND, upload.read(), slug=slug, actor=actor(),
                                                      publish_now=bool(form.publish.data))
         except ValidationFailed as exc:
             slug_errors = {k: v for k, v in exc.fields.items() if k == "slug"}
@@ -225,7 +208,7 @@ def save_state(definition_id: int, key: str) -> ResponseReturnValue:
 @bp.post("/<int:definition_id>/states/<key>/remove")
 def remove_state(definition_id: int, key: str) -> ResponseReturnValue:
     definition = _definition(definition_id)
-    form = ctf.DraftForm()
+    form = DraftForm()
     return _change(definition, form, "", lambda doc: (editing.remove_state(doc, key), ""),
                    message="State removed.", focus=lambda _s: "states-h", anchor=lambda _s: "states")
 
@@ -289,7 +272,7 @@ def save_transition(definition_id: int, key: str) -> ResponseReturnValue:
 @bp.post("/<int:definition_id>/transitions/<key>/remove")
 def remove_transition(definition_id: int, key: str) -> ResponseReturnValue:
     definition = _definition(definition_id)
-    return _change(definition, ctf.DraftForm(), "", lambda doc: (editing.remove_transition(doc, key), ""),
+    return _change(definition, DraftForm(), "", lambda doc: (editing.remove_transition(doc, key), ""),
                    message="Transition removed.", focus=lambda _s: "transitions-h",
                    anchor=lambda _s: "transitions")
 
@@ -303,7 +286,7 @@ def _move(definition: Definition, section: str, key: str) -> ResponseReturnValue
     offset = -1 if request.form.get("direction") == "up" else 1
     noun = section[:-1]
     direction = "up" if offset < 0 else "down"
-    return _change(definition, ctf.DraftForm(), "", lambda doc: (editing.move(doc, section, key, offset), ""),
+    return _change(definition, DraftForm(), "", lambda doc: (editing.move(doc, section, key, offset), ""),
                    message=f"Moved {direction}.", focus=lambda _s: f"move-{noun}-{ctf.dom_id(key)}-{direction}",
                    anchor=lambda _s: f"{noun}-{ctf.dom_id(key)}")
 
@@ -315,11 +298,11 @@ def publish(definition_id: int) -> ResponseReturnValue:
     if not form.validate():
         return _editor(definition, status=422, submitted={"publish": form}, open_slot="publish")
     try:
-        _ensure_fresh(definition, form.expected_revision.data)
+        definitions.check_revision(definition, form.expected_revision.data)
     except Conflict as exc:
         return _editor(definition, status=409, conflict=exc.message)
     try:
-        version = definitions.publish(db.session, definition, actor=_actor(), change_note=form.change_note.data or "")
+        version = definitions.publish(db.session, definition, actor=actor(), change_note=form.change_note.data or "")
     except ValidationFailed as exc:
         return _editor(definition, status=422, submitted={"publish": form}, publish_problem=exc.message,
                        focus="publish-h")
@@ -336,8 +319,7 @@ def availability(definition_id: int) -> ResponseReturnValue:
     form = ctf.availability_form(definition, submitted=True)
     if not form.validate():
         return _editor(definition, status=422, submitted={"availability": form})
-    definitions.set_availability(db.session, definition, open_for_requests=bool(form.open_for_requests.data),
-                                 public=bool(form.public.data), archived=bool(form.archived.data), actor=_actor())
+    save_availability(definition, form)
     return _done(definition, "Availability saved.", focus="av-save", anchor="availability")
 
 

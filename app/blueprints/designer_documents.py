@@ -22,7 +22,8 @@ from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from app.auth import current_user, require_roles
+from app.auth import require_roles
+from app.designer.drafts import posted_revision, save_change
 from app.documents import RenderFailed, block_document_job, render_in_child
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
@@ -32,8 +33,8 @@ from cases import doc_template_editing as editing
 from cases.clock import utcnow
 from cases.doc_templates import BUILTIN_PLACEHOLDERS, BlockDocument, BlockError, parse_block_document
 from cases.errors import Conflict, NotFound, ValidationFailed
-from cases.inputs import MAX_ID, parse_count
-from cases.models import Case, Definition, Role, User
+from cases.inputs import parse_count
+from cases.models import Case, Definition, Role
 from cases.submissions import form_schema
 from forms.errors import DefinitionProblem
 from forms.schema import FormSchema
@@ -44,12 +45,6 @@ require_roles(bp, Role.ADMIN)
 KIND = "case_type"
 PREVIEW_DPI = 70
 Change = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-def _actor() -> User:
-    user = current_user()
-    assert user is not None
-    return user
 
 
 def _definition(definition_id: int) -> Definition:
@@ -120,25 +115,18 @@ def _editor(definition: Definition, index: int | None, *, status: int = 200, mes
                   editor=editor, labels=editing.BLOCK_LABELS, form=FlaskForm())
 
 
-def _revision() -> int | None:
-    return parse_count(request.form.get("expected_revision", ""), high=MAX_ID)
-
-
 def _change(definition: Definition, index: int | None, change: Change, *, message: str,
             go_to: int | None = None, to_list: bool = False) -> ResponseReturnValue:
     """Apply `change` to the current draft and save it with the page's revision; refusals re-render."""
     if not FlaskForm().validate_on_submit():
         abort(400)
-    revision = _revision()
+    latest = definition.latest_version
+
+    def settled(doc: dict[str, Any]) -> tuple[dict[str, Any], None]:
+        return editing.settle_versions(change(doc), definitions.version_document(latest) if latest else None), None
+
     try:
-        if revision != definition.draft_revision:
-            raise Conflict("This draft was changed after you opened it (by you in another tab, or by someone "
-                           "else). Reload to see the current draft.")
-        document = change(definitions.draft_document(definition))
-        latest = definition.latest_version
-        document = editing.settle_versions(document, definitions.version_document(latest) if latest else None)
-        problems = definitions.save_draft(db.session, definition, document, actor=_actor(),
-                                          expected_revision=revision)
+        problems, _ = save_change(definition, posted_revision(), settled)
     except Conflict as exc:
         return _editor(definition, index, status=409, conflict=exc.message)
     except NotFound as exc:

@@ -75,6 +75,21 @@ def test_stale_draft_save_is_refused_with_who_and_when(session: Session, admin: 
         definitions.save_draft(session, complaint, document, actor=admin, expected_revision=revision)
 
 
+def test_check_revision_refuses_a_stale_or_unnamed_revision_and_stores_nothing(
+        session: Session, admin: User, complaint: Definition) -> None:
+    opened = complaint.draft_revision
+    definitions.check_revision(complaint, opened)  # the page shows the current draft: nothing to refuse
+    document = complaint_document()
+    document["title"] = "Complaint (edited)"
+    definitions.save_draft(session, complaint, document, actor=admin, expected_revision=opened)
+    before = (complaint.draft, complaint.draft_revision, len(audit.events(session, complaint.stream)))
+    with pytest.raises(Conflict, match=r"changed by Ada Admin at \d{4}-\d\d-\d\d \d\d:\d\d UTC"):
+        definitions.check_revision(complaint, opened)
+    with pytest.raises(Conflict, match="out of date"):
+        definitions.check_revision(complaint, None)
+    assert (complaint.draft, complaint.draft_revision, len(audit.events(session, complaint.stream))) == before
+
+
 def test_every_change_is_audited_with_a_readable_diff(session: Session, admin: User,
                                                       complaint: Definition) -> None:
     document = complaint_document()
