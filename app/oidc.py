@@ -27,6 +27,8 @@ bp = Blueprint("sso", __name__)
 log = logging.getLogger(__name__)
 ID_TOKEN_KEY = "sso_id_token"  # noqa: S105 - a session key, not a secret
 NEXT_KEY = "sso_next"
+# Self-registration and its confirmation link: turned off with password login (OIDC_ONLY).
+SELF_SERVICE = ("auth.register", "auth.registration_sent", "auth.confirm_registration")
 
 
 def enabled(app: Flask | None = None) -> bool:
@@ -152,7 +154,7 @@ def _password_login_off() -> ResponseReturnValue | None:
     """OIDC_ONLY: the password form and self-registration answer with a pointer to single sign-on."""
     if not current_app.config.get("OIDC_ONLY") or not enabled():
         return None
-    if request.endpoint == "auth.register" or (request.endpoint == "auth.login" and request.method == "POST"):
+    if request.endpoint in SELF_SERVICE or (request.endpoint == "auth.login" and request.method == "POST"):
         return _refused("Password sign-in is turned off here: sign in with single sign-on.", 403)
     return None
 

@@ -13,9 +13,8 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from cases import notifications
 from cases.clock import Clock, utcnow
-from cases.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationFailed
+from cases.errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed
 from cases.models import ApiToken, LoginSession, Queue, QueueMember, Role, Setting, User, UserRole
 from cases.passwords import hash_password, password_problems, verify_password
 from cases.uow import transaction
@@ -76,16 +75,9 @@ def list_users(session: Session) -> Sequence[User]:
 EXISTS_MESSAGE = "A user with this e-mail address already exists."
 
 
-def create_user(
-    session: Session,
-    *,
-    email: str,
-    name: str,
-    password: str,
-    roles: Iterable[str],
-    clock: Clock = utcnow,
-) -> User:
-    """Create an active user; every problem is reported at once, per field."""
+def new_account_problems(email: str, name: str, password: str) -> tuple[str, str, dict[str, list[str]]]:
+    """The normalised address and name of a new account, and every problem with them or the password
+    (per field; whether the address already has an account is left to the caller)."""
     errors: dict[str, list[str]] = {}
     try:
         email = normalize_email(email)
@@ -98,6 +90,20 @@ def create_user(
         errors.setdefault("name", []).append("Use at most 200 characters.")
     if problems := password_problems(password, email=email):
         errors["password"] = problems
+    return email, name, errors
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    roles: Iterable[str],
+    clock: Clock = utcnow,
+) -> User:
+    """Create an active user; every problem is reported at once, per field."""
+    email, name, errors = new_account_problems(email, name, password)
     try:
         role_set = parse_roles(roles)
         if not role_set:
@@ -399,36 +405,6 @@ def set_setting(session: Session, key: str, value: str) -> None:
             session.add(Setting(key=key, value=value))
         else:
             row.value = value
-
-
-def register_requester(session: Session, *, email: str, name: str, password: str,
-                       clock: Clock = utcnow) -> User | None:
-    """Self-registration, allowed only while an admin keeps it open; new users are requesters.
-
-    An address that already has an account is not revealed: its owner gets an e-mail, and the caller
-    gets None (and shows the same neutral message it shows after every registration)."""
-    if not registration_open(session):
-        raise PermissionDenied("Registration is closed. Ask an administrator for an account.")
-    try:
-        return create_user(session, email=email, name=name, password=password, roles=[Role.REQUESTER], clock=clock)
-    except ValidationFailed as exc:
-        fields = dict(exc.fields)
-        if fields.get("email") != [EXISTS_MESSAGE]:
-            raise
-        del fields["email"]  # never tell a visitor which addresses have accounts
-        if fields:
-            raise ValidationFailed(exc.message, fields) from None
-    existing = find_user(session, email)
-    assert existing is not None
-    with transaction(session):
-        notifications.queue_message(
-            session, to=existing.email, subject="Someone tried to register with your e-mail address",
-            body=("Someone (perhaps you) tried to register a new Casework account with this e-mail address, "
-                  "which already has an account. If it was you, log in with your password; if you have "
-                  "forgotten it, ask your administrator to reset it. If it was not you, you can ignore "
-                  "this message: nothing was changed."),
-            reason="account.registration_attempt", clock=clock)
-    return None
 
 
 def users_with_role(session: Session, role: Role) -> Sequence[User]:

@@ -8,15 +8,19 @@ from flask.typing import ResponseReturnValue
 from app.auth import current_user, home_url, log_in, log_out, login_required, safe_next
 from app.extensions import db
 from app.htmx import render, see_other
-from app.webforms import LoginForm, PasswordChangeForm, ProfileForm, RegisterForm, TokenForm, apply_errors
-from cases import accounts
-from cases.errors import AuthenticationFailed, ValidationFailed
+from app.webforms import (
+    ConfirmForm,
+    LoginForm,
+    PasswordChangeForm,
+    ProfileForm,
+    RegisterForm,
+    TokenForm,
+    apply_errors,
+)
+from cases import accounts, registration
+from cases.errors import AuthenticationFailed, NotFound, ValidationFailed
 
 bp = Blueprint("auth", __name__)
-
-REGISTERED_ELSEWHERE = ("Thank you. If this e-mail address can be used for a new account, you are logged in "
-                        "now; if not, we have sent a message to it that explains what to do.")
-
 
 @bp.get("/")
 def root() -> ResponseReturnValue:
@@ -52,26 +56,45 @@ def logout() -> ResponseReturnValue:
 
 @bp.route("/register", methods=["GET", "POST"])
 def register() -> ResponseReturnValue:
+    """Every accepted registration gets the same answer; what happens next arrives by e-mail."""
     if not accounts.registration_open(db.session):
         return render("auth/register_closed.html", status=403)
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = accounts.register_requester(
+            registration.request_registration(
                 db.session, email=form.email.data or "", name=form.name.data or "",
                 password=form.password.data or "",
+                link_for=lambda token: url_for("auth.confirm_registration", token=token, _external=True),
             )
         except ValidationFailed as exc:
             apply_errors(form, exc.fields)
         else:
-            if user is None:  # the address has an account: its owner was e-mailed; say nothing more here
-                flash(REGISTERED_ELSEWHERE, "info")
-                return see_other(url_for("auth.login"))
-            log_in(user)
-            flash("Welcome to Casework. Your account is ready.", "success")
-            return see_other(home_url(user))
+            return see_other(url_for("auth.registration_sent"))
     status = 422 if form.errors else 200
     return render("auth/register.html", form=form, status=status)
+
+
+@bp.get("/register/sent")
+def registration_sent() -> ResponseReturnValue:
+    return render("auth/register_sent.html")
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+def confirm_registration(token: str) -> ResponseReturnValue:
+    """The e-mailed link: a page with one button (mail scanners that open links spend nothing), whose
+    post creates the account and logs its owner in."""
+    form = ConfirmForm()
+    try:
+        if not form.validate_on_submit():
+            pending = registration.pending_registration(db.session, token)
+            return render("auth/register_confirm.html", form=form, name=pending.name, email=pending.email)
+        user = registration.confirm_registration(db.session, token)
+    except NotFound as exc:
+        return render("auth/register_invalid.html", message=exc.message, status=404)
+    log_in(user)
+    flash("Welcome to Casework. Your account is ready.", "success")
+    return see_other(home_url(user))
 
 
 @bp.route("/profile", methods=["GET", "POST"])

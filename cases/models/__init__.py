@@ -12,6 +12,7 @@ from cases.models.form_tokens import FormToken
 from cases.models.idempotency import IdempotencyKey
 from cases.models.identities import UserIdentity
 from cases.models.notifications import OutboxMessage
+from cases.models.registrations import PendingRegistration
 from cases.models.sla import SLA_STATUSES, Deadline
 from cases.models.submissions import StoredFile, Submission
 from cases.models.tasks import TASK_STATUSES, Task
@@ -51,6 +52,7 @@ __all__ = [
     "IdempotencyKey",
     "LoginSession",
     "OutboxMessage",
+    "PendingRegistration",
     "Queue",
     "QueueMember",
     "Role",

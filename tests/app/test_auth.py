@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.app.registration_mail import follow_confirmation_link
 from tests.conftest import Web
 
 
@@ -138,7 +139,10 @@ def test_admin_opens_registration_and_a_requester_registers(app: Any, demo_users
     assert "Use at least 10 characters." in body
     good = visitor.post("/register", {"name": "Eve", "email": "Eve@Example.com", "password": "long enough pw"})
     assert good.status_code == 303
-    assert good.headers["Location"] == "/portal/"
+    assert good.headers["Location"] == "/register/sent"
+    assert visitor.get("/profile").status_code == 302  # no account, no session until the link is used
+    confirmed = follow_confirmation_link(app, visitor, "eve@example.com")
+    assert confirmed.headers["Location"] == "/portal/"
     me = visitor.get("/profile").get_data(as_text=True)
     assert "eve@example.com" in me
     assert "Requester" in me

@@ -22,6 +22,8 @@ POLICY: dict[str, set[str]] = {
     "auth.root": EVERYONE,
     "auth.login": EVERYONE,
     "auth.register": EVERYONE,
+    "auth.registration_sent": EVERYONE,
+    "auth.confirm_registration": EVERYONE,
     "auth.logout": EVERYONE,
     "auth.profile": LOGGED_IN,
     "auth.change_password": LOGGED_IN,

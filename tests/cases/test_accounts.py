@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from cases import accounts
 from cases.clock import fixed
-from cases.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationFailed
+from cases.errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed
 from cases.models import Role
 from cases.passwords import hash_password, verify_password
 
@@ -108,14 +108,6 @@ def test_queues(session: Session) -> None:
     assert [q.slug for q in accounts.queues_of(session, agent)] == ["billing"]
     accounts.remove_queue_member(session, queue, agent)
     assert accounts.queues_of(session, agent) == []
-
-
-def test_registration_follows_the_setting(session: Session) -> None:
-    with pytest.raises(PermissionDenied):
-        accounts.register_requester(session, email="eve@example.com", name="Eve", password="long enough pw")
-    accounts.set_setting(session, "registration_open", "true")
-    eve = accounts.register_requester(session, email="eve@example.com", name="Eve", password="long enough pw")
-    assert eve.roles == {Role.REQUESTER}
 
 
 def test_password_hashes_are_salted_and_production_cost_is_kept() -> None:

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from app.extensions import db
+from cases import accounts
+from cases.models import OutboxMessage
 
 HOMES = [
     ("admin@example.com", "/designer/", "Designer"),
@@ -85,3 +92,44 @@ def test_no_console_errors_and_no_csp_violations(page: Page) -> None:
     page.goto("/admin/queues")
     page.goto("/profile")
     assert errors == []
+
+
+@pytest.fixture
+def open_registration(live_app: Any) -> Iterator[None]:
+    with live_app.app_context():
+        accounts.set_setting(db.session, "registration_open", "true")
+    yield
+    with live_app.app_context():
+        accounts.set_setting(db.session, "registration_open", "false")
+
+
+def _mailed_link(live_app: Any, to: str) -> str:
+    with live_app.app_context():
+        bodies = db.session.scalars(select(OutboxMessage.body).where(OutboxMessage.to == to)).all()
+        db.session.remove()
+    links = [m for body in bodies for m in re.findall(r"http://\S+/register/confirm/[\w-]+", body)]
+    assert len(links) == 1, bodies
+    return links[0]
+
+
+def test_register_then_the_mailed_link_logs_the_new_requester_in(page: Page, live_app: Any,
+                                                                  open_registration: None) -> None:
+    page.goto("/login")
+    page.get_by_role("link", name="Register").click()
+    page.get_by_label("Your name").fill("Erin Example")
+    page.get_by_label("E-mail address").fill("erin@example.com")
+    page.get_by_label("Password").fill("a long enough password")
+    page.get_by_role("button", name="Create account").click()
+    expect(page).to_have_url(re.compile(r"/register/sent$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your e-mail")
+    page.goto("/portal/")
+    expect(page).to_have_url(re.compile(r"/login\?next="))  # no session before the link is used
+
+    link = _mailed_link(live_app, "erin@example.com")
+    page.goto(link)
+    page.get_by_role("button", name="Confirm and log in").click()
+    expect(page).to_have_url(re.compile(r"/portal/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("My cases")
+    page.get_by_role("button", name="Log out").click()
+    page.goto(link)  # the link works once
+    expect(page.get_by_role("heading", level=1)).to_have_text("This link is not valid")
