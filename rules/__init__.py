@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from rules.actions import ACTIONS, describe_action, validate_action
 from rules.backtest import BacktestReport, CaseChange, Disagreement, cross_check, simulate
-from rules.compile import CompiledRuleset, compile_draft, compile_ruleset, engine_problems, normalize_facts
+from rules.compile import CompiledRuleset, compile_draft, compile_ruleset, engine_problems
 from rules.engine import DurableEvaluator, Evaluator, ReferenceEvaluator, engine_built
 from rules.errors import EngineError, RuleInvalid, RuleProblem, RulesError
+from rules.facts import normalize_facts
 from rules.model import (
     CASE_ATTRIBUTES,
     CASE_PRIORITIES,

@@ -29,8 +29,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from forms.conditions import ConditionError, evaluate
-from rules.compile import CompiledRuleset, as_compiled, normalize_facts
+from rules.compile import CompiledRuleset, as_compiled
 from rules.errors import EngineError
+from rules.facts import normalize_facts
 from rules.model import TRIGGERS, Evaluation, Rule, RuleSet, decisions_for
 
 logger = logging.getLogger(__name__)

@@ -15,11 +15,11 @@ from rules.compile import (
     CompiledRuleset,
     compile_draft,
     compile_ruleset,
-    fnv1a_32,
-    normalize_facts,
 )
 from rules.engine import DurableEvaluator, ReferenceEvaluator
 from rules.errors import RuleInvalid
+from rules.facts import normalize_facts
+from rules.literals import fnv1a_32
 from rules.model import ValidationContext
 from rules.validate import validate_ruleset
 from tests.rules.rules_helpers import COMPLAINT_ESCALATION, clause, doc, rule, unique_slug
