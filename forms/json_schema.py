@@ -54,43 +54,76 @@ def _bounds(spec: FieldSpec) -> dict[str, Any]:
     return out
 
 
+_TEXT_SHAPES = {
+    "email": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    "url": r"^[hH][tT][tT][pP][sS]?://[^\s/?#]+",
+    "phone": r"^\+?[0-9 ()./-]+(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$",
+}
+
+
+def _text_schema(spec: FieldSpec) -> dict[str, Any]:
+    kind = spec.type
+    hard = _HARD_MAX.get(kind, 1000)
+    out: dict[str, Any] = {"type": "string", "maxLength": min(spec.max_length or hard, hard),
+                           "minLength": max(spec.min_length or 0, 1),
+                           "pattern": _MULTI_LINE if kind == "long_text" else _ONE_LINE}
+    shape = _TEXT_SHAPES.get(kind)
+    if spec.pattern is not None:
+        shape = rf"^\s*(?:{spec.pattern})\s*$"  # the server trims surrounding white space first
+    if shape is not None:
+        out["allOf"] = [{"pattern": shape}]
+    if kind in ("email", "url"):
+        out["format"] = "email" if kind == "email" else "uri"
+    return out
+
+
+def _decimal_schema(spec: FieldSpec) -> dict[str, Any]:
+    """A decimal or an amount: a JSON number or a decimal string, with at most its places."""
+    places = 2 if spec.type == "currency" else 10
+    number = {"type": "number", "multipleOf": Decimal(1).scaleb(-places), **_bounds(spec)}
+    digits = rf"\.\d{{1,{places}}}0*"  # trailing zeros are no extra places
+    text = {"type": "string", "pattern": rf"^[+-]?(?:\d+(?:{digits})?|{digits})$"}
+    out: dict[str, Any] = {"anyOf": [number, text]}
+    if spec.type == "currency" and spec.currency:
+        out["description"] = f"An amount in {spec.currency}, e.g. 1250.00 (a number or a decimal string)."
+    return out
+
+
+def _date_schema(spec: FieldSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "string", "format": "date", "pattern": _DATE}
+    bounds = [f"{word} {value.isoformat()}" for word, value in (("on or after", spec.min), ("on or before", spec.max))
+              if isinstance(value, dt.date)]
+    if bounds:
+        out["description"] = "A date " + " and ".join(bounds) + "."
+    return out
+
+
+def _group_schema(spec: FieldSpec, *, required: bool, families: Mapping[str, str]) -> dict[str, Any]:
+    row_families = {**families, **{f.key: f.family for f in spec.fields if f.family is not None}}
+    row, conditionals = _object(spec.fields, row_families)
+    if conditionals:
+        row["allOf"] = conditionals
+    out: dict[str, Any] = {"type": "array", "items": row}
+    low = max(spec.min_rows or 0, 1 if required else 0)
+    if low:
+        out["minItems"] = low
+    if spec.max_rows is not None:
+        out["maxItems"] = spec.max_rows
+    return out
+
+
 def _value_schema(spec: FieldSpec, *, required: bool, families: Mapping[str, str]) -> dict[str, Any]:
     """The schema of one non-empty value of `spec` (rows of a group included)."""
     kind = spec.type
     family = spec.family
     if family == "text":
-        hard = _HARD_MAX.get(kind, 1000)
-        out: dict[str, Any] = {"type": "string", "maxLength": min(spec.max_length or hard, hard),
-                               "minLength": max(spec.min_length or 0, 1),
-                               "pattern": _MULTI_LINE if kind == "long_text" else _ONE_LINE}
-        shape = {"email": r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "url": r"^[hH][tT][tT][pP][sS]?://[^\s/?#]+",
-                 "phone": r"^\+?[0-9 ()./-]+(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$"}.get(kind)
-        if spec.pattern is not None:
-            shape = rf"^\s*(?:{spec.pattern})\s*$"  # the server trims surrounding white space first
-        if shape is not None:
-            out["allOf"] = [{"pattern": shape}]
-        if kind in ("email", "url"):
-            out["format"] = "email" if kind == "email" else "uri"
-        return out
+        return _text_schema(spec)
     if kind == "integer":
         return {"type": "integer", **_bounds(spec)}
     if kind in ("decimal", "currency"):
-        places = 2 if kind == "currency" else 10
-        number = {"type": "number", "multipleOf": Decimal(1).scaleb(-places), **_bounds(spec)}
-        digits = rf"\.\d{{1,{places}}}0*"  # trailing zeros are no extra places
-        text = {"type": "string", "pattern": rf"^[+-]?(?:\d+(?:{digits})?|{digits})$"}
-        out = {"anyOf": [number, text]}
-        if kind == "currency" and spec.currency:
-            out["description"] = f"An amount in {spec.currency}, e.g. 1250.00 (a number or a decimal string)."
-        return out
+        return _decimal_schema(spec)
     if kind == "date":
-        out = {"type": "string", "format": "date", "pattern": _DATE}
-        bounds = [f"{word} {value.isoformat()}" for word, value in (("on or after", spec.min), ("on or before",
-                                                                                                spec.max))
-                  if isinstance(value, dt.date)]
-        if bounds:
-            out["description"] = "A date " + " and ".join(bounds) + "."
-        return out
+        return _date_schema(spec)
     if kind == "datetime":
         return {"type": "string", "format": "date-time", "pattern": _DATETIME}
     if family == "choice":
@@ -106,17 +139,7 @@ def _value_schema(spec: FieldSpec, *, required: bool, families: Mapping[str, str
         return {"type": "array", "items": {"type": "integer", "minimum": 1}, "maxItems": limit,
                 "minItems": 1 if required else 0, "description": "Ids returned by POST /api/v1/uploads."}
     if family == "group":
-        row_families = {**families, **{f.key: f.family for f in spec.fields if f.family is not None}}
-        row, conditionals = _object(spec.fields, row_families)
-        if conditionals:
-            row["allOf"] = conditionals
-        out = {"type": "array", "items": row}
-        low = max(spec.min_rows or 0, 1 if required else 0)
-        if low:
-            out["minItems"] = low
-        if spec.max_rows is not None:
-            out["maxItems"] = spec.max_rows
-        return out
+        return _group_schema(spec, required=required, families=families)
     return {}
 
 
