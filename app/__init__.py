@@ -47,9 +47,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     init_webhooks(app)
 
-    from app.document_jobs import init_document_jobs
+    from app.documents.queue import init_document_queue
 
-    init_document_jobs(app)
+    init_document_queue(app)
     _register_request_hooks(app)
 
     from app.errors import register_error_handlers

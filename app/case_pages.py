@@ -10,7 +10,7 @@ from flask import abort, current_app, request
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
-from app.document_pages import DocumentSection, document_section
+from app.documents.pages import DocumentSection, document_section
 from app.errors import STATUS_BY_ERROR
 from app.extensions import db
 from app.htmx import is_htmx, see_other

@@ -219,7 +219,7 @@ def _check_renderer_in_background(app: Flask) -> None:
     """Start the renderer and say whether it can give reproducible documents (without delaying start-up)."""
     import threading
 
-    from app.document_commands import warn_about_toolchain
+    from app.documents.commands import warn_about_toolchain
 
     def check() -> None:
         with app.app_context():
@@ -230,7 +230,7 @@ def _check_renderer_in_background(app: Flask) -> None:
 
 def _render_left_over(app: Flask) -> None:
     """Documents queued while no server ran (the closed cases of `casework demo`) render in the background."""
-    from app.document_jobs import enqueue_documents
+    from app.documents.queue import enqueue_documents
     from cases import documents
 
     pending = documents.pending_ids(db.session)
@@ -363,7 +363,7 @@ case_types_group = definition_commands("case_type", name="case-types", label="ca
 def register_commands(app: Flask) -> None:
     from app.backup_commands import backup_command, restore_command
     from app.checkpoint_commands import COMMANDS as CHECKPOINT_COMMANDS
-    from app.document_commands import audit_export_command, documents_group
+    from app.documents.commands import audit_export_command, documents_group
     from app.pack_commands import packs_group
     from app.webhooks import webhooks_group
 

@@ -10,6 +10,10 @@ Periodic jobs (the SLA sweep, every minute) run from a `Periodic` daemon thread:
 and the worker runs it like any other job. The worker's own process never touches the database, so
 the connections of the jobs it forks are never shared with a thread. Several workers on several
 machines each enqueue sweeps; that is safe because a sweep fires each deadline exactly once.
+
+Work written by a transaction (queued documents, outbox mail, webhook deliveries) is handed to its job
+by one after-commit dispatcher: each job kind registers the rows it watches with `after_commit`, and
+the dispatcher kicks it once the outer transaction has committed (never on a released savepoint).
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ import smtplib
 import ssl
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -206,33 +212,102 @@ def init_jobs(app: Flask) -> None:
         "documents": ThreadPoolExecutor(max_workers=pool_size(app, "documents"), thread_name_prefix="casework-render"),
     }
     app.extensions["casework_waiting"] = _Waiting()
-    if not _session_hooks_installed.is_set():
-        _install_session_hooks()
-        _session_hooks_installed.set()
+    after_commit("outbox", OutboxMessage, kick=_kick_outbox)
+    with _hooks_lock:
+        if not _hooks_installed.is_set():
+            _install_session_hooks()
+            _hooks_installed.set()
 
 
-_session_hooks_installed = threading.Event()
+def _kick_outbox(app: Flask, _messages: set[Any]) -> None:
+    if app.config.get("SMTP_URL"):
+        enqueue(app, "deliver_outbox")
+
+
+# ---------------------------------------------------------------- after commit
+
+
+@dataclass(frozen=True, slots=True)
+class AfterCommit:
+    """A job kind that starts when a commit wrote rows of `model`.
+
+    pick: what a flushed row asks the job for (e.g. a document's id), None if nothing;
+    changed_rows: whether changed rows count too, not only new ones (a document queued again);
+    kick: queue the job for everything the committed transaction picked.
+    """
+
+    model: type
+    pick: Callable[[Any], Hashable | None]
+    kick: Callable[[Flask, set[Any]], None]
+    changed_rows: bool
+
+
+AFTER_COMMIT: dict[str, AfterCommit] = {}
+_PICKED = "jobs_after_commit"
+_HELD = "jobs_held"
+
+
+def after_commit(kind: str, model: type, *, kick: Callable[[Flask, set[Any]], None],
+                 pick: Callable[[Any], Hashable | None] = lambda _row: True, changed_rows: bool = False) -> None:
+    """Register job kind `kind` with the one after-commit dispatcher (idempotent: the last one wins)."""
+    AFTER_COMMIT[kind] = AfterCommit(model=model, pick=pick, kick=kick, changed_rows=changed_rows)
+
+
+@contextmanager
+def held(kind: str) -> Iterator[None]:
+    """Work of `kind` committed inside is the caller's to run (e.g. the CLI renders inline): no kick."""
+    kinds: set[str] = db.session.info.setdefault(_HELD, set())
+    kinds.add(kind)
+    try:
+        yield
+    finally:
+        kinds.discard(kind)
+
+
+_hooks_installed = threading.Event()
+_hooks_lock = threading.Lock()
 
 
 def _install_session_hooks() -> None:
     """Once per process: the session is shared by every app, so are its hooks."""
 
-    @event.listens_for(db.session, "before_flush")
-    def _note_outbox(session: Session, _ctx: Any, _instances: Any) -> None:
-        if any(isinstance(obj, OutboxMessage) for obj in session.new):
-            session.info["outbox_pending"] = True
+    @event.listens_for(db.session, "after_flush")
+    def _pick(session: Session, _ctx: Any) -> None:
+        picked: dict[str, set[Hashable]] = session.info.setdefault(_PICKED, {})
+        for row, new in _flushed(session):
+            for kind, spec in AFTER_COMMIT.items():
+                if isinstance(row, spec.model) and (new or spec.changed_rows):
+                    item = spec.pick(row)
+                    if item is not None:
+                        picked.setdefault(kind, set()).add(item)
 
     @event.listens_for(db.session, "after_commit")
-    def _kick_outbox(session: Session) -> None:
-        if session.in_nested_transaction():  # a savepoint: the mail is not visible to the job before the commit
+    def _dispatch(session: Session) -> None:
+        if session.in_nested_transaction():
+            # A savepoint released (the rules run in one): its rows are not visible to a job until the outer
+            # commit. Kicking now let a render job find nothing on PostgreSQL and the rows stayed queued.
             return
-        if session.info.pop("outbox_pending", False) and has_app_context() and current_app.config.get("SMTP_URL"):
-            enqueue(current_app._get_current_object(), "deliver_outbox")  # type: ignore[attr-defined]
+        picked: dict[str, set[Hashable]] = session.info.pop(_PICKED, None) or {}
+        if not picked or not has_app_context():
+            return
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        held_kinds = session.info.get(_HELD, set())
+        for kind, items in picked.items():
+            if items and kind not in held_kinds and kind in AFTER_COMMIT:
+                AFTER_COMMIT[kind].kick(app, items)
 
     @event.listens_for(db.session, "after_rollback")
-    def _forget_outbox(session: Session) -> None:
-        if not session.in_nested_transaction():
-            session.info.pop("outbox_pending", None)
+    def _forget(session: Session) -> None:
+        if not session.in_nested_transaction():  # a savepoint's rollback keeps what the outer one wrote
+            session.info.pop(_PICKED, None)
+
+
+def _flushed(session: Session) -> Iterator[tuple[Any, bool]]:
+    """The rows the flush wrote, each with whether it is new (after_flush still sees the pre-flush sets)."""
+    for row in session.new:
+        yield row, True
+    for row in session.dirty:
+        yield row, False
 
 
 # ---------------------------------------------------------------- periodic jobs

@@ -7,7 +7,7 @@ the SLA sweep runs: in `casework serve` without Redis, by the workers with it), 
 
 - with Redis, it runs RQ's own clean-up of abandoned jobs, which re-queues those with retries left
   (every job queued through `app.jobs.enqueue_once` carries RQ retries), for every job kind at once;
-- it calls every registered recoverer (`@recoverer("documents")` in app.document_jobs): each finds its
+- it calls every registered recoverer (`@recoverer("documents")` in app.documents.queue): each finds its
   kind's work that is stuck past JOB_STUCK_AFTER_S and queues it again through `enqueue_once`, which
   skips what is still waiting. Another job kind adds one function here, nothing else.
 

@@ -18,16 +18,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
 from app.extensions import db
-from app.jobs import Periodic, enqueue, job
+from app.jobs import Periodic, after_commit, enqueue, job
 from cases import webhooks
 from cases.errors import ValidationFailed
+from cases.models import WebhookDelivery
 from cases.webhook_targets import Resolver, Target, check_target, system_resolver
 
 log = logging.getLogger(__name__)
@@ -134,25 +133,14 @@ def deliver_webhooks() -> int:
     return deliver_due(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
-_hooks_installed = False
-
-
 def init_webhooks(app: Flask) -> None:
-    """Kick the delivery job after each commit that wrote deliveries (once per process: db.session is shared)."""
-    global _hooks_installed
-    if _hooks_installed:
-        return
-    _hooks_installed = True
+    """Kick the delivery job after each commit that wrote deliveries (app.jobs dispatches)."""
+    after_commit("webhooks", WebhookDelivery, kick=_kick_delivery)
 
-    @event.listens_for(db.session, "after_commit")
-    def _kick(session: Session) -> None:
-        if session.info.pop("webhooks_pending", False) and has_app_context() \
-                and current_app.config.get("WEBHOOKS_AUTO_DELIVER", True):
-            enqueue(current_app._get_current_object(), "deliver_webhooks")  # type: ignore[attr-defined]
 
-    @event.listens_for(db.session, "after_rollback")
-    def _forget(session: Session) -> None:
-        session.info.pop("webhooks_pending", None)
+def _kick_delivery(app: Flask, _deliveries: set[Any]) -> None:
+    if app.config.get("WEBHOOKS_AUTO_DELIVER", True):
+        enqueue(app, "deliver_webhooks")
 
 
 def start_webhook_sweeper(app: Flask) -> Periodic | None:

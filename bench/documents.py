@@ -38,10 +38,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.documents.child import render_in_child, run_in_child, start_renderer
-from app.documents.context import DossierContext
-from app.documents.jobs import Attachment, PdfMetadata, RenderJob
+from app.documents.render_request import Attachment, PdfMetadata, RenderRequest
 from app.documents.samples import sample_audit_exports, sample_dossier_context
 from app.documents.templating import dossier_html, format_when
+from cases.doc_templates import DossierContext
 
 
 def reference_html(ctx: DossierContext) -> str:
@@ -71,41 +71,41 @@ def reference_html(ctx: DossierContext) -> str:
     return "".join(parts)
 
 
-def _job(ctx: DossierContext, source: str) -> RenderJob:
+def _job(ctx: DossierContext, source: str) -> RenderRequest:
     audit_json, audit_csv = sample_audit_exports(ctx.audit)
     metadata = PdfMetadata(
         title=ctx.title, author="Casework bench", subject=f"Case dossier {ctx.ref}", keywords=(ctx.ref, "dossier"),
         stable_id=f"{ctx.ref}/bench", created_at=ctx.generated_at,
     )
-    return RenderJob(html=source, metadata=metadata,
+    return RenderRequest(html=source, metadata=metadata,
                      attachments=(Attachment("audit.json", audit_json), Attachment("audit.csv", audit_csv)))
 
 
-def _render(job: RenderJob, ctx: DossierContext | None) -> bytes:
-    from app.documents.render import render_job
+def _render(job: RenderRequest, ctx: DossierContext | None) -> bytes:
+    from app.documents.render import render_pdf_for
 
     if ctx is not None:  # the dossier: filling the template is part of its cost
-        job = RenderJob(html=dossier_html(ctx, audit_limit=len(ctx.audit)), metadata=job.metadata,
+        job = RenderRequest(html=dossier_html(ctx, audit_limit=len(ctx.audit)), metadata=job.metadata,
                         attachments=job.attachments)
-    return render_job(job)
+    return render_pdf_for(job)
 
 
-def _timed(job: RenderJob, ctx: DossierContext | None) -> tuple[float, float, bytes]:
+def _timed(job: RenderRequest, ctx: DossierContext | None) -> tuple[float, float, bytes]:
     """(wall s, CPU s, PDF) of one render in this process."""
     started, cpu_started = time.perf_counter(), time.process_time()
     pdf = _render(job, ctx)
     return time.perf_counter() - started, time.process_time() - cpu_started, pdf
 
 
-def _calls(job: RenderJob, ctx: DossierContext | None) -> int:
+def _calls(job: RenderRequest, ctx: DossierContext | None) -> int:
     profile = cProfile.Profile()
     profile.runcall(_render, job, ctx)
     return pstats.Stats(profile, stream=io.StringIO()).total_calls  # type: ignore[attr-defined]
 
 
-def _peak_memory(job: RenderJob) -> tuple[float, float]:
+def _peak_memory(job: RenderRequest) -> tuple[float, float]:
     """Runs in a child: (peak RSS MB, RSS growth during the render MB), from /proc/self/status VmHWM."""
-    from app.documents.render import render_job
+    from app.documents.render import render_pdf_for
 
     def hwm() -> float:
         with open("/proc/self/status") as status:
@@ -115,7 +115,7 @@ def _peak_memory(job: RenderJob) -> tuple[float, float]:
         raise RuntimeError("no VmHWM")
 
     before = hwm()
-    render_job(job)
+    render_pdf_for(job)
     after = hwm()
     return after, after - before
 
@@ -180,7 +180,7 @@ def main() -> None:
     _signed(jobs["dossier"][0], pdfs["dossier"], statistics.median(child_times))
 
 
-def _signed(job: RenderJob, pdf: bytes, render_s: float) -> None:
+def _signed(job: RenderRequest, pdf: bytes, render_s: float) -> None:
     """What signing and the content digest add to a dossier's render (see the module docstring)."""
     import tempfile
 

@@ -98,8 +98,8 @@ def statuses(app: Any, ids: list[int]) -> dict[str, int]:
 
 def baseline(app: Any, ids: list[int]) -> float:
     """One job, one document after the other, a new child process for each: seconds for all."""
-    from app.document_jobs import render_document
     from app.documents.child import stop_renderers
+    from app.documents.queue import render_document
     from app.extensions import db
 
     started = time.perf_counter()
@@ -113,7 +113,7 @@ def baseline(app: Any, ids: list[int]) -> float:
 
 def queue(app: Any, ids: list[int], timeout: float) -> float:
     """One job per document in the pool with warm children: seconds until none is queued or rendering."""
-    from app.document_jobs import enqueue_documents
+    from app.documents.queue import enqueue_documents
 
     started = time.perf_counter()
     enqueue_documents(app, ids)

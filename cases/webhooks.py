@@ -241,8 +241,6 @@ def fan_out(session: Session, events: Sequence[dict[str, Any]], *, clock: Clock 
                     status="pending", attempts=0, created_at=now, next_attempt_at=now, give_up_at=now + RETRY_FOR)
                 session.add(delivery)
                 created.append(delivery)
-    if created:
-        session.info["webhooks_pending"] = True
     return created
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from app.api.base import api_user, bp
 from app.api.openapi import operation
 from app.api.schemas import DocumentOut, Items
-from app.document_pages import send_document
+from app.documents.pages import send_document
 from app.extensions import db
 from cases import access, documents
 from cases.errors import NotFound

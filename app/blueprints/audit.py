@@ -20,7 +20,7 @@ from app import case_pages
 from app.api.proof import json_download, search_bundle
 from app.auth import current_user, require_roles
 from app.checkpoints import make_checkpoint, public_key, signer
-from app.document_checks import request_check
+from app.documents.checks import request_check
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from cases import access, audit_trail, checkpoints, definitions, document_checks, documents, queries

@@ -24,7 +24,9 @@ from sqlalchemy import select
 
 from app.auth import require_roles
 from app.designer.drafts import posted_revision, save_change
-from app.documents import RenderFailed, block_document_job, render_in_child
+from app.documents.child import render_in_child
+from app.documents.dossier import block_document_request
+from app.documents.errors import RenderFailed
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from app.uploads import logo_folder, store_logo
@@ -263,7 +265,7 @@ def _preview_pdf(definition: Definition, index: int) -> bytes:
         schema = _schema(document)
         context = documents.sample_context(schema, case_type=definition.title, organisation=organisation,
                                            generated_at=utcnow())
-    job = block_document_job(template, context, stable_id=f"preview/{definition.id}/{index}",
+    job = block_document_request(template, context, stable_id=f"preview/{definition.id}/{index}",
                              uploads_dir=logo_folder(current_app._get_current_object()))  # type: ignore[attr-defined]
     try:
         return render_in_child(job, memory_mb=int(current_app.config["DOCUMENT_MEMORY_MB"]),

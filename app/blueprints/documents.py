@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 
 from app.auth import check_roles, current_user, require_roles
 from app.case_pages import error_status
-from app.document_pages import document_section, send_document
+from app.documents.pages import document_section, send_document
 from app.extensions import db
 from app.htmx import is_htmx, see_other
 from cases import access, documents

@@ -1,62 +1,10 @@
-"""PDF documents of Casework: case dossiers (PDF/A-3b with the audit log attached) and admin-composed letters.
+"""Documents in the web layer: PDFs rendered with WeasyPrint, the render queue, pages' helpers and CLI.
 
-The flow: build a context (`context.py`, from the database), turn it into a `RenderJob` (`dossier.py`),
-and render it with `render_in_child` (`child.py`), which runs WeasyPrint in a child process with a
-memory and time limit. Nothing imported here imports WeasyPrint or Flask's app, so web processes and
-workers stay light; `app.documents.render` (WeasyPrint itself) is imported only where PDFs are made.
+The flow: the domain (cases.documents) queues a row and builds what it prints; `dossier.py` turns that
+into a `RenderRequest` (`render_request.py`, plain picklable data), `child.py` runs WeasyPrint
+(`render.py`) on it in a child process with a memory and time limit, and `pipeline.py` signs and digests
+the result there. `queue.py` is the background job that claims, renders and stores queued documents,
+`checks.py` the job that checks a stored one against the audit chain, `pages.py` what case pages show
+and send, `commands.py` `casework documents ...`. Only `render.py`, `content.py` and `signing.py` import
+WeasyPrint or pyHanko, and only the render child imports them, so web processes and workers stay light.
 """
-
-from __future__ import annotations
-
-from app.documents.blocks import fill_placeholders, parse_block_document, placeholder_values
-from app.documents.child import render_in_child, start_renderer
-from app.documents.context import (
-    AuditRow,
-    AuditTableBlock,
-    Block,
-    BlockDocument,
-    DossierContext,
-    FieldRow,
-    FieldTableBlock,
-    FooterBlock,
-    HeaderBlock,
-    HeadingBlock,
-    SignaturesBlock,
-    TextBlock,
-    TimelineBlock,
-    TimelineRow,
-)
-from app.documents.dossier import block_document_job, dossier_job
-from app.documents.errors import AssetMissing, BlockError, DocumentError, RenderFailed
-from app.documents.jobs import Attachment, PdfMetadata, RenderJob
-
-__all__ = [
-    "AssetMissing",
-    "Attachment",
-    "AuditRow",
-    "AuditTableBlock",
-    "Block",
-    "BlockDocument",
-    "BlockError",
-    "DocumentError",
-    "DossierContext",
-    "FieldRow",
-    "FieldTableBlock",
-    "FooterBlock",
-    "HeaderBlock",
-    "HeadingBlock",
-    "PdfMetadata",
-    "RenderFailed",
-    "RenderJob",
-    "SignaturesBlock",
-    "TextBlock",
-    "TimelineBlock",
-    "TimelineRow",
-    "block_document_job",
-    "dossier_job",
-    "fill_placeholders",
-    "parse_block_document",
-    "placeholder_values",
-    "render_in_child",
-    "start_renderer",
-]

@@ -38,7 +38,7 @@ from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 from app.documents.errors import DocumentError, RenderFailed
-from app.documents.jobs import RenderJob
+from app.documents.render_request import RenderRequest
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,15 +72,15 @@ def start_renderer() -> None:
     forkserver.ensure_running()
 
 
-def render_in_child(job: RenderJob, *, memory_mb: int = 512, timeout_s: float = 60) -> bytes:
-    """Render `job` to PDF bytes in a child process; raises `RenderFailed` with a readable reason."""
-    return run_in_child(_render_job, job, memory_mb=memory_mb, timeout_s=timeout_s)
+def render_in_child(request: RenderRequest, *, memory_mb: int = 512, timeout_s: float = 60) -> bytes:
+    """Render `request` to PDF bytes in a child process; raises `RenderFailed` with a readable reason."""
+    return run_in_child(_render_request, request, memory_mb=memory_mb, timeout_s=timeout_s)
 
 
-def _render_job(job: RenderJob) -> bytes:
-    from app.documents.render import render_job
+def _render_request(request: RenderRequest) -> bytes:
+    from app.documents.render import render_pdf_for
 
-    return render_job(job)
+    return render_pdf_for(request)
 
 
 def run_in_child(func: Callable[[T], R], arg: T, *, memory_mb: int = 512, timeout_s: float = 60) -> R:

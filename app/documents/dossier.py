@@ -1,4 +1,4 @@
-"""From a context to a `RenderJob`: the one call a background job makes before `render_in_child`."""
+"""From a context to a `RenderRequest`: the one call a background job makes before `render_in_child`."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from app.documents.context import BlockDocument, DossierContext
-from app.documents.jobs import Attachment, PdfMetadata, RenderJob
+from app.documents.render_request import Attachment, PdfMetadata, RenderRequest
 from app.documents.templating import DEFAULT_AUDIT_LIMIT, block_document_html, dossier_html
+from cases.doc_templates import BlockDocument, DossierContext
 
 
-def dossier_job(
+def dossier_request(
     context: DossierContext,
     *,
     audit_json: bytes,
@@ -21,7 +21,7 @@ def dossier_job(
     created_at: datetime | None = None,
     audit_limit: int = DEFAULT_AUDIT_LIMIT,
     bundle_json: bytes = b"",
-) -> RenderJob:
+) -> RenderRequest:
     """The PDF/A-3b case dossier with the complete audit log embedded as audit.json and audit.csv, and
     the proof bundle for the offline verifier as bundle.json (when a checkpoint covers the case).
 
@@ -43,10 +43,11 @@ def dossier_job(
     if bundle_json:
         attachments += (Attachment("bundle.json", bundle_json, description=f"Signed checkpoint and inclusion "
                                    f"proof of {context.ref}'s audit chain (verifier/casework_verify.py)"),)
-    return RenderJob(html=dossier_html(context, audit_limit=audit_limit), metadata=metadata, attachments=attachments)
+    html = dossier_html(context, audit_limit=audit_limit)
+    return RenderRequest(html=html, metadata=metadata, attachments=attachments)
 
 
-def block_document_job(
+def block_document_request(
     document: BlockDocument,
     context: DossierContext,
     *,
@@ -56,7 +57,7 @@ def block_document_job(
     created_at: datetime | None = None,
     attachments: Sequence[Attachment] = (),
     uploads_dir: Path | None = None,
-) -> RenderJob:
+) -> RenderRequest:
     """An admin-composed document (decision letter, contract) for one case.
 
     `uploads_dir` is the folder the header block's logo is read from; `stable_id` defaults to
@@ -74,4 +75,4 @@ def block_document_job(
     html = block_document_html(
         document, context, values=values, audit_attached={"audit.json", "audit.csv"} <= names
     )
-    return RenderJob(html=html, metadata=metadata, attachments=tuple(attachments), uploads_dir=uploads_dir)
+    return RenderRequest(html=html, metadata=metadata, attachments=tuple(attachments), uploads_dir=uploads_dir)

@@ -1,4 +1,4 @@
-"""The steps between a `RenderJob` and a stored, checkable document, each run in the render child.
+"""The steps between a `RenderRequest` and a stored, checkable document, each run in the render child.
 
 - `make_in_child`: render, sign (PAdES, when a key is given), and note what the check will need later:
   the SHA-256 of the unsigned rendering (reproducible bytes), the canonical content digest
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from app.documents.certificate import SigningKey
 from app.documents.child import run_in_child
 from app.documents.errors import RenderFailed
-from app.documents.jobs import RenderJob, Toolchain
+from app.documents.render_request import RenderRequest, Toolchain
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,18 +51,18 @@ class StoredFacts:
     problem: str
 
 
-def _render(job: RenderJob) -> tuple[bytes, Toolchain]:
-    from app.documents.render import render_job
+def _render(request: RenderRequest) -> tuple[bytes, Toolchain]:
+    from app.documents.render import render_pdf_for
     from app.documents.toolchain import current_toolchain
 
-    return render_job(job), current_toolchain()
+    return render_pdf_for(request), current_toolchain()
 
 
-def _make(arg: tuple[RenderJob, SigningKey | None, str]) -> MadeDocument:
+def _make(arg: tuple[RenderRequest, SigningKey | None, str]) -> MadeDocument:
     from app.documents.content import content_digest
 
-    job, key, reason = arg
-    unsigned, toolchain = _render(job)
+    request, key, reason = arg
+    unsigned, toolchain = _render(request)
     pdf = unsigned
     if key is not None:
         from app.documents.signing import sign_pdf
@@ -73,10 +73,10 @@ def _make(arg: tuple[RenderJob, SigningKey | None, str]) -> MadeDocument:
                         signer_sha256=key.fingerprint if key is not None else None)
 
 
-def _reproduce(job: RenderJob) -> Reproduction:
+def _reproduce(request: RenderRequest) -> Reproduction:
     from app.documents.content import content_digest
 
-    unsigned, toolchain = _render(job)
+    unsigned, toolchain = _render(request)
     return Reproduction(unsigned_sha256=hashlib.sha256(unsigned).hexdigest(), content_sha256=content_digest(unsigned),
                         toolchain=toolchain)
 
@@ -97,15 +97,15 @@ def _inspect(arg: tuple[bytes, bytes | None]) -> StoredFacts:
                        problem="; ".join(p for p in (problem, signature.problem) if p))
 
 
-def make_in_child(job: RenderJob, key: SigningKey | None, *, reason: str, memory_mb: int = 512,
+def make_in_child(request: RenderRequest, key: SigningKey | None, *, reason: str, memory_mb: int = 512,
                   timeout_s: float = 60) -> MadeDocument:
-    """Render, sign and digest `job` in the render child; raises `RenderFailed` with a readable reason."""
-    return run_in_child(_make, (job, key, reason), memory_mb=memory_mb, timeout_s=timeout_s)
+    """Render, sign and digest `request` in the render child; raises `RenderFailed` with a readable reason."""
+    return run_in_child(_make, (request, key, reason), memory_mb=memory_mb, timeout_s=timeout_s)
 
 
-def reproduce_in_child(job: RenderJob, *, memory_mb: int = 512, timeout_s: float = 60) -> Reproduction:
-    """Render `job` again (unsigned) in the child: its bytes' SHA-256, content digest and toolchain."""
-    return run_in_child(_reproduce, job, memory_mb=memory_mb, timeout_s=timeout_s)
+def reproduce_in_child(request: RenderRequest, *, memory_mb: int = 512, timeout_s: float = 60) -> Reproduction:
+    """Render `request` again (unsigned) in the child: its bytes' SHA-256, content digest and toolchain."""
+    return run_in_child(_reproduce, request, memory_mb=memory_mb, timeout_s=timeout_s)
 
 
 def inspect_in_child(pdf: bytes, trusted_cert_pem: bytes | None, *, memory_mb: int = 512,

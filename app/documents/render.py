@@ -1,7 +1,7 @@
 """HTML to PDF/A-3b with WeasyPrint: locked-down fetching, fixed metadata, byte-for-byte reproducible.
 
 Importing this module imports WeasyPrint (about 1 s and 57 MB); web processes should build a
-`RenderJob` (app.documents.jobs) and hand it to `render_in_child` instead of importing this.
+`RenderRequest` (app.documents.render_request) and hand it to `render_in_child` instead of importing this.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from weasyprint.urls import FatalURLFetchingError
 
 from app.documents.errors import AssetMissing
 from app.documents.fetcher import BASE_URL, FONTS_DIR, AssetFetcher
-from app.documents.jobs import PDF_VARIANTS, Attachment, PdfMetadata, RenderJob
+from app.documents.render_request import PDF_VARIANTS, Attachment, PdfMetadata, RenderRequest
 
 
 class ShippedFontConfiguration(FontConfiguration):
@@ -136,12 +136,12 @@ def _unique_associated_files(document: Any, pdf: pydyf.PDF) -> None:
         pdf.catalog["AF"] = pydyf.Array(dict.fromkeys(associated))
 
 
-def render_job(job: RenderJob) -> bytes:
-    """Render a `RenderJob` in this process (what the child process runs)."""
+def render_pdf_for(request: RenderRequest) -> bytes:
+    """Render a `RenderRequest` in this process (what the child process runs)."""
     return render_pdf(
-        job.html,
-        metadata=job.metadata,
-        attachments=job.attachments,
-        variant=job.variant,
-        uploads_dir=job.uploads_dir,
+        request.html,
+        metadata=request.metadata,
+        attachments=request.attachments,
+        variant=request.variant,
+        uploads_dir=request.uploads_dir,
     )

@@ -15,8 +15,16 @@ from pathlib import Path
 
 import jinja2
 
-from app.documents.blocks import MissingValue, fill_placeholders, placeholder_values
-from app.documents.context import BlockDocument, DossierContext, FieldRow, FooterBlock, HeaderBlock
+from cases.doc_templates import (
+    BlockDocument,
+    DossierContext,
+    FieldRow,
+    FooterBlock,
+    HeaderBlock,
+    MissingValue,
+    fill_placeholders,
+    placeholder_values,
+)
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "pdf"
 #: How many audit events the dossier prints at most; the attachments always carry all of them.

@@ -13,7 +13,7 @@ import ctypes
 import ctypes.util
 from importlib.metadata import PackageNotFoundError, version
 
-from app.documents.jobs import Toolchain
+from app.documents.render_request import Toolchain
 
 MISSING_SUBSET_WARNING = (
     "HarfBuzz-Subset (libharfbuzz-subset0 >= 4.1) is missing: WeasyPrint falls back to fontTools, whose font "

@@ -22,8 +22,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from app.document_jobs import signing_key_for
 from app.documents.certificate import signing_key
+from app.documents.queue import signing_key_for
 from app.documents.signing import sign_pdf
 from tests.app.documents.real_cases import render_queued, stored_pdf
 from tests.app.proof_fixtures import api_json, keep_checkpoint, make_proof_app

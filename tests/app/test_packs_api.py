@@ -126,7 +126,7 @@ class Api:
     def documents(self, case_id: int, *, render: bool = False) -> list[dict[str, Any]]:
         """The case's documents (rendered first when asked, as the background job does)."""
         if render:
-            from app.document_jobs import render_documents
+            from app.documents.queue import render_documents
             from app.extensions import db
             from cases import documents
 

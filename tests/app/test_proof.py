@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from app.document_jobs import signing_key_for
+from app.documents.queue import signing_key_for
 from app.extensions import db
 from cases.models import Case, Checkpoint
 from tests.app.conftest import token_for
@@ -142,7 +142,7 @@ def test_dossier_embeds_the_bundle_and_renders_again_to_the_same_bytes(proof_app
     assert result.exit_code == 0 and "not signed; --allow-unsigned" in result.output, result.output
     # Later checkpoints do not change what the dossier embeds: rendering it again gives the same bytes.
     keep_checkpoint(proof_app, tmp_path / "later.json")
-    from app.document_checks import gather_facts
+    from app.documents.checks import gather_facts
     from cases.document_checks import judge
 
     with proof_app.app_context():

@@ -21,7 +21,7 @@ from tests.e2e.test_login import login
 
 def _closed_complaint(live_app: Any, form_version: int) -> tuple[str, int]:
     """Through the services: a case type with a letter, a complaint filed, worked, closed, its PDFs made."""
-    from app.document_jobs import render_documents
+    from app.documents.queue import render_documents
     from app.extensions import db
     from cases import accounts, definitions, documents, lifecycle
     from cases.submissions import Uploader

@@ -10,10 +10,10 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from app.documents.context import DossierContext
 from app.documents.fetcher import FONTS_DIR
-from app.documents.jobs import Attachment, PdfMetadata
+from app.documents.render_request import Attachment, PdfMetadata
 from app.documents.samples import sample_audit_exports, sample_dossier_context
+from cases.doc_templates import DossierContext
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -91,7 +91,7 @@ def documents_of(app: Any, case_id: int) -> list[Document]:
 
 def render_queued(app: Any, case_id: int) -> list[Document]:
     """Render the case's queued documents now, as the background job does."""
-    from app.document_jobs import render_documents
+    from app.documents.queue import render_documents
 
     with app.app_context():
         ids = [d.id for d in documents_of(app, case_id) if d.status == "queued"]

@@ -15,7 +15,7 @@ from typing import Any
 import pikepdf
 import pytest
 
-from app.document_checks import gather_facts
+from app.documents.checks import gather_facts
 from app.extensions import db
 from cases import audit, document_checks
 from cases.models import Case, Document
@@ -231,7 +231,7 @@ def test_agents_and_auditors_render_a_draft_dossier_of_an_open_case(docs_app: An
 def test_a_failed_render_is_recorded_leaves_the_case_intact_and_an_admin_retry_succeeds(
         database_url: str, tmp_path: Path) -> None:
     from app import create_app
-    from app.document_jobs import render_documents
+    from app.documents.queue import render_documents
 
     app = create_app(make_config(database_url, DOCUMENT_FOLDER=str(tmp_path / "documents"),
                                  DOCUMENT_MEMORY_MB=64))

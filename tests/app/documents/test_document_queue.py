@@ -88,7 +88,7 @@ def test_documents_of_a_case_closed_with_rules_render_once_the_closing_commit_is
 DYING_RENDERER = """
 import sys
 from app import create_app
-from app.document_jobs import make_signed
+from app.documents.queue import make_signed
 from app.extensions import db
 from cases import documents
 from tests.conftest import make_config

@@ -6,25 +6,23 @@ from datetime import datetime
 
 import pytest
 
-from app.documents.blocks import (
-    MissingValue,
-    block_document_to_dict,
-    fill_placeholders,
-    parse_block_document,
-    placeholder_values,
-)
-from app.documents.context import (
+from app.documents.errors import BlockError
+from app.documents.samples import sample_dossier_context
+from app.documents.templating import block_document_html, dossier_html, format_when, paragraphs
+from cases.doc_templates import (
     AuditRow,
     BlockDocument,
     FieldTableBlock,
     HeaderBlock,
     HeadingBlock,
+    MissingValue,
     SignaturesBlock,
     TextBlock,
+    block_document_to_dict,
+    fill_placeholders,
+    parse_block_document,
+    placeholder_values,
 )
-from app.documents.errors import BlockError
-from app.documents.samples import sample_dossier_context
-from app.documents.templating import block_document_html, dossier_html, format_when, paragraphs
 
 
 def test_placeholders_are_replaced_by_values() -> None:

@@ -11,8 +11,8 @@ import pytest
 
 from app.documents.child import render_in_child, run_in_child, start_renderer
 from app.documents.errors import RenderFailed
-from app.documents.jobs import RenderJob
 from app.documents.render import render_pdf
+from app.documents.render_request import RenderRequest
 from app.documents.samples import sample_dossier_context
 from app.documents.templating import dossier_html
 from tests.app.documents.conftest import audit_attachments, metadata_for, pdftotext
@@ -39,9 +39,9 @@ def die_hard(code: int) -> bytes:
     os._exit(code)
 
 
-def small_job() -> RenderJob:
+def small_job() -> RenderRequest:
     context = sample_dossier_context(fields=6, events=8, steps=3)
-    return RenderJob(html=dossier_html(context), metadata=metadata_for(context),
+    return RenderRequest(html=dossier_html(context), metadata=metadata_for(context),
                      attachments=audit_attachments(context))
 
 

@@ -10,24 +10,25 @@ import sys
 from pathlib import Path
 
 from app.documents.content import canonical_content, content_digest
-from app.documents.context import DossierContext
-from app.documents.dossier import dossier_job
-from app.documents.jobs import Attachment, PdfMetadata, RenderJob
-from app.documents.render import render_job, render_pdf
+from app.documents.dossier import dossier_request
+from app.documents.render import render_pdf, render_pdf_for
+from app.documents.render_request import Attachment, PdfMetadata, RenderRequest
 from app.documents.samples import sample_audit_exports
 from app.documents.toolchain import current_toolchain
+from cases.doc_templates import DossierContext
 from tests.app.documents.conftest import tool_output
 from tests.app.documents.servers import NO_HARFBUZZ_SUBSET
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _job(context: DossierContext) -> RenderJob:
+def _job(context: DossierContext) -> RenderRequest:
     audit_json, audit_csv = sample_audit_exports(context.audit)
-    return dossier_job(context, audit_json=audit_json, audit_csv=audit_csv)
+    return dossier_request(context, audit_json=audit_json, audit_csv=audit_csv)
 
 
-def _render_elsewhere(job: RenderJob, tmp_path: Path, *, without_harfbuzz_subset: bool, seed: int) -> tuple[bytes, str]:
+def _render_elsewhere(job: RenderRequest, tmp_path: Path, *, without_harfbuzz_subset: bool,
+                      seed: int) -> tuple[bytes, str]:
     """Render `job` in a fresh interpreter (another hash seed; optionally without HarfBuzz-Subset)."""
     (tmp_path / "job.pickle").write_bytes(pickle.dumps(job))
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
@@ -37,10 +38,10 @@ def _render_elsewhere(job: RenderJob, tmp_path: Path, *, without_harfbuzz_subset
         site.mkdir(exist_ok=True)
         (site / "sitecustomize.py").write_text(NO_HARFBUZZ_SUBSET)
         env["PYTHONPATH"] = str(site)
-    code = ("import pickle, sys\nfrom app.documents.render import render_job\n"
+    code = ("import pickle, sys\nfrom app.documents.render import render_pdf_for\n"
             "from app.documents.toolchain import current_toolchain\n"
             f"job = pickle.loads(open({str(tmp_path / 'job.pickle')!r}, 'rb').read())\n"
-            f"open({str(tmp_path / 'out.pdf')!r}, 'wb').write(render_job(job))\n"
+            f"open({str(tmp_path / 'out.pdf')!r}, 'wb').write(render_pdf_for(job))\n"
             "print(current_toolchain().font_subsetter)\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
@@ -51,7 +52,7 @@ def _render_elsewhere(job: RenderJob, tmp_path: Path, *, without_harfbuzz_subset
 def test_the_content_digest_is_the_same_whichever_library_subsets_the_fonts(
         small_context: DossierContext, tmp_path: Path) -> None:
     job = _job(small_context)
-    here = render_job(job)
+    here = render_pdf_for(job)
     assert current_toolchain().font_subsetter == "harfbuzz"
     again, subsetter = _render_elsewhere(job, tmp_path, without_harfbuzz_subset=False, seed=7)
     assert subsetter == "harfbuzz" and again == here  # another process, another hash seed: the same bytes
@@ -64,18 +65,18 @@ def test_the_content_digest_is_the_same_whichever_library_subsets_the_fonts(
 
 def test_the_content_digest_sees_a_changed_value_an_attachment_and_the_layout(small_context: DossierContext) -> None:
     job = _job(small_context)
-    base = content_digest(render_job(job))
+    base = content_digest(render_pdf_for(job))
     fields = list(small_context.fields)
     fields[0] = dataclasses.replace(fields[0], value=fields[0].value + "1")
     changed_value = _job(dataclasses.replace(small_context, fields=fields))
-    assert content_digest(render_job(changed_value)) != base
+    assert content_digest(render_pdf_for(changed_value)) != base
     attachments = (*job.attachments[:1], Attachment("audit.csv", job.attachments[1].data + b"\n",
                                                     description=job.attachments[1].description))
-    assert content_digest(render_job(dataclasses.replace(job, attachments=attachments))) != base
+    assert content_digest(render_pdf_for(dataclasses.replace(job, attachments=attachments))) != base
     # The same text moved by a millimetre is another layout.
     moved = dataclasses.replace(job, html=job.html.replace("<body", '<body style="padding-top: 1mm"', 1))
     assert moved.html != job.html
-    assert content_digest(render_job(moved)) != base
+    assert content_digest(render_pdf_for(moved)) != base
 
 
 def test_only_the_shipped_fonts_are_used(tmp_path: Path, need_tools: None) -> None:

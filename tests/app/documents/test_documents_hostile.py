@@ -12,7 +12,11 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from app.documents.context import (
+from app.documents.fetcher import AssetFetcher
+from app.documents.render import render_pdf
+from app.documents.samples import sample_dossier_context
+from app.documents.templating import block_document_html, dossier_html
+from cases.doc_templates import (
     AuditRow,
     BlockDocument,
     DossierContext,
@@ -23,10 +27,6 @@ from app.documents.context import (
     TextBlock,
     TimelineRow,
 )
-from app.documents.fetcher import AssetFetcher
-from app.documents.render import render_pdf
-from app.documents.samples import sample_dossier_context
-from app.documents.templating import block_document_html, dossier_html
 from tests.app.documents.conftest import audit_attachments, metadata_for, open_pdf, pdftotext, squeeze
 from tests.app.documents.test_documents_fetcher import PNG
 

@@ -20,23 +20,23 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from app.documents.certificate import SigningNotConfigured, signing_key
 from app.documents.content import content_digest
-from app.documents.context import DossierContext
-from app.documents.dossier import dossier_job
-from app.documents.jobs import RenderJob
+from app.documents.dossier import dossier_request
 from app.documents.pipeline import inspect_in_child, make_in_child
+from app.documents.render_request import RenderRequest
 from app.documents.samples import sample_audit_exports
 from app.documents.signing import check_signature
+from cases.doc_templates import DossierContext
 from tests.app.documents.conftest import open_pdf, tool_output
 
 
 @pytest.fixture
-def job(small_context: DossierContext) -> RenderJob:
+def job(small_context: DossierContext) -> RenderRequest:
     audit_json, audit_csv = sample_audit_exports(small_context.audit)
-    return dossier_job(small_context, audit_json=audit_json, audit_csv=audit_csv)
+    return dossier_request(small_context, audit_json=audit_json, audit_csv=audit_csv)
 
 
 def test_the_signed_dossier_is_still_pdfa_3b_with_its_files_and_a_valid_signature(
-        job: RenderJob, tmp_path: Path, need_tools: None) -> None:
+        job: RenderRequest, tmp_path: Path, need_tools: None) -> None:
     key = signing_key({}, tmp_path / "instance")
     assert key is not None
     made = make_in_child(job, key, reason="Case dossier")
@@ -75,7 +75,7 @@ def test_the_signed_dossier_is_still_pdfa_3b_with_its_files_and_a_valid_signatur
     assert not check_signature(unsigned.pdf, key.cert_pem).present
 
 
-def test_a_changed_signed_file_is_refused(job: RenderJob, tmp_path: Path) -> None:
+def test_a_changed_signed_file_is_refused(job: RenderRequest, tmp_path: Path) -> None:
     key = signing_key({}, tmp_path / "instance")
     assert key is not None
     made = make_in_child(job, key, reason="Case dossier")
@@ -146,7 +146,7 @@ def _ca_and_leaf(folder: Path) -> tuple[Path, Path, Path]:
     return cert, key, chain
 
 
-def test_an_admin_supplied_certificate_signs_instead(job: RenderJob, tmp_path: Path) -> None:
+def test_an_admin_supplied_certificate_signs_instead(job: RenderRequest, tmp_path: Path) -> None:
     cert, key_file, chain = _ca_and_leaf(tmp_path)
     config = {"DOCUMENT_SIGNING_CERT": str(cert), "DOCUMENT_SIGNING_KEY": str(key_file),
               "DOCUMENT_SIGNING_KEY_PASSWORD": "s3cret", "DOCUMENT_SIGNING_CHAIN": str(chain)}

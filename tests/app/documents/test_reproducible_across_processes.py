@@ -50,9 +50,9 @@ def _wait_rendered(app: Any, case_id: int, server: Server, timeout: float = 300)
 def _forge_changed_value(app: Any, dossier: Document, instance: Path) -> None:
     """Render the dossier with one field value changed, sign it with the instance's key, store it over the
     original and record its hashes: only the audit chain still knows the real value."""
-    from app.document_jobs import render_job_for
     from app.documents.certificate import signing_key
     from app.documents.pipeline import make_in_child
+    from app.documents.queue import render_request_for
     from app.uploads import document_store
     from cases import documents
 
@@ -65,7 +65,7 @@ def _forge_changed_value(app: Any, dossier: Document, instance: Path) -> None:
         assert fields != list(data.context.fields)
         forged_input = dataclasses.replace(data, context=dataclasses.replace(data.context, fields=fields))
         key = signing_key({}, instance)
-        forged = make_in_child(render_job_for(forged_input, app), key, reason="forged")
+        forged = make_in_child(render_request_for(forged_input, app), key, reason="forged")
         assert "CHANGED-4711" in squeeze(pdftotext(forged.pdf))
         path = Path(document_store(app).path(row.storage_name or ""))
         path.write_bytes(forged.pdf)

@@ -13,18 +13,18 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from app.documents.certificate import signing_key
-from app.documents.context import DossierContext
-from app.documents.dossier import dossier_job
+from app.documents.dossier import dossier_request
 from app.documents.pipeline import make_in_child
 from app.documents.samples import sample_audit_exports
 from app.documents.signing import check_signature, sign_pdf
+from cases.doc_templates import DossierContext
 from verifier import pdf_signature as ps
 
 
 @pytest.fixture
 def unsigned(small_context: DossierContext) -> bytes:
     audit_json, audit_csv = sample_audit_exports(small_context.audit)
-    return make_in_child(dossier_job(small_context, audit_json=audit_json, audit_csv=audit_csv), None,
+    return make_in_child(dossier_request(small_context, audit_json=audit_json, audit_csv=audit_csv), None,
                          reason="").pdf
 
 

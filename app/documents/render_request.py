@@ -67,7 +67,7 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
-class RenderJob:
+class RenderRequest:
     """One PDF to render in a child process: the complete HTML (from our templates) and its metadata."""
 
     html: str

@@ -13,9 +13,9 @@ import logging
 
 from flask import Flask, current_app
 
-from app.document_jobs import limits, render_input_job, signing_key_for
-from app.documents import DocumentError, RenderFailed
+from app.documents.errors import DocumentError, RenderFailed
 from app.documents.pipeline import Reproduction, inspect_in_child, reproduce_in_child
+from app.documents.queue import limits, signing_key_for, stored_render_request
 from app.extensions import db
 from app.jobs import enqueue, job
 from app.uploads import document_store
@@ -56,7 +56,7 @@ def gather_facts(document: Document, app: Flask) -> CheckFacts:
 
 
 def _reproduce(document: Document, app: Flask) -> Reproduction:
-    return reproduce_in_child(render_input_job(document, app), **limits(app))
+    return reproduce_in_child(stored_render_request(document, app), **limits(app))
 
 
 def request_check(document: Document, user: User, app: Flask) -> DocumentCheck:

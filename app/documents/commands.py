@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from app.document_jobs import render_document, rendering_inline
+from app.documents.queue import render_document, rendering_inline
 from app.extensions import db
 from app.uploads import document_store
 from cases import audit_trail, documents
@@ -60,9 +60,9 @@ def render_command(ref: str, draft: bool) -> None:
 
 def toolchain_report(app: Flask) -> tuple[list[str], bool]:
     """Lines describing the renderer's toolchain and the signing certificate; False if HarfBuzz-Subset is missing."""
-    from app.document_jobs import signing_key_for
-    from app.documents import DocumentError, RenderFailed
+    from app.documents.errors import DocumentError, RenderFailed
     from app.documents.pipeline import probe_toolchain_in_child
+    from app.documents.queue import signing_key_for
     from app.documents.toolchain import MISSING_SUBSET_WARNING
 
     try:

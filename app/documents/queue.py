@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, has_app_context
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from flask import Flask, current_app
 
 from app.checkpoints import cover_with_checkpoint
-from app.documents import DocumentError, RenderFailed, RenderJob, block_document_job, dossier_job
 from app.documents.certificate import SigningKey, signing_key
+from app.documents.dossier import block_document_request, dossier_request
+from app.documents.errors import DocumentError, RenderFailed
 from app.documents.pipeline import MadeDocument, make_in_child
+from app.documents.render_request import RenderRequest
 from app.extensions import db
-from app.jobs import enqueue_once, job
+from app.jobs import after_commit, enqueue_once, held, job
 from app.uploads import document_store, logo_folder
 from app.watchdog import recoverer
 from cases import documents
@@ -34,16 +32,14 @@ from cases.models import Document
 
 log = logging.getLogger(__name__)
 MAX_PDF_BYTES = 200 * 1024 * 1024
-_QUEUED_KEY = "documents_queued"
-_INLINE_KEY = "documents_inline"
 
 
-def render_job_for(data: documents.RenderInput, app: Flask) -> RenderJob:
+def render_request_for(data: documents.RenderInput, app: Flask) -> RenderRequest:
     """The engine's job for a render input: the dossier with its audit log attached, or a template."""
     if data.template is None:
-        return dossier_job(data.context, audit_json=data.audit_json, audit_csv=data.audit_csv,
+        return dossier_request(data.context, audit_json=data.audit_json, audit_csv=data.audit_csv,
                            stable_id=data.stable_id, created_at=data.created_at, bundle_json=data.bundle_json)
-    return block_document_job(data.template, data.context, stable_id=data.stable_id, created_at=data.created_at,
+    return block_document_request(data.template, data.context, stable_id=data.stable_id, created_at=data.created_at,
                               uploads_dir=logo_folder(app))
 
 
@@ -56,10 +52,10 @@ def signing_key_for(app: Flask) -> SigningKey | None:
     return signing_key(app.config, Path(app.instance_path))
 
 
-def render_input_job(document: Document, app: Flask) -> RenderJob:
+def stored_render_request(document: Document, app: Flask) -> RenderRequest:
     """The render job of a claimed (or finished) document, from the part of the audit chain it covers."""
     data = documents.render_input(db.session, document, organisation=app.config["ORGANISATION_NAME"])
-    return render_job_for(data, app)
+    return render_request_for(data, app)
 
 def make_signed(document: Document, app: Flask) -> MadeDocument:
     """Render, sign (PAdES) and digest a claimed document in the render child; raises RenderFailed."""
@@ -68,7 +64,7 @@ def make_signed(document: Document, app: Flask) -> MadeDocument:
     except DocumentError as exc:
         raise RenderFailed(f"cannot be signed: {exc}") from None
     reason = f"{documents.display_kind(document)}, rendered by Casework from the case's audit chain"
-    return make_in_child(render_input_job(document, app), key, reason=reason, **limits(app))
+    return make_in_child(stored_render_request(document, app), key, reason=reason, **limits(app))
 def render_document(document_id: int) -> Document | None:
     """Claim, render, sign, store and record one queued document; None if it was not queued."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -143,44 +139,21 @@ def recover_documents(app: Flask, now: datetime) -> int:
     return len(requeued) + len(failed) + queued
 
 
-# ---------------------------------------------------------------- after-commit kick
-@contextmanager
-def rendering_inline() -> Iterator[None]:
-    """Documents queued inside are rendered by the caller (e.g. the CLI), not by the after-commit kick."""
-    db.session.info[_INLINE_KEY] = True
-    try:
-        yield
-    finally:
-        db.session.info.pop(_INLINE_KEY, None)
-def init_document_jobs(app: Flask) -> None:
-    """Once per process: documents queued by a transaction go to the renderer when it commits."""
-    with _install_lock:
-        if not _installed.is_set():
-            _install_session_hooks()
-            _installed.set()
-_installed = threading.Event()
-_install_lock = threading.Lock()
-def _install_session_hooks() -> None:
-    @event.listens_for(db.session, "after_flush")
-    def _note_queued(session: Session, _ctx: Any) -> None:
-        for obj in (*session.new, *session.dirty):
-            if isinstance(obj, Document) and obj.status == "queued" and obj.id is not None:
-                session.info.setdefault(_QUEUED_KEY, set()).add(obj.id)
+# ---------------------------------------------------------------- after commit
+def init_document_queue(app: Flask) -> None:
+    """Documents queued by a transaction go to the renderer when it commits (app.jobs dispatches)."""
+    after_commit("documents", Document, pick=_queued_id, kick=_kick_renderer, changed_rows=True)
 
-    @event.listens_for(db.session, "after_commit")
-    def _kick_renderer(session: Session) -> None:
-        if session.in_nested_transaction():
-            # A savepoint released (the rules run in one): the rows are not visible to the job until the
-            # outer commit. Kicking now let the job find nothing on PostgreSQL and the rows stay queued.
-            return
-        queued = session.info.pop(_QUEUED_KEY, None)
-        if not queued or session.info.get(_INLINE_KEY) or not has_app_context():
-            return
-        if current_app.config.get("DOCUMENTS_AUTO_RENDER", True):
-            enqueue_documents(current_app._get_current_object(), queued)  # type: ignore[attr-defined]
 
-    @event.listens_for(db.session, "after_rollback")
-    def _forget_queued(session: Session) -> None:
-        if not session.in_nested_transaction():  # a savepoint's rollback keeps what the outer queued
-            session.info.pop(_QUEUED_KEY, None)
+def rendering_inline() -> AbstractContextManager[None]:
+    """Documents queued inside are rendered by the caller (e.g. the CLI), not after the commit."""
+    return held("documents")
 
+
+def _queued_id(document: Document) -> int | None:
+    return document.id if document.status == "queued" else None
+
+
+def _kick_renderer(app: Flask, document_ids: set[int]) -> None:
+    if app.config.get("DOCUMENTS_AUTO_RENDER", True):
+        enqueue_documents(app, document_ids)
