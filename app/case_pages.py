@@ -15,7 +15,7 @@ from app.errors import STATUS_BY_ERROR
 from app.extensions import db
 from app.htmx import is_htmx, see_other
 from app.uploads import file_store
-from cases import access, accounts, audit, automation, casetypes, lifecycle, submissions, tasks, timeline
+from cases import access, accounts, approvals, audit, casetypes, lifecycle, submissions, tasks, timeline
 from cases.errors import CasesError, ValidationFailed
 from cases.models import Case, User
 from cases.submissions import Uploader
@@ -81,8 +81,8 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
         agents=[m for m in case.queue.members if m.active] if staff else [],
         queues=list(accounts.list_queues(session, include_inactive=False)) if staff else [],
         state_label=spec.state(case.state).label, problem=problem,
-        approval=(approval := automation.pending_approval(session, case)),
-        may_decide=approval is not None and automation.may_decide(approval, user),
+        approval=(approval := approvals.pending_approval(session, case)),
+        may_decide=approval is not None and approvals.may_decide(approval, user),
         tasks=(checklist := tasks.tasks_of(session, case)),
         workable_tasks=tasks.workable(session, user, checklist) if case.is_open else set(),
         documents=document_section(session, case, user),

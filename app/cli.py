@@ -9,29 +9,12 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy import select
 
+from app.cli_helpers import admin_actor, fail
 from app.extensions import db
-from cases import accounts, audit
-from cases.errors import CasesError, ValidationFailed
-from cases.inputs import parse_id
-from cases.models import Case, Role, User
-
-DEMO_PASSWORD = "casework-demo"  # noqa: S105 - documented demo credential
-DEMO_USERS = [
-    ("admin@example.com", "Ada Admin", [Role.ADMIN]),
-    ("agent@example.com", "Alex Agent", [Role.AGENT]),
-    ("requester@example.com", "Riley Requester", [Role.REQUESTER]),
-    ("auditor@example.com", "Avery Auditor", [Role.AUDITOR]),
-]
-DEMO_QUEUES = [("general", "General enquiries", "Everything not routed elsewhere.")]
-
-
-def _fail(exc: CasesError) -> None:
-    details = ""
-    if isinstance(exc, ValidationFailed) and exc.fields:
-        details = "\n" + "\n".join(f"  {field}: {' '.join(msgs)}" for field, msgs in exc.fields.items())
-    raise click.ClickException(exc.message + details)
+from cases import accounts
+from cases.errors import CasesError
+from cases.models import Role
 
 
 @click.command("init")
@@ -73,8 +56,7 @@ def user_create(email: str, roles: tuple[str, ...], name: str | None, password: 
         user = accounts.create_user(db.session, email=email, name=name or email.split("@")[0],
                                     password=password or "", roles=roles)
     except CasesError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     click.echo(f"Created {user.email} ({', '.join(sorted(user.roles))}).")
     if generated:
         click.echo(f"Generated password: {password}")
@@ -92,7 +74,7 @@ def user_set_password(email: str, password: str) -> None:
     try:
         accounts.set_password(db.session, user, password)
     except CasesError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"Password changed for {user.email}.")
 
 
@@ -113,74 +95,8 @@ def token_create(email: str, name: str) -> None:
     try:
         _row, token = accounts.create_api_token(db.session, user, name=name)
     except CasesError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     click.echo(f"API token for {user.email} (shown once, store it safely): {token}")
-
-
-@click.group("audit")
-def audit_group() -> None:
-    """Verify and export the audit log."""
-
-
-@audit_group.command("verify")
-@click.option("--case", "case_ref", default=None, help="Only this case's chain, by reference (CMP-000123).")
-@click.option("--stream", default=None, help="Only this chain, e.g. case:12 or form:complaint.")
-@click.option("--since", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="A checkpoint file kept earlier: the database must still be consistent with it.")
-@with_appcontext
-def audit_verify(case_ref: str | None, stream: str | None, since: str | None) -> None:
-    """Recompute the hash chains and check them against the signed checkpoints; exit 1 and name the first
-    broken event of each broken chain if any."""
-    from app.checkpoint_commands import checkpoint_problems
-
-    if case_ref:
-        case = db.session.scalar(select(Case).where(Case.ref == case_ref.strip().upper()))
-        if case is None:
-            raise click.ClickException(f"No case has the reference {case_ref}.")
-        stream = case.stream
-    result = audit.verify(db.session, stream)
-    report = checkpoint_problems(stream, since)
-    named = {b.stream for b in result.broken}
-    broken = result.broken + [b for b in report.broken or [] if b.stream not in named]
-    if not broken:
-        click.echo(f"OK: {result.checked} events in {result.streams} chains verified. {report.heads} signed heads "
-                   f"of {report.checkpoints} checkpoints are still in their chains.")
-        return
-    for item in broken:
-        label = item.stream
-        case_id = parse_id(item.stream[5:]) if item.stream.startswith("case:") else None
-        if case_id is not None:
-            case = db.session.get(Case, case_id)
-            label = f"{case.ref} ({item.stream})" if case else item.stream
-        click.echo(f"BROKEN: {label} at event {item.seq}: {item.reason}", err=True)
-    raise SystemExit(1)
-
-
-@click.command("demo")
-@click.option("--scope", type=click.Choice(["full", "users"]), default=None,
-              help="full: users, the starter library and demo cases (default); users: the users and queue only.")
-@click.option("--cases", "case_count", type=click.IntRange(0, 5000), default=None,
-              help="How many demo cases to file (default 200; only into a database without any).")
-@with_appcontext
-def demo_command(scope: str | None, case_count: int | None) -> None:
-    """Create the demo users (password `casework-demo`), queues, starter packs and demo cases; safe to run again."""
-    for email, name, roles in DEMO_USERS:
-        if accounts.find_user(db.session, email) is None:
-            accounts.create_user(db.session, email=email, name=name, password=DEMO_PASSWORD, roles=roles)
-            click.echo(f"Demo user {email} / {DEMO_PASSWORD}")
-    agent = accounts.find_user(db.session, "agent@example.com")
-    for slug, qname, description in DEMO_QUEUES:
-        queue = accounts.find_queue(db.session, slug) or accounts.create_queue(
-            db.session, slug=slug, name=qname, description=description)
-        if agent is not None:
-            accounts.add_queue_member(db.session, queue, agent)
-    from app.pack_commands import demo_starter_library
-
-    demo_starter_library(agent, accounts.find_user(db.session, "requester@example.com"),
-                         full=(scope or current_app.config["DEMO_SCOPE"]) == "full",
-                         count=current_app.config["DEMO_CASES"] if case_count is None else case_count)
-    click.echo("Demo data is ready.")
 
 
 @click.command("serve")
@@ -275,24 +191,11 @@ def sla_group() -> None:
 @with_appcontext
 def sla_sweep_command() -> None:
     """Fire the SLA warnings and breaches that are due now (each exactly once, however many sweep)."""
-    from app.sla import sweep_now
+    from cases import sla_sweep
+    from cases.clock import utcnow
 
-    fired = sweep_now()
+    fired = sla_sweep.sweep(db.session, clock=utcnow)
     click.echo(f"{fired} SLA {'event' if fired == 1 else 'events'} fired.")
-
-
-def _admin_actor(email: str | None) -> User:
-    """The admin recorded as the author of an import: the one named, or else the first active admin."""
-    if email:
-        actor = accounts.find_user(db.session, email)
-        if actor is None or not actor.has_role(Role.ADMIN):
-            raise click.ClickException(f"No admin has the e-mail address {email}.")
-        return actor
-    admins = [u for u in accounts.users_with_role(db.session, Role.ADMIN) if u.active]
-    if not admins:
-        raise click.ClickException("There is no admin to record as the author: create one first "
-                                   "(casework user create EMAIL --role admin).")
-    return admins[0]
 
 
 def definition_commands(kind: str, *, name: str, label: str, suffix: str) -> click.Group:
@@ -319,8 +222,7 @@ def definition_commands(kind: str, *, name: str, label: str, suffix: str) -> cli
         try:
             body = definitions.export_document(definition, number)
         except CasesError as exc:
-            _fail(exc)
-            return
+            fail(exc)
         if output is None:
             click.echo(body.decode(), nl=False)
             return
@@ -340,15 +242,14 @@ def definition_commands(kind: str, *, name: str, label: str, suffix: str) -> cli
         """Import a definition file; a file with problems changes nothing and the problems are listed."""
         from cases import definitions
 
-        actor = _admin_actor(actor_email)
+        actor = admin_actor(actor_email)
         raw = file.read(2 * 1024 * 1024)
         slug = (slug or definitions.slug_from_filename(getattr(file, "name", "") or "")).strip().lower()
         try:
             definition = definitions.import_document(db.session, kind, raw, slug=slug, actor=actor,
                                                      publish_now=publish)
         except CasesError as exc:
-            _fail(exc)
-            return
+            fail(exc)
         latest = definition.latest_version
         state = f"published as version {latest.number}" if publish and latest else "saved as the draft"
         click.echo(f"Imported {label} {definition.slug!r} ({definition.title}): {state}.")
@@ -361,20 +262,15 @@ case_types_group = definition_commands("case_type", name="case-types", label="ca
 
 
 def register_commands(app: Flask) -> None:
+    from app.audit_commands import audit_group
     from app.backup_commands import backup_command, restore_command
-    from app.checkpoint_commands import COMMANDS as CHECKPOINT_COMMANDS
-    from app.documents.commands import audit_export_command, documents_group
-    from app.pack_commands import packs_group
+    from app.documents.commands import documents_group
+    from app.pack_commands import demo_command, packs_group
     from app.webhooks import webhooks_group
 
-    audit_group.add_command(audit_export_command)
-    for command in CHECKPOINT_COMMANDS:
-        audit_group.add_command(command)
-    app.cli.add_command(documents_group)
-    app.cli.add_command(packs_group)
-    app.cli.add_command(webhooks_group)
     for command in (init_command, user_group, token_group, audit_group, demo_command, serve_command,
-                    worker_command, forms_group, case_types_group, sla_group, backup_command, restore_command):
+                    worker_command, forms_group, case_types_group, sla_group, backup_command, restore_command,
+                    documents_group, packs_group, webhooks_group):
         app.cli.add_command(command)
 
 

@@ -37,9 +37,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.sla import sweep_now
 from app.uploads import file_store
-from cases import outbox, uploads
+from cases import outbox, sla_sweep, uploads
+from cases.clock import utcnow
 from cases.context import request_context, request_id
 from cases.database import checkpoint
 from cases.models import OutboxMessage
@@ -423,13 +423,13 @@ def deliver_outbox() -> int:
 
 
 @job("sla_sweep")
-def sla_sweep() -> int:
+def periodic_sweep() -> int:
     """The periodic sweep: fire the SLA warnings and breaches that are due (each exactly once, whoever else
     sweeps), sign a checkpoint of the audit chains if anything changed since the last one, and remove uploads
     that nothing took within a day (cases.uploads)."""
     from app.checkpoints import checkpoint_if_changed
 
-    fired = sweep_now()
+    fired = sla_sweep.sweep(db.session, clock=utcnow)
     if fired:
         log.info("SLA sweep fired %s warnings and breaches", fired)
     checkpoint_if_changed()

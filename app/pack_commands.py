@@ -13,12 +13,21 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from app.cli import DEMO_PASSWORD, _admin_actor, _fail
+from app.cli_helpers import admin_actor, fail
 from app.extensions import db
 from cases import accounts, demo, packs
 from cases.clock import utcnow
 from cases.errors import CasesError
 from cases.models import Role, User
+
+DEMO_PASSWORD = "casework-demo"  # noqa: S105 - documented demo credential
+DEMO_USERS = [
+    ("admin@example.com", "Ada Admin", [Role.ADMIN]),
+    ("agent@example.com", "Alex Agent", [Role.AGENT]),
+    ("requester@example.com", "Riley Requester", [Role.REQUESTER]),
+    ("auditor@example.com", "Avery Auditor", [Role.AUDITOR]),
+]
+DEMO_QUEUES = [("general", "General enquiries", "Everything not routed elsewhere.")]
 
 
 def packs_dir() -> Path:
@@ -69,7 +78,7 @@ def import_command(path: Path | None, everything: bool, update: bool, actor_emai
     nothing and its problems are listed. A pack already loaded is left alone unless --update."""
     if (path is None) == (not everything):
         raise click.UsageError("Give a pack folder or .zip, or --all.")
-    actor = _admin_actor(actor_email)
+    actor = admin_actor(actor_email)
     try:
         if everything:
             results = load_shipped(actor, update=update)
@@ -78,8 +87,7 @@ def import_command(path: Path | None, everything: bool, update: bool, actor_emai
             pack = packs.read_zip(path.read_bytes()) if path.is_file() else packs.read_folder(path)
             results = [packs.import_pack(db.session, pack, actor=actor, update=update)]
     except CasesError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     for result in results:
         click.echo(_report(result))
 
@@ -98,8 +106,7 @@ def export_command(slug: str, output: Path, as_zip: bool) -> None:
                                   name=shipped.name if shipped else None,
                                   description=shipped.description if shipped else None)
     except CasesError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     if as_zip:
         output.mkdir(parents=True, exist_ok=True)
         target = output / f"{slug}.zip"
@@ -126,8 +133,7 @@ def load_on_init() -> None:
     try:
         results = packs.import_all(db.session, shipped, actor=admin)
     except CasesError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     new = [r for r in results if r.status != "skipped"]
     click.echo(f"Starter library: {len(results)} packs loaded" + (f" ({len(new)} new)." if new else "."))
 
@@ -142,8 +148,7 @@ def demo_starter_library(agent: User | None, requester: User | None, *, full: bo
         try:
             load_shipped(admin)
         except CasesError as exc:
-            _fail(exc)
-            return
+            fail(exc)
     shipped = [(p, d) for p in packs.shipped(packs_dir()) if (d := packs.loaded(db.session, p)) is not None]
     if agent is not None:
         for pack, _definition in shipped:
@@ -174,3 +179,27 @@ def demo_starter_library(agent: User | None, requester: User | None, *, full: bo
                f"{result.steps} steps, {result.fired} SLA warnings and breaches, in {seconds:.1f} s.")
     if result.stopped:
         click.echo(f"{result.stopped} demo steps were refused; those cases stay where they were.", err=True)
+
+
+@click.command("demo")
+@click.option("--scope", type=click.Choice(["full", "users"]), default=None,
+              help="full: users, the starter library and demo cases (default); users: the users and queue only.")
+@click.option("--cases", "case_count", type=click.IntRange(0, 5000), default=None,
+              help="How many demo cases to file (default 200; only into a database without any).")
+@with_appcontext
+def demo_command(scope: str | None, case_count: int | None) -> None:
+    """Create the demo users (password `casework-demo`), queues, starter packs and demo cases; safe to run again."""
+    for email, name, roles in DEMO_USERS:
+        if accounts.find_user(db.session, email) is None:
+            accounts.create_user(db.session, email=email, name=name, password=DEMO_PASSWORD, roles=roles)
+            click.echo(f"Demo user {email} / {DEMO_PASSWORD}")
+    agent = accounts.find_user(db.session, "agent@example.com")
+    for slug, qname, description in DEMO_QUEUES:
+        queue = accounts.find_queue(db.session, slug) or accounts.create_queue(
+            db.session, slug=slug, name=qname, description=description)
+        if agent is not None:
+            accounts.add_queue_member(db.session, queue, agent)
+    demo_starter_library(agent, accounts.find_user(db.session, "requester@example.com"),
+                         full=(scope or current_app.config["DEMO_SCOPE"]) == "full",
+                         count=current_app.config["DEMO_CASES"] if case_count is None else case_count)
+    click.echo("Demo data is ready.")

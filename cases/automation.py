@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session, lazyload, scoped_session
+from sqlalchemy.orm import Session, lazyload
 
 from cases import accounts, audit, documents, notifications, recent, sla, workflow
 from cases.casetypes import case_data, case_spec, case_tags, pinned_form_version
 from cases.clock import Clock, utcnow
-from cases.errors import CasesError, Conflict, PermissionDenied, ValidationFailed
+from cases.errors import CasesError, ValidationFailed
 from cases.models import (
     Approval,
     AssignmentCursor,
@@ -35,9 +35,9 @@ from cases.models import (
     UserRole,
 )
 from cases.submissions import form_schema
-from cases.uow import transaction
 from forms.errors import DefinitionError
 from rules import (
+    ACTIONS,
     CompiledRuleset,
     Decision,
     DurableEvaluator,
@@ -177,13 +177,16 @@ def sla_fired(session: Session, case: Case, deadline: Deadline, trigger: str, *,
 # ---------------------------------------------------------------- the decisions
 
 
-class _Apply:
-    """Carries out one fired rule's decisions on a case; each returns a line for the audit trail."""
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What one fired rule's decisions act on."""
 
-    def __init__(self, session: Session, case: Case, spec: workflow.CaseTypeSpec, clock: Clock,
-                 rule_id: str, queues: Mapping[str, Queue] | None = None) -> None:
-        self.session, self.case, self.spec, self.clock, self.rule_id = session, case, spec, clock, rule_id
-        self.queues = queues or {}
+    session: Session
+    case: Case
+    spec: workflow.CaseTypeSpec
+    clock: Clock
+    rule_id: str
+    queues: Mapping[str, Queue]
 
     def queue(self, slug: str) -> Queue:
         queue = self.queues.get(slug) or accounts.find_queue(self.session, slug)
@@ -191,140 +194,179 @@ class _Apply:
             raise ValidationFailed(f"Queue '{slug}' does not exist or is inactive.")
         return queue
 
-    def route_to_queue(self, params: Mapping[str, Any]) -> str:
-        queue = self.queue(params["queue"])
-        self.case.queue = queue
-        return f"routed to {queue.name}"
-
-    def _members(self, queue: Queue) -> list[User]:
-        # The query selects agents by their role, so their role rows are not loaded again; it reads nothing
-        # the decisions change, so the pending changes need not be flushed first.
+    def members(self, queue: Queue) -> list[User]:
+        """The queue's active, present agents. The query selects agents by their role, so their role rows are
+        not loaded again; it reads nothing the decisions change, so pending changes need no flush first."""
         stmt = (select(User).join(QueueMember, QueueMember.user_id == User.id).join(UserRole)
                 .where(QueueMember.queue_id == queue.id, User.active.is_(True), User.absent.is_(False),
                        UserRole.role == Role.AGENT.value).order_by(User.id).options(lazyload(User.role_rows)))
         with self.session.no_autoflush:
             return list(self.session.scalars(stmt))
 
-    def assign_to(self, params: Mapping[str, Any]) -> str:
-        if "user" in params:
-            user = accounts.find_user(self.session, params["user"])
-            if user is None or not user.active or not user.has_role(Role.AGENT):
-                raise ValidationFailed(f"{params['user']} cannot take cases (not an active agent).")
-            if user.absent:
-                return f"not assigned: {user.name} is absent"
-            self.case.assignee = user
-            return f"assigned to {user.name}"
-        queue = self.queue(params["queue"]) if params.get("queue") else self.case.queue
-        members = self._members(queue)
-        if not members:
-            return f"not assigned: nobody in {queue.name} is available"
-        if params.get("strategy") == "least_loaded":
-            rows = self.session.execute(
-                select(Case.assignee_id, func.count()).where(Case.is_open.is_(True),
-                                                             Case.assignee_id.in_([m.id for m in members]))
-                .group_by(Case.assignee_id)).all()
-            load = {assignee: count for assignee, count in rows}
-            chosen = min(members, key=lambda m: (load.get(m.id, 0), m.id))
-            how = "least loaded"
-        else:
-            chosen = self._round_robin(queue, members)
-            how = "round robin"
-        self.case.assignee = chosen
-        return f"assigned to {chosen.name} ({how} in {queue.name})"
 
-    def _round_robin(self, queue: Queue, members: list[User]) -> User:
-        """The member after the last one served; the position is a locked row, so processes share it."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(pg_insert(AssignmentCursor).values(queue_id=queue.id, last_user_id=None)
-                                 .on_conflict_do_nothing(index_elements=["queue_id"]))
-        cursor = self.session.scalar(select(AssignmentCursor).where(AssignmentCursor.queue_id == queue.id)
-                                     .with_for_update())
-        if cursor is None:
-            cursor = AssignmentCursor(queue_id=queue.id, last_user_id=None)
-            self.session.add(cursor)
-        after = [m for m in members if cursor.last_user_id is not None and m.id > cursor.last_user_id]
-        chosen = after[0] if after else members[0]
-        cursor.last_user_id = chosen.id
-        return chosen
+def _route_to_queue(t: _Target, params: Mapping[str, Any]) -> str:
+    queue = t.queue(params["queue"])
+    t.case.queue = queue
+    return f"routed to {queue.name}"
 
-    def set_priority(self, params: Mapping[str, Any]) -> str:
-        self.case.priority = params["priority"]
-        return f"priority {params['priority']}"
 
-    def set_due_in(self, params: Mapping[str, Any]) -> str:
-        hours = float(params["hours"])
-        business = bool(params.get("business_hours", False))
-        self.case.due_at = self.spec.calendar.add(self.clock(), hours, business=business)
-        return f"due {self.case.due_at:%Y-%m-%d %H:%M} UTC"
+def _assign_to(t: _Target, params: Mapping[str, Any]) -> str:
+    if "user" in params:
+        user = accounts.find_user(t.session, params["user"])
+        if user is None or not user.active or not user.has_role(Role.AGENT):
+            raise ValidationFailed(f"{params['user']} cannot take cases (not an active agent).")
+        if user.absent:
+            return f"not assigned: {user.name} is absent"
+        t.case.assignee = user
+        return f"assigned to {user.name}"
+    queue = t.queue(params["queue"]) if params.get("queue") else t.case.queue
+    members = t.members(queue)
+    if not members:
+        return f"not assigned: nobody in {queue.name} is available"
+    if params.get("strategy") == "least_loaded":
+        rows = t.session.execute(
+            select(Case.assignee_id, func.count()).where(Case.is_open.is_(True),
+                                                         Case.assignee_id.in_([m.id for m in members]))
+            .group_by(Case.assignee_id)).all()
+        load = {assignee: count for assignee, count in rows}
+        chosen = min(members, key=lambda m: (load.get(m.id, 0), m.id))
+        how = "least loaded"
+    else:
+        chosen = _round_robin(t.session, queue, members)
+        how = "round robin"
+    t.case.assignee = chosen
+    return f"assigned to {chosen.name} ({how} in {queue.name})"
 
-    def add_tag(self, params: Mapping[str, Any]) -> str:
-        tags = case_tags(self.case)
-        if params["tag"] not in tags:
-            self.case.tags = json.dumps([*tags, params["tag"]])
-        return f"tagged {params['tag']}"
 
-    def move_to_state(self, params: Mapping[str, Any]) -> str:
-        previous = self.case.state
-        if params["state"] == previous:
-            return f"already {self.spec.state(previous).label}"
-        enter_state(self.case, self.spec, params["state"], self.clock)
-        self.session.flush()
-        state_entered(self.session, self.case, self.spec, previous, self.clock)
-        return f"moved to {self.spec.state(params['state']).label}"
+def _round_robin(session: Session, queue: Queue, members: list[User]) -> User:
+    """The member after the last one served; the position is a locked row, so processes share it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(pg_insert(AssignmentCursor).values(queue_id=queue.id, last_user_id=None)
+                        .on_conflict_do_nothing(index_elements=["queue_id"]))
+    cursor = session.scalar(select(AssignmentCursor).where(AssignmentCursor.queue_id == queue.id).with_for_update())
+    if cursor is None:
+        cursor = AssignmentCursor(queue_id=queue.id, last_user_id=None)
+        session.add(cursor)
+    after = [m for m in members if cursor.last_user_id is not None and m.id > cursor.last_user_id]
+    chosen = after[0] if after else members[0]
+    cursor.last_user_id = chosen.id
+    return chosen
 
-    def require_approval(self, params: Mapping[str, Any]) -> str:
-        user = accounts.find_user(self.session, params["user"]) if params.get("user") else None
-        approval = Approval(case_id=self.case.id, rule_id=self.rule_id, role=params.get("role"),
-                            user_id=user.id if user else None, on_approve=params.get("on_approve"),
-                            on_reject=params.get("on_reject"), status="pending", requested_at=self.clock())
-        self.session.add(approval)
-        who = user.name if user else f"a {params.get('role')}"
-        for approver in _approvers(self.session, approval):
-            notifications.queue_message(self.session, to=approver.email,
-                                        subject=f"[{self.case.ref}] approval needed",
-                                        body=f"Case {self.case.ref} waits for your approval.",
-                                        reason="case.approval_requested", case=self.case, clock=self.clock)
-        return f"waits for approval by {who}"
 
-    def notify(self, params: Mapping[str, Any]) -> str:
-        to = params["to"]
-        if to == "requester":
-            emails = [self.case.requester.email if self.case.requester else self.case.contact_email]
-        elif to == "assignee":
-            emails = [self.case.assignee.email] if self.case.assignee else []
-        elif to == "queue":
-            emails = [m.email for m in self._members(self.queue(params["queue"]))]
-        else:
-            emails = [params["user"]]
-        for email in (e for e in emails if e):
-            notifications.queue_message(self.session, to=email, subject=f"[{self.case.ref}] {params['message'][:120]}",
-                                        body=params["message"], reason="rule.notify", case=self.case,
-                                        clock=self.clock)
-        return f"notified {to} ({len([e for e in emails if e])})"
+def _set_priority(t: _Target, params: Mapping[str, Any]) -> str:
+    t.case.priority = params["priority"]
+    return f"priority {params['priority']}"
 
-    def run(self, decision: Decision) -> str:
-        handler = getattr(self, decision.action, None)
-        if handler is None or decision.action.startswith("_") or decision.action in ("run", "queue"):
-            raise ValidationFailed(f"No handler for the action '{decision.action}'.")
-        result: str = handler(decision.params)
-        return result
+
+def _set_due_in(t: _Target, params: Mapping[str, Any]) -> str:
+    business = bool(params.get("business_hours", False))
+    t.case.due_at = t.spec.calendar.add(t.clock(), float(params["hours"]), business=business)
+    return f"due {t.case.due_at:%Y-%m-%d %H:%M} UTC"
+
+
+def _add_tag(t: _Target, params: Mapping[str, Any]) -> str:
+    tags = case_tags(t.case)
+    if params["tag"] not in tags:
+        t.case.tags = json.dumps([*tags, params["tag"]])
+    return f"tagged {params['tag']}"
+
+
+def _move_to_state(t: _Target, params: Mapping[str, Any]) -> str:
+    previous = t.case.state
+    if params["state"] == previous:
+        return f"already {t.spec.state(previous).label}"
+    enter_state(t.case, t.spec, params["state"], t.clock)
+    t.session.flush()
+    state_entered(t.session, t.case, t.spec, previous, t.clock)
+    return f"moved to {t.spec.state(params['state']).label}"
+
+
+def _require_approval(t: _Target, params: Mapping[str, Any]) -> str:
+    user = accounts.find_user(t.session, params["user"]) if params.get("user") else None
+    approval = Approval(case_id=t.case.id, rule_id=t.rule_id, role=params.get("role"),
+                        user_id=user.id if user else None, on_approve=params.get("on_approve"),
+                        on_reject=params.get("on_reject"), status="pending", requested_at=t.clock())
+    t.session.add(approval)
+    who = user.name if user else f"a {params.get('role')}"
+    for approver in _approvers(t.session, approval):
+        notifications.queue_message(t.session, to=approver.email, subject=f"[{t.case.ref}] approval needed",
+                                    body=f"Case {t.case.ref} waits for your approval.",
+                                    reason="case.approval_requested", case=t.case, clock=t.clock)
+    return f"waits for approval by {who}"
+
+
+def _notify(t: _Target, params: Mapping[str, Any]) -> str:
+    to = params["to"]
+    if to == "requester":
+        emails = [t.case.requester.email if t.case.requester else t.case.contact_email]
+    elif to == "assignee":
+        emails = [t.case.assignee.email] if t.case.assignee else []
+    elif to == "queue":
+        emails = [m.email for m in t.members(t.queue(params["queue"]))]
+    else:
+        emails = [params["user"]]
+    sent = [e for e in emails if e]
+    for email in sent:
+        notifications.queue_message(t.session, to=email, subject=f"[{t.case.ref}] {params['message'][:120]}",
+                                    body=params["message"], reason="rule.notify", case=t.case, clock=t.clock)
+    return f"notified {to} ({len(sent)})"
+
+
+@dataclass(frozen=True, slots=True)
+class _Applier:
+    """How one action of the rules registry is carried out; returns a line for the audit trail.
+
+    in_memory: the action only changes the case in memory and adds outbox rows, so with its queue read
+    beforehand it cannot fail half-way and needs no savepoint (which costs a flush and two statements).
+    """
+
+    run: Callable[[_Target, Mapping[str, Any]], str]
+    in_memory: bool = False
+
+
+APPLIERS: dict[str, _Applier] = {
+    "route_to_queue": _Applier(_route_to_queue, in_memory=True),
+    "assign_to": _Applier(_assign_to),
+    "set_priority": _Applier(_set_priority, in_memory=True),
+    "set_due_in": _Applier(_set_due_in, in_memory=True),
+    "add_tag": _Applier(_add_tag, in_memory=True),
+    "move_to_state": _Applier(_move_to_state),
+    "require_approval": _Applier(_require_approval),
+    "notify": _Applier(_notify, in_memory=True),
+}
+
+
+def check_appliers(appliers: Mapping[str, object], actions: Mapping[str, object]) -> None:
+    """Every action of the rules registry has an applier here and nothing else does; raises otherwise."""
+    missing, unknown = sorted(set(actions) - set(appliers)), sorted(set(appliers) - set(actions))
+    if missing or unknown:
+        raise RuntimeError(f"The rule actions and their appliers differ: no applier for {missing or 'none'}, "
+                           f"appliers without an action: {unknown or 'none'}.")
+
+
+check_appliers(APPLIERS, ACTIONS)
+
+
+def _apply(target: _Target, decision: Decision) -> str:
+    applier = APPLIERS.get(decision.action)
+    if applier is None:
+        raise ValidationFailed(f"No handler for the action '{decision.action}'.")
+    return applier.run(target, decision.params)
 
 
 # ---------------------------------------------------------------- running the rules
 
 
-# Decisions that only change the case in memory and add outbox rows: with their queues read beforehand they
-# cannot fail half-way, so they need no savepoint (which costs a flush and two statements per filing).
 RULE_ERRORS = (RulesError, CasesError, LookupError, ValueError, TypeError)
 """What a rule may fail with; run_rules turns these into the fallback queue."""
-_IN_MEMORY_ACTIONS = frozenset({"route_to_queue", "set_priority", "set_due_in", "add_tag", "notify"})
 
 
 def _needs_savepoint(evaluation: Evaluation, queues: Mapping[str, Queue] | None) -> bool:
     if queues is None:
         return True
     for decision in evaluation.decisions:
-        if decision.action not in _IN_MEMORY_ACTIONS:
+        applier = APPLIERS.get(decision.action)
+        if applier is None or not applier.in_memory:
             return True
         slug = decision.params.get("queue")
         if slug and (slug not in queues or not queues[slug].active):
@@ -350,18 +392,18 @@ def run_rules(session: Session, case: Case, trigger: str, *, actor: User | None,
         facts = case_facts(session, case, compiled, trigger, clock=clock, transition=transition,
                            sla_kind=sla_kind, prepared=prepared)
         evaluation = _evaluator.evaluate(compiled, trigger, facts)
-    except (RulesError, CasesError, LookupError, ValueError, TypeError) as exc:
+    except RULE_ERRORS as exc:
         _fall_back(session, case, spec, trigger, exc, clock)
         return None
     if not evaluation.matched:
         return evaluation
-    apply = _Apply(session, case, spec, clock, evaluation.rule_id or "", queues)
+    target = _Target(session, case, spec, clock, evaluation.rule_id or "", queues or {})
     if not _needs_savepoint(evaluation, queues):
         before = (case.queue, case.priority, case.due_at, case.tags)
         added = set(session.new)
         try:
-            done = [apply.run(decision) for decision in evaluation.decisions]
-        except (RulesError, CasesError, LookupError, ValueError, TypeError) as exc:
+            done = [_apply(target, decision) for decision in evaluation.decisions]
+        except RULE_ERRORS as exc:
             # What a savepoint would have undone: the case's fields and the messages queued meanwhile.
             case.queue, case.priority, case.due_at, case.tags = before
             for obj in set(session.new) - added:
@@ -372,12 +414,12 @@ def run_rules(session: Session, case: Case, trigger: str, *, actor: User | None,
         return evaluation
     savepoint = session.begin_nested()
     try:
-        done = [apply.run(decision) for decision in evaluation.decisions]
+        done = [_apply(target, decision) for decision in evaluation.decisions]
         session.flush()
         _record(session, case, trigger, evaluation, done, clock)
         savepoint.commit()
         return evaluation
-    except (RulesError, CasesError, LookupError, ValueError, TypeError) as exc:
+    except RULE_ERRORS as exc:
         savepoint.rollback()
         _fall_back(session, case, spec, trigger, exc, clock)
         return None
@@ -420,65 +462,6 @@ def _approvers(session: Session, approval: Approval) -> list[User]:
         user = session.get(User, approval.user_id)
         return [user] if user is not None and user.active else []
     return [u for u in accounts.users_with_role(session, Role(approval.role or "admin")) if u.active]
-
-
-_PENDING_APPROVALS = "casework_pending_approvals"
-
-
-def pending_approval(session: Session, case: Case) -> Approval | None:
-    """The approval the case waits for, read once per transaction (a case page asks twice); any flush,
-    which is where an approval would be written or decided, forgets it."""
-    session = session.registry() if isinstance(session, scoped_session) else session
-    transaction = session.get_transaction()
-    held = session.info.get(_PENDING_APPROVALS)
-    if transaction is None or held is None or held[0] is not transaction:
-        held = (transaction, {})
-    known: dict[int, Approval | None] = held[1]
-    if case.id not in known:
-        known[case.id] = session.scalar(select(Approval).where(Approval.case_id == case.id,
-                                                               Approval.status == "pending").order_by(Approval.id))
-        held = (session.get_transaction(), known)
-    session.info[_PENDING_APPROVALS] = held
-    return known[case.id]
-
-
-@sa_event.listens_for(Session, "after_flush")
-def _forget_pending_approvals(session: Session, _context: Any) -> None:
-    session.info.pop(_PENDING_APPROVALS, None)
-
-
-def may_decide(approval: Approval, user: User) -> bool:
-    if approval.user_id is not None:
-        return approval.user_id == user.id
-    return bool(approval.role) and user.has_role(approval.role or "")
-
-
-def decide_approval(session: Session, case: Case, actor: User, *, approve: bool, comment: str = "",
-                    clock: Clock = utcnow) -> Approval:
-    """Approve or reject what a rule sent for approval; the case moves on to the rule's chosen state."""
-    approval = pending_approval(session, case)
-    if approval is None:
-        raise Conflict("Nothing on this case waits for approval.")
-    if not may_decide(approval, actor):
-        raise PermissionDenied("You cannot decide this approval.")
-    spec = case_spec(session, case)
-    target = approval.on_approve if approve else approval.on_reject
-    with transaction(session):
-        approval.status = "approved" if approve else "rejected"
-        approval.decided_at, approval.decided_by_id = clock(), actor.id
-        approval.comment = (comment or "").strip()[:5000]
-        previous = case.state
-        moved = bool(target) and target != previous
-        if moved:
-            enter_state(case, spec, str(target), clock)
-        case.updated_at, case.updated_by_id = clock(), actor.id
-        session.flush()
-        audit.append(session, case.stream, "case.approval_decided",
-                     {"approved": approve, "comment": approval.comment, "from": previous, "to": case.state,
-                      "rule": approval.rule_id}, actor=actor, clock=clock)
-        if moved:
-            state_entered(session, case, spec, previous, clock)
-    return approval
 
 
 def describe_decision(decision: Decision, context: ValidationContext) -> str:

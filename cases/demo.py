@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cases import automation, lifecycle, sla, tasks
+from cases import lifecycle, sla_sweep, tasks
 from cases.casetypes import case_spec
 from cases.clock import Clock, fixed
 from cases.errors import CasesError
@@ -390,8 +390,7 @@ def run(session: Session, case_types: Mapping[str, Definition], samples: Mapping
 def _sweep(session: Session, at: datetime, result: Result) -> None:
     """The SLA sweep as the server runs it, at `at`: breaches and warnings fire with their rules."""
     clock = fixed(at)
-    result.fired += sla.sweep(session, clock=clock,
-                              on_fire=lambda s, c, d, e: automation.sla_fired(s, c, d, e, clock=clock))
+    result.fired += sla_sweep.sweep(session, clock=clock)
     result.sweeps += 1
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from cases import access, audit, automation, notifications, recent, tasks, workflow
+from cases import access, approvals, audit, automation, notifications, recent, tasks, workflow
 from cases.casetypes import case_schema, case_spec, published
 from cases.clock import Clock, utcnow
 from cases.definitions import version_document
@@ -310,13 +310,13 @@ def set_priority(session: Session, case: Case, priority: str, actor: User, *,
 
 
 def _refuse_while_awaiting_approval(session: Session, case: Case) -> None:
-    if automation.pending_approval(session, case) is not None:
+    if approvals.pending_approval(session, case) is not None:
         raise workflow.TransitionNotAllowed("The case waits for an approval; it moves on once that is decided.")
 
 
 def allowed_transitions(session: Session, case: Case, user: User) -> list[workflow.Transition]:
     """The transitions `user` may fire on `case` now (required fields and comments are checked on firing)."""
-    if automation.pending_approval(session, case) is not None:
+    if approvals.pending_approval(session, case) is not None:
         return []
     spec = case_spec(session, case)
     actor = access.actor_facts(session, user, case)

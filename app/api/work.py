@@ -32,7 +32,7 @@ from app.api.work_schemas import (
 from app.errors import json_error
 from app.extensions import db
 from app.uploads import file_store
-from cases import access, accounts, automation, documents, lifecycle, submissions
+from cases import access, accounts, approvals, documents, lifecycle, submissions
 from cases.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from cases.models import Case, Comment, StoredFile, User
 from cases.submissions import Uploader
@@ -165,7 +165,7 @@ def _approval_json(approval: Any, user: User) -> dict[str, Any]:
     return {"id": approval.id, "status": approval.status, "role": approval.role,
             "on_approve": approval.on_approve, "on_reject": approval.on_reject,
             "requested_at": approval.requested_at.isoformat(),
-            "may_decide": automation.may_decide(approval, user)}
+            "may_decide": approvals.may_decide(approval, user)}
 
 
 @bp.get("/cases/<int:case_id>/approval")
@@ -174,7 +174,7 @@ def approval(case_id: int) -> Any:
     """The pending approval, or `{"approval": null}`."""
     user = api_user()
     case = access.get_case_for(db.session, case_id, user)
-    pending = automation.pending_approval(db.session, case)
+    pending = approvals.pending_approval(db.session, case)
     return {"approval": _approval_json(pending, user) if pending is not None else None}
 
 
@@ -182,7 +182,7 @@ def approval(case_id: int) -> Any:
 @operation("Decide an approval", body=DecisionBody, response=CaseDetail, errors=LOCKED)
 def decide(case_id: int, body: DecisionBody) -> Any:
     """Whoever the approval names approves or rejects; the case moves on to the rule's chosen state."""
-    return _change(case_id, lambda c, u, _v: automation.decide_approval(
+    return _change(case_id, lambda c, u, _v: approvals.decide_approval(
         db.session, c, u, approve=body.decision == "approve", comment=body.comment))
 
 

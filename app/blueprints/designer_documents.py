@@ -30,7 +30,7 @@ from app.documents.errors import RenderFailed
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from app.uploads import logo_folder, store_logo
-from cases import casetypes, definitions, documents
+from cases import casetypes, definitions, document_content
 from cases import doc_template_editing as editing
 from cases.clock import utcnow
 from cases.doc_templates import BUILTIN_PLACEHOLDERS, BlockDocument, BlockError, parse_block_document
@@ -259,11 +259,11 @@ def _preview_pdf(definition: Definition, index: int) -> bytes:
     case_id = request.args.get("case", type=int)
     case = db.session.get(Case, case_id) if case_id else None
     if case is not None and case.case_type_id == definition.id:
-        context = documents.preview_context(db.session, case, organisation=organisation,
+        context = document_content.preview_context(db.session, case, organisation=organisation,
                                             public=not template.internal)
     else:
         schema = _schema(document)
-        context = documents.sample_context(schema, case_type=definition.title, organisation=organisation,
+        context = document_content.sample_context(schema, case_type=definition.title, organisation=organisation,
                                            generated_at=utcnow())
     job = block_document_request(template, context, stable_id=f"preview/{definition.id}/{index}",
                              uploads_dir=logo_folder(current_app._get_current_object()))  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ from app import case_pages
 from app.auth import current_user, require_roles
 from app.extensions import db
 from app.htmx import render, see_other
-from cases import access, accounts, automation, casetypes, definitions, lifecycle, queries, tasks
+from cases import access, accounts, approvals, casetypes, definitions, lifecycle, queries, tasks
 from cases.errors import ValidationFailed
 from cases.inputs import MAX_ID, parse_count, parse_id
 from cases.models import PRIORITIES, Case, Role, User
@@ -154,7 +154,7 @@ def request_info(case_id: int) -> ResponseReturnValue:
 
 @bp.post("/cases/<int:case_id>/approval")
 def decide(case_id: int) -> ResponseReturnValue:
-    return _act(case_id, lambda c, u: automation.decide_approval(
+    return _act(case_id, lambda c, u: approvals.decide_approval(
         db.session, c, u, approve=request.form.get("decision") == "approve", comment=request.form.get("comment", "")))
 
 

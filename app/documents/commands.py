@@ -1,31 +1,21 @@
-"""Command-line access to documents and audit exports: `casework documents render`, `casework audit export`."""
+"""`casework documents render` (a dossier now, not in the background) and `casework documents toolchain`."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
+from app.cli_helpers import case_by_ref
 from app.documents.queue import render_document, rendering_inline
 from app.extensions import db
 from app.uploads import document_store
-from cases import audit_trail, documents
-from cases.clock import utcnow
+from cases import documents
 from cases.errors import CasesError
-from cases.models import Case
 
 log = logging.getLogger(__name__)
-
-
-def _case(ref: str) -> Case:
-    case = db.session.scalar(select(Case).where(Case.ref == ref.strip().upper()))
-    if case is None:
-        raise click.ClickException(f"No case has the reference {ref}.")
-    return case
 
 
 @click.group("documents")
@@ -40,7 +30,7 @@ def documents_group() -> None:
 def render_command(ref: str, draft: bool) -> None:
     """Render the dossier of case REF now (not in the background); prints its SHA-256 and path."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    case = _case(ref)
+    case = case_by_ref(ref)
     if draft and not case.is_open:
         raise click.ClickException(f"{case.ref} is closed: render its final dossier (without --draft).")
     if not draft and case.is_open:
@@ -104,26 +94,3 @@ def toolchain_command() -> None:
         click.echo(line)
     if not pinned:
         raise SystemExit(1)
-
-
-@click.command("export")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--case", "case_ref", default=None, help="Only this case's events, by reference (CMP-000123).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write to this file instead of standard output.")
-@with_appcontext
-def audit_export_command(fmt: str, case_ref: str | None, output: str | None) -> None:
-    """Export the audit log (every chain, or one case's) as CSV (formula-safe) or JSON."""
-    streams = [_case(case_ref).stream] if case_ref else None
-    if fmt == "csv":
-        chunks = audit_trail.export_csv(db.session, streams)
-    else:
-        chunks = audit_trail.export_json(db.session, streams, exported_at=utcnow().astimezone(UTC).isoformat())
-    if output is None:
-        for chunk in chunks:
-            click.echo(chunk, nl=False)
-        return
-    with open(output, "w", encoding="utf-8", newline="") as handle:
-        for chunk in chunks:
-            handle.write(chunk)
-    click.echo(f"Wrote {output}.", err=True)

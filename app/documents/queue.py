@@ -27,14 +27,14 @@ from app.extensions import db
 from app.jobs import after_commit, enqueue_once, held, job
 from app.uploads import document_store, logo_folder
 from app.watchdog import recoverer
-from cases import documents
+from cases import document_content, documents
 from cases.models import Document
 
 log = logging.getLogger(__name__)
 MAX_PDF_BYTES = 200 * 1024 * 1024
 
 
-def render_request_for(data: documents.RenderInput, app: Flask) -> RenderRequest:
+def render_request_for(data: document_content.RenderInput, app: Flask) -> RenderRequest:
     """The engine's job for a render input: the dossier with its audit log attached, or a template."""
     if data.template is None:
         return dossier_request(data.context, audit_json=data.audit_json, audit_csv=data.audit_csv,
@@ -54,7 +54,7 @@ def signing_key_for(app: Flask) -> SigningKey | None:
 
 def stored_render_request(document: Document, app: Flask) -> RenderRequest:
     """The render job of a claimed (or finished) document, from the part of the audit chain it covers."""
-    data = documents.render_input(db.session, document, organisation=app.config["ORGANISATION_NAME"])
+    data = document_content.render_input(db.session, document, organisation=app.config["ORGANISATION_NAME"])
     return render_request_for(data, app)
 
 def make_signed(document: Document, app: Flask) -> MadeDocument:

@@ -114,12 +114,11 @@ class Api:
     def sweep(self, at: datetime) -> int:
         """The SLA sweep as the server runs it, with the clock at `at`."""
         from app.extensions import db
-        from app.sla import on_fire
-        from cases import sla
+        from cases import automation, sla_sweep
         from cases.clock import fixed
 
         with self.app.app_context():
-            fired = sla.sweep(db.session, clock=fixed(at), on_fire=on_fire)
+            fired = sla_sweep.sweep(db.session, clock=fixed(at), on_fire=automation.sla_fired)
             db.session.remove()
         return fired
 

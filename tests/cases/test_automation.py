@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases import accounts, audit, automation, definitions, lifecycle, recent
+from cases import accounts, approvals, audit, automation, definitions, lifecycle, recent
 from cases.errors import PermissionDenied, ValidationFailed
 from cases.models import Definition, OutboxMessage, User
 from cases.submissions import Uploader
@@ -159,16 +159,16 @@ def test_approval_holds_the_case_until_decided(session: Session, admin: User, re
                          "on_reject": "rejected"}]}
     _with_rules(session, admin, complaint_type, rule)
     case = _file(session, complaint_type, requester, {**CALM, "customer_tier": "gold"})
-    assert automation.pending_approval(session, case) is not None
+    assert approvals.pending_approval(session, case) is not None
     assert lifecycle.allowed_transitions(session, case, agent) == []
     with pytest.raises(TransitionNotAllowed, match="waits for an approval"):
         lifecycle.transition(session, case, "start", agent)
     with pytest.raises(PermissionDenied):
-        automation.decide_approval(session, case, agent, approve=True)
-    automation.decide_approval(session, case, admin, approve=False, comment="Not covered")
+        approvals.decide_approval(session, case, agent, approve=True)
+    approvals.decide_approval(session, case, admin, approve=False, comment="Not covered")
     assert (case.state, case.is_open) == ("rejected", False)
     assert [e.kind for e in audit.events(session, case.stream)][-1] == "case.approval_decided"
-    assert automation.pending_approval(session, case) is None
+    assert approvals.pending_approval(session, case) is None
 
 
 def test_a_failing_rule_never_loses_the_case(session: Session, admin: User, requester: User,
@@ -209,7 +209,7 @@ def test_a_breached_first_response_escalates_to_supervisors_once(session: Sessio
                                                                  complaint_type: Definition) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from cases import sla
+    from cases import sla_sweep
     from cases.clock import fixed
 
     accounts.create_queue(session, slug="supervisors", name="Supervisors")
@@ -231,10 +231,10 @@ def test_a_breached_first_response_escalates_to_supervisors_once(session: Sessio
         fired.append(event)
         automation.sla_fired(s, c, deadline, event, clock=fixed(friday_4pm + timedelta(days=4)))
 
-    assert sla.sweep(session, clock=fixed(datetime(2026, 3, 9, 12, 0, tzinfo=UTC)), on_fire=on_fire) == 0
+    assert sla_sweep.sweep(session, clock=fixed(datetime(2026, 3, 9, 12, 0, tzinfo=UTC)), on_fire=on_fire) == 0
     late = fixed(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
-    assert sla.sweep(session, clock=late, on_fire=on_fire) == 1
-    assert sla.sweep(session, clock=late, on_fire=on_fire) == 0
+    assert sla_sweep.sweep(session, clock=late, on_fire=on_fire) == 1
+    assert sla_sweep.sweep(session, clock=late, on_fire=on_fire) == 0
     assert fired == ["sla.breached"]
     session.refresh(case)
     assert (case.queue.slug, case.priority) == ("supervisors", "high")
@@ -319,3 +319,22 @@ def test_recent_cases_are_counted_only_as_far_as_a_rule_can_tell(session: Sessio
     assert recent.earlier_cases(session, filed[-1], 90, 4) == 4
     assert recent.earlier_cases(session, filed[1], 90, 4) == 1
     assert automation.case_facts(session, filed[-1], compiled, "case.submitted")[key] == 4
+
+
+def test_every_rule_action_has_an_applier_and_a_mismatch_fails_at_import() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from rules import ACTIONS
+
+    assert set(automation.APPLIERS) == set(ACTIONS)
+    with pytest.raises(RuntimeError, match=r"no applier for \['escalate'\]"):
+        automation.check_appliers(automation.APPLIERS, {**ACTIONS, "escalate": ACTIONS["notify"]})
+    with pytest.raises(RuntimeError, match=r"appliers without an action: \['route_to_queue'\]"):
+        automation.check_appliers(automation.APPLIERS, {k: v for k, v in ACTIONS.items() if k != "route_to_queue"})
+    code = ("from rules.actions import ACTIONS\nACTIONS['escalate'] = ACTIONS['notify']\n"
+            "import cases.automation\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "no applier for ['escalate']" in done.stderr, done.stderr

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases import accounts, audit, definitions, documents, lifecycle
+from cases import accounts, audit, definitions, document_content, documents, lifecycle
 from cases.errors import Conflict, NotFound, PermissionDenied
 from cases.models import Case, Definition, Document, User
 from cases.submissions import Uploader
@@ -71,7 +71,7 @@ def test_a_document_is_built_from_the_chain_it_covers_and_never_changes(
     head = audit.events(session, case.stream)[-1]
     assert (claimed.chain_seq, claimed.chain_head) == (head.seq, head.hash)
 
-    first = documents.render_input(session, claimed, organisation="Org")
+    first = document_content.render_input(session, claimed, organisation="Org")
     context = first.context
     assert (context.ref, context.state, context.draft, context.audit_total) == ("CMP-000001", "Resolved", False, 5)
     values = {row.key: row.value for row in context.fields}
@@ -92,11 +92,11 @@ def test_a_document_is_built_from_the_chain_it_covers_and_never_changes(
     lifecycle.reopen(session, case, agent, reason="Second look")
     lifecycle.edit_fields(session, case, {"description": "Only the box was soaked; the vase is fine."}, agent)
     lifecycle.transition(session, case, "reject", agent, comment="Nothing to refund.")
-    assert documents.render_input(session, claimed, organisation="Org") == first
+    assert document_content.render_input(session, claimed, organisation="Org") == first
 
     # The letter covers what happened before it was claimed, with the requester's view of the timeline.
     documents.claim(session, letter.id)
-    letter_input = documents.render_input(session, letter, organisation="Org")
+    letter_input = document_content.render_input(session, letter, organisation="Org")
     assert letter_input.template is not None and letter_input.template.template_name == "Decision letter"
     assert letter_input.audit_json == b"" and letter_input.context.state == "Rejected"
     assert all(step.actor in ("You", "Support team") for step in letter_input.context.timeline)
@@ -168,8 +168,8 @@ def test_state_and_data_as_of_follow_every_kind_of_move(session: Session, letter
     lifecycle.answer_information(session, case, requester, "Sent.")
     lifecycle.edit_fields(session, case, {"customer_tier": "standard"}, agent)
     events = audit.events(session, case.stream)
-    states = [documents.state_as_of(events[:n], "?") for n in range(1, len(events) + 1)]
+    states = [document_content.state_as_of(events[:n], "?") for n in range(1, len(events) + 1)]
     assert [s for s in states] == ["new", "new", "in_progress", "waiting", "in_progress", "in_progress"]
-    assert documents.state_as_of(events, "?") == case.state
-    assert documents.data_as_of(events) == json.loads(case.data)
-    assert documents.data_as_of(events[:3])["customer_tier"] == "gold"
+    assert document_content.state_as_of(events, "?") == case.state
+    assert document_content.data_as_of(events) == json.loads(case.data)
+    assert document_content.data_as_of(events[:3])["customer_tier"] == "gold"

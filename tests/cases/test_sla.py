@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from cases import audit, definitions, lifecycle, sla
+from cases import audit, definitions, lifecycle, sla, sla_sweep
 from cases.casetypes import case_spec
 from cases.clock import fixed
 from cases.database import make_engine
@@ -90,7 +90,7 @@ class Hook:
 
 
 def sweep(session: Session, at: datetime, hook: Callable[..., None] | None = None) -> int:
-    return sla.sweep(session, clock=fixed(at), on_fire=hook or Hook())
+    return sla_sweep.sweep(session, clock=fixed(at), on_fire=hook or Hook())
 
 
 def sla_events(session: Session, case: Case) -> list[tuple[str, dict[str, Any]]]:
@@ -273,7 +273,7 @@ def test_a_failing_hook_blocks_no_other_case_and_is_retried_then_given_up(sessio
 
 def test_batches_cover_everything_due(session: Session, sla_type: Definition, requester: User) -> None:
     cases = [file(session, sla_type, requester, FRIDAY_3PM) for _ in range(5)]
-    assert sla.sweep(session, clock=fixed(berlin(2026, 6, 9, 9, 0)), on_fire=Hook(), limit=2) == 5
+    assert sla_sweep.sweep(session, clock=fixed(berlin(2026, 6, 9, 9, 0)), on_fire=Hook(), limit=2) == 5
     assert all(the(session, c, "response", "new").status == "breached" for c in cases)
 
 
@@ -304,7 +304,7 @@ def test_two_sweepers_at_once_fire_each_breach_exactly_once(session: Session, da
             calls.append((threading.get_ident(), deadline.id, event))
 
     def run(s: Session, i: int) -> int:
-        return sla.sweep(s, clock=fixed(late), on_fire=slow_hook, limit=3)
+        return sla_sweep.sweep(s, clock=fixed(late), on_fire=slow_hook, limit=3)
 
     results = _race(database_url, 2, run)
     assert all(isinstance(r, int) for r in results), results
@@ -322,7 +322,7 @@ def test_many_rounds_of_racing_sweepers_never_fire_twice(session: Session, datab
     total = 0
     for minute in range(0, 24 * 60 * 3, 45):  # Monday 00:00 to Wednesday, every 45 minutes
         at = berlin(2026, 6, 8, 0, 0) + timedelta(minutes=minute)
-        results = _race(database_url, 2, lambda s, i, at=at: sla.sweep(s, clock=fixed(at), on_fire=Hook()))
+        results = _race(database_url, 2, lambda s, i, at=at: sla_sweep.sweep(s, clock=fixed(at), on_fire=Hook()))
         assert all(isinstance(r, int) for r in results), results
         total += sum(results)
     assert total == 2 * len(ids)  # one warning and one breach per deadline
@@ -343,15 +343,15 @@ def test_a_sweeper_skips_a_case_being_changed_on_postgresql_and_waits_on_sqlite(
             if database_url.startswith("postgresql"):
                 agent.execute(text("SELECT id FROM cases WHERE id = :id FOR UPDATE"), {"id": busy.id})
                 started = wall.monotonic()
-                assert sla.sweep(sweeper, clock=fixed(berlin(2026, 6, 9, 9, 0)), on_fire=Hook()) == 1
+                assert sla_sweep.sweep(sweeper, clock=fixed(berlin(2026, 6, 9, 9, 0)), on_fire=Hook()) == 1
                 assert wall.monotonic() - started < 5  # skipped, not waited for
                 agent.rollback()
-                assert sla.sweep(sweeper, clock=fixed(berlin(2026, 6, 9, 9, 1)), on_fire=Hook()) == 1
+                assert sla_sweep.sweep(sweeper, clock=fixed(berlin(2026, 6, 9, 9, 1)), on_fire=Hook()) == 1
             else:
                 agent.connection(execution_options={IMMEDIATE: True})  # another writer holds the lock...
                 threading.Timer(0.5, agent.rollback).start()  # ...for half a second
                 started = wall.monotonic()
-                assert sla.sweep(sweeper, clock=fixed(berlin(2026, 6, 9, 9, 0)), on_fire=Hook()) == 2
+                assert sla_sweep.sweep(sweeper, clock=fixed(berlin(2026, 6, 9, 9, 0)), on_fire=Hook()) == 2
                 assert wall.monotonic() - started >= 0.4  # waited its turn, then did everything
     finally:
         engine.dispose()
@@ -368,7 +368,7 @@ def test_a_case_change_waits_for_a_sweeper_and_sees_what_it_fired(session: Sessi
 
     def work(s: Session, i: int) -> Any:
         if i == 0:  # a hook that leaves the case alone (one that changes it makes the mover a Conflict)
-            return sla.sweep(s, clock=fixed(late), on_fire=lambda *args: None)
+            return sla_sweep.sweep(s, clock=fixed(late), on_fire=lambda *args: None)
         fresh = s.get(Case, case.id)
         assert fresh is not None
         move(s, fresh, "in_progress", late)

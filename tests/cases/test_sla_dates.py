@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from cases import audit, automation, definitions, lifecycle, sla, workflow
+from cases import audit, automation, definitions, lifecycle, sla, sla_sweep, workflow
 from cases.clock import fixed
 from cases.models import Definition, User
 from cases.submissions import Uploader
@@ -85,8 +85,8 @@ def test_a_dated_deadline_is_due_at_opening_time_before_the_date_and_pauses(
     lifecycle.answer_information(session, case, requester, "A small one.", clock=fixed(filed_at + timedelta(days=3)))
     session.refresh(deadline)
     assert deadline.due_at == datetime(2027, 3, 16, 9, 0, tzinfo=UTC)  # two days of waiting do not count
-    fired = sla.sweep(session, clock=fixed(datetime(2027, 3, 17, tzinfo=UTC)),
-                      on_fire=lambda s, c, d, e: automation.sla_fired(s, c, d, e))
+    fired = sla_sweep.sweep(session, clock=fixed(datetime(2027, 3, 17, tzinfo=UTC)),
+                            on_fire=lambda s, c, d, e: automation.sla_fired(s, c, d, e))
     assert fired == 1 and sla.deadlines_of(session, case)[0].status == "breached"
     undated = lifecycle.file_case(session, case_type, {"name": "Lucas"}, uploader=Uploader(requester),
                                   clock=fixed(filed_at))

@@ -86,7 +86,7 @@ def test_concurrent_workers_claim_disjoint_deliveries(session: Session, database
 
 def test_a_case_closed_by_an_approval_announces_case_closed(session: Session, admin: User, requester: User,
                                                             complaint_type: Definition) -> None:
-    from cases import automation
+    from cases import approvals
     from tests.cases.test_automation import _with_rules
 
     _with_rules(session, admin, complaint_type, {
@@ -97,7 +97,7 @@ def test_a_case_closed_by_an_approval_announces_case_closed(session: Session, ad
     _subscribe(session, admin, ["case.closed", "case.transitioned"])
     case = lifecycle.file_case(session, complaint_type, {**GOOD, "customer_tier": "gold"},
                                uploader=Uploader(requester))
-    automation.decide_approval(session, case, admin, approve=False, comment="Not covered")
+    approvals.decide_approval(session, case, admin, approve=False, comment="Not covered")
     assert not case.is_open
     assert [d.event_kind for d in _deliveries(session)] == ["case.closed"]
 

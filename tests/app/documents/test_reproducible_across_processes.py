@@ -54,12 +54,12 @@ def _forge_changed_value(app: Any, dossier: Document, instance: Path) -> None:
     from app.documents.pipeline import make_in_child
     from app.documents.queue import render_request_for
     from app.uploads import document_store
-    from cases import documents
+    from cases import document_content
 
     with app.app_context():
         row = db.session.get(Document, dossier.id)
         assert row is not None
-        data = documents.render_input(db.session, row, organisation=app.config["ORGANISATION_NAME"])
+        data = document_content.render_input(db.session, row, organisation=app.config["ORGANISATION_NAME"])
         fields = [dataclasses.replace(f, value="CHANGED-4711") if f.key == "order_number" else f
                   for f in data.context.fields]
         assert fields != list(data.context.fields)

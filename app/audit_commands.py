@@ -1,8 +1,9 @@
-"""`casework audit checkpoint`, `audit public-key`, `audit verify-file`, and the checkpoint half of `audit verify`."""
+"""`casework audit ...`: verify the chains and checkpoints, sign a checkpoint, verify a file offline, export the log."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,19 @@ import click
 from flask.cli import with_appcontext
 
 from app.checkpoints import make_checkpoint, public_key
+from app.cli_helpers import case_by_ref
 from app.extensions import db
-from cases import checkpoint_verify, checkpoints
+from cases import audit, audit_trail, checkpoint_verify, checkpoints
+from cases.clock import utcnow
 from cases.errors import CasesError
+from cases.inputs import parse_id
+from cases.models import Case
 from verifier import casework_verify
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Verify and export the audit log."""
 
 
 def _read_kept(path: str | None) -> dict[str, Any] | None:
@@ -33,7 +43,7 @@ def checkpoint_problems(stream: str | None, since: str | None) -> checkpoint_ver
     return checkpoint_verify.verify(db.session, public_key(), stream=stream, kept=_read_kept(since))
 
 
-@click.command("checkpoint")
+@audit_group.command("checkpoint")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Also write the checkpoint with its leaves to this file (to keep for `verify-file --since`).")
 @with_appcontext
@@ -58,7 +68,7 @@ def checkpoint_command(output: str | None) -> None:
         raise SystemExit(1)
 
 
-@click.command("public-key")
+@audit_group.command("public-key")
 @with_appcontext
 def public_key_command() -> None:
     """Print the public key (base64, Ed25519) that verifies this instance's checkpoints."""
@@ -66,7 +76,7 @@ def public_key_command() -> None:
     click.echo(f"{key}  (key id {casework_verify.key_id(key)})")
 
 
-@click.command("verify-file")
+@audit_group.command("verify-file")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--since", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A checkpoint file (with leaves) kept earlier: the file must be consistent with it.")
@@ -84,4 +94,54 @@ def verify_file_command(file: str, since: str | None, key: str | None, certifica
                                            *(["--allow-unsigned"] if allow_unsigned else [])]))
 
 
-COMMANDS = (checkpoint_command, public_key_command, verify_file_command)
+@audit_group.command("verify")
+@click.option("--case", "case_ref", default=None, help="Only this case's chain, by reference (CMP-000123).")
+@click.option("--stream", default=None, help="Only this chain, e.g. case:12 or form:complaint.")
+@click.option("--since", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A checkpoint file kept earlier: the database must still be consistent with it.")
+@with_appcontext
+def audit_verify(case_ref: str | None, stream: str | None, since: str | None) -> None:
+    """Recompute the hash chains and check them against the signed checkpoints; exit 1 and name the first
+    broken event of each broken chain if any."""
+    if case_ref:
+        stream = case_by_ref(case_ref).stream
+    result = audit.verify(db.session, stream)
+    report = checkpoint_problems(stream, since)
+    named = {b.stream for b in result.broken}
+    broken = result.broken + [b for b in report.broken or [] if b.stream not in named]
+    if not broken:
+        click.echo(f"OK: {result.checked} events in {result.streams} chains verified. {report.heads} signed heads "
+                   f"of {report.checkpoints} checkpoints are still in their chains.")
+        return
+    for item in broken:
+        label = item.stream
+        case_id = parse_id(item.stream[5:]) if item.stream.startswith("case:") else None
+        if case_id is not None:
+            case = db.session.get(Case, case_id)
+            label = f"{case.ref} ({item.stream})" if case else item.stream
+        click.echo(f"BROKEN: {label} at event {item.seq}: {item.reason}", err=True)
+    raise SystemExit(1)
+
+
+@audit_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--case", "case_ref", default=None, help="Only this case's events, by reference (CMP-000123).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of standard output.")
+@with_appcontext
+def audit_export_command(fmt: str, case_ref: str | None, output: str | None) -> None:
+    """Export the audit log (every chain, or one case's) as CSV (formula-safe) or JSON."""
+    streams = [case_by_ref(case_ref).stream] if case_ref else None
+    if fmt == "csv":
+        chunks = audit_trail.export_csv(db.session, streams)
+    else:
+        chunks = audit_trail.export_json(db.session, streams, exported_at=utcnow().astimezone(UTC).isoformat())
+    if output is None:
+        for chunk in chunks:
+            click.echo(chunk, nl=False)
+        return
+    with open(output, "w", encoding="utf-8", newline="") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+    click.echo(f"Wrote {output}.", err=True)
+
