@@ -13,9 +13,9 @@ from flask.cli import with_appcontext
 from app.checkpoints import make_checkpoint, public_key
 from app.cli_helpers import case_by_ref
 from app.extensions import db
+from case_types.errors import CasesError
 from cases import audit, audit_trail, checkpoint_verify, checkpoints
 from cases.clock import utcnow
-from cases.errors import CasesError
 from cases.inputs import parse_id
 from cases.models import Case
 from verifier import casework_verify

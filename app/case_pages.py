@@ -15,11 +15,11 @@ from app.errors import STATUS_BY_ERROR
 from app.extensions import db
 from app.htmx import is_htmx, see_other
 from app.uploads import file_store
-from cases import access, accounts, approvals, audit, casetypes, lifecycle, submissions, tasks, timeline
-from cases.errors import CasesError, ValidationFailed
+from case_types.errors import CasesError, ValidationFailed
+from case_types.workflow import CaseTypeSpec, Transition
+from cases import access, accounts, approvals, audit, case_versions, lifecycle, submissions, tasks, timeline
 from cases.models import Case, User
 from cases.submissions import Uploader
-from cases.workflow import CaseTypeSpec, Transition
 from forms.display import Row, display_rows
 from forms.wtf import build_form_class
 
@@ -54,15 +54,15 @@ def _fields_form(case: Case, keys: set[str], prefix: str) -> Any:
     """A WTForms form of the case's form version holding only `keys`, filled with the case data."""
     if not keys:
         return None
-    schema = casetypes.case_schema(case)
+    schema = case_versions.case_schema(case)
     form_class = build_form_class(schema, base=FlaskForm)
-    form = form_class(formdata=None, data=casetypes.case_data(case), prefix=prefix, meta={"csrf": False})
+    form = form_class(formdata=None, data=case_versions.case_data(case), prefix=prefix, meta={"csrf": False})
     form.visible_keys = [k for k in schema.order if k in keys]
     return form
 
 
 def build(session: Session, case: Case, user: User, *, problem: str | None = None) -> CasePage:
-    spec = casetypes.case_spec(session, case)
+    spec = case_versions.case_spec(session, case)
     staff = access.is_staff_on(session, user, case)
     public = not access.sees_internal(session, user, case)
     transitions = lifecycle.allowed_transitions(session, case, user)
@@ -70,9 +70,9 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
     requester_email = case.requester.email if case.requester else case.contact_email
     return CasePage(
         case=case, spec=spec,
-        rows=display_rows(casetypes.case_schema(case), casetypes.case_data(case)),
+        rows=display_rows(case_versions.case_schema(case), case_versions.case_data(case)),
         entries=timeline.build(audit.events(session, case.stream), spec, public=public,
-                               requester_email=requester_email, schema=casetypes.case_schema(case)),
+                               requester_email=requester_email, schema=case_versions.case_schema(case)),
         comments=list(lifecycle.comments_for(session, case, user)),
         files=list(lifecycle.files_for(session, case, user)),
         transitions=transitions, staff=staff, public=public,
@@ -119,7 +119,7 @@ def posted_values(case: Case, keys: set[str], prefix: str) -> dict[str, Any]:
     as the form language reads raw input."""
     if not keys:
         return {}
-    schema = casetypes.case_schema(case)
+    schema = case_versions.case_schema(case)
     form = build_form_class(schema, base=FlaskForm)(formdata=request.form, prefix=prefix, meta={"csrf": False})
     values = form.submitted_values()
     return {k: values[k] for k in keys if k in values}
@@ -127,7 +127,7 @@ def posted_values(case: Case, keys: set[str], prefix: str) -> dict[str, Any]:
 
 def fire_posted(case: Case, actor: User, key: str, *, expected_version: int | None = None) -> Any:
     """Fire transition `key` with the posted comment and required fields (the agent's and the requester's pages)."""
-    move = casetypes.case_spec(db.session, case).transition(key)
+    move = case_versions.case_spec(db.session, case).transition(key)
     data = posted_values(case, set(move.required_fields), f"t-{key}")
     return lifecycle.transition(db.session, case, key, actor, comment=request.form.get("comment", ""), data=data,
                                 expected_version=expected_version)

@@ -1,6 +1,6 @@
 """Forms of the case-type designer and the view model of its editor page (presentation only).
 
-Editing the draft is `cases.workflow_editing`; this module turns the draft, its problems and the
+Editing the draft is `case_types.workflow_editing`; this module turns the draft, its problems and the
 choices around it (states, the form's fields, queues, form versions) into forms the templates render,
 and turns a submitted form back into the editing module's inputs.
 """
@@ -27,10 +27,10 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.designer.drafts import AvailabilityForm, DraftForm, ImportForm, PublishForm
 from app.webforms import CheckboxList
-from cases import workflow_editing as editing
+from case_types import workflow_editing as editing
+from case_types.workflow import COLORS, SLA_KINDS, FormInfo
 from cases.inputs import MAX_ID, parse_count
 from cases.models import Definition
-from cases.workflow import COLORS, SLA_KINDS, FormInfo
 from forms.errors import DefinitionProblem
 
 KIND_CHOICES = [

@@ -12,8 +12,8 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from app.cli_helpers import admin_actor, fail
 from app.extensions import db
+from case_types.errors import CasesError
 from cases import accounts
-from cases.errors import CasesError
 from cases.models import Role
 
 

@@ -9,8 +9,8 @@ import click
 from sqlalchemy import select
 
 from app.extensions import db
+from case_types.errors import CasesError, ValidationFailed
 from cases import accounts
-from cases.errors import CasesError, ValidationFailed
 from cases.models import Case, Role, User
 
 

@@ -13,16 +13,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
 from app.htmx import is_htmx
-from cases.errors import (
-    AuthenticationFailed,
-    CasesError,
-    Conflict,
-    InvalidQuery,
-    NotFound,
-    PermissionDenied,
-    TooManyRequests,
-    ValidationFailed,
-)
+from case_types.errors import CasesError, Conflict, NotFound, ValidationFailed
+from cases.errors import AuthenticationFailed, InvalidQuery, PermissionDenied, TooManyRequests
 
 STATUS_BY_ERROR: dict[type[CasesError], int] = {
     InvalidQuery: 400,

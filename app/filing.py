@@ -17,8 +17,8 @@ from werkzeug.datastructures import MultiDict
 
 from app.extensions import db
 from app.uploads import file_store
+from case_types.errors import ValidationFailed
 from cases import form_tokens, submissions
-from cases.errors import ValidationFailed
 from cases.inputs import parse_count, parse_id
 from cases.submissions import Uploader
 from forms.errors import SubmissionInvalid

@@ -16,7 +16,8 @@ from typing import Any
 from flask import Flask, Request, request
 from werkzeug.routing import IntegerConverter
 
-from cases.errors import InvalidQuery, ValidationFailed
+from case_types.errors import ValidationFailed
+from cases.errors import InvalidQuery
 from cases.inputs import MAX_ID, parse_id
 from forms.text import find_bad_text, text_problem
 

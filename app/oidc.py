@@ -19,8 +19,8 @@ from flask.typing import ResponseReturnValue
 
 from app.auth import check_roles, home_url, log_in, log_out, safe_next
 from app.extensions import db
+from case_types.errors import CasesError, ValidationFailed
 from cases import sso
-from cases.errors import CasesError, ValidationFailed
 from cases.models import Role
 
 bp = Blueprint("sso", __name__)

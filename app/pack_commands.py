@@ -15,9 +15,9 @@ from flask.cli import with_appcontext
 
 from app.cli_helpers import admin_actor, fail
 from app.extensions import db
+from case_types.errors import CasesError
 from cases import accounts, demo, packs
 from cases.clock import utcnow
-from cases.errors import CasesError
 from cases.models import Role, User
 
 DEMO_PASSWORD = "casework-demo"  # noqa: S105 - documented demo credential

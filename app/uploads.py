@@ -9,7 +9,7 @@ from typing import IO
 
 from flask import Flask
 
-from cases.errors import ValidationFailed
+from case_types.errors import ValidationFailed
 from cases.submissions import FileStore
 from forms.files import HEAD_BYTES, sniff_content_type
 

@@ -24,8 +24,8 @@ from standardwebhooks.webhooks import Webhook
 
 from app.extensions import db
 from app.jobs import Periodic, after_commit, enqueue, job
+from case_types.errors import ValidationFailed
 from cases import webhooks
-from cases.errors import ValidationFailed
 from cases.models import WebhookDelivery
 from cases.webhook_targets import Resolver, Target, check_target, system_resolver
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/definition_limits.py [--runs N]
 
 Imports two case types through the real services into a fresh SQLite database: the starter library's
-complaint case type (8 states, 8 transitions: the baseline) and one at the limits of cases.workflow
+complaint case type (8 states, 8 transitions: the baseline) and one at the limits of case_types.workflow
 (MAX_STATES, MAX_TRANSITIONS; labels with markup to escape). For each it times, warm, the median and
 the maximum of N runs of the diagram alone (app.diagram.case_type_svg) and of the whole designer page
 (`GET /designer/case-types/<id>` as the admin, through the test client), and prints the page's size.
@@ -45,8 +45,8 @@ def main() -> None:
     from app import create_app
     from app.diagram import case_type_svg
     from app.extensions import db
+    from case_types.workflow import MAX_STATES, MAX_TRANSITIONS
     from cases import accounts, definitions
-    from cases.workflow import MAX_STATES, MAX_TRANSITIONS
     from tests.app.test_designer_limits import case_type_of_size
     from tests.cases.conftest import complaint_document
     from tests.conftest import Web, make_config

@@ -41,7 +41,7 @@ from app.documents.child import render_in_child, run_in_child, start_renderer
 from app.documents.render_request import Attachment, PdfMetadata, RenderRequest
 from app.documents.samples import sample_audit_exports, sample_dossier_context
 from app.documents.templating import dossier_html, format_when
-from cases.doc_templates import DossierContext
+from case_types.document_templates import DossierContext
 
 
 def reference_html(ctx: DossierContext) -> str:

@@ -55,7 +55,7 @@ def timed(fn: Callable[[], object], runs: int) -> list[float]:
 
 def complaint_case_type() -> dict[str, object]:
     """The starter case type on the complaint form (what the suite's fixtures file complaints under)."""
-    from cases.workflow import starter_case_type
+    from case_types.workflow import starter_case_type
 
     document = starter_case_type("Customer complaint", form="complaint", form_version=1, queue="general")
     document["prefix"] = "CMP"
@@ -155,7 +155,7 @@ def main() -> None:
         seeded = seed(url, args.cases)
         print(f"  seeded in {seeded['seconds']:.1f} s")
         from app.extensions import db
-        from cases import access, accounts, audit, casetypes, lifecycle, queries, timeline
+        from cases import access, accounts, audit, case_versions, lifecycle, queries, timeline
 
         app = seeded["app"]
         with app.app_context():  # type: ignore[attr-defined]
@@ -183,8 +183,8 @@ def main() -> None:
                 case_id = some_ids[position["i"] % len(some_ids)]
                 position["i"] += 1
                 case = access.get_case_for(session, case_id, agent)
-                spec = casetypes.case_spec(session, case)
-                casetypes.case_data(case)
+                spec = case_versions.case_spec(session, case)
+                case_versions.case_data(case)
                 entries = timeline.build(audit.events(session, case.stream), spec)
                 lifecycle.comments_for(session, case, agent)
                 lifecycle.files_for(session, case, agent)

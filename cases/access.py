@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import event, exists, or_, select, true
 from sqlalchemy.orm import Session, joinedload, scoped_session
 
-from cases import workflow
-from cases.errors import NotFound
+from case_types import workflow
+from case_types.errors import NotFound
 from cases.models import Approval, Case, QueueMember, Role, Task, User
 
 _MEMBERSHIPS = "casework_queue_ids"

@@ -13,8 +13,9 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from case_types.errors import Conflict, NotFound, ValidationFailed
 from cases.clock import Clock, utcnow
-from cases.errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed
+from cases.errors import AuthenticationFailed
 from cases.models import ApiToken, LoginSession, Queue, QueueMember, Role, Setting, User, UserRole
 from cases.passwords import hash_password, password_problems, verify_password
 from cases.uow import transaction

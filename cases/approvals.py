@@ -12,11 +12,12 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session, scoped_session
 
+from case_types.errors import Conflict
 from cases import audit
 from cases.automation import enter_state, state_entered
-from cases.casetypes import case_spec
+from cases.case_versions import case_spec
 from cases.clock import Clock, utcnow
-from cases.errors import Conflict, PermissionDenied
+from cases.errors import PermissionDenied
 from cases.models import Approval, Case, User
 from cases.uow import transaction
 

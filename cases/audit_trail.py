@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases import audit, checkpoint_verify, definitions, timeline
-from cases.casetypes import case_schema, case_spec
+from cases.case_versions import case_schema, case_spec
 from cases.inputs import parse_id
 from cases.models import AuditEvent, AuditStream, Case, Definition, DefinitionVersion
 

@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, lazyload
 
-from cases import accounts, audit, documents, notifications, recent, sla, workflow
-from cases.casetypes import case_data, case_spec, case_tags, pinned_form_version
+from case_types import workflow
+from case_types.errors import CasesError, ValidationFailed
+from cases import accounts, audit, documents, notifications, recent, sla
+from cases.case_versions import case_data, case_spec, case_tags, pinned_form_version
 from cases.clock import Clock, utcnow
-from cases.errors import CasesError, ValidationFailed
 from cases.models import (
     Approval,
     AssignmentCursor,

@@ -35,9 +35,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, insert, select, text, tuple_
 from sqlalchemy.orm import Session
 
+from case_types.errors import Conflict
 from cases import audit
 from cases.clock import Clock, utcnow
-from cases.errors import Conflict
 from cases.models import AuditEvent, AuditStream, Case, Checkpoint, CheckpointLeaf
 from cases.uow import transaction
 from verifier.casework_verify import (

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from case_types.errors import Conflict, NotFound, ValidationFailed
 from cases import audit
 from cases.clock import Clock, utcnow
-from cases.errors import Conflict, NotFound, ValidationFailed
 from cases.kinds import kind_of
 from cases.models import Definition, DefinitionVersion, User
 from cases.uow import transaction

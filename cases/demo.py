@@ -26,10 +26,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from case_types.errors import CasesError
 from cases import lifecycle, sla_sweep, tasks
-from cases.casetypes import case_spec
+from cases.case_versions import case_spec
 from cases.clock import Clock, fixed
-from cases.errors import CasesError
 from cases.models import Case, Definition, User
 from cases.submissions import Uploader
 

@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from case_types.errors import Conflict
 from cases.clock import Clock, utcnow
-from cases.errors import Conflict
 from cases.models import Document, DocumentCheck, User
 from cases.uow import transaction
 

@@ -16,12 +16,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from case_types.document_templates import AuditRow, BlockDocument, DossierContext, FieldRow, TimelineRow
+from case_types.errors import Conflict, NotFound
 from cases import audit, checkpoints, timeline
-from cases.casetypes import case_schema, case_spec
+from cases.case_versions import case_schema, case_spec
 from cases.clock import Clock, utcnow
-from cases.doc_templates import AuditRow, BlockDocument, DossierContext, FieldRow, TimelineRow
 from cases.documents import templates_of
-from cases.errors import Conflict, NotFound
 from cases.models import AuditEvent, Case, Document
 from forms.display import EMPTY, display_rows
 from forms.schema import FormSchema

@@ -26,13 +26,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cases import access, audit, workflow
-from cases.clock import Clock, utcnow
-from cases.doc_templates import (
+from case_types import workflow
+from case_types.document_templates import (
     BlockDocument,
     parse_block_document,
 )
-from cases.errors import Conflict, NotFound, PermissionDenied
+from case_types.errors import Conflict, NotFound
+from cases import access, audit
+from cases.clock import Clock, utcnow
+from cases.errors import PermissionDenied
 from cases.models import DOSSIER, AuditStream, Case, Document, Role, User
 from cases.uow import transaction
 

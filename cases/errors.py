@@ -1,40 +1,13 @@
-"""One exception tree for the cases package; app/errors.py maps each to an HTTP status."""
+"""The errors only the case services raise, on top of the base tree in case_types.errors (CasesError,
+NotFound, Conflict, ValidationFailed); app/errors.py maps each to an HTTP status."""
 
 from __future__ import annotations
 
-
-class CasesError(Exception):
-    """Base of every error the case services raise on purpose."""
-
-    code = "error"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class NotFound(CasesError):
-    code = "not_found"
+from case_types.errors import CasesError, ValidationFailed
 
 
 class PermissionDenied(CasesError):
     code = "forbidden"
-
-
-class Conflict(CasesError):
-    """The change lost a race or no longer fits the current state (stale page, taken claim)."""
-
-    code = "conflict"
-
-
-class ValidationFailed(CasesError):
-    """Input that does not fit; `fields` maps a field name to its messages."""
-
-    code = "invalid"
-
-    def __init__(self, message: str, fields: dict[str, list[str]] | None = None) -> None:
-        super().__init__(message)
-        self.fields = fields or {}
 
 
 class AuthenticationFailed(CasesError):

@@ -17,8 +17,9 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from case_types.errors import Conflict
 from cases.clock import Clock, utcnow
-from cases.errors import Conflict, InvalidQuery
+from cases.errors import InvalidQuery
 from cases.models import Case, FormToken, Submission, User
 from cases.uow import transaction
 

@@ -12,7 +12,8 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cases import automation, workflow
+from case_types import workflow
+from cases import automation
 from cases.models import Definition, DefinitionVersion, Queue
 from forms.definitions import dump_definition, load_definition, parse_definition_file
 from forms.diff import diff_definitions

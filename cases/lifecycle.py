@@ -20,11 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from cases import access, approvals, audit, automation, notifications, recent, tasks, workflow
-from cases.casetypes import case_schema, case_spec, published
+from case_types import workflow
+from case_types.errors import Conflict, NotFound, ValidationFailed
+from cases import access, approvals, audit, automation, notifications, recent, tasks
+from cases.case_versions import case_schema, case_spec, published
 from cases.clock import Clock, utcnow
 from cases.definitions import version_document
-from cases.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from cases.errors import PermissionDenied
 from cases.models import (
     PRIORITIES,
     Case,

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from case_types.errors import Conflict, NotFound
 from cases.clock import Clock, utcnow
-from cases.errors import Conflict, NotFound
 from cases.models import OutboxMessage
 from cases.notifications import MAX_ATTEMPTS
 from cases.uow import transaction

@@ -34,9 +34,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from case_types.errors import NotFound, ValidationFailed
 from cases import accounts, definitions
 from cases.clock import Clock, utcnow
-from cases.errors import NotFound, ValidationFailed
 from cases.kinds import kind_of
 from cases.models import Definition, DefinitionVersion, Queue, User
 from forms.errors import DefinitionError, SubmissionInvalid

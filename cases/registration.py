@@ -16,10 +16,11 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from case_types.errors import NotFound, ValidationFailed
 from cases import notifications
 from cases.accounts import find_user, new_account_problems, registration_open
 from cases.clock import Clock, utcnow
-from cases.errors import NotFound, PermissionDenied, ValidationFailed
+from cases.errors import PermissionDenied
 from cases.models import PendingRegistration, Role, User, UserRole
 from cases.passwords import hash_password
 from cases.uow import transaction

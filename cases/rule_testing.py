@@ -23,10 +23,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases import accounts, automation, definitions, kinds, workflow
-from cases.casetypes import case_schema, pinned_form_version, spec_of
+from case_types import workflow
+from case_types.errors import CasesError, NotFound, ValidationFailed
+from cases import accounts, automation, definitions, kinds
+from cases.case_versions import case_schema, pinned_form_version, spec_of
 from cases.clock import Clock, utcnow
-from cases.errors import CasesError, NotFound, ValidationFailed
 from cases.models import AuditEvent, Case, Definition, Role
 from cases.submissions import form_schema
 from forms.errors import DefinitionError, DefinitionProblem

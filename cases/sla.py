@@ -45,11 +45,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from case_types.calendar import BusinessCalendar
+from case_types.workflow import CaseTypeSpec, SlaTarget
 from cases import audit
-from cases.calendar import BusinessCalendar
 from cases.clock import Clock
 from cases.models import Case, Deadline
-from cases.workflow import CaseTypeSpec, SlaTarget
 
 log = logging.getLogger(__name__)
 

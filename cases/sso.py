@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from case_types.errors import ValidationFailed
 from cases import accounts
 from cases.clock import Clock, utcnow
-from cases.errors import PermissionDenied, ValidationFailed
+from cases.errors import PermissionDenied
 from cases.models import QueueMember, Role, User, UserIdentity, UserRole
 from cases.passwords import hash_password
 from cases.uow import transaction

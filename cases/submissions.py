@@ -15,9 +15,10 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from case_types.errors import NotFound, ValidationFailed
 from cases import audit
 from cases.clock import Clock, utcnow
-from cases.errors import NotFound, PermissionDenied, ValidationFailed
+from cases.errors import PermissionDenied
 from cases.inputs import is_id
 from cases.models import Definition, DefinitionVersion, Role, StoredFile, Submission, User
 from cases.uow import transaction

@@ -15,9 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from cases import access, accounts, audit, notifications, workflow
+from case_types import workflow
+from case_types.errors import Conflict, NotFound
+from cases import access, accounts, audit, notifications
 from cases.clock import Clock, utcnow
-from cases.errors import Conflict, NotFound, PermissionDenied
+from cases.errors import PermissionDenied
 from cases.models import Case, Role, Task, User
 from cases.uow import transaction
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from case_types.workflow import CaseTypeSpec
 from cases.audit import event_json
 from cases.models import AuditEvent
-from cases.workflow import CaseTypeSpec
 from forms.display import display_value
 from forms.schema import FormSchema
 

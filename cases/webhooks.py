@@ -23,10 +23,11 @@ from typing import Any
 from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
+from case_types.errors import NotFound, ValidationFailed
 from cases import accounts, audit, notifications
 from cases.audit import format_time
 from cases.clock import Clock, utcnow
-from cases.errors import NotFound, PermissionDenied, ValidationFailed
+from cases.errors import PermissionDenied
 from cases.models import (
     Case,
     Definition,

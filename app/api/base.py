@@ -14,8 +14,9 @@ from app.api.schemas import PageQuery
 from app.errors import json_error
 from app.extensions import csrf, db
 from app.inputs import json_object
+from case_types.errors import ValidationFailed
 from cases import accounts
-from cases.errors import InvalidQuery, ValidationFailed
+from cases.errors import InvalidQuery
 from cases.inputs import parse_count
 from cases.models import User
 

@@ -12,10 +12,10 @@ from app.api.base import api_user, bp
 from app.api.cases import _case_type
 from app.api.openapi import Operation, document, error_responses, operation
 from app.extensions import db
-from cases import casetypes, submissions
-from cases.errors import NotFound
+from case_types.errors import NotFound
+from case_types.workflow import CaseTypeSpec
+from cases import case_versions, submissions
 from cases.models import Role
-from cases.workflow import CaseTypeSpec
 from forms.json_schema import field_schema, form_json_schema, json_numbers
 
 
@@ -23,11 +23,11 @@ def _readable(slug: str) -> tuple[Any, CaseTypeSpec, Any]:
     """(definition, spec, form schema) of a case type the caller may read (as GET /case-types/<slug>)."""
     user = api_user()
     definition = _case_type(slug)
-    fileable = any(d.id == definition.id for d, _v in casetypes.fileable_case_types(db.session, user))
+    fileable = any(d.id == definition.id for d, _v in case_versions.fileable_case_types(db.session, user))
     if not fileable and not user.has_role(Role.ADMIN, Role.AGENT, Role.AUDITOR):
         raise NotFound("No such case type.")
-    spec = casetypes.spec_of(db.session, definition.latest_version)
-    form = submissions.form_schema(casetypes.pinned_form_version(db.session, spec.form.slug, spec.form.version))
+    spec = case_versions.spec_of(db.session, definition.latest_version)
+    form = submissions.form_schema(case_versions.pinned_form_version(db.session, spec.form.slug, spec.form.version))
     return definition, spec, form
 
 

@@ -30,10 +30,11 @@ from app.api.schemas import (
 from app.checkpoints import public_key
 from app.extensions import db
 from app.uploads import file_store
+from case_types.errors import NotFound, ValidationFailed
 from cases import (
     access,
     audit,
-    casetypes,
+    case_versions,
     checkpoint_verify,
     definitions,
     lifecycle,
@@ -42,7 +43,7 @@ from cases import (
     timeline,
     uploads,
 )
-from cases.errors import InvalidQuery, NotFound, PermissionDenied, ValidationFailed
+from cases.errors import InvalidQuery, PermissionDenied
 from cases.inputs import MAX_ID, is_id, parse_count
 from cases.models import Role
 from cases.submissions import Uploader
@@ -60,14 +61,14 @@ def _case_type(slug: str) -> Any:
 
 def _case_type_json(definition: Any, *, with_form: bool = False) -> dict[str, Any]:
     version = definition.latest_version
-    spec = casetypes.spec_of(db.session, version)
+    spec = case_versions.spec_of(db.session, version)
     body: dict[str, Any] = {
         "slug": definition.slug, "name": spec.name, "description": spec.description, "prefix": spec.prefix,
         "version": version.number, "form": spec.form.slug, "form_version": spec.form.version,
         "states": [{"key": s.key, "label": s.label, "kind": s.kind} for s in spec.states],
     }
     if with_form:
-        form_version = casetypes.pinned_form_version(db.session, spec.form.slug, spec.form.version)
+        form_version = case_versions.pinned_form_version(db.session, spec.form.slug, spec.form.version)
         body["form_schema"] = dump_definition(submissions.form_schema(form_version))
     return body
 
@@ -76,7 +77,7 @@ def _case_type_json(definition: Any, *, with_form: bool = False) -> dict[str, An
 @operation("List the case types the caller may file", response=Counted[CaseTypeOut])
 def case_types() -> Any:
     """Published case types the caller may file."""
-    items = [_case_type_json(d) for d, _v in casetypes.fileable_case_types(db.session, api_user())]
+    items = [_case_type_json(d) for d, _v in case_versions.fileable_case_types(db.session, api_user())]
     return {"items": items, "total": len(items)}
 
 
@@ -86,7 +87,7 @@ def case_type(slug: str) -> Any:
     """Requesters read the case types they may file; staff and auditors every published one."""
     user = api_user()
     definition = _case_type(slug)
-    fileable = any(d.id == definition.id for d, _v in casetypes.fileable_case_types(db.session, user))
+    fileable = any(d.id == definition.id for d, _v in case_versions.fileable_case_types(db.session, user))
     if not fileable and not user.has_role(Role.ADMIN, Role.AGENT, Role.AUDITOR):
         raise NotFound("No such case type.")
     return _case_type_json(definition, with_form=True)
@@ -100,7 +101,7 @@ def file_case(slug: str, body: FilingBody) -> Any:
     that does not validate against the case type's form (see its schema.json)."""
     data = dict(body.data)
     definition = _case_type(slug)
-    spec = casetypes.spec_of(db.session, definition.latest_version)
+    spec = case_versions.spec_of(db.session, definition.latest_version)
     file_ids: dict[str, list[int]] = {}
     for key, family in spec.form.families.items():
         if family == "file" and key in data:
@@ -131,8 +132,8 @@ def upload(query: UploadQuery) -> Any:
     stream = request.files.get("file")
     if stream is None:
         raise ValidationFailed("Send the file as multipart field 'file'.", {"file": ["No file was sent."]})
-    spec = casetypes.spec_of(db.session, definition.latest_version)
-    form_version = casetypes.pinned_form_version(db.session, spec.form.slug, spec.form.version)
+    spec = case_versions.spec_of(db.session, definition.latest_version)
+    form_version = case_versions.pinned_form_version(db.session, spec.form.slug, spec.form.version)
     stored = submissions.store_upload(
         db.session, file_store(current_app), schema=submissions.form_schema(form_version), field_key=field_key,
         filename=stream.filename or "upload", stream=stream.stream, uploader=Uploader(api_user()))
@@ -164,11 +165,11 @@ def _hides_staff(case: Any) -> bool:
 
 
 def _detail(case: Any) -> dict[str, Any]:
-    spec = casetypes.case_spec(db.session, case)
+    spec = case_versions.case_spec(db.session, case)
     return queries.case_json(
         case, hide_staff=_hides_staff(case), data=json.loads(case.data), state_label=spec.state(case.state).label,
         case_type_version=case.case_type_version.number, form_version=case.form_version.number,
-        tags=casetypes.case_tags(case), transitions=_transitions(case))
+        tags=case_versions.case_tags(case), transitions=_transitions(case))
 
 
 def case_etag(case: Any) -> int:

@@ -9,8 +9,8 @@ from app.api.openapi import operation
 from app.api.schemas import DocumentOut, Items
 from app.documents.pages import send_document
 from app.extensions import db
+from case_types.errors import NotFound
 from cases import access, documents
-from cases.errors import NotFound
 
 
 @bp.get("/cases/<int:case_id>/documents")

@@ -32,8 +32,9 @@ from app.api.work_schemas import (
 from app.errors import json_error
 from app.extensions import db
 from app.uploads import file_store
+from case_types.errors import Conflict, NotFound, ValidationFailed
 from cases import access, accounts, approvals, documents, lifecycle, submissions
-from cases.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from cases.errors import PermissionDenied
 from cases.models import Case, Comment, StoredFile, User
 from cases.submissions import Uploader
 

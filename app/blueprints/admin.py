@@ -20,9 +20,9 @@ from app.webforms import (
     UserEditForm,
     apply_errors,
 )
+from case_types.errors import Conflict, ValidationFailed
 from cases import accounts, notifications
 from cases import outbox as mail_outbox
-from cases.errors import Conflict, ValidationFailed
 from cases.models import Role, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

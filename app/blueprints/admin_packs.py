@@ -17,8 +17,8 @@ from app.blueprints.admin import bp
 from app.extensions import db
 from app.htmx import render, see_other
 from app.webforms import ConfirmForm
+from case_types.errors import ValidationFailed
 from cases import packs as library
-from cases.errors import ValidationFailed
 from cases.models import User
 
 

@@ -16,8 +16,8 @@ from app.extensions import db
 from app.htmx import render
 from app.webforms import CheckboxList, ConfirmForm, apply_errors
 from app.webhooks import resolver
+from case_types.errors import ValidationFailed
 from cases import definitions, webhooks
-from cases.errors import ValidationFailed
 from cases.models import User, WebhookSubscription
 
 

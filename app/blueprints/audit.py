@@ -23,9 +23,10 @@ from app.checkpoints import make_checkpoint, public_key, signer
 from app.documents.checks import request_check
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
+from case_types.errors import NotFound
 from cases import access, audit_trail, checkpoints, definitions, document_checks, documents, queries
 from cases.clock import utcnow
-from cases.errors import InvalidQuery, NotFound
+from cases.errors import InvalidQuery
 from cases.inputs import parse_count
 from cases.models import Case, Checkpoint, Definition, Role, User
 from verifier.casework_verify import key_id

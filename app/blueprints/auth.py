@@ -17,8 +17,9 @@ from app.webforms import (
     TokenForm,
     apply_errors,
 )
+from case_types.errors import NotFound, ValidationFailed
 from cases import accounts, registration
-from cases.errors import AuthenticationFailed, NotFound, ValidationFailed
+from cases.errors import AuthenticationFailed
 
 bp = Blueprint("auth", __name__)
 

@@ -1,6 +1,6 @@
 """The case-type designer: admins lay out a case's states and transitions, who may move it, which fields
 matter where and its deadlines, then publish numbered versions. Routes stay thin: editing the draft is
-cases.workflow_editing, storing and publishing it cases.definitions, the page's forms app.case_type_forms.
+case_types.workflow_editing, storing and publishing it cases.definitions, the page's forms app.case_type_forms.
 
 Every edit answers with the whole editor (its htmx partial), so the diagram, the problems and the draft
 revision in every form are always current; a change made on a stale page is refused with 409.
@@ -22,11 +22,11 @@ from app.diagram import case_type_svg, swatch
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from app.webforms import apply_errors
+from case_types import workflow_editing as editing
+from case_types.errors import Conflict, NotFound, ValidationFailed
+from case_types.workflow import starter_case_type
 from cases import accounts, definitions, kinds
-from cases import workflow_editing as editing
-from cases.errors import Conflict, NotFound, ValidationFailed
 from cases.models import Definition, Role
-from cases.workflow import starter_case_type
 from forms.errors import DefinitionProblem
 
 bp = Blueprint("designer_case_types", __name__, url_prefix="/designer/case-types")

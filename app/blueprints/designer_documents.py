@@ -2,7 +2,7 @@
 `{{field}}` placeholders, field table, timeline, audit table, signature lines, page header with a logo,
 page footer) and see a live preview rendered by the PDF engine, from a sample or a real case.
 
-Routes stay thin: editing is cases.doc_template_editing, storing the case-type draft (with the page's
+Routes stay thin: editing is case_types.template_editing, storing the case-type draft (with the page's
 revision, so a stale page gets 409) cases.definitions, the preview app.documents. Every edit answers
 with the whole editor (its htmx partial).
 """
@@ -30,11 +30,11 @@ from app.documents.errors import RenderFailed
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from app.uploads import logo_folder, store_logo
-from cases import casetypes, definitions, document_content
-from cases import doc_template_editing as editing
+from case_types import template_editing as editing
+from case_types.document_templates import BUILTIN_PLACEHOLDERS, BlockDocument, BlockError, parse_block_document
+from case_types.errors import Conflict, NotFound, ValidationFailed
+from cases import case_versions, definitions, document_content
 from cases.clock import utcnow
-from cases.doc_templates import BUILTIN_PLACEHOLDERS, BlockDocument, BlockError, parse_block_document
-from cases.errors import Conflict, NotFound, ValidationFailed
 from cases.inputs import parse_count
 from cases.models import Case, Definition, Role
 from cases.submissions import form_schema
@@ -59,7 +59,7 @@ def _schema(document: dict[str, Any]) -> FormSchema | None:
     if not isinstance(slug, str) or not isinstance(number, int) or isinstance(number, bool):
         return None
     try:
-        return form_schema(casetypes.pinned_form_version(db.session, slug, number))
+        return form_schema(case_versions.pinned_form_version(db.session, slug, number))
     except NotFound:
         return None
 

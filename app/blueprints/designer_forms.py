@@ -27,8 +27,8 @@ from app.errors import error_response
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from app.webforms import apply_errors
+from case_types.errors import Conflict, ValidationFailed
 from cases import definitions
-from cases.errors import Conflict, ValidationFailed
 from cases.models import Definition, Role, User
 from forms import editing
 from forms.conditions import OPERATORS

@@ -23,8 +23,8 @@ from app.designer.rules import conditions as rule_conditions
 from app.designer.rules import posts as rule_posts
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
+from case_types.errors import Conflict, ValidationFailed
 from cases import definitions, rule_testing
-from cases.errors import Conflict, ValidationFailed
 from cases.inputs import parse_count
 from cases.models import Definition, Role, User
 from rules import ACTIONS, TRIGGERS

@@ -17,8 +17,8 @@ from app.case_pages import error_status
 from app.documents.pages import document_section, send_document
 from app.extensions import db
 from app.htmx import is_htmx, see_other
+from case_types.errors import CasesError
 from cases import access, documents
-from cases.errors import CasesError
 from cases.models import Case, Role, User
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")

@@ -15,8 +15,8 @@ from app.auth import current_user, require_roles
 from app.extensions import db
 from app.filing import Wizard, WizardPage
 from app.htmx import render, see_other
-from cases import access, casetypes, definitions, form_tokens, lifecycle, queries, submissions
-from cases.errors import NotFound
+from case_types.errors import NotFound
+from cases import access, case_versions, definitions, form_tokens, lifecycle, queries, submissions
 from cases.models import Case, Definition, FormToken, Role, User
 from cases.submissions import Uploader
 from forms.display import display_rows
@@ -38,7 +38,7 @@ def index() -> ResponseReturnValue:
     used = lifecycle.forms_used_by_case_types(db.session)
     forms = [(f, v) for f, v in submissions.fileable_forms(db.session, user) if f.slug not in used]
     return render("portal/index.html", cases=queries.requester_cases(db.session, user),
-                  case_types=casetypes.fileable_case_types(db.session, user), forms=forms,
+                  case_types=case_versions.fileable_case_types(db.session, user), forms=forms,
                   filed=submissions.submissions_of(db.session, user))
 
 
@@ -47,13 +47,13 @@ def wizard_page(wiz: WizardPage, *, title: str, action: str, public: bool = Fals
 
 
 def case_type_wizard(case_type: Definition, uploader: Uploader) -> Wizard:
-    spec = casetypes.spec_of(db.session, case_type.latest_version)
-    form_version = casetypes.pinned_form_version(db.session, spec.form.slug, spec.form.version)
+    spec = case_versions.spec_of(db.session, case_type.latest_version)
+    form_version = case_versions.pinned_form_version(db.session, spec.form.slug, spec.form.version)
     return Wizard(submissions.form_schema(form_version), uploader)
 
 
 def _fileable_case_type(slug: str, user: User | None) -> Definition:
-    for definition, _version in casetypes.fileable_case_types(db.session, user):
+    for definition, _version in case_versions.fileable_case_types(db.session, user):
         if definition.slug == slug:
             return definition
     raise NotFound("This request type is not open.")

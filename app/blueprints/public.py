@@ -14,8 +14,8 @@ from app.blueprints.portal import _fileable_case_type, case_type_wizard, wizard_
 from app.extensions import db
 from app.filing import HONEYPOT, WizardPage
 from app.htmx import render, see_other
-from cases import audit, casetypes, form_tokens, lifecycle, timeline
-from cases.errors import Conflict, ValidationFailed
+from case_types.errors import Conflict, ValidationFailed
+from cases import audit, case_versions, form_tokens, lifecycle, timeline
 from cases.models import FormToken
 from cases.submissions import Uploader
 
@@ -72,9 +72,9 @@ def request_form(slug: str) -> ResponseReturnValue:
 def track(token: str) -> ResponseReturnValue:
     """The requester's private view of their case: state and public timeline."""
     case = lifecycle.case_by_tracking_token(db.session, token)
-    spec = casetypes.case_spec(db.session, case)
+    spec = case_versions.case_spec(db.session, case)
     entries = timeline.build(audit.events(db.session, case.stream), spec, public=True,
-                             requester_email=case.contact_email, schema=casetypes.case_schema(case))
+                             requester_email=case.contact_email, schema=case_versions.case_schema(case))
     response = render("public/track.html", case=case, spec=spec, entries=entries,
                       state_label=spec.state(case.state).label, just_filed=request.args.get("filed") == "1",
                       track_url=url_for("public.track", token=token, _external=True))

@@ -13,8 +13,8 @@ from app import case_pages
 from app.auth import current_user, require_roles
 from app.extensions import db
 from app.htmx import render, see_other
-from cases import access, accounts, approvals, casetypes, definitions, lifecycle, queries, tasks
-from cases.errors import ValidationFailed
+from case_types.errors import ValidationFailed
+from cases import access, accounts, approvals, case_versions, definitions, lifecycle, queries, tasks
 from cases.inputs import MAX_ID, parse_count, parse_id
 from cases.models import PRIORITIES, Case, Role, User
 
@@ -134,7 +134,7 @@ def fire(case_id: int, key: str) -> ResponseReturnValue:
 @bp.post("/cases/<int:case_id>/edit")
 def edit(case_id: int) -> ResponseReturnValue:
     def run(c: Case, u: User) -> Any:
-        spec = casetypes.case_spec(db.session, c)
+        spec = case_versions.case_spec(db.session, c)
         data = case_pages.posted_values(c, set(spec.editable_fields.get(c.state, ())), "edit")
         return lifecycle.edit_fields(db.session, c, data, u, expected_version=_version())
     return _act(case_id, run)

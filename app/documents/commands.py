@@ -12,8 +12,8 @@ from app.cli_helpers import case_by_ref
 from app.documents.queue import render_document, rendering_inline
 from app.extensions import db
 from app.uploads import document_store
+from case_types.errors import CasesError
 from cases import documents
-from cases.errors import CasesError
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.documents.render_request import Attachment, PdfMetadata, RenderRequest
 from app.documents.templating import DEFAULT_AUDIT_LIMIT, block_document_html, dossier_html
-from cases.doc_templates import BlockDocument, DossierContext
+from case_types.document_templates import BlockDocument, DossierContext
 
 
 def dossier_request(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from cases.doc_templates import BlockError
+from case_types.document_templates import BlockError
 
 __all__ = ["AssetMissing", "BlockError", "DocumentError", "RenderFailed"]
 
 
 class DocumentError(Exception):
     """Base of every error raised by `app.documents` (a malformed template is `BlockError`, from the
-    document language in cases.doc_templates)."""
+    document language in case_types.document_templates)."""
 
 
 class AssetMissing(DocumentError):

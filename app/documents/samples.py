@@ -6,7 +6,7 @@ import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 
-from cases.doc_templates import AuditRow, DossierContext, FieldRow, TimelineRow
+from case_types.document_templates import AuditRow, DossierContext, FieldRow, TimelineRow
 
 _LABELS = (
     "Applicant name", "E-mail", "Phone", "Street", "Postcode", "City", "Country", "Customer number",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jinja2
 
-from cases.doc_templates import (
+from case_types.document_templates import (
     BlockDocument,
     DossierContext,
     FieldRow,

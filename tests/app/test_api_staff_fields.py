@@ -34,12 +34,13 @@ def packs_api(app: Any) -> Any:
 def _pack(app: Any, slug: str) -> tuple[Any, Any, list[dict[str, Any]]]:
     """(case-type spec, form schema, sample data) of a loaded pack."""
     from app.extensions import db
-    from cases import casetypes, definitions, packs, submissions
+    from cases import case_versions, definitions, packs, submissions
 
     with app.app_context():
         definition = definitions.find_definition(db.session, "case_type", slug)
-        spec = casetypes.spec_of(db.session, definition.latest_version)
-        schema = submissions.form_schema(casetypes.pinned_form_version(db.session, spec.form.slug, spec.form.version))
+        spec = case_versions.spec_of(db.session, definition.latest_version)
+        form_version = case_versions.pinned_form_version(db.session, spec.form.slug, spec.form.version)
+        schema = submissions.form_schema(form_version)
         pack = packs.find_shipped(Path(app.config["PACKS_DIR"]), slug)
         db.session.remove()
     assert pack is not None

@@ -94,11 +94,11 @@ def test_a_refused_public_form_leaves_nothing_behind_after_a_day(make_app: Any, 
 
     app = make_app()
     with app.app_context():
-        from cases import casetypes, definitions
+        from cases import case_versions, definitions
 
         definition = definitions.find_definition(db.session, "case_type", "complaint")
-        spec = casetypes.spec_of(db.session, definition.latest_version)
-        schema = form_schema(casetypes.pinned_form_version(db.session, spec.form.slug, spec.form.version))
+        spec = case_versions.spec_of(db.session, definition.latest_version)
+        schema = form_schema(case_versions.pinned_form_version(db.session, spec.form.slug, spec.form.version))
         store = FileStore(tmp_path / "uploads")
         for i in range(3):
             store_upload(db.session, store, schema=schema, field_key="attachment", filename=f"p{i}.png",

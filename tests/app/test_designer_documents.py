@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from app.extensions import db
+from case_types import template_editing as editing
 from cases import audit, definitions
-from cases import doc_template_editing as editing
 from tests.app.documents.conftest import pdftotext
 from tests.app.documents.real_cases import file_case, publish_complaint_with_templates
 from tests.app.documents.test_documents_fetcher import PNG

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from app.extensions import db
+from case_types.workflow import MAX_SLA_TARGETS, MAX_STATES, MAX_TRANSITIONS
 from cases import accounts, definitions
-from cases.workflow import MAX_SLA_TARGETS, MAX_STATES, MAX_TRANSITIONS
 from tests.app.test_designer_case_types import edit
 from tests.cases.conftest import complaint_case_type_document, complaint_document
 from tests.conftest import Web

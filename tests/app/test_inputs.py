@@ -161,8 +161,8 @@ def test_nul_in_a_page_comment_is_refused(api: Any) -> None:
 
 def test_definition_labels_with_broken_unicode_are_refused(app: Any, demo_users: Any) -> None:
     from app.extensions import db
+    from case_types.errors import ValidationFailed
     from cases import accounts, definitions
-    from cases.errors import ValidationFailed
 
     document = json.loads((FIXTURES / "complaint.form.json").read_text())
     document["pages"][0]["fields"][1]["label"] = "Name \ud800"
@@ -276,8 +276,8 @@ def test_paging_accepts_only_plain_digits(api: Any) -> None:
 
 
 def test_a_pack_zip_with_a_bad_crc_is_refused_cleanly() -> None:
+    from case_types.errors import ValidationFailed
     from cases import packs
-    from cases.errors import ValidationFailed
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:

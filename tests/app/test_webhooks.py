@@ -17,8 +17,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from app.extensions import db
 from app.webhooks import deliver_due
+from case_types.errors import Conflict, ValidationFailed
 from cases import accounts, automation, webhooks
-from cases.errors import Conflict, ValidationFailed
 from cases.models import OutboxMessage, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from cases.webhook_targets import system_resolver
 from tests.app.conftest import GOOD, token_for

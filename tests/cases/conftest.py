@@ -54,7 +54,7 @@ def general(session: Session, agent: User) -> Any:
 
 
 def complaint_case_type_document(**overrides: Any) -> dict[str, Any]:
-    from cases.workflow import starter_case_type
+    from case_types.workflow import starter_case_type
 
     document = starter_case_type("Customer complaint", form="complaint", form_version=1, queue="general")
     document["prefix"] = "CMP"

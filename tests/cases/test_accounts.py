@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from case_types.errors import Conflict, NotFound, ValidationFailed
 from cases import accounts
 from cases.clock import fixed
-from cases.errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed
+from cases.errors import AuthenticationFailed
 from cases.models import Role
 from cases.passwords import hash_password, verify_password
 

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from case_types.errors import ValidationFailed
+from case_types.workflow import TransitionNotAllowed
 from cases import accounts, approvals, audit, automation, definitions, lifecycle, recent
-from cases.errors import PermissionDenied, ValidationFailed
+from cases.errors import PermissionDenied
 from cases.models import Definition, OutboxMessage, User
 from cases.submissions import Uploader
-from cases.workflow import TransitionNotAllowed
 from tests.cases.conftest import complaint_case_type_document
 from tests.cases.test_lifecycle import GOOD
 
@@ -198,7 +199,7 @@ def test_transition_and_update_triggers(session: Session, admin: User, requester
     _with_rules(session, admin, complaint_type, *rules)
     case = _file(session, complaint_type, requester, CALM)
     lifecycle.transition(session, case, "start", agent)
-    from cases.casetypes import case_tags
+    from cases.case_versions import case_tags
 
     assert case_tags(case) == ["started"]
     lifecycle.edit_fields(session, case, {"customer_tier": "gold"}, agent)

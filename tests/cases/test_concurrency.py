@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from case_types.errors import Conflict
 from cases import accounts, audit, lifecycle
 from cases.database import make_engine
-from cases.errors import Conflict
 from cases.models import Case, Definition, User
 from cases.submissions import Uploader
 from tests.cases.test_lifecycle import GOOD

@@ -10,8 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
+from case_types.errors import Conflict, ValidationFailed
 from cases import audit, definitions
-from cases.errors import Conflict, ValidationFailed
 from cases.models import Definition, User
 from tests.cases.conftest import complaint_document
 

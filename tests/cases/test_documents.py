@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from case_types.errors import Conflict, NotFound
 from cases import accounts, audit, definitions, document_content, documents, lifecycle
-from cases.errors import Conflict, NotFound, PermissionDenied
+from cases.errors import PermissionDenied
 from cases.models import Case, Definition, Document, User
 from cases.submissions import Uploader
 from tests.cases.conftest import complaint_case_type_document

@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cases import access, accounts, audit, casetypes, lifecycle
+from case_types.errors import Conflict, NotFound, ValidationFailed
+from case_types.workflow import TransitionNotAllowed
+from cases import access, accounts, audit, case_versions, lifecycle
 from cases.clock import fixed
-from cases.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from cases.errors import PermissionDenied
 from cases.models import AuditEvent, Case, Definition, OutboxMessage, User
 from cases.submissions import Uploader
-from cases.workflow import TransitionNotAllowed
 
 GOOD = {
     "name": "Riley Requester", "email": "riley@example.com", "order_number": "ORD-123456",
@@ -122,7 +123,7 @@ def test_field_edits_are_limited_by_state_and_audited(session: Session, complain
     event = audit.events(session, case.stream)[-1]
     assert event.kind == "case.updated"
     assert json.loads(event.payload)["changes"] == [{"field": "customer_tier", "before": "gold", "after": "silver"}]
-    assert casetypes.case_data(case)["customer_tier"] == "silver"
+    assert case_versions.case_data(case)["customer_tier"] == "silver"
 
 
 def test_stale_page_gets_a_conflict_naming_who_and_when(session: Session, complaint_type: Definition,

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from case_types.errors import ValidationFailed
 from cases import accounts, audit, definitions, lifecycle, packs
-from cases.casetypes import case_tags
+from cases.case_versions import case_tags
 from cases.database import make_engine
-from cases.errors import ValidationFailed
 from cases.models import AuditEvent, Definition, DefinitionVersion, Queue, User
 from cases.submissions import Uploader
 
@@ -155,7 +155,7 @@ def test_an_exported_pack_imports_into_an_empty_database_as_the_same_definitions
 
 
 def test_the_designer_can_edit_the_packs_without_breaking_them(session: Session, admin: User) -> None:
-    from cases import workflow_editing
+    from case_types import workflow_editing
     from cases.kinds import kind_of
 
     for pack in packs.shipped(ROOT):

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from case_types.errors import NotFound, ValidationFailed
 from cases import accounts, registration
 from cases.clock import fixed
-from cases.errors import NotFound, PermissionDenied, ValidationFailed
+from cases.errors import PermissionDenied
 from cases.models import OutboxMessage, PendingRegistration, Role, User
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from case_types.errors import ValidationFailed
 from cases import accounts, definitions, lifecycle, notices, queries, rule_testing
-from cases.errors import ValidationFailed
 from cases.models import Deadline, Definition, User
 from cases.rule_testing import SampleCase
 from cases.submissions import Uploader

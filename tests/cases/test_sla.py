@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from cases import audit, definitions, lifecycle, sla, sla_sweep
-from cases.casetypes import case_spec
+from cases.case_versions import case_spec
 from cases.clock import fixed
 from cases.database import make_engine
 from cases.models import AuditEvent, Case, Deadline, Definition, User

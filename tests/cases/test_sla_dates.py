@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from cases import audit, automation, definitions, lifecycle, sla, sla_sweep, workflow
+from case_types import workflow
+from cases import audit, automation, definitions, lifecycle, sla, sla_sweep
 from cases.clock import fixed
 from cases.models import Definition, User
 from cases.submissions import Uploader
@@ -95,7 +96,7 @@ def test_a_dated_deadline_is_due_at_opening_time_before_the_date_and_pauses(
 
 
 def test_the_designer_keeps_a_dated_target_it_does_not_show() -> None:
-    from cases import workflow_editing
+    from case_types import workflow_editing
 
     dated = {"state": "requested", "kind": "resolution", "field": "start_date", "days_before": 0}
     document = _document([dated])

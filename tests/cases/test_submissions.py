@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from case_types.errors import NotFound, ValidationFailed
 from cases import accounts, audit, definitions, submissions
-from cases.errors import NotFound, PermissionDenied, ValidationFailed
+from cases.errors import PermissionDenied
 from cases.models import Definition, StoredFile, Submission, User
 from cases.submissions import FileStore, Uploader
 

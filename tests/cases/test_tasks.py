@@ -9,12 +9,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases import access, accounts, audit, definitions, lifecycle, queries, tasks, workflow, workflow_editing
-from cases.errors import Conflict, NotFound, PermissionDenied
+from case_types import workflow, workflow_editing
+from case_types.errors import Conflict, NotFound
+from case_types.workflow import TransitionNotAllowed
+from cases import access, accounts, audit, definitions, lifecycle, queries, tasks
+from cases.errors import PermissionDenied
 from cases.kinds import kind_of
 from cases.models import Definition, OutboxMessage, User
 from cases.submissions import Uploader
-from cases.workflow import TransitionNotAllowed
 from forms.errors import DefinitionError
 from tests.cases.conftest import complaint_case_type_document
 from tests.cases.test_lifecycle import GOOD

@@ -13,7 +13,7 @@ import pytest
 from app.documents.fetcher import FONTS_DIR
 from app.documents.render_request import Attachment, PdfMetadata
 from app.documents.samples import sample_audit_exports, sample_dossier_context
-from cases.doc_templates import DossierContext
+from case_types.document_templates import DossierContext
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

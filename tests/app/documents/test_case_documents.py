@@ -142,13 +142,13 @@ def test_a_closed_case_gets_a_pdfa_dossier_that_holds_its_data_timeline_and_audi
 
 
 def _timeline_texts(app: Any, case_id: int) -> list[str]:
-    from cases import casetypes, timeline
+    from cases import case_versions, timeline
 
     with app.app_context():
         case = db.session.get(Case, case_id)
         assert case is not None
-        entries = timeline.build(audit.events(db.session, case.stream), casetypes.case_spec(db.session, case),
-                                 schema=casetypes.case_schema(case))
+        entries = timeline.build(audit.events(db.session, case.stream), case_versions.case_spec(db.session, case),
+                                 schema=case_versions.case_schema(case))
         texts = [e.text for e in entries]
         db.session.remove()
     return texts

@@ -9,7 +9,7 @@ from pathlib import Path
 from app.documents.dossier import block_document_request, dossier_request
 from app.documents.render_request import Attachment
 from app.documents.samples import sample_audit_exports, sample_dossier_context
-from cases.doc_templates import AuditTableBlock, BlockDocument, HeadingBlock
+from case_types.document_templates import AuditTableBlock, BlockDocument, HeadingBlock
 
 ROOT = Path(__file__).resolve().parents[3]
 

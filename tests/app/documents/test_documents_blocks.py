@@ -9,7 +9,7 @@ import pytest
 from app.documents.errors import BlockError
 from app.documents.samples import sample_dossier_context
 from app.documents.templating import block_document_html, dossier_html, format_when, paragraphs
-from cases.doc_templates import (
+from case_types.document_templates import (
     AuditRow,
     BlockDocument,
     FieldTableBlock,

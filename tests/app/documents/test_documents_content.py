@@ -15,7 +15,7 @@ from app.documents.render import render_pdf, render_pdf_for
 from app.documents.render_request import Attachment, PdfMetadata, RenderRequest
 from app.documents.samples import sample_audit_exports
 from app.documents.toolchain import current_toolchain
-from cases.doc_templates import DossierContext
+from case_types.document_templates import DossierContext
 from tests.app.documents.conftest import tool_output
 from tests.app.documents.servers import NO_HARFBUZZ_SUBSET
 

@@ -16,7 +16,7 @@ from app.documents.fetcher import AssetFetcher
 from app.documents.render import render_pdf
 from app.documents.samples import sample_dossier_context
 from app.documents.templating import block_document_html, dossier_html
-from cases.doc_templates import (
+from case_types.document_templates import (
     AuditRow,
     BlockDocument,
     DossierContext,

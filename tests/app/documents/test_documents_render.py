@@ -14,7 +14,14 @@ from app.documents.fetcher import AssetFetcher, Mount, default_mounts
 from app.documents.render import pdf_identifier, render_pdf
 from app.documents.samples import sample_dossier_context
 from app.documents.templating import block_document_html, dossier_html
-from cases.doc_templates import BlockDocument, FooterBlock, HeaderBlock, HeadingBlock, SignaturesBlock, TextBlock
+from case_types.document_templates import (
+    BlockDocument,
+    FooterBlock,
+    HeaderBlock,
+    HeadingBlock,
+    SignaturesBlock,
+    TextBlock,
+)
 from tests.app.documents.conftest import (
     audit_attachments,
     metadata_for,

@@ -25,7 +25,7 @@ from app.documents.pipeline import inspect_in_child, make_in_child
 from app.documents.render_request import RenderRequest
 from app.documents.samples import sample_audit_exports
 from app.documents.signing import check_signature
-from cases.doc_templates import DossierContext
+from case_types.document_templates import DossierContext
 from tests.app.documents.conftest import open_pdf, tool_output
 
 

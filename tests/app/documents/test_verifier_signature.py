@@ -17,7 +17,7 @@ from app.documents.dossier import dossier_request
 from app.documents.pipeline import make_in_child
 from app.documents.samples import sample_audit_exports
 from app.documents.signing import check_signature, sign_pdf
-from cases.doc_templates import DossierContext
+from case_types.document_templates import DossierContext
 from verifier import pdf_signature as ps
 
 

@@ -2,7 +2,7 @@
 
 The designer never edits JSON: it adds, changes, moves and removes states and transitions, and sets the
 fields, deadlines and settings around them. Each operation returns a new document (the input is never
-changed) in the canonical shape `cases.workflow.dump_case_type` gives a published version, so a draft
+changed) in the canonical shape `case_types.workflow.dump_case_type` gives a published version, so a draft
 that was just published shows no spurious changes. Operations refuse only what would lose or tangle
 data (an unknown item, a key that is taken or malformed); everything else is stored and reported by the
 loader as a problem at the place it concerns (see `ProblemMap`).
@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cases.errors import NotFound, ValidationFailed
-from cases.workflow import KEY_RE, MAX_STATES, MAX_TRANSITIONS, SLA_KINDS, STAFF_ROLES
+from case_types.errors import NotFound, ValidationFailed
+from case_types.workflow import KEY_RE, MAX_STATES, MAX_TRANSITIONS, SLA_KINDS, STAFF_ROLES
 from forms.errors import DefinitionProblem
 
 Document = dict[str, Any]

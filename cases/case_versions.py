@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, object_session
 
-from cases import workflow
-from cases.errors import NotFound
+from case_types import workflow
+from case_types.errors import NotFound
 from cases.models import Case, Definition, DefinitionVersion, Role, User
 from cases.submissions import form_schema
 from forms.schema import FormSchema

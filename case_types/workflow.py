@@ -21,7 +21,7 @@ State kinds: `initial` (exactly one: where a filed case starts), `working`, `wai
 SLA pauses; the requester is expected to act), `final` (the case is closed). An illegal move raises
 `TransitionNotAllowed` with the reason, never passes silently.
 
-The optional `calendar` (see cases.calendar) says what "business hours" mean for the SLA targets; without
+The optional `calendar` (see case_types.calendar) says what "business hours" mean for the SLA targets; without
 it they count Monday to Friday, 09:00 to 17:00 UTC.
 
 An SLA target is either a number of `hours` after the case enters the state, or a date of the case:
@@ -45,9 +45,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cases.calendar import DEFAULT_CALENDAR, BusinessCalendar, dump_calendar, read_calendar
-from cases.doc_templates import check_templates, diff_templates
-from cases.errors import Conflict
+from case_types.calendar import DEFAULT_CALENDAR, BusinessCalendar, dump_calendar, read_calendar
+from case_types.document_templates import check_templates, diff_templates
+from case_types.errors import Conflict
 from forms.errors import DefinitionError
 
 SCHEMA_VERSION = 1
@@ -592,7 +592,7 @@ class _Loader:
         return SlaTarget(state, kind, 0.0, False, field=str(field_key), days_before=days)
 
     def documents(self, raw: Any, form: FormInfo | None) -> list[dict[str, Any]]:
-        """Document templates (cases.doc_templates), their placeholders checked against the form's fields."""
+        """Document templates (case_types.document_templates), their placeholders checked against the form's fields."""
         templates, problems = check_templates(raw, form.families if form is not None else ())
         for path, message in problems:
             # Without a form no placeholder can be checked; the form's own problem says what to fix.

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from cases import workflow_editing as editing
-from cases.errors import NotFound, ValidationFailed
-from cases.workflow import Context, FormInfo, dump_case_type, load_case_type, starter_case_type
+from case_types import workflow_editing as editing
+from case_types.errors import NotFound, ValidationFailed
+from case_types.workflow import Context, FormInfo, dump_case_type, load_case_type, starter_case_type
 from forms.errors import DefinitionError, DefinitionProblem
 
 FORM = FormInfo(slug="complaint", version=1, families={"severity": "choice", "description": "text"},
