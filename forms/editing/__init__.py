@@ -1,9 +1,9 @@
 """Editing operations on a form draft, one small step at a time, as the browser designer makes them.
 
-Each operation takes a draft document (the JSON dict of ``forms.schema``) and returns a new one; the
+Each operation takes a draft document (the JSON dict ``forms.definitions`` loads) and returns a new one; the
 input is never changed. Drafts may have problems while they are being edited (a blank label, a
-condition pointing at a deleted field): operations keep them as they are, and ``forms.schema`` reports
-them where they are. An operation that cannot be done at all (an unknown field, a key that is taken)
+condition pointing at a deleted field): operations keep them as they are, and ``load_definition``
+reports them where they are. An operation that cannot be done at all (an unknown field, a key that is taken)
 raises ``EditError`` with a message for the admin, and changes nothing.
 
 Keys are stable: a field keeps its key whatever its label becomes, unless it is renamed explicitly, and
