@@ -8,9 +8,12 @@ from flask import Flask
 
 def register_designers(app: Flask) -> None:
     """Register the designers' blueprints (the designer home page is app.blueprints.homes)."""
-    from app.blueprints import designer_case_types, designer_documents, designer_forms, designer_rules
+    from app.blueprints import designer_case_types, designer_documents
+    from app.designer.forms import routes as form_designer
+    from app.designer.forms import versions  # noqa: F401 - adds the list and version pages to the form designer
+    from app.designer.rules import routes as rule_designer
 
     app.register_blueprint(designer_documents.bp)
     app.register_blueprint(designer_case_types.bp)
-    app.register_blueprint(designer_forms.bp)
-    app.register_blueprint(designer_rules.bp)
+    app.register_blueprint(form_designer.bp)
+    app.register_blueprint(rule_designer.bp)

@@ -4,11 +4,13 @@ stored action and the stored action for the editor's values."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 
+from cases.rule_testing import DraftRules
+from rules import describe_action, validate_action
 from rules.actions import ACTIONS, RECIPIENTS, STRATEGIES
 from rules.editing import RuleEditError
 from rules.model import CASE_PRIORITIES, PRIORITY_LABELS, ValidationContext
@@ -157,3 +159,73 @@ def setting_choices(setting: ActionSetting, ctx: ValidationContext) -> list[tupl
     if setting.kind == "recipient":
         return [(r, RECIPIENT_LABELS[r]) for r in RECIPIENTS]
     return []
+
+
+# ---------------------------------------------------------------- the editor of one action
+
+
+@dataclass
+class SettingInput:
+    """One input of an action's editor, with its current value, its choices and its problems."""
+
+    setting: ActionSetting
+    value: Any
+    choices: list[tuple[str, str]]
+    problems: list[str]
+    applies: bool
+
+    @property
+    def name(self) -> str:
+        return self.setting.name
+
+
+@dataclass
+class ActionEditor:
+    """The editor of one action (``slot`` is its index, or "new" for the one being added)."""
+
+    slot: str
+    kind: str
+    inputs: list[SettingInput]
+    problems: list[str] = field(default_factory=list)
+    description: str = ""
+    index: int | None = None
+    last: bool = False
+
+    @property
+    def prefix(self) -> str:
+        return f"a{self.slot}-"
+
+    @property
+    def dom(self) -> str:
+        return f"act-{self.slot}"
+
+    @property
+    def label(self) -> str:
+        spec = ACTIONS.get(self.kind)
+        return spec.label if spec else "Action"
+
+
+def _with_current(choices: list[tuple[str, str]], value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, str) and value and value not in {v for v, _l in choices}:
+        return [*choices, (value, f"{value} (not available)")]
+    return choices
+
+
+def action_editor(slot: str, kind: str, values: Mapping[str, Any], draft: DraftRules,
+                  problems: Mapping[str, list[str]] | None = None, *, index: int | None = None,
+                  stored: Mapping[str, Any] | None = None, last: bool = False) -> ActionEditor:
+    problems = problems or {}
+    inputs = []
+    for setting in ACTION_SETTINGS.get(kind, ()):
+        choices = _with_current(setting_choices(setting, draft.context), values.get(setting.name))
+        inputs.append(SettingInput(setting, values.get(setting.name, ""), choices,
+                                   list(problems.get(setting.name, [])), applies(setting, values)))
+    description = ""
+    if stored is not None:
+        action, found = validate_action(dict(stored), draft.context, "action")
+        if action is not None and not found:
+            description = describe_action(action, draft.context)
+    known = {s.name for s in ACTION_SETTINGS.get(kind, ())}
+    leftover = [m for name, ms in problems.items() if name and name not in known for m in ms]
+    return ActionEditor(slot=slot, kind=kind, inputs=inputs, problems=[*problems.get("", []), *leftover],
+                        description=description, index=index, last=last)

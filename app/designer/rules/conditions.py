@@ -117,3 +117,30 @@ def condition_from_builder(state: BuilderState, fields: Sequence[CondField]) -> 
             if text:
                 clause["days"] = int(text) if text.isdigit() and len(text) < 7 else text
     return condition
+
+
+@dataclass
+class ConditionEditor:
+    state: BuilderState
+    fields: list[CondField]
+    problems: list[str]
+    rows: dict[int, list[str]]
+
+    @property
+    def form_fields(self) -> list[CondField]:
+        return [f for f in self.fields if not is_attribute(f.key)]
+
+    @property
+    def case_fields(self) -> list[CondField]:
+        return [f for f in self.fields if is_attribute(f.key)]
+
+    def field(self, key: str) -> CondField | None:
+        return next((f for f in self.fields if f.key == key), None)
+
+    def operators(self, key: str, current: str) -> list[tuple[str, str]]:
+        found = self.field(key)
+        return operators_for(found.family) if found else [(current, current)]
+
+    @staticmethod
+    def windowed(key: str) -> bool:
+        return is_windowed(key)

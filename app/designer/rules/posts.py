@@ -11,7 +11,10 @@ from app.designer.forms.builder import BuilderState, CondField
 from app.designer.forms.posts import Post
 from app.designer.rules.actions import ACTION_SETTINGS
 from app.designer.rules.conditions import rule_rows
-from rules.actions import RECIPIENTS
+from app.designer.rules.testing import ATTRIBUTE_INPUTS, SKIPPED_FAMILIES
+from cases.rule_testing import SampleCase
+from forms.schema import FormSchema
+from rules.actions import ACTIONS, RECIPIENTS
 
 
 def inputs_from_post(kind: str, post: Post, prefix: str = "") -> dict[str, Any]:
@@ -49,3 +52,26 @@ def builder_from_post(post: Post, fields: Sequence[CondField]) -> BuilderState:
             del days[index]
     state.rows = list(rule_rows(state, days))
     return state
+
+
+def posted_action(post: Post, prefix: str) -> tuple[str, dict[str, Any]]:
+    """(action kind, editor values) of an action form as posted."""
+    kind = str(post.get(f"{prefix}type") or "")
+    if kind not in ACTIONS:
+        kind = ""
+    return kind, inputs_from_post(kind, post, prefix) if kind else {}
+
+
+def sample_from_post(post: Post, schema: FormSchema | None) -> tuple[str, SampleCase]:
+    """(trigger, sample case) from the test panel's inputs (``tp-*`` for the case, the form's own keys)."""
+    answers: dict[str, Any] = {}
+    for spec in schema.fields if schema else ():
+        if not spec.takes_input or spec.family in (None, *SKIPPED_FAMILIES):
+            continue
+        if spec.family == "multi":
+            answers[spec.key] = [v for v in post.getlist(spec.key) if isinstance(v, str)]
+        elif spec.key in post:
+            answers[spec.key] = post.get(spec.key)
+    values = {name: str(post.get(f"tp-{name}") or "") for name in ATTRIBUTE_INPUTS}
+    trigger = str(post.get("tp-trigger") or "case.submitted")
+    return trigger, SampleCase(answers=answers, **values)

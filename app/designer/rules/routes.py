@@ -16,11 +16,16 @@ from typing import Any
 from flask import Blueprint, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app import rule_forms as rf
 from app.auth import current_user, require_roles
 from app.designer.rules import actions as rule_actions
 from app.designer.rules import conditions as rule_conditions
 from app.designer.rules import posts as rule_posts
+from app.designer.rules.actions import action_editor
+from app.designer.rules.conditions import ConditionEditor
+from app.designer.rules.posts import posted_action, sample_from_post
+from app.designer.rules.testing import sample_panel
+from app.designer.rules.webforms import backtest_form, new_rule_form, rule_input, settings_form
+from app.designer.rules.workspace import Submitted, arity, build_workspace, dom_id
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from case_types.errors import Conflict, ValidationFailed
@@ -55,7 +60,7 @@ Step = Callable[[dict[str, Any]], tuple[dict[str, Any], Done]]
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"triggers": TRIGGERS, "arity": rf.arity, "dom_id": rf.dom_id,
+    return {"triggers": TRIGGERS, "arity": arity, "dom_id": dom_id,
             "action_specs": lambda: list(ACTIONS.values())}
 
 
@@ -82,10 +87,10 @@ def _context(definition: Definition, **kwargs: Any) -> dict[str, Any]:
     draft = rule_testing.draft_rules(db.session, definition)
     document = definitions.draft_document(definition)
     submitted = kwargs.pop("submitted", None)
-    workspace = rf.build_workspace(definition, draft, submitted=submitted, **kwargs)
+    workspace = build_workspace(definition, draft, submitted=submitted, **kwargs)
     return {"definition": definition, "ws": workspace, "draft": draft, "oob_status": is_htmx(),
-            "sample": rf.sample_panel(draft, document, rule_testing.draft_form_schema(db.session, document)),
-            "backtest_form": rf.backtest_form(), "max_backtest": rule_testing.MAX_BACKTEST}
+            "sample": sample_panel(draft, document, rule_testing.draft_form_schema(db.session, document)),
+            "backtest_form": backtest_form(), "max_backtest": rule_testing.MAX_BACKTEST}
 
 
 def _workspace(definition: Definition, *, status: int = 200, **kwargs: Any) -> ResponseReturnValue:
@@ -103,7 +108,7 @@ def _ensure_fresh(definition: Definition, revision: int | None) -> None:
 
 
 def _apply(definition: Definition, step: Step, *, selected: str | None = None,
-           submitted: rf.Submitted | None = None) -> ResponseReturnValue:
+           submitted: Submitted | None = None) -> ResponseReturnValue:
     """Apply one editing step to the draft's rules and save it with the page's revision."""
     revision = _revision()
     try:
@@ -149,36 +154,36 @@ def index(definition_id: int) -> ResponseReturnValue:
     definition = _definition(definition_id)
     selected = request.args.get("rule") or None
     # Choosing a rule re-draws the workspace; keyboard focus stays on the rule that was chosen.
-    focus = f"sel-{rf.dom_id(selected)}" if selected and is_htmx() else ""
+    focus = f"sel-{dom_id(selected)}" if selected and is_htmx() else ""
     return _workspace(definition, selected=selected, focus=focus)
 
 
 @bp.post("/")
 def add_rule(definition_id: int) -> ResponseReturnValue:
     definition = _definition(definition_id)
-    form = rf.new_rule_form(0, submitted=True)
+    form = new_rule_form(0, submitted=True)
     if not form.validate():
-        return _workspace(definition, status=422, submitted=rf.Submitted(new_rule=form))
+        return _workspace(definition, status=422, submitted=Submitted(new_rule=form))
 
     def step(rules: dict[str, Any]) -> tuple[dict[str, Any], Done]:
-        rules, rule_id = rule_editing.add_rule(rules, rf.rule_input(form))
+        rules, rule_id = rule_editing.add_rule(rules, rule_input(form))
         return rules, Done(f"Rule “{_name(rules, rule_id)}” added as {_where(rules, rule_id)}. "
                            "Now say when it applies and what it does.", selected=rule_id, focus="rl-editor-h",
                            add_action_open=True)
 
-    return _apply(definition, step, submitted=rf.Submitted(new_rule=form))
+    return _apply(definition, step, submitted=Submitted(new_rule=form))
 
 
 @bp.post("/<rule_id>/settings")
 def save_settings(definition_id: int, rule_id: str) -> ResponseReturnValue:
     definition = _definition(definition_id)
-    form = rf.settings_form({}, 0, submitted=True)
-    submitted = rf.Submitted(settings=form)
+    form = settings_form({}, 0, submitted=True)
+    submitted = Submitted(settings=form)
     if not form.validate():
         return _workspace(definition, status=422, selected=rule_id, submitted=submitted)
 
     def step(rules: dict[str, Any]) -> tuple[dict[str, Any], Done]:
-        rules = rule_editing.update_rule(rules, rule_id, rf.rule_input(form))
+        rules = rule_editing.update_rule(rules, rule_id, rule_input(form))
         return rules, Done(f"Rule “{_name(rules, rule_id)}” saved.", selected=rule_id, focus="rs-save")
 
     return _apply(definition, step, selected=rule_id, submitted=submitted)
@@ -199,10 +204,10 @@ def move_rule(definition_id: int, rule_id: str) -> ResponseReturnValue:
     def step(rules: dict[str, Any]) -> tuple[dict[str, Any], Done]:
         if direction in ("up", "down"):
             rules = rule_editing.move_rule(rules, rule_id, -1 if direction == "up" else 1)
-            focus = f"move-{rf.dom_id(rule_id)}-{direction}"
+            focus = f"move-{dom_id(rule_id)}-{direction}"
         else:
             rules = rule_editing.move_rule_to(rules, rule_id, position or 0)
-            focus = f"sel-{rf.dom_id(rule_id)}"
+            focus = f"sel-{dom_id(rule_id)}"
         return rules, Done(f"“{_name(rules, rule_id)}” is now {_where(rules, rule_id)}.",
                            selected=request.form.get("selected") or None, focus=focus)
 
@@ -241,7 +246,7 @@ def restore_rule(definition_id: int) -> ResponseReturnValue:
         removed = RemovedRule.from_json(request.form.get("removed", ""))
         rules, rule_id = rule_editing.restore_rule(rules, removed)
         return rules, Done(f"Rule “{_name(rules, rule_id)}” is back, {_where(rules, rule_id)}.", selected=rule_id,
-                           focus=f"sel-{rf.dom_id(rule_id)}")
+                           focus=f"sel-{dom_id(rule_id)}")
 
     return _apply(definition, step)
 
@@ -265,9 +270,9 @@ def condition_builder(definition_id: int, rule_id: str) -> ResponseReturnValue:
         state, fields = _builder(definition, rule_id)
     except RuleNotFound as exc:
         raise ValidationFailed(exc.message) from None
-    condition = rf.ConditionEditor(state=state, fields=fields, problems=[], rows={})
+    condition = ConditionEditor(state=state, fields=fields, problems=[], rows={})
     return render_template("designer/rules/_condition.html", definition=definition, rule_id=rule_id,
-                           cond=condition, revision=definition.draft_revision, arity=rf.arity)
+                           cond=condition, revision=definition.draft_revision, arity=arity)
 
 
 @bp.post("/<rule_id>/condition")
@@ -284,7 +289,7 @@ def set_condition(definition_id: int, rule_id: str) -> ResponseReturnValue:
         words = "It now applies to every case." if rule_conditions.is_always(condition) else "Condition saved."
         return rules, Done(f"“{_name(rules, rule_id)}”: {words}", selected=rule_id, focus="rl-cond-apply")
 
-    return _apply(definition, step, selected=rule_id, submitted=rf.Submitted(condition=state))
+    return _apply(definition, step, selected=rule_id, submitted=Submitted(condition=state))
 
 
 # ---------------------------------------------------------------- actions
@@ -296,16 +301,16 @@ def action_form(definition_id: int, rule_id: str) -> ResponseReturnValue:
     definition = _definition(definition_id)
     slot = request.args.get("slot", "new")
     slot = slot if slot == "new" or parse_count(slot) is not None else "new"
-    kind, values = rf.posted_action(request.args, f"a{slot}-")
+    kind, values = posted_action(request.args, f"a{slot}-")
     draft = rule_testing.draft_rules(db.session, definition)
-    editor = rf.action_editor(slot, kind, values, draft, index=parse_count(slot))
+    editor = action_editor(slot, kind, values, draft, index=parse_count(slot))
     return render_template("designer/rules/_action_form.html", definition=definition, rule_id=rule_id,
                            act=editor, revision=definition.draft_revision)
 
 
-def _posted_action(slot: str) -> tuple[str, dict[str, Any], rf.Submitted]:
-    kind, values = rf.posted_action(request.form, f"a{slot}-")
-    return kind, values, rf.Submitted(action_slot=slot, action_kind=kind, action_values=values)
+def _posted_action(slot: str) -> tuple[str, dict[str, Any], Submitted]:
+    kind, values = posted_action(request.form, f"a{slot}-")
+    return kind, values, Submitted(action_slot=slot, action_kind=kind, action_values=values)
 
 
 @bp.post("/<rule_id>/actions")
@@ -380,10 +385,10 @@ def try_sample(definition_id: int) -> ResponseReturnValue:
     definition = _definition(definition_id)
     document = definitions.draft_document(definition)
     schema = rule_testing.draft_form_schema(db.session, document)
-    trigger, sample = rf.sample_from_post(request.form, schema)
+    trigger, sample = sample_from_post(request.form, schema)
     simulation = rule_testing.simulate_draft(db.session, definition, document, trigger=trigger, sample=sample)
     draft = rule_testing.draft_rules(db.session, definition)
-    panel = rf.sample_panel(draft, document, schema, post=request.form, sample=sample, trigger=trigger,
+    panel = sample_panel(draft, document, schema, post=request.form, sample=sample, trigger=trigger,
                             errors=simulation.errors)
     return _page_or_panel(definition, "designer/rules/_test.html", 422 if simulation.errors else 200,
                           sample=panel, simulation=simulation)
@@ -392,7 +397,7 @@ def try_sample(definition_id: int) -> ResponseReturnValue:
 @bp.post("/backtest")
 def backtest(definition_id: int) -> ResponseReturnValue:
     definition = _definition(definition_id)
-    form = rf.backtest_form(submitted=True)
+    form = backtest_form(submitted=True)
     if not form.validate():
         return _page_or_panel(definition, "designer/rules/_backtest.html", 422, backtest_form=form,
                               max_backtest=rule_testing.MAX_BACKTEST)
