@@ -143,3 +143,35 @@ def test_admins_read_the_outbox(complaint_app: Any) -> None:
     page = admin.get("/admin/outbox").get_data(as_text=True)
     assert "No SMTP server is configured" in page
     assert "requester@example.com" in page and "[CMP-000001] We received your request" in page
+
+
+def test_one_dispatcher_kicks_each_job_kind_after_the_outer_commit_only(app: Any) -> None:
+    """Every job kind registers with app.jobs.after_commit: a released savepoint kicks nothing (its rows are
+    not visible to a job yet), the outer commit kicks once with what was picked, a rollback forgets it, and
+    work `held` by the caller is not kicked."""
+    from app.extensions import db
+    from app.jobs import AFTER_COMMIT, after_commit, held
+    from cases.models import Queue
+
+    kicked: list[list[str]] = []
+    after_commit("test-queues", Queue, pick=lambda queue: queue.slug,
+                 kick=lambda _app, slugs: kicked.append(sorted(slugs)))
+    try:
+        with app.app_context():
+            with db.session.begin_nested():
+                db.session.add(Queue(slug="kick-a", name="A"))
+            assert kicked == []
+            db.session.add(Queue(slug="kick-b", name="B"))
+            db.session.commit()
+            assert kicked == [["kick-a", "kick-b"]]
+            db.session.add(Queue(slug="kick-c", name="C"))
+            db.session.flush()
+            db.session.rollback()
+            db.session.commit()
+            assert kicked == [["kick-a", "kick-b"]]
+            with held("test-queues"):
+                db.session.add(Queue(slug="kick-d", name="D"))
+                db.session.commit()
+            assert kicked == [["kick-a", "kick-b"]]
+    finally:
+        AFTER_COMMIT.pop("test-queues", None)
