@@ -10,19 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, make_response, render_template, request, url_for
+from flask import Blueprint, Response, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.auth import current_user, require_roles
+from app.auth import require_roles
+from app.designer.drafts import actor, answer, posted_revision
 from app.designer.forms import builder, messages, posts
 from app.designer.forms.problems import ProblemMap, problems_by_place
 from app.designer.forms.workspace import Selection, Status, template_helpers, workspace_context
 from app.errors import error_response
 from app.extensions import db
-from app.htmx import is_htmx, render, see_other
+from app.htmx import is_htmx, render
 from case_types.errors import Conflict, ValidationFailed
 from cases import definitions
-from cases.models import Definition, Role, User
+from cases.models import Definition, Role
 from forms import editing
 from forms.editing import EditError, Removed
 
@@ -36,18 +37,8 @@ class StaleDraft(Conflict):
     """The page showed an older revision of the draft than the one stored."""
 
 
-def actor() -> User:
-    user = current_user()
-    assert user is not None
-    return user
-
-
 def definition_of(form_id: int) -> Definition:
     return definitions.get_definition(db.session, KIND, form_id)
-
-
-def posted_revision() -> int | None:
-    return request.form.get("revision", type=int)
 
 
 def _int(name: str) -> int | None:
@@ -64,7 +55,8 @@ def _edit(step: Any, *args: Any, **kwargs: Any) -> Any:
 
 def _save(definition: Definition, document: dict[str, Any]) -> None:
     try:
-        definitions.save_draft(db.session, definition, document, actor=actor(), expected_revision=posted_revision())
+        definitions.save_draft(db.session, definition, document, actor=actor(),
+                               expected_revision=posted_revision("revision"))
     except Conflict as exc:
         raise StaleDraft(exc.message) from None
 
@@ -81,11 +73,9 @@ def workspace(definition: Definition, selection: Selection | None = None, status
 
 def _done(definition: Definition, selection: Selection, notice: str, **kwargs: Any) -> ResponseReturnValue:
     """After an edit: the re-rendered workspace for htmx, else back to the editor page (303)."""
-    if is_htmx():
-        return workspace(definition, selection, Status(notice=notice, **kwargs))
-    flash(notice, "success")
     query = {"field": selection.field} if selection.field else {"page": selection.page} if selection.page else {}
-    return see_other(url_for("designer_forms.edit", form_id=definition.id, **query))
+    return answer(notice, page_url=url_for("designer_forms.edit", form_id=definition.id, **query),
+                  partial=lambda: workspace(definition, selection, Status(notice=notice, **kwargs)))
 
 
 def _draft(form_id: int) -> tuple[Definition, dict[str, Any]]:

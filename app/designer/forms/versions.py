@@ -10,13 +10,14 @@ from typing import Any
 from flask import flash, make_response, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.designer.forms.routes import KIND, StaleDraft, actor, bp, definition_of, posted_revision, workspace
-from app.designer.forms.webforms import AvailabilityForm, ImportForm, ImportIntoForm, NewFormForm, PublishForm
+from app.designer.drafts import AvailabilityForm, ImportForm, PublishForm, actor, posted_revision, save_availability
+from app.designer.forms.routes import KIND, StaleDraft, bp, definition_of, workspace
+from app.designer.forms.webforms import NewFormForm, import_into_form, import_new_form
 from app.designer.forms.workspace import Status, requester_view
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from app.webforms import apply_errors
-from case_types.errors import ValidationFailed
+from case_types.errors import Conflict, ValidationFailed
 from cases import definitions
 from cases.models import Definition
 
@@ -43,7 +44,7 @@ def _index_page(*, form: NewFormForm | None = None, import_form: ImportForm | No
     archived = request.args.get("archived") == "1"
     forms = definitions.list_definitions(db.session, KIND, include_archived=archived)
     return render("designer/forms/index.html", status=status, rows=_summaries(forms), archived=archived,
-                  form=form or NewFormForm(formdata=None), import_form=import_form or ImportForm(formdata=None),
+                  form=form or NewFormForm(formdata=None), import_form=import_form or import_new_form(),
                   import_errors=import_errors or [])
 
 
@@ -67,7 +68,7 @@ def create() -> ResponseReturnValue:
     return _index_page(form=form, status=422)
 
 
-def _read_upload(form: ImportForm | ImportIntoForm) -> bytes:
+def _read_upload(form: ImportForm) -> bytes:
     upload = form.file.data
     return bytes(upload.read(MAX_IMPORT_BYTES + 1)) if upload is not None else b""
 
@@ -79,7 +80,7 @@ def _problems_list(exc: ValidationFailed) -> list[str]:
 
 @bp.post("/import")
 def import_new() -> ResponseReturnValue:
-    form = ImportForm()
+    form = import_new_form(submitted=True)
     errors: list[str] = []
     if form.validate_on_submit():
         upload = form.file.data
@@ -105,11 +106,12 @@ def import_new() -> ResponseReturnValue:
 @bp.post("/<int:form_id>/publish")
 def publish(form_id: int) -> ResponseReturnValue:
     definition = definition_of(form_id)
-    expected = posted_revision()
-    if expected is not None and expected != definition.draft_revision:
-        who = definition.draft_updated_by.name if definition.draft_updated_by else "someone"
-        raise StaleDraft(f"This draft was changed by {who} at {definition.draft_updated_at:%Y-%m-%d %H:%M} UTC "
-                         "after you opened it. Reload to see their changes before publishing.")
+    expected = posted_revision("revision", "expected_revision")
+    if expected is not None:
+        try:
+            definitions.check_revision(definition, expected)
+        except Conflict as exc:
+            raise StaleDraft(exc.message) from None
     form = PublishForm()
     try:
         version = definitions.publish(db.session, definition, actor=actor(), change_note=form.change_note.data or "")
@@ -129,18 +131,16 @@ def publish(form_id: int) -> ResponseReturnValue:
     return see_other(url_for("designer_forms.versions", form_id=definition.id))
 
 
-def _versions_page(definition: Definition, *, import_form: ImportIntoForm | None = None,
+def _versions_page(definition: Definition, *, import_form: ImportForm | None = None,
                    import_errors: list[str] | None = None, status: int = 200) -> ResponseReturnValue:
     problems = definitions.draft_problems(db.session, definition)
     return render(
         "designer/forms/versions.html", status=status, definition=definition,
         versions=list(reversed(definition.versions)), problems=problems,
         changes=definitions.draft_changes(definition), history=definitions.history(db.session, definition),
-        publish_form=PublishForm(formdata=None), import_form=import_form or ImportIntoForm(formdata=None),
-        import_errors=import_errors or [],
-        availability_form=AvailabilityForm(formdata=None, data={
-            "open_for_requests": definition.open_for_requests, "public": definition.public,
-            "archived": definition.archived}),
+        publish_form=PublishForm(formdata=None, data={"expected_revision": definition.draft_revision}),
+        import_form=import_form or import_into_form(), import_errors=import_errors or [],
+        availability_form=AvailabilityForm.of(definition),
     )
 
 
@@ -172,7 +172,7 @@ def export(form_id: int) -> ResponseReturnValue:
 @bp.post("/<int:form_id>/import")
 def import_into(form_id: int) -> ResponseReturnValue:
     definition = definition_of(form_id)
-    form = ImportIntoForm()
+    form = import_into_form(submitted=True)
     errors: list[str] = []
     if form.validate_on_submit():
         try:
@@ -189,9 +189,8 @@ def import_into(form_id: int) -> ResponseReturnValue:
 @bp.post("/<int:form_id>/availability")
 def availability(form_id: int) -> ResponseReturnValue:
     definition = definition_of(form_id)
-    form = AvailabilityForm()
+    form = AvailabilityForm.of(definition, submitted=True)
     if form.validate_on_submit():
-        definitions.set_availability(db.session, definition, open_for_requests=bool(form.open_for_requests.data),
-                                     public=bool(form.public.data), archived=bool(form.archived.data), actor=actor())
+        save_availability(definition, form)
         flash("Availability saved.", "success")
     return see_other(url_for("designer_forms.versions", form_id=definition.id))

@@ -1,13 +1,14 @@
-"""The form designer's own FlaskForms: a new form, and the files imported into the list or into a form."""
+"""The form designer's own FlaskForms: a new form, and the shared import form worded for form files."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from app.designer.drafts import ImportForm
+
+FILE_LABEL = "Form file (.form.json)"
 
 
 class NewFormForm(FlaskForm):
@@ -18,29 +19,14 @@ class NewFormForm(FlaskForm):
                                    "rules and the API; it cannot be changed later.")
 
 
-class ImportForm(FlaskForm):
-    """Prefixed: it shares the forms list page with the new-form form, which also has a short name."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("prefix", "import")
-        super().__init__(*args, **kwargs)
-
-    file = FileField("Form file (.form.json)", validators=[FileRequired("Choose a file to import.")])
-    slug = StringField("Short name", validators=[Optional(), Length(max=63)],
-                       description="Leave empty to take it from the file name (complaint.form.json → complaint).")
-    publish = BooleanField("Publish it as a new version right away")
+def import_new_form(*, submitted: bool = False) -> ImportForm:
+    """A form file for a new form. Prefixed: the list page's new-form form also has a short name; a short
+    name that is taken is refused (files go into an existing form from its Versions page)."""
+    form = ImportForm(prefix="import", file_label=FILE_LABEL, **({} if submitted else {"formdata": None}))
+    form.slug.description = "Leave empty to take it from the file name (complaint.form.json → complaint)."
+    return form
 
 
-class ImportIntoForm(FlaskForm):
-    file = FileField("Form file (.form.json)", validators=[FileRequired("Choose a file to import.")])
-    publish = BooleanField("Publish it as a new version right away")
-
-
-class PublishForm(FlaskForm):
-    change_note = TextAreaField("What changed (for the version history)", validators=[Length(max=2000)])
-
-
-class AvailabilityForm(FlaskForm):
-    open_for_requests = BooleanField("Open for requests: logged-in requesters can file it")
-    public = BooleanField("Public: anyone with the link can file it, without an account")
-    archived = BooleanField("Archived: hidden from the lists, nobody can file it")
+def import_into_form(*, submitted: bool = False) -> ImportForm:
+    """A form file replacing the draft of the form the page shows."""
+    return ImportForm(file_label=FILE_LABEL, ask_slug=False, **({} if submitted else {"formdata": None}))

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, flash, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from app.auth import current_user, require_roles
+from app.auth import require_roles
+from app.designer.drafts import answer, posted_revision, save_change
 from app.designer.rules import actions as rule_actions
 from app.designer.rules import conditions as rule_conditions
 from app.designer.rules import posts as rule_posts
@@ -27,11 +28,11 @@ from app.designer.rules.testing import sample_panel
 from app.designer.rules.webforms import backtest_form, new_rule_form, rule_input, settings_form
 from app.designer.rules.workspace import Submitted, arity, build_workspace, dom_id
 from app.extensions import db
-from app.htmx import is_htmx, render, see_other
+from app.htmx import is_htmx, render
 from case_types.errors import Conflict, ValidationFailed
 from cases import definitions, rule_testing
 from cases.inputs import parse_count
-from cases.models import Definition, Role, User
+from cases.models import Definition, Role
 from rules import ACTIONS, TRIGGERS
 from rules import editing as rule_editing
 from rules.editing import RemovedRule, RuleEditError, RuleNotFound
@@ -64,22 +65,8 @@ def _helpers() -> dict[str, Any]:
             "action_specs": lambda: list(ACTIONS.values())}
 
 
-def _actor() -> User:
-    user = current_user()
-    assert user is not None
-    return user
-
-
 def _definition(definition_id: int) -> Definition:
     return definitions.get_definition(db.session, KIND, definition_id)
-
-
-def _revision() -> int | None:
-    for name in ("expected_revision", "rs-expected_revision", "nr-expected_revision"):
-        value = request.form.get(name, type=int)
-        if value is not None:
-            return value
-    return None
 
 
 def _context(definition: Definition, **kwargs: Any) -> dict[str, Any]:
@@ -97,26 +84,16 @@ def _workspace(definition: Definition, *, status: int = 200, **kwargs: Any) -> R
     return render(PAGE, WORKSPACE, status=status, **_context(definition, **kwargs))
 
 
-def _ensure_fresh(definition: Definition, revision: int | None) -> None:
-    """Refuse a change made on a page showing an older draft revision (Conflict names who and when)."""
-    if revision is None:
-        raise Conflict("This page is out of date. Reload it to see the current draft.")
-    if revision != definition.draft_revision:
-        # save_draft checks the revision first and words the conflict; nothing is stored.
-        definitions.save_draft(db.session, definition, definitions.draft_document(definition), actor=_actor(),
-                               expected_revision=revision)
-
-
 def _apply(definition: Definition, step: Step, *, selected: str | None = None,
            submitted: Submitted | None = None) -> ResponseReturnValue:
     """Apply one editing step to the draft's rules and save it with the page's revision."""
-    revision = _revision()
-    try:
-        _ensure_fresh(definition, revision)
-        document = definitions.draft_document(definition)
+    def change(document: dict[str, Any]) -> tuple[dict[str, Any], Done]:
         rules, done = step(rule_testing.rules_document(document))
-        definitions.save_draft(db.session, definition, rule_testing.with_rules(document, rules), actor=_actor(),
-                               expected_revision=revision)
+        return rule_testing.with_rules(document, rules), done
+
+    revision = posted_revision("expected_revision", "rs-expected_revision", "nr-expected_revision")
+    try:
+        _problems, done = save_change(definition, revision, change)
     except Conflict as exc:
         db.session.rollback()
         return _workspace(definition, status=409, conflict=exc.message)
@@ -128,12 +105,11 @@ def _apply(definition: Definition, step: Step, *, selected: str | None = None,
         elif submitted is not None and submitted.new_rule is not None and getattr(exc, "field", None):
             getattr(submitted.new_rule, str(exc.field)).errors.append(exc.message)  # type: ignore[attr-defined]
         return _workspace(definition, status=422, alert=exc.message, selected=selected, submitted=submitted)
-    if not is_htmx():
-        flash(done.notice, "success")
-        query = {"rule": done.selected} if done.selected else {}
-        return see_other(url_for(".index", definition_id=definition.id, **query))
-    return _workspace(definition, selected=done.selected, notice=done.notice, undo=done.undo, focus=done.focus,
-                      open_action=done.open_action, add_action_open=done.add_action_open)
+    query = {"rule": done.selected} if done.selected else {}
+    return answer(done.notice, page_url=url_for(".index", definition_id=definition.id, **query),
+                  partial=lambda: _workspace(definition, selected=done.selected, notice=done.notice, undo=done.undo,
+                                             focus=done.focus, open_action=done.open_action,
+                                             add_action_open=done.add_action_open))
 
 
 def _name(rules: dict[str, Any], rule_id: str) -> str:
