@@ -52,6 +52,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_document_queue(app)
     _register_request_hooks(app)
 
+    from app.template_filters import init_template_filters
+
+    init_template_filters(app)
+
     from app.errors import register_error_handlers
 
     register_error_handlers(app)

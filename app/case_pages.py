@@ -18,6 +18,7 @@ from app.uploads import file_store
 from case_types.errors import CasesError, ValidationFailed
 from case_types.workflow import CaseTypeSpec, Transition
 from cases import access, accounts, approvals, audit, case_versions, lifecycle, submissions, tasks, timeline
+from cases.errors import CaseChanged
 from cases.models import Case, User
 from cases.submissions import Uploader
 from forms.display import Row, display_rows
@@ -44,6 +45,8 @@ class CasePage:
     approval: Any = None
     may_decide: bool = False
     problem: str | None = None
+    # The problem is that someone else changed the case: the page offers to reload it.
+    offer_reload: bool = False
     # The checklist (cases.tasks) and the ids of the tasks this user may complete or reopen.
     tasks: list[Any] = field(default_factory=list)
     workable_tasks: set[int] = field(default_factory=set)
@@ -61,7 +64,8 @@ def _fields_form(case: Case, keys: set[str], prefix: str) -> Any:
     return form
 
 
-def build(session: Session, case: Case, user: User, *, problem: str | None = None) -> CasePage:
+def build(session: Session, case: Case, user: User, *, problem: str | None = None,
+          offer_reload: bool = False) -> CasePage:
     spec = case_versions.case_spec(session, case)
     staff = access.is_staff_on(session, user, case)
     public = not access.sees_internal(session, user, case)
@@ -80,7 +84,7 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
         transition_forms={t.key: _fields_form(case, set(t.required_fields), f"t-{t.key}") for t in transitions},
         agents=[m for m in case.queue.members if m.active] if staff else [],
         queues=list(accounts.list_queues(session, include_inactive=False)) if staff else [],
-        state_label=spec.state(case.state).label, problem=problem,
+        state_label=spec.state(case.state).label, problem=problem, offer_reload=offer_reload,
         approval=(approval := approvals.pending_approval(session, case)),
         may_decide=approval is not None and approvals.may_decide(approval, user),
         tasks=(checklist := tasks.tasks_of(session, case)),
@@ -108,7 +112,8 @@ def act(load: Callable[[], Case], actor: User, action: Callable[[Case, User], An
     except CasesError as exc:
         db.session.rollback()
         details = [f"{k}: {' '.join(v)}" for k, v in getattr(exc, "fields", {}).items()]
-        return show(load(), problem=" ".join([exc.message, *details]), status=error_status(exc))
+        return show(load(), problem=" ".join([exc.message, *details]), offer_reload=isinstance(exc, CaseChanged),
+                    status=error_status(exc))
     if is_htmx():
         return show(case)
     return see_other(done_url(case))

@@ -3,7 +3,11 @@ NotFound, Conflict, ValidationFailed); app/errors.py maps each to an HTTP status
 
 from __future__ import annotations
 
-from case_types.errors import CasesError, ValidationFailed
+from case_types.errors import CasesError, Conflict, ValidationFailed
+
+
+class CaseChanged(Conflict):
+    """Someone else changed the case since the caller read it: reloading shows their change."""
 
 
 class PermissionDenied(CasesError):

@@ -26,7 +26,7 @@ from cases import access, approvals, audit, automation, notifications, recent, t
 from cases.case_versions import case_schema, case_spec, published
 from cases.clock import Clock, utcnow
 from cases.definitions import version_document
-from cases.errors import PermissionDenied
+from cases.errors import CaseChanged, PermissionDenied
 from cases.models import (
     PRIORITIES,
     Case,
@@ -76,10 +76,10 @@ def _who_changed(session: Session, case: Case) -> str:
 
 @contextmanager
 def _case_change(session: Session, case: Case, expected_version: int | None) -> Iterator[None]:
-    """One use case on one case: a stale page or a lost race becomes a clear Conflict."""
+    """One use case on one case: a stale page or a lost race becomes a clear CaseChanged conflict."""
     observed = case.lock_version  # the version the caller's checks were made against
     if expected_version is not None and expected_version != observed:
-        raise Conflict(_who_changed(session, case))
+        raise CaseChanged(_who_changed(session, case))
     try:
         # No autoflush: reading an expired attribute mid-change must not write half of it (one UPDATE
         # per use case, so lock_version moves by exactly one).
@@ -92,7 +92,9 @@ def _case_change(session: Session, case: Case, expected_version: int | None) -> 
     except StaleDataError:
         session.expire_all()
         fresh = session.get(Case, case.id)
-        raise Conflict(_who_changed(session, fresh) if fresh else "This case was changed by someone else.") from None
+        if fresh is None:
+            raise Conflict("This case was changed by someone else.") from None
+        raise CaseChanged(_who_changed(session, fresh)) from None
 
 
 def _touch(session: Session, case: Case, actor: User | None, clock: Clock) -> None:

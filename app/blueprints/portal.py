@@ -124,8 +124,9 @@ def _case(case_id: int) -> Case:
     return case
 
 
-def _case_response(case: Case, *, problem: str | None = None, status: int = 200) -> ResponseReturnValue:
-    page = case_pages.build(db.session, case, _me(), problem=problem)
+def _case_response(case: Case, *, problem: str | None = None, offer_reload: bool = False,
+                   status: int = 200) -> ResponseReturnValue:
+    page = case_pages.build(db.session, case, _me(), problem=problem, offer_reload=offer_reload)
     return render("portal/case.html", "portal/_case.html", page=page, form=FlaskForm(), status=status,
                   just_filed=request.args.get("filed") == "1")
 

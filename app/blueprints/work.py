@@ -69,8 +69,9 @@ def _case(case_id: int) -> Case:
     return access.get_case_for(db.session, case_id, _me())
 
 
-def _case_response(case: Case, *, problem: str | None = None, status: int = 200) -> ResponseReturnValue:
-    page = case_pages.build(db.session, case, _me(), problem=problem)
+def _case_response(case: Case, *, problem: str | None = None, offer_reload: bool = False,
+                   status: int = 200) -> ResponseReturnValue:
+    page = case_pages.build(db.session, case, _me(), problem=problem, offer_reload=offer_reload)
     return render("work/case.html", "work/_case.html", page=page, status=status, priorities=PRIORITIES,
                   form=FlaskForm())
 
