@@ -8,6 +8,8 @@ Create Date: 2026-12-01 20:40:00
 from alembic import op
 import sqlalchemy as sa
 
+from app.migrations.ddl import append_only, drop_append_only
+
 
 revision = '0012_checkpoints'
 down_revision = '0012_document_content'
@@ -44,30 +46,9 @@ def upgrade():
         append_only(table)
 
 
-def append_only(table):
-    """Refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL) on `table`, as 0002 does for the events."""
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute(f"""
-            CREATE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                RAISE EXCEPTION '{table} is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
-            END $$""")
-        op.execute(f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
-                   f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()")
-        op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                   f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()")
-    else:
-        for action in ('UPDATE', 'DELETE'):
-            op.execute(f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                       f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {action} refused'); END")
-
-
 def downgrade():
     for table in reversed(TABLES):
-        if op.get_bind().dialect.name == 'postgresql':
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}")
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
-            op.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")
+        drop_append_only(table)
     with op.batch_alter_table('audit_checkpoint_leaves', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_checkpoint_leaves_stream_seq')
     op.drop_table('audit_checkpoint_leaves')
