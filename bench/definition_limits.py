@@ -47,9 +47,9 @@ def main() -> None:
     from app.extensions import db
     from case_types.workflow import MAX_STATES, MAX_TRANSITIONS
     from cases import accounts, definitions
-    from tests.app.test_designer_limits import case_type_of_size
-    from tests.cases.conftest import complaint_document
     from tests.conftest import Web, make_config
+    from tests.support.complaint import complaint_document
+    from tests.support.designer import case_type_of_size
 
     folder = tempfile.mkdtemp(prefix="casework-bench-limits-")
     app = create_app(make_config(f"sqlite:///{folder}/bench.db"))

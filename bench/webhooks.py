@@ -40,8 +40,7 @@ def main() -> None:
     from cases.passwords import set_work_factor
     from cases.submissions import Uploader
     from tests.app.webhook_receiver import receiver
-    from tests.cases.conftest import complaint_case_type_document, complaint_document
-    from tests.cases.test_lifecycle import GOOD
+    from tests.support.complaint import GOOD, complaint_case_type_document, complaint_document
 
     set_work_factor(2**10)
     folder = Path(tempfile.mkdtemp(prefix="casework-bench-db-"))

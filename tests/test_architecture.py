@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import tomllib
@@ -69,3 +70,27 @@ def test_the_form_and_rule_languages_read_no_posted_forms() -> None:
             if reads:
                 offenders.append(f"{name}:{node.lineno}")  # type: ignore[attr-defined]
     assert offenders == [], offenders
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared helpers live in tests/support (fixtures in the conftest files), so a test module stays free to
+    move or go without breaking the others."""
+    offenders = {
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in sorted((ROOT / "tests").rglob("*.py")) if "node_modules" not in path.parts
+        for module in _imported_modules(path)
+        if module.startswith("tests.") and module.rsplit(".", 1)[-1].startswith("test_")
+    }
+    assert not offenders, sorted(offenders)

@@ -10,9 +10,9 @@ from typing import Any
 from app.extensions import db
 from cases import accounts, lifecycle
 from cases.models import Case
-from tests.app.conftest import token_for
 from tests.app.documents.real_cases import file_case, publish_complaint_with_templates, work_and_close
 from tests.conftest import make_config
+from tests.support.web import token_for
 
 
 def make_proof_app(database_url: str, tmp_path: Path) -> Iterator[Any]:

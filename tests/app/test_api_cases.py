@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import GOOD, token_for
+from tests.support.complaint import GOOD
+from tests.support.web import token_for
 
 
 @pytest.fixture

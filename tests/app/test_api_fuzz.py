@@ -27,8 +27,8 @@ from schemathesis.checks import (
 )
 from werkzeug.serving import make_server
 
-from tests.app.conftest import token_for
 from tests.conftest import _truncate_pg, make_config
+from tests.support.web import token_for
 
 ROLES = ("admin", "agent", "requester", "auditor")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,

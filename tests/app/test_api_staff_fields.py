@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import token_for
+from tests.support.web import token_for
 
 PACKS = ["complaint", "contract", "invoice", "onboarding"]
 ROLES = ["admin", "agent", "requester", "auditor"]

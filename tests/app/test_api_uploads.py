@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import GOOD, publish_complaint, token_for
 from tests.conftest import make_config
+from tests.support.complaint import GOOD, publish_complaint
+from tests.support.web import token_for
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 URL = "/api/v1/uploads?case_type=complaint&field=attachment"

@@ -11,8 +11,8 @@ import pytest
 
 from app.extensions import db
 from cases import accounts, definitions
-from tests.app.conftest import GOOD, token_for
-from tests.cases.conftest import complaint_case_type_document
+from tests.support.complaint import GOOD, complaint_case_type_document
+from tests.support.web import token_for
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -263,9 +263,9 @@ def test_tasks_and_draft_dossiers(api: Any) -> None:
 
 
 def test_tasks_are_completed_and_reopened_by_their_queue_only(app: Any) -> None:
-    from tests.app.test_work_tasks import _onboarding_in_setup
+    from tests.support.packs import onboarding_in_setup
 
-    case_id, ivy = _onboarding_in_setup(app)
+    case_id, ivy = onboarding_in_setup(app)
     runner = app.test_cli_runner()
     assert runner.invoke(args=["user", "create", "out@example.com", "--role", "agent",
                                "--password", "casework-demo-pw"]).exit_code == 0

@@ -19,7 +19,6 @@ from app.extensions import db
 from cases import accounts, definitions, lifecycle
 from cases.models import AuditEvent, Case, Comment, Definition, Document
 from cases.submissions import Uploader
-from tests.app.conftest import GOOD, token_for
 from tests.app.documents.real_cases import (
     LETTER,
     file_case,
@@ -27,9 +26,10 @@ from tests.app.documents.real_cases import (
     render_queued,
     work_and_close,
 )
-from tests.cases.conftest import complaint_case_type_document
-from tests.cases.test_audit import _tamper
 from tests.conftest import Web, make_config
+from tests.support.audit import tamper
+from tests.support.complaint import GOOD, complaint_case_type_document
+from tests.support.web import token_for
 
 URGENT_GOLD = {"id": "urgent_gold", "name": "Gold customers first", "trigger": "case.submitted", "priority": 10,
                "condition": {"field": "customer_tier", "op": "eq", "value": "gold"},
@@ -170,7 +170,7 @@ def test_verify_says_ok_then_names_the_case_and_event_that_was_changed(audited: 
         case = db.session.scalar(select(Case).where(Case.ref == "CMP-000002"))
         assert case is not None
         stream = f"case:{int(case.id)}"
-        _tamper(db.session, f"UPDATE audit_events SET actor = 'nobody@example.com' WHERE stream = '{stream}' "  # noqa: S608
+        tamper(db.session, f"UPDATE audit_events SET actor = 'nobody@example.com' WHERE stream = '{stream}' "  # noqa: S608
                 "AND seq = 1")
         case_id = case.id
         db.session.remove()

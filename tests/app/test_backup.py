@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from tests.app.conftest import GOOD, publish_complaint, token_for
 from tests.conftest import make_config
+from tests.support.complaint import GOOD, publish_complaint
+from tests.support.web import token_for
 
 FILE_URL = "/api/v1/case-types/complaint/cases"
 

@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import GOOD, token_for
-from tests.app.test_inputs import _publish
 from tests.conftest import Web
+from tests.support.complaint import GOOD, complaint_with_fields, publish_complaint
+from tests.support.web import token_for
 
 NOTES = {"type": "file", "key": "notes", "label": "Notes", "allowed_types": ["text/plain", "application/pdf"]}
 
 
 @pytest.fixture
 def app_with_notes(app: Any, demo_users: Any) -> Any:
-    _publish(app, [NOTES])
+    publish_complaint(app, form=complaint_with_fields(NOTES))
     return app
 
 

@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from tests.app.conftest import token_for
+from tests.support.web import token_for
 
 PACKS = ["complaint", "contract", "invoice", "onboarding"]
 

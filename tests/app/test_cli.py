@@ -96,7 +96,8 @@ def test_audit_verify_reports_ok_and_names_a_broken_event(app: Any, runner: Any)
 
 
 def test_audit_verify_by_case_reference(complaint_app: Any) -> None:
-    from tests.app.conftest import GOOD, token_for
+    from tests.support.complaint import GOOD
+    from tests.support.web import token_for
 
     runner = complaint_app.test_cli_runner()
     complaint_app.test_client().post("/api/v1/case-types/complaint/cases", json={"data": GOOD},

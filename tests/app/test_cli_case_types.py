@@ -8,7 +8,7 @@ from typing import Any
 
 from app.extensions import db
 from cases import accounts, definitions
-from tests.cases.conftest import complaint_case_type_document, complaint_document
+from tests.support.complaint import complaint_case_type_document, complaint_document
 
 
 def _published(app: Any) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -13,8 +12,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from cases import accounts, definitions
 from cases.models import AuditEvent, Definition
-from tests.cases.conftest import complaint_document
 from tests.conftest import Web
+from tests.support.complaint import publish_complaint_form
+from tests.support.designer import draft, edit, element
 
 BASE = "/designer/case-types/"
 
@@ -22,57 +22,10 @@ BASE = "/designer/case-types/"
 # ---------------------------------------------------------------- helpers
 
 
-class _Grab(HTMLParser):
-    """Finds the element with a given id and where it ends (void elements have no end tag)."""
-
-    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-
-    def __init__(self, wanted: str) -> None:
-        super().__init__(convert_charrefs=False)
-        self.wanted, self.depth = wanted, 0
-        self.start: tuple[int, int] | None = None
-        self.end: tuple[int, int] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.start is None and dict(attrs).get("id") == self.wanted:
-            self.start, self.depth = self.getpos(), (0 if tag in self.VOID else 1)
-        elif self.start is not None and self.end is None and tag not in self.VOID:
-            self.depth += 1
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.start is None and dict(attrs).get("id") == self.wanted:
-            self.start = self.end = self.getpos()
-
-    def handle_endtag(self, tag: str) -> None:
-        if self.start is not None and self.end is None and tag not in self.VOID:
-            self.depth -= 1
-            if self.depth == 0:
-                self.end = self.getpos()
-
-
-def element(html: str, element_id: str) -> str:
-    """The markup of the element with this id (up to its end tag), so a test can say *where* text is."""
-    grab = _Grab(element_id)
-    grab.feed(html)
-    assert grab.start is not None, f"no element with id {element_id!r}"
-    lines = html.splitlines(keepends=True)
-
-    def offset(pos: tuple[int, int]) -> int:
-        return sum(len(line) for line in lines[: pos[0] - 1]) + pos[1]
-
-    end = grab.end or grab.start
-    return html[offset(grab.start): html.index(">", offset(end)) + 1]
-
-
 @pytest.fixture
 def admin(app: Any, demo_users: Any) -> Web:
     """The demo admin, logged in, with the complaint form published as version 1."""
-    with app.app_context():
-        ada = accounts.find_user(db.session, "admin@example.com")
-        assert ada is not None
-        form = definitions.create(db.session, "form", slug="complaint", title="Customer complaint", actor=ada,
-                                  document=complaint_document())
-        definitions.publish(db.session, form, actor=ada)
+    publish_complaint_form(app)
     web = Web(app.test_client())
     web.login("admin@example.com")
     return web
@@ -83,24 +36,6 @@ def create(web: Web, **fields: str) -> str:
     response = web.post(BASE + "new", data)
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     return str(response.headers["Location"])
-
-
-def draft(app: Any, url: str) -> tuple[dict[str, Any], int]:
-    with app.app_context():
-        definition = db.session.get(Definition, int(url.rstrip("/").rsplit("/", 1)[1]))
-        assert definition is not None
-        return json.loads(definition.draft), definition.draft_revision
-
-
-def edit(web: Web, app: Any, url: str, pfx: str = "", revision: int | None = None, htmx: bool = True,
-         **fields: Any) -> Any:
-    """Post a designer form the way the page does: prefixed field names plus the draft revision."""
-    name = (lambda f: f"{pfx}-{f}") if pfx else (lambda f: f)
-    data = {name(k): v for k, v in fields.items()}
-    data[name("expected_revision")] = draft(app, url.split("/states")[0].split("/transitions")[0]
-                                            .split("/general")[0].split("/publish")[0])[1] \
-        if revision is None else revision
-    return web.post(url, data, htmx=htmx)
 
 
 def text(response: Any) -> str:

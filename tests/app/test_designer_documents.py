@@ -15,8 +15,8 @@ from case_types import template_editing as editing
 from cases import audit, definitions
 from tests.app.documents.conftest import pdftotext
 from tests.app.documents.real_cases import file_case, publish_complaint_with_templates
-from tests.app.documents.test_documents_fetcher import PNG
 from tests.conftest import Web, make_config
+from tests.support.documents import PNG
 
 
 @pytest.fixture

@@ -14,42 +14,17 @@ import pytest
 
 from app.extensions import db
 from case_types.workflow import MAX_SLA_TARGETS, MAX_STATES, MAX_TRANSITIONS
-from cases import accounts, definitions
-from tests.app.test_designer_case_types import edit
-from tests.cases.conftest import complaint_case_type_document, complaint_document
+from cases import definitions
 from tests.conftest import Web
+from tests.support.complaint import complaint_case_type_document, publish_complaint_form
+from tests.support.designer import case_type_of_size, edit
 
 BASE = "/designer/case-types/"
 
 
-def case_type_of_size(states: int, transitions: int) -> dict[str, Any]:
-    """A valid complaint case type with `states` states in a chain and `transitions` transitions (the chain
-    forward, then back, then skipping ahead), every label admin-written text to be escaped."""
-    document = complaint_case_type_document()
-    agent = document["transitions"][0]["who"]
-    keys = ["new", *[f"step_{i}" for i in range(1, states - 1)], "resolved"]
-    document["states"] = [{"key": key, "label": f"Step <{i}> & co", "kind": "working", "color": "blue"}
-                          for i, key in enumerate(keys)]
-    document["states"][0]["kind"], document["states"][-1]["kind"] = "initial", "final"
-    moves = [(keys[i], keys[i + 1]) for i in range(len(keys) - 1)]
-    moves += [(keys[i + 1], keys[i]) for i in range(1, len(keys) - 2)]
-    moves += [(keys[i], keys[i + 2]) for i in range(len(keys) - 2)]
-    moves += [(keys[i], keys[i + 3]) for i in range(len(keys) - 3)]
-    document["transitions"] = [{"key": f"move_{n}", "label": f"Move \"{n}\" <b>", "from": [a], "to": b, "who": agent}
-                               for n, (a, b) in enumerate(moves[:transitions])]
-    assert len(document["transitions"]) == transitions, "not enough distinct moves for that many transitions"
-    document.update(request_info_state=None, reopen=None, editable_fields={}, sla=[])
-    return document
-
-
 @pytest.fixture
 def admin(app: Any, demo_users: Any) -> Web:
-    with app.app_context():
-        ada = accounts.find_user(db.session, "admin@example.com")
-        assert ada is not None
-        form = definitions.create(db.session, "form", slug="complaint", title="Customer complaint", actor=ada,
-                                  document=complaint_document())
-        definitions.publish(db.session, form, actor=ada)
+    publish_complaint_form(app)
     web = Web(app.test_client())
     web.login("admin@example.com")
     return web

@@ -15,12 +15,9 @@ from app.extensions import db
 from cases import accounts, definitions, lifecycle
 from cases.models import Case, Deadline, Definition
 from cases.submissions import Uploader
-from tests.app.conftest import GOOD
-from tests.app.test_designer_case_types import element
-from tests.cases.conftest import complaint_case_type_document, complaint_document
 from tests.conftest import Web
-
-CALM = {**GOOD, "severity": "low", "customer_tier": "standard"}
+from tests.support.complaint import CALM, complaint_case_type_document, complaint_document
+from tests.support.designer import element
 
 
 @pytest.fixture

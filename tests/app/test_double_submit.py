@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.app.conftest import GOOD
 from tests.conftest import Web
+from tests.support.complaint import GOOD
 
 ONCE_RE = re.compile(r'name="_once" value="([^"]+)"')
 

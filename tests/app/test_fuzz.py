@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.app.conftest import token_for
 from tests.conftest import Web
+from tests.support.web import token_for
 
 EXAMPLES = int(os.environ.get("CASEWORK_FUZZ_EXAMPLES", "12"))
 PACKS_ROOT = Path(__file__).resolve().parents[2] / "packs"

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from cases.models import Case, IdempotencyKey
-from tests.app.conftest import GOOD, token_for
+from tests.support.complaint import GOOD
+from tests.support.web import token_for
 
 URL = "/api/v1/case-types/complaint/cases"
 

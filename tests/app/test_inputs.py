@@ -11,30 +11,12 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import FIXTURES, GOOD, token_for
 from tests.conftest import Web
+from tests.support.complaint import FIXTURES, GOOD, complaint_with_fields, publish_complaint
+from tests.support.web import token_for
 
 PACKS = Path(__file__).resolve().parents[2] / "packs"
 FILE = "/api/v1/case-types/complaint/cases"
-
-
-def _publish(app: Any, extra_fields: list[dict[str, Any]] | None = None) -> None:
-    """The complaint form and case type, with `extra_fields` added to its page."""
-    from app.extensions import db
-    from cases import accounts, definitions
-    from tests.cases.conftest import complaint_case_type_document
-
-    document = json.loads((FIXTURES / "complaint.form.json").read_text())
-    document["pages"][0]["fields"] += extra_fields or []
-    with app.app_context():
-        admin = accounts.find_user(db.session, "admin@example.com")
-        form = definitions.create(db.session, "form", slug="complaint", title="Customer complaint", actor=admin,
-                                  document=document)
-        definitions.publish(db.session, form, actor=admin)
-        case_type = definitions.create(db.session, "case_type", slug="complaint", title="Customer complaint",
-                                       actor=admin, document=complaint_case_type_document())
-        definitions.publish(db.session, case_type, actor=admin)
-        db.session.remove()
 
 
 AMOUNT = {"type": "currency", "key": "amount", "label": "Amount", "currency": "EUR"}
@@ -43,7 +25,7 @@ SCORE = {"type": "decimal", "key": "score", "label": "Score"}
 
 @pytest.fixture
 def api(app: Any, demo_users: Any) -> tuple[Any, dict[str, dict[str, str]]]:
-    _publish(app, [AMOUNT, SCORE])
+    publish_complaint(app, form=complaint_with_fields(AMOUNT, SCORE))
     tokens = {who: token_for(app, f"{who}@example.com") for who in ("admin", "agent", "requester")}
     return app.test_client(), tokens
 

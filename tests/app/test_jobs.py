@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import GOOD, publish_complaint, token_for
 from tests.conftest import make_config, need, redis_database
+from tests.support.complaint import GOOD, publish_complaint
+from tests.support.web import token_for
 
 
 class _SMTPHandler(socketserver.StreamRequestHandler):

@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import FIXTURES, GOOD, token_for
+from tests.support.complaint import GOOD, complaint_document, publish_complaint
+from tests.support.web import token_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = """
@@ -31,27 +32,6 @@ from tests.conftest import make_config
 waitress.serve(create_app(make_config(sys.argv[1])), host="127.0.0.1", port=int(sys.argv[2]), threads=16,
                ident="casework-test")
 """
-
-
-def _publish_with_pattern(app: Any, pattern: str) -> None:
-    from app.extensions import db
-    from cases import accounts, definitions
-    from tests.cases.conftest import complaint_case_type_document
-
-    document = json.loads((FIXTURES / "complaint.form.json").read_text())
-    for page in document["pages"]:
-        for field in page["fields"]:
-            if field["key"] == "order_number":
-                field["pattern"] = pattern
-    with app.app_context():
-        admin = accounts.find_user(db.session, "admin@example.com")
-        form = definitions.create(db.session, "form", slug="complaint", title="Customer complaint", actor=admin,
-                                  document=document)
-        definitions.publish(db.session, form, actor=admin)
-        case_type = definitions.create(db.session, "case_type", slug="complaint", title="Customer complaint",
-                                       actor=admin, document=complaint_case_type_document())
-        definitions.publish(db.session, case_type, actor=admin)
-        db.session.remove()
 
 
 def _free_port() -> int:
@@ -76,7 +56,9 @@ def _request(port: int, method: str, path: str, headers: dict[str, str], body: b
 @pytest.mark.timeout(120)
 def test_a_catastrophic_pattern_filing_while_ten_clients_read(app: Any, demo_users: Any,
                                                                database_url: str) -> None:
-    _publish_with_pattern(app, "((a+))+$")
+    form = complaint_document()
+    next(f for p in form["pages"] for f in p["fields"] if f["key"] == "order_number")["pattern"] = "((a+))+$"
+    publish_complaint(app, form=form)
     auth = token_for(app, "requester@example.com")
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

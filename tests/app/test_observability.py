@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.app.conftest import GOOD, token_for
 from tests.app.tcp_proxy import TcpProxy
 from tests.conftest import make_config, need
+from tests.support.complaint import GOOD
+from tests.support.web import token_for
 
 
 def _sample(text: str, name: str, **labels: str) -> float:

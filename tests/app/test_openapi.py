@@ -7,7 +7,7 @@ from typing import Any
 
 from openapi_spec_validator import validate
 
-from tests.app.conftest import GOOD
+from tests.support.complaint import GOOD
 
 
 def _openapi_path(rule: str) -> str:
@@ -51,7 +51,7 @@ def test_every_api_url_rule_is_in_the_document(app: Any) -> None:
 
 
 def test_routes_parse_their_bodies_through_the_documented_models(complaint_app: Any) -> None:
-    from tests.app.conftest import token_for
+    from tests.support.web import token_for
 
     client = complaint_app.test_client()
     requester = token_for(complaint_app, "requester@example.com")

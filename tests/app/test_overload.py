@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.app.conftest import GOOD, publish_complaint, token_for
 from tests.conftest import make_config
+from tests.support.complaint import GOOD, publish_complaint
+from tests.support.web import token_for
 
 FILE_URL = "/api/v1/case-types/complaint/cases"
 

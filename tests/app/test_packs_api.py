@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.app.conftest import token_for
 from tests.conftest import make_config
+from tests.support.web import token_for
 
 PACKS = ["complaint", "contract", "invoice", "onboarding"]
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import FIXTURES, GOOD
 from tests.conftest import Web
+from tests.support.complaint import FIXTURES, GOOD
 
 
 def _requester(app: Any) -> Web:

@@ -14,10 +14,10 @@ import pytest
 from app.documents.queue import signing_key_for
 from app.extensions import db
 from cases.models import Case, Checkpoint
-from tests.app.conftest import token_for
 from tests.app.documents.real_cases import documents_of, render_queued, stored_pdf
 from tests.app.proof_fixtures import api_json, keep_checkpoint, make_proof_app
 from tests.conftest import Web
+from tests.support.web import token_for
 from verifier import casework_verify as cv
 
 

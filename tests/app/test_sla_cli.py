@@ -3,7 +3,6 @@ sweeps `casework worker` puts on Redis."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from datetime import UTC, datetime
@@ -14,35 +13,17 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import make_config, need, redis_database
+from tests.support.complaint import publish_complaint
+from tests.support.sla import CALENDAR, TARGETS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 LONG_AGO = datetime(2020, 1, 6, 9, 0, tzinfo=UTC)  # a Monday: the 4-hour response is long overdue
 
 
-def publish_sla_complaint(app: Any) -> None:
-    """The complaint form and a case type whose new cases owe a response within 4 business hours."""
-    from app.extensions import db
-    from cases import accounts, definitions
-    from tests.cases.conftest import complaint_case_type_document
-    from tests.cases.test_sla import CALENDAR, TARGETS
-
-    with app.app_context():
-        admin = accounts.find_user(db.session, "admin@example.com")
-        assert admin is not None
-        form = definitions.create(db.session, "form", slug="complaint", title="Customer complaint", actor=admin,
-                                  document=json.loads((FIXTURES / "complaint.form.json").read_text()))
-        definitions.publish(db.session, form, actor=admin)
-        case_type = definitions.create(db.session, "case_type", slug="complaint", title="Customer complaint",
-                                       actor=admin, document=complaint_case_type_document(sla=TARGETS,
-                                                                                          calendar=CALENDAR))
-        definitions.publish(db.session, case_type, actor=admin)
-        db.session.remove()
-
-
 def file_overdue_case(app: Any) -> int:
     from app.extensions import db
     from cases import accounts, definitions
-    from tests.cases.test_sla import file
+    from tests.support.sla import file
 
     with app.app_context():
         requester = accounts.find_user(db.session, "requester@example.com")
@@ -75,7 +56,7 @@ def wait_for(predicate: Any, timeout: float = 10) -> bool:
 
 @pytest.fixture
 def sla_app(app: Any, demo_users: Any) -> Any:
-    publish_sla_complaint(app)
+    publish_complaint(app, sla=TARGETS, calendar=CALENDAR)
     file_overdue_case(app)
     return app
 
@@ -183,7 +164,7 @@ def test_workers_enqueue_one_sweep_at_a_time_and_run_it(database_url: str) -> No
     connection.delete("rq:job:casework-periodic-sla_sweep")
     app = create_app(make_config(database_url, REDIS_URL=url, RATELIMIT_KEY_PREFIX=uuid.uuid4().hex))
     assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
-    publish_sla_complaint(app)
+    publish_complaint(app, sla=TARGETS, calendar=CALENDAR)
     file_overdue_case(app)
     Periodic(app, "sla_sweep", interval=60).tick()  # what the worker's thread does each minute
     assert enqueue_unless_waiting(app, "sla_sweep") is False  # one is still waiting

@@ -6,8 +6,9 @@ import io
 from typing import Any
 
 from forms.conditions import validate_condition
-from tests.app.conftest import GOOD, token_for
 from tests.conftest import Web
+from tests.support.complaint import GOOD
+from tests.support.web import token_for
 
 
 def test_a_rule_list_of_100000_bad_values_gets_one_short_answer() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from tests.app.conftest import token_for
+from tests.support.web import token_for
 
 PACK = Path(__file__).resolve().parents[2] / "packs" / "complaint"
 MAX_FILING_STATEMENTS = 15

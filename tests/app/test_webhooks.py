@@ -21,9 +21,10 @@ from case_types.errors import Conflict, ValidationFailed
 from cases import accounts, automation, webhooks
 from cases.models import OutboxMessage, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from cases.webhook_targets import system_resolver
-from tests.app.conftest import GOOD, token_for
 from tests.app.webhook_receiver import receiver
 from tests.conftest import Web
+from tests.support.complaint import GOOD
+from tests.support.web import token_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

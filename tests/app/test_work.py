@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.app.conftest import GOOD, token_for
 from tests.conftest import Web
+from tests.support.complaint import GOOD
+from tests.support.web import token_for
 
 
 @pytest.fixture

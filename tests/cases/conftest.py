@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,13 +9,7 @@ from sqlalchemy.orm import Session
 
 from cases import accounts, definitions
 from cases.models import Definition, User
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-
-
-def complaint_document() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((FIXTURES / "complaint.form.json").read_text())
-    return document
+from tests.support.complaint import complaint_case_type_document, complaint_document
 
 
 @pytest.fixture
@@ -51,17 +43,6 @@ def general(session: Session, agent: User) -> Any:
     queue = accounts.create_queue(session, slug="general", name="General")
     accounts.add_queue_member(session, queue, agent)
     return queue
-
-
-def complaint_case_type_document(**overrides: Any) -> dict[str, Any]:
-    from case_types.workflow import starter_case_type
-
-    document = starter_case_type("Customer complaint", form="complaint", form_version=1, queue="general")
-    document["prefix"] = "CMP"
-    document["editable_fields"] = {"in_progress": ["description", "customer_tier"]}
-    document["transitions"][1]["required_fields"] = []
-    document.update(overrides)
-    return document
 
 
 @pytest.fixture

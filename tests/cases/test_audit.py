@@ -18,6 +18,7 @@ from cases.clock import fixed
 from cases.database import make_engine
 from cases.models import GENESIS_HASH, AuditEvent
 from cases.uow import transaction
+from tests.support.audit import tamper
 
 T0 = datetime(2026, 5, 4, 10, 30, 15, 123456, tzinfo=UTC)
 
@@ -60,27 +61,10 @@ def test_events_table_refuses_update_and_delete(session: Session, statement: str
     assert audit.verify(session).ok
 
 
-def _tamper(session: Session, sql: str) -> None:
-    """Change a row the way a database owner could: switch the trigger off, edit, switch it on."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change"))
-        session.connection().exec_driver_sql(sql)
-        session.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_change"))
-    else:
-        triggers = session.execute(text(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_events'")).all()
-        for name, _sql in triggers:
-            session.execute(text(f"DROP TRIGGER {name}"))
-        session.connection().exec_driver_sql(sql)
-        for _name, ddl in triggers:
-            session.execute(text(ddl))
-    session.commit()
-
-
 def test_an_edited_event_is_named_by_verify(session: Session) -> None:
     _append(session, "case:7", 5)
     _append(session, "case:8", 2)
-    _tamper(session, "UPDATE audit_events SET payload = '{\"field\":\"amount\",\"before\":0,\"after\":\"99\"}' "
+    tamper(session, "UPDATE audit_events SET payload = '{\"field\":\"amount\",\"before\":0,\"after\":\"99\"}' "
                      "WHERE stream = 'case:7' AND seq = 3")
     result = audit.verify(session)
     assert not result.ok
@@ -92,7 +76,7 @@ def test_an_edited_event_is_named_by_verify(session: Session) -> None:
 
 def test_removed_tail_events_are_detected(session: Session) -> None:
     _append(session, "case:9", 4)
-    _tamper(session, "DELETE FROM audit_events WHERE stream = 'case:9' AND seq >= 3")
+    tamper(session, "DELETE FROM audit_events WHERE stream = 'case:9' AND seq >= 3")
     broken = audit.verify(session).first_broken
     assert broken is not None and (broken.stream, broken.seq) == ("case:9", 3)
     assert "removed" in broken.reason
@@ -100,7 +84,7 @@ def test_removed_tail_events_are_detected(session: Session) -> None:
 
 def test_a_removed_middle_event_is_detected(session: Session) -> None:
     _append(session, "case:10", 4)
-    _tamper(session, "DELETE FROM audit_events WHERE stream = 'case:10' AND seq = 2")
+    tamper(session, "DELETE FROM audit_events WHERE stream = 'case:10' AND seq = 2")
     broken = audit.verify(session).first_broken
     assert broken is not None and broken.seq == 3 and "missing" in broken.reason
 

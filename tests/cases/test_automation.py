@@ -15,31 +15,12 @@ from cases import accounts, approvals, audit, automation, definitions, lifecycle
 from cases.errors import PermissionDenied
 from cases.models import Definition, OutboxMessage, User
 from cases.submissions import Uploader
-from tests.cases.conftest import complaint_case_type_document
-from tests.cases.test_lifecycle import GOOD
+from tests.support.complaint import CALM, ESCALATE, complaint_case_type_document, with_rules
 
-ESCALATE = {
-    "id": "escalate", "name": "Escalate", "trigger": "case.submitted", "priority": 10,
-    "condition": {"any": [
-        {"field": "severity", "op": "in", "value": ["high", "critical"]},
-        {"field": "customer_tier", "op": "eq", "value": "gold"},
-        {"field": "case.requester_recent_cases", "days": 90, "op": "gte", "value": 2}]},
-    "actions": [{"type": "route_to_queue", "queue": "escalations"}, {"type": "set_priority", "priority": "urgent"},
-                {"type": "notify", "to": "queue", "queue": "escalations", "message": "Escalated complaint"}],
-}
 # The issue's escalation also sets a due time of 4 business hours.
 ESCALATE_WITH_DUE = {**ESCALATE, "actions": [*ESCALATE["actions"][:2],
                                              {"type": "set_due_in", "hours": 4, "business_hours": True},
                                              ESCALATE["actions"][2]]}
-CALM = {**GOOD, "severity": "low", "customer_tier": "standard"}
-
-
-def _with_rules(session: Session, admin: User, case_type: Definition, *rules: dict[str, Any]) -> None:
-    document = complaint_case_type_document()
-    document["rules"] = {"schema_version": 1, "rules": list(rules)}
-    problems = definitions.save_draft(session, case_type, document, actor=admin)
-    assert problems == [], problems
-    definitions.publish(session, case_type, actor=admin)
 
 
 @pytest.fixture
@@ -55,7 +36,7 @@ def _file(session: Session, case_type: Definition, requester: User, data: dict[s
 
 def test_escalation_routes_prioritises_and_records_the_rule(session: Session, admin: User, requester: User,
                                                             complaint_type: Definition, escalations: Any) -> None:
-    _with_rules(session, admin, complaint_type, ESCALATE_WITH_DUE)
+    with_rules(session, admin, complaint_type, ESCALATE_WITH_DUE)
     calm = _file(session, complaint_type, requester, CALM)
     assert (calm.queue.slug, calm.priority) == ("general", "normal")
     from datetime import UTC, datetime
@@ -79,7 +60,7 @@ def test_escalation_routes_prioritises_and_records_the_rule(session: Session, ad
 
 def test_third_complaint_from_the_same_email_escalates(session: Session, admin: User, requester: User,
                                                        complaint_type: Definition, escalations: Any) -> None:
-    _with_rules(session, admin, complaint_type, ESCALATE)
+    with_rules(session, admin, complaint_type, ESCALATE)
     first, second, third = (_file(session, complaint_type, requester, CALM) for _ in range(3))
     assert [c.queue.slug for c in (first, second, third)] == ["general", "general", "escalations"]
 
@@ -115,7 +96,7 @@ def test_round_robin_skips_absent_people_and_keeps_its_place_in_the_database(
     accounts.set_absent(session, bob, True)
     rule = {"id": "rr", "name": "Share out", "trigger": "case.submitted", "priority": 1, "condition": {"all": []},
             "actions": [{"type": "assign_to", "strategy": "round_robin", "queue": "general"}]}
-    _with_rules(session, admin, complaint_type, rule)
+    with_rules(session, admin, complaint_type, rule)
     names = [_file(session, complaint_type, requester, CALM).assignee.name for _ in range(3)]
     assert names == ["Alex Agent", "Ann", "Cat"]
     # another process (engine, session) continues where this one stopped
@@ -137,7 +118,7 @@ def test_least_loaded_picks_the_emptiest_queue_member(session: Session, admin: U
     lifecycle.claim(session, busy, agent)
     rule = {"id": "ll", "name": "Least loaded", "trigger": "case.submitted", "priority": 1, "condition": {"all": []},
             "actions": [{"type": "assign_to", "strategy": "least_loaded", "queue": "general"}]}
-    _with_rules(session, admin, complaint_type, rule)
+    with_rules(session, admin, complaint_type, rule)
     assert _file(session, complaint_type, requester, CALM).assignee_id == ann.id
     assert _file(session, complaint_type, requester, CALM).assignee_id in (ann.id, agent.id)
 
@@ -147,7 +128,7 @@ def test_exception_path_moves_the_case(session: Session, admin: User, requester:
     rule = {"id": "crit", "name": "Critical goes straight to work", "trigger": "case.submitted", "priority": 1,
             "condition": {"field": "severity", "op": "eq", "value": "critical"},
             "actions": [{"type": "move_to_state", "state": "in_progress"}]}
-    _with_rules(session, admin, complaint_type, rule)
+    with_rules(session, admin, complaint_type, rule)
     assert _file(session, complaint_type, requester, {**CALM, "severity": "critical"}).state == "in_progress"
     assert _file(session, complaint_type, requester, CALM).state == "new"
 
@@ -158,7 +139,7 @@ def test_approval_holds_the_case_until_decided(session: Session, admin: User, re
             "condition": {"field": "customer_tier", "op": "eq", "value": "gold"},
             "actions": [{"type": "require_approval", "role": "admin", "on_approve": "resolved",
                          "on_reject": "rejected"}]}
-    _with_rules(session, admin, complaint_type, rule)
+    with_rules(session, admin, complaint_type, rule)
     case = _file(session, complaint_type, requester, {**CALM, "customer_tier": "gold"})
     assert approvals.pending_approval(session, case) is not None
     assert lifecycle.allowed_transitions(session, case, agent) == []
@@ -174,7 +155,7 @@ def test_approval_holds_the_case_until_decided(session: Session, admin: User, re
 
 def test_a_failing_rule_never_loses_the_case(session: Session, admin: User, requester: User,
                                              complaint_type: Definition, escalations: Any) -> None:
-    _with_rules(session, admin, complaint_type, ESCALATE)
+    with_rules(session, admin, complaint_type, ESCALATE)
     accounts.update_queue(session, escalations, name="Escalations", description="", active=False)
     case = _file(session, complaint_type, requester, {**CALM, "severity": "high"})
     assert case.id is not None and case.queue.slug == "general"  # the fallback queue
@@ -196,7 +177,7 @@ def test_transition_and_update_triggers(session: Session, admin: User, requester
          "condition": {"field": "customer_tier", "op": "eq", "value": "gold"},
          "actions": [{"type": "set_priority", "priority": "high"}]},
     ]
-    _with_rules(session, admin, complaint_type, *rules)
+    with_rules(session, admin, complaint_type, *rules)
     case = _file(session, complaint_type, requester, CALM)
     lifecycle.transition(session, case, "start", agent)
     from cases.case_versions import case_tags
@@ -309,7 +290,7 @@ def test_recent_cases_are_counted_only_as_far_as_a_rule_can_tell(session: Sessio
                                                                  escalations: Any) -> None:
     """The count stops at one more than the largest number the rules compare with (2 here: it stops at 4),
     so an account with a long history costs a bounded index scan; every decision stays the same."""
-    _with_rules(session, admin, complaint_type, ESCALATE)
+    with_rules(session, admin, complaint_type, ESCALATE)
     filed = [_file(session, complaint_type, requester, CALM) for _ in range(7)]
     assert [c.queue.slug for c in filed] == ["general", "general"] + ["escalations"] * 5
     compiled = automation.compiled_rules(session, filed[-1])

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cases import audit, definitions
 from cases.models import Definition, User
-from tests.cases.conftest import complaint_case_type_document
+from tests.support.complaint import complaint_case_type_document
 
 LETTER: dict[str, Any] = json.loads((Path(__file__).resolve().parent.parent / "fixtures" /
                                    "decision_letter.template.json").read_text())

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import random
-import threading
-import traceback
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,40 +10,15 @@ from sqlalchemy.orm import Session
 
 from case_types.errors import Conflict
 from cases import accounts, audit, lifecycle
-from cases.database import make_engine
 from cases.models import Case, Definition, User
 from cases.submissions import Uploader
-from tests.cases.test_lifecycle import GOOD
+from tests.support.complaint import GOOD
+from tests.support.concurrency import race
 
 
 def workers_for(database_url: str, postgres: int) -> int:
     """The acceptance numbers run on PostgreSQL; SQLite, one writer at a time by design, races fewer."""
     return postgres if database_url.startswith("postgresql") else min(postgres, 10)
-
-
-def _race(database_url: str, workers: int, work: Callable[[Session, int], Any]) -> list[Any]:
-    """Run `work` in `workers` threads, each with its own session, released at the same instant."""
-    options = {"pool_size": workers + 2, "max_overflow": 0} if database_url.startswith("postgresql") else {}
-    engine = make_engine(database_url, **options)
-    barrier = threading.Barrier(workers)
-    results: list[Any] = [None] * workers
-
-    def run(i: int) -> None:
-        with Session(engine, expire_on_commit=False) as s:
-            try:
-                barrier.wait(timeout=30)
-                results[i] = work(s, i)
-            except BaseException as exc:
-                exc.add_note("".join(traceback.format_exception(exc)))
-                results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    engine.dispose()
-    return results
 
 
 @pytest.fixture
@@ -73,7 +45,7 @@ def test_fifty_simultaneous_claims_have_one_winner(session: Session, database_ur
         return lifecycle.claim(s, case, actor)
 
     workers = workers_for(database_url, 50)
-    results = _race(database_url, workers, claim)
+    results = race(database_url, workers, claim)
     winners = [r for r in results if isinstance(r, Case)]
     conflicts = [r for r in results if isinstance(r, Conflict)]
     assert len(winners) == 1, [repr(r) for r in results if not isinstance(r, Case | Conflict)]
@@ -100,7 +72,7 @@ def test_two_simultaneous_edits_one_wins_one_conflicts(session: Session, databas
         tier = ["silver", "standard"][i]
         return lifecycle.edit_fields(s, fresh, {"customer_tier": tier}, actor, expected_version=seen)
 
-    results = _race(database_url, 2, edit)
+    results = race(database_url, 2, edit)
     assert sum(isinstance(r, Case) for r in results) == 1
     conflict = next(r for r in results if not isinstance(r, Case))
     assert isinstance(conflict, Conflict) and "changed by Alex Agent" in conflict.message
@@ -140,7 +112,7 @@ def test_mixed_load_keeps_every_chain_verifiable(session: Session, database_url:
             s.expire_all()
         return done
 
-    results = _race(database_url, workers_for(database_url, 20), mixed)
+    results = race(database_url, workers_for(database_url, 20), mixed)
     bad = [r for r in results if not isinstance(r, int)]
     assert not bad, "\n\n".join("".join(getattr(r, "__notes__", [repr(r)])) for r in bad)
     session.rollback()  # end any read snapshot: see what the other sessions committed

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from case_types.errors import Conflict, ValidationFailed
 from cases import audit, definitions
 from cases.models import Definition, User
-from tests.cases.conftest import complaint_document
+from tests.support.complaint import complaint_document
 
 
 def test_new_form_starts_with_a_publishable_draft(session: Session, admin: User) -> None:

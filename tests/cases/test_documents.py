@@ -16,8 +16,7 @@ from cases import accounts, audit, definitions, document_content, documents, lif
 from cases.errors import PermissionDenied
 from cases.models import Case, Definition, Document, User
 from cases.submissions import Uploader
-from tests.cases.conftest import complaint_case_type_document
-from tests.cases.test_lifecycle import GOOD
+from tests.support.complaint import GOOD, complaint_case_type_document
 
 LETTER = {"template_name": "Decision letter", "version": 3, "blocks": [
     {"kind": "text", "text": "Dear {{name}}, your order {{order_number}}."}, {"kind": "timeline"}]}

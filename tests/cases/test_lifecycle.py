@@ -17,12 +17,7 @@ from cases.clock import fixed
 from cases.errors import PermissionDenied
 from cases.models import AuditEvent, Case, Definition, OutboxMessage, User
 from cases.submissions import Uploader
-
-GOOD = {
-    "name": "Riley Requester", "email": "riley@example.com", "order_number": "ORD-123456",
-    "severity": "high", "customer_tier": "gold", "category": "damaged",
-    "description": "The parcel arrived crushed and the vase inside is broken.",
-}
+from tests.support.complaint import GOOD
 
 
 def _file(session: Session, complaint_type: Definition, requester: User, **extra: Any) -> Case:
@@ -94,7 +89,7 @@ def test_transitions_are_guarded_with_reasons(session: Session, complaint_type: 
 def test_required_fields_come_with_the_transition(session: Session, admin: User, complaint_type: Definition,
                                                   requester: User, agent: User) -> None:
     from cases import definitions
-    from tests.cases.conftest import complaint_case_type_document
+    from tests.support.complaint import complaint_case_type_document
 
     document = complaint_case_type_document()
     document["transitions"][0]["required_fields"] = ["other_category"]
@@ -211,7 +206,7 @@ def test_a_failure_halfway_leaves_no_case_and_no_event(session: Session, complai
 def test_a_new_case_type_version_does_not_touch_filed_cases(session: Session, admin: User,
                                                             complaint_type: Definition, requester: User) -> None:
     from cases import definitions
-    from tests.cases.conftest import complaint_case_type_document
+    from tests.support.complaint import complaint_case_type_document
 
     old = _file(session, complaint_type, requester)
     definitions.save_draft(session, complaint_type, complaint_case_type_document(prefix="CPL"), actor=admin)

@@ -15,8 +15,7 @@ from cases.models import Deadline, Definition, User
 from cases.rule_testing import SampleCase
 from cases.submissions import Uploader
 from rules import CompiledRuleset, Evaluation, ReferenceEvaluator
-from tests.cases.conftest import complaint_case_type_document
-from tests.cases.test_automation import CALM, ESCALATE
+from tests.support.complaint import CALM, ESCALATE, complaint_case_type_document
 
 CRITICAL = {
     "id": "critical", "name": "Critical goes to work", "trigger": "case.submitted", "priority": 5,

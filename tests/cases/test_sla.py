@@ -19,24 +19,17 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from cases import audit, definitions, lifecycle, sla, sla_sweep
+from cases import audit, definitions, sla, sla_sweep
 from cases.case_versions import case_spec
 from cases.clock import fixed
 from cases.database import make_engine
 from cases.models import AuditEvent, Case, Deadline, Definition, User
-from cases.submissions import Uploader
 from cases.uow import IMMEDIATE, transaction
-from tests.cases.conftest import complaint_case_type_document
-from tests.cases.test_concurrency import _race
-from tests.cases.test_lifecycle import GOOD
+from tests.support.complaint import complaint_case_type_document
+from tests.support.concurrency import race
+from tests.support.sla import CALENDAR, TARGETS, file
 
 BERLIN = ZoneInfo("Europe/Berlin")
-CALENDAR = {"timezone": "Europe/Berlin", "days": [1, 2, 3, 4, 5], "start": "09:00", "end": "17:00",
-            "holidays": ["2026-12-25", "2026-12-26"]}
-TARGETS = [
-    {"state": "new", "kind": "response", "hours": 4, "business_hours": True},
-    {"state": "in_progress", "kind": "resolution", "hours": 16, "business_hours": True},
-]
 FRIDAY_3PM = datetime(2026, 6, 5, 15, 0, tzinfo=BERLIN)
 
 
@@ -51,15 +44,6 @@ def sla_type(session: Session, admin: User, complaint: Definition, general: Any)
                                                                                        calendar=CALENDAR))
     definitions.publish(session, definition, actor=admin)
     return definition
-
-
-def file(session: Session, case_type: Definition, requester: User, at: datetime) -> Case:
-    """File a case at `at`; follow it into its initial state unless the lifecycle already did."""
-    case = lifecycle.file_case(session, case_type, GOOD, uploader=Uploader(requester), clock=fixed(at))
-    if not sla.deadlines_of(session, case):
-        with transaction(session):
-            sla.state_changed(session, case, case_spec(session, case), previous_state=None, clock=fixed(at))
-    return case
 
 
 def move(session: Session, case: Case, to: str, at: datetime) -> None:
@@ -306,7 +290,7 @@ def test_two_sweepers_at_once_fire_each_breach_exactly_once(session: Session, da
     def run(s: Session, i: int) -> int:
         return sla_sweep.sweep(s, clock=fixed(late), on_fire=slow_hook, limit=3)
 
-    results = _race(database_url, 2, run)
+    results = race(database_url, 2, run)
     assert all(isinstance(r, int) for r in results), results
     assert sum(results) == len(deadlines)
     assert _breaches_per_deadline(session) == dict.fromkeys(deadlines, 1)
@@ -322,7 +306,7 @@ def test_many_rounds_of_racing_sweepers_never_fire_twice(session: Session, datab
     total = 0
     for minute in range(0, 24 * 60 * 3, 45):  # Monday 00:00 to Wednesday, every 45 minutes
         at = berlin(2026, 6, 8, 0, 0) + timedelta(minutes=minute)
-        results = _race(database_url, 2, lambda s, i, at=at: sla_sweep.sweep(s, clock=fixed(at), on_fire=Hook()))
+        results = race(database_url, 2, lambda s, i, at=at: sla_sweep.sweep(s, clock=fixed(at), on_fire=Hook()))
         assert all(isinstance(r, int) for r in results), results
         total += sum(results)
     assert total == 2 * len(ids)  # one warning and one breach per deadline
@@ -374,7 +358,7 @@ def test_a_case_change_waits_for_a_sweeper_and_sees_what_it_fired(session: Sessi
         move(s, fresh, "in_progress", late)
         return "moved"
 
-    results = _race(database_url, 2, work)
+    results = race(database_url, 2, work)
     assert results[1] == "moved" and results[0] in (0, 1), results
     if results[0] == 0:  # the move came first: the overdue response is left to a later sweep
         assert sweep(session, late + timedelta(minutes=1)) == 1

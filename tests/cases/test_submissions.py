@@ -15,13 +15,9 @@ from cases import accounts, audit, definitions, submissions
 from cases.errors import PermissionDenied
 from cases.models import Definition, StoredFile, Submission, User
 from cases.submissions import FileStore, Uploader
+from tests.support.complaint import GOOD
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
-GOOD = {
-    "name": "Riley Requester", "email": "riley@example.com", "order_number": "ORD-123456",
-    "severity": "high", "customer_tier": "gold", "category": "damaged",
-    "description": "The parcel arrived crushed and the vase inside is broken.",
-}
 
 
 def _count(session: Session, model: type) -> int:

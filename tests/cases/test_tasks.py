@@ -18,8 +18,7 @@ from cases.kinds import kind_of
 from cases.models import Definition, OutboxMessage, User
 from cases.submissions import Uploader
 from forms.errors import DefinitionError
-from tests.cases.conftest import complaint_case_type_document
-from tests.cases.test_lifecycle import GOOD
+from tests.support.complaint import GOOD, complaint_case_type_document
 
 SETUP_TASKS = [
     {"key": "it_setup", "label": "IT setup", "queue": "it", "required": True},

@@ -15,8 +15,8 @@ from cases import audit, lifecycle, webhooks
 from cases.errors import PermissionDenied
 from cases.models import Case, Definition, User, WebhookDelivery
 from cases.submissions import Uploader
-from tests.cases.test_concurrency import _race
-from tests.cases.test_lifecycle import GOOD
+from tests.support.complaint import GOOD
+from tests.support.concurrency import race
 
 
 def _subscribe(session: Session, admin: User, kinds: list[str], **kw: Any) -> Any:
@@ -76,7 +76,7 @@ def test_concurrent_workers_claim_disjoint_deliveries(session: Session, database
         lifecycle.file_case(session, complaint_type, GOOD, uploader=Uploader(requester))
     assert session.scalar(select(func.count()).select_from(Case)) == 12
     now = datetime.now(UTC)
-    results = _race(database_url, 4, lambda s, _i: webhooks.claim_due(s, clock=lambda: now, limit=5))
+    results = race(database_url, 4, lambda s, _i: webhooks.claim_due(s, clock=lambda: now, limit=5))
     claimed = [c.delivery_id for result in results for c in result]
     assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 12
     # Claimed rows are not due again until their claim expires.
@@ -87,9 +87,9 @@ def test_concurrent_workers_claim_disjoint_deliveries(session: Session, database
 def test_a_case_closed_by_an_approval_announces_case_closed(session: Session, admin: User, requester: User,
                                                             complaint_type: Definition) -> None:
     from cases import approvals
-    from tests.cases.test_automation import _with_rules
+    from tests.support.complaint import with_rules
 
-    _with_rules(session, admin, complaint_type, {
+    with_rules(session, admin, complaint_type, {
         "id": "gold", "name": "Gold needs an admin's approval", "trigger": "case.submitted", "priority": 1,
         "condition": {"field": "customer_tier", "op": "eq", "value": "gold"},
         "actions": [{"type": "require_approval", "role": "admin", "on_approve": "in_progress",

@@ -12,6 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import make_config, migrate, need
+from tests.support.complaint import FIXTURES
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -62,3 +63,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/e2e/" in str(item.path):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture
+def complaint_form(live_app: Any) -> str:
+    """The complaint form, published (imported from its file unless an earlier test did); its option value."""
+    from app.extensions import db
+    from cases import accounts, definitions
+
+    with live_app.app_context():
+        form = definitions.find_definition(db.session, "form", "complaint")
+        if form is None or form.latest_version is None:
+            admin = accounts.find_user(db.session, "admin@example.com")
+            assert admin is not None
+            form = definitions.import_document(db.session, "form", (FIXTURES / "complaint.form.json").read_bytes(),
+                                               slug="complaint", actor=admin, publish_now=True)
+        assert form.latest_version is not None
+        return f"complaint@{form.latest_version.number}"

@@ -14,9 +14,8 @@ from typing import Any
 import pikepdf
 from playwright.sync_api import Page, expect
 
-from tests.app.conftest import GOOD
-from tests.e2e.test_case_type_designer import complaint_form  # noqa: F401
-from tests.e2e.test_login import login
+from tests.support.browser import login
+from tests.support.complaint import GOOD
 
 
 def _closed_complaint(live_app: Any, form_version: int) -> tuple[str, int]:
@@ -26,7 +25,7 @@ def _closed_complaint(live_app: Any, form_version: int) -> tuple[str, int]:
     from cases import accounts, definitions, documents, lifecycle
     from cases.submissions import Uploader
     from tests.app.documents.real_cases import LETTER
-    from tests.cases.conftest import complaint_case_type_document
+    from tests.support.complaint import complaint_case_type_document
 
     with live_app.app_context():
         admin = accounts.find_user(db.session, "admin@example.com")
@@ -53,17 +52,17 @@ def _closed_complaint(live_app: Any, form_version: int) -> tuple[str, int]:
 def _set_actor(live_app: Any, case_id: int, seq: int, actor: str) -> None:
     """Change an event's actor behind the application's back, as tests/cases/test_audit.py does."""
     from app.extensions import db
-    from tests.cases.test_audit import _tamper
+    from tests.support.audit import tamper
 
     assert "'" not in actor
     with live_app.app_context():
-        _tamper(db.session, f"UPDATE audit_events SET actor = '{actor}' "  # noqa: S608
+        tamper(db.session, f"UPDATE audit_events SET actor = '{actor}' "  # noqa: S608
                             f"WHERE stream = 'case:{int(case_id)}' AND seq = {int(seq)}")
         db.session.remove()
 
 
 def test_an_auditor_finds_reads_downloads_exports_and_verifies(page: Page, live_app: Any, tmp_path: Path,
-                                                               complaint_form: str) -> None:  # noqa: F811
+                                                               complaint_form: str) -> None:
     ref, case_id = _closed_complaint(live_app, int(complaint_form.split("@")[1]))
 
     login(page, "auditor@example.com")

@@ -8,8 +8,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.test_case_type_designer import complaint_form, design_complaint_case_type  # noqa: F401
-from tests.e2e.test_login import login
+from tests.support.browser import design_complaint_case_type, login
 
 
 def _as(browser: Browser, base_url: str, email: str) -> Page:
@@ -20,7 +19,7 @@ def _as(browser: Browser, base_url: str, email: str) -> Page:
 
 
 def test_a_case_from_design_to_outcome(page: Page, browser: Browser, base_url: str, live_app: Any,
-                                       complaint_form: str) -> None:  # noqa: F811
+                                       complaint_form: str) -> None:
     design_complaint_case_type(page, complaint_form, name="Customer care", slug="customer-care", prefix="cc")
 
     requester = _as(browser, base_url, "requester@example.com")

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from cases import accounts
 from cases.models import OutboxMessage
+from tests.support.browser import login
 
 HOMES = [
     ("admin@example.com", "/designer/", "Designer"),
@@ -20,13 +21,6 @@ HOMES = [
     ("requester@example.com", "/portal/", "My cases"),
     ("auditor@example.com", "/audit/", "Audit workspace"),
 ]
-
-
-def login(page: Page, email: str, password: str = "casework-demo") -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 @pytest.mark.parametrize(("email", "home", "heading"), HOMES)

@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import make_server
 
 from tests.conftest import make_config, migrate
-from tests.e2e.test_login import login
+from tests.support.browser import login
 
 ROOT = Path(__file__).resolve().parents[2]
 REF = re.compile(r"[A-Z]{3}-\d{6}")

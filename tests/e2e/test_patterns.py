@@ -6,7 +6,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.test_login import login
+from tests.support.browser import login
 
 FORM = {"schema_version": 1, "title": "Order lookup", "pages": [{"key": "p", "title": "Order", "fields": [
     {"type": "short_text", "key": "order", "label": "Order number", "pattern": "ORD-[0-9]{6}",

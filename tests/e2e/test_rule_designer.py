@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.test_login import login
+from tests.support.browser import login
 
 SHOTS = os.environ.get("CASEWORK_SCREENSHOTS")
 """A folder to keep screenshots of the designer in (for reviewing the pages), unset in CI."""

@@ -105,7 +105,7 @@ def test_schema_and_server_agree_on_every_bad_input(slug: str) -> None:
 
 
 def test_the_bad_inputs_of_the_api_tests_are_refused_by_both() -> None:
-    from tests.app.conftest import GOOD
+    from tests.support.complaint import GOOD
 
     form = load_definition(json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "complaint.form.json")
                                       .read_text()))

@@ -33,8 +33,6 @@ def doc() -> dict[str, Any]:
     return copy.deepcopy(COMPLAINT)
 
 
-
-
 def test_problems_are_placed_on_their_field_page_and_form(doc: dict[str, Any]) -> None:
     doc["title"] = ""
     doc, _page = editing.add_page(doc, "Empty")

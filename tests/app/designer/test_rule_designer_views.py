@@ -190,5 +190,3 @@ def test_problems_land_on_the_rule_row_action_and_setting_they_concern(ctx: Vali
 ])
 def test_place(path: str, expected: rule_problems.Place) -> None:
     assert rule_problems.place(path) == expected
-
-

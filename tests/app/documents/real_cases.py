@@ -3,7 +3,6 @@ services (the same calls the pages and the API make)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +10,7 @@ from app.extensions import db
 from cases import accounts, definitions, lifecycle
 from cases.models import Case, Document
 from cases.submissions import Uploader
-from tests.app.conftest import FIXTURES, GOOD
-from tests.cases.conftest import complaint_case_type_document
+from tests.support.complaint import GOOD, publish_complaint
 
 LETTER: dict[str, Any] = {
     "template_name": "Decision letter", "version": 2,
@@ -35,19 +33,7 @@ MEMO: dict[str, Any] = {
 
 def publish_complaint_with_templates(app: Any, templates: list[dict[str, Any]] | None = None) -> None:
     """The complaint form (v1) and a complaint case type carrying `templates`, published as the admin."""
-    with app.app_context():
-        admin = accounts.find_user(db.session, "admin@example.com")
-        assert admin is not None
-        form = definitions.create(db.session, "form", slug="complaint", title="Customer complaint", actor=admin,
-                                  document=json.loads((FIXTURES / "complaint.form.json").read_text()))
-        definitions.publish(db.session, form, actor=admin)
-        document = complaint_case_type_document(documents=[LETTER, MEMO] if templates is None else templates)
-        case_type = definitions.create(db.session, "case_type", slug="complaint", title="Customer complaint",
-                                       actor=admin, document=document)
-        problems = definitions.draft_problems(db.session, case_type)
-        assert not problems, problems
-        definitions.publish(db.session, case_type, actor=admin)
-        db.session.remove()
+    publish_complaint(app, documents=[LETTER, MEMO] if templates is None else templates)
 
 
 def file_case(app: Any, **data: Any) -> int:

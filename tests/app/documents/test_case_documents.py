@@ -19,7 +19,6 @@ from app.documents.checks import gather_facts
 from app.extensions import db
 from cases import audit, document_checks
 from cases.models import Case, Document
-from tests.app.conftest import GOOD, token_for
 from tests.app.documents.conftest import open_pdf, pdftotext, squeeze, tool_output
 from tests.app.documents.real_cases import (
     documents_of,
@@ -30,6 +29,8 @@ from tests.app.documents.real_cases import (
     work_and_close,
 )
 from tests.conftest import Web, make_config
+from tests.support.complaint import GOOD
+from tests.support.web import token_for
 from verifier import casework_verify
 
 
@@ -298,4 +299,3 @@ def test_the_after_commit_kick_renders_in_the_background(database_url: str, tmp_
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-

@@ -18,8 +18,8 @@ from tests.app.documents.real_cases import (
     stored_pdf,
     work_and_close,
 )
-from tests.app.documents.test_documents_hostile import Listener, all_stream_bytes
 from tests.conftest import make_config
+from tests.support.documents import Listener, all_stream_bytes
 
 
 def hostile(port: int, canary: Path) -> list[str]:

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.jobs import shutdown_pools
 from cases.models import Document
-from tests.app.conftest import GOOD, publish_complaint
 from tests.app.documents.real_cases import documents_of, file_case, work_and_close
 from tests.conftest import make_config, redis_database
+from tests.support.complaint import GOOD, publish_complaint
 
 #: A ruleset that matches nothing still runs on every transition, in a savepoint of the transition's transaction.
 NO_OP_RULES = {"schema_version": 1, "rules": []}

@@ -10,11 +10,7 @@ import pytest
 from weasyprint.urls import FatalURLFetchingError
 
 from app.documents.fetcher import IMAGE_TYPES, AssetFetcher, FetchRefused, Mount, asset_url
-
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
-)
+from tests.support.documents import PNG
 
 
 @pytest.fixture

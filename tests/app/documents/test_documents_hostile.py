@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import zlib
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import pikepdf
 import pytest
 
 from app.documents.fetcher import AssetFetcher
@@ -28,41 +24,7 @@ from case_types.document_templates import (
     TimelineRow,
 )
 from tests.app.documents.conftest import audit_attachments, metadata_for, open_pdf, pdftotext, squeeze
-from tests.app.documents.test_documents_fetcher import PNG
-
-
-class Listener:
-    """A TCP listener on a free loopback port that records every connection it gets."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.server.settimeout(0.05)
-        self.port = self.server.getsockname()[1]
-        self.requests: list[bytes] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(1)
-                try:
-                    self.requests.append(conn.recv(4096) or b"(connected)")
-                    conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: image/png\r\n\r\n" + PNG)
-                except OSError:
-                    self.requests.append(b"(connected)")
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self.server.close()
+from tests.support.documents import Listener, all_stream_bytes
 
 
 @pytest.fixture
@@ -112,19 +74,6 @@ def hostile_context(port: int, canary: Path) -> DossierContext:
                for index, value in enumerate(bad)],
         audit_total=len(bad),
     )
-
-
-def all_stream_bytes(pdf: bytes) -> bytes:
-    """Every stream of the PDF, decompressed where possible, for searching raw content."""
-    chunks = [pdf]
-    with open_pdf(pdf) as opened:
-        for obj in opened.objects:
-            if isinstance(obj, pikepdf.Stream):
-                try:
-                    chunks.append(obj.read_bytes())
-                except pikepdf.PdfError:
-                    chunks.append(zlib.decompress(obj.read_raw_bytes()))
-    return b"\n".join(chunks)
 
 
 def assert_nothing_escaped(pdf: bytes, fetcher: AssetFetcher, listener: Listener) -> None:

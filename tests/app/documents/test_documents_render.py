@@ -30,7 +30,7 @@ from tests.app.documents.conftest import (
     squeeze,
     tool_output,
 )
-from tests.app.documents.test_documents_fetcher import PNG
+from tests.support.documents import PNG
 
 CONTEXT = sample_dossier_context(fields=14, events=60, steps=6)
 
