@@ -8,7 +8,20 @@
       (Array.isArray(v) && v.length === 0);
   }
 
+  // A group's answer is its rows (inputs named key-<row>-<field>); a row where nothing was entered does
+  // not count, as the server ignores it (forms/validation.py).
+  function rows(container, key) {
+    var filled = {};
+    Array.prototype.forEach.call(container.querySelectorAll("[name^='" + key + "-']"), function (input) {
+      var row = new RegExp("^" + key + "-(\\d+)-").exec(input.name);
+      var answered = input.type === "checkbox" || input.type === "radio" ? input.checked : !isEmpty(input.value);
+      if (row && answered) { filled[row[1]] = true; }
+    });
+    return Object.keys(filled);
+  }
+
   function read(container, key, family) {
+    if (family === "group") { return rows(container, key); }
     var inputs = container.querySelectorAll("[name='" + key + "']");
     if (!inputs.length) { return undefined; }
     var first = inputs[0];
@@ -27,7 +40,8 @@
   function asBool(v) { return ["true", "yes", "on", "1"].indexOf(String(v).toLowerCase()) >= 0; }
 
   function norm(family, v) {
-    if (family === "text") { return String(v).trim().toLowerCase(); }
+    // Upper then lower case folds like Python's casefold where lower case alone does not (ß, ς).
+    if (family === "text") { return String(v).trim().toUpperCase().toLowerCase(); }
     if (family === "number") { return parseFloat(String(v).replace(/,/g, "")); }
     if (family === "datetime") { return Date.parse(v); }
     return v;
