@@ -1,4 +1,4 @@
-"""What a render needs, as plain picklable data: building a job never imports WeasyPrint."""
+"""What a render needs, as plain picklable data; building a render request never imports WeasyPrint."""
 
 from __future__ import annotations
 
