@@ -5,8 +5,8 @@
 Imports two case types through the real services into a fresh SQLite database: the starter library's
 complaint case type (8 states, 8 transitions: the baseline) and one at the limits of case_types.workflow
 (MAX_STATES, MAX_TRANSITIONS; labels with markup to escape). For each it times, warm, the median and
-the maximum of N runs of the diagram alone (app.diagram.case_type_svg) and of the whole designer page
-(`GET /designer/case-types/<id>` as the admin, through the test client), and prints the page's size.
+the maximum of N runs of the diagram alone (app.designer.case_types.diagram.case_type_svg) and of the whole
+designer page (`GET /designer/case-types/<id>` as the admin, through the test client), and prints the page's size.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def main() -> None:
     from flask_migrate import upgrade
 
     from app import create_app
-    from app.diagram import case_type_svg
+    from app.designer.case_types.diagram import case_type_svg
     from app.extensions import db
     from case_types.workflow import MAX_STATES, MAX_TRANSITIONS
     from cases import accounts, definitions

@@ -8,12 +8,13 @@ from flask import Flask
 
 def register_designers(app: Flask) -> None:
     """Register the designers' blueprints (the designer home page is app.blueprints.homes)."""
-    from app.blueprints import designer_case_types, designer_documents
+    from app.designer.case_types import routes as case_type_designer
+    from app.designer.documents import routes as document_designer
     from app.designer.forms import routes as form_designer
     from app.designer.forms import versions  # noqa: F401 - adds the list and version pages to the form designer
     from app.designer.rules import routes as rule_designer
 
-    app.register_blueprint(designer_documents.bp)
-    app.register_blueprint(designer_case_types.bp)
+    app.register_blueprint(document_designer.bp)
+    app.register_blueprint(case_type_designer.bp)
     app.register_blueprint(form_designer.bp)
     app.register_blueprint(rule_designer.bp)

@@ -6,7 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from app.diagram import PALETTE, case_type_svg, describe, swatch
+from app.designer.case_types.diagram import PALETTE, case_type_svg, describe, swatch
 from case_types.workflow import starter_case_type
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -1,6 +1,7 @@
 """The case-type designer: admins lay out a case's states and transitions, who may move it, which fields
 matter where and its deadlines, then publish numbered versions. Routes stay thin: editing the draft is
-case_types.workflow_editing, storing and publishing it cases.definitions, the page's forms app.case_type_forms.
+case_types.workflow_editing, storing and publishing it cases.definitions (through app.designer.drafts), the
+page's forms `forms` and its view model `editor` beside this module.
 
 Every edit answers with the whole editor (its htmx partial), so the diagram, the problems and the draft
 revision in every form are always current; a change made on a stale page is refused with 409.
@@ -15,10 +16,11 @@ from typing import Any
 from flask import Blueprint, flash, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 
-from app import case_type_forms as ctf
 from app.auth import require_roles
-from app.designer.drafts import DraftForm, ImportForm, actor, save_availability, save_change
-from app.diagram import case_type_svg, swatch
+from app.designer.case_types import editor as view
+from app.designer.case_types import forms as ctf
+from app.designer.case_types.diagram import case_type_svg, swatch
+from app.designer.drafts import DraftForm, ImportForm, actor, answer, save_availability, save_change
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from app.webforms import apply_errors
@@ -55,7 +57,7 @@ def _editor(definition: Definition, *, status: int = 200, problems: list[Definit
     document = definitions.draft_document(definition)
     if problems is None:
         problems = definitions.draft_problems(db.session, definition)
-    editor = ctf.build_editor(
+    editor = view.build_editor(
         definition, document, problems, _options(document),
         diagram=case_type_svg(document, id_prefix="draft"), changes=definitions.draft_changes(definition),
         **kwargs)
@@ -67,10 +69,9 @@ def _editor(definition: Definition, *, status: int = 200, problems: list[Definit
 
 def _done(definition: Definition, message: str, *, open_slot: str = "", focus: str = "",
           anchor: str = "", problems: list[DefinitionProblem] | None = None) -> ResponseReturnValue:
-    if not is_htmx():
-        flash(message, "success")
-        return see_other(url_for(".edit", definition_id=definition.id) + (f"#{anchor}" if anchor else ""))
-    return _editor(definition, saved=message, open_slot=open_slot, focus=focus, problems=problems)
+    return answer(message, page_url=url_for(".edit", definition_id=definition.id) + (f"#{anchor}" if anchor else ""),
+                  partial=lambda: _editor(definition, saved=message, open_slot=open_slot, focus=focus,
+                                          problems=problems))
 
 
 def _change(definition: Definition, form: DraftForm, slot: str, change: Change, *, message: str,
@@ -188,21 +189,21 @@ def add_state(definition_id: int) -> ResponseReturnValue:
         return document, f"new-state:{key}"
 
     return _change(definition, form, "new-state", change, message=f"State “{(form.label.data or '').strip()}” added.",
-                   focus=lambda _s: "ns-label", anchor=lambda s: f"state-{ctf.dom_id(_slot_ref(s))}")
+                   focus=lambda _s: "ns-label", anchor=lambda s: f"state-{view.dom_id(_slot_ref(s))}")
 
 
 @bp.post("/<int:definition_id>/states/<key>")
 def save_state(definition_id: int, key: str) -> ResponseReturnValue:
     definition = _definition(definition_id)
-    form = ctf.state_form(None, 0, prefix=ctf.prefix("state", key), submitted=True)
+    form = ctf.state_form(None, 0, prefix=view.prefix("state", key), submitted=True)
 
     def change(doc: dict[str, Any]) -> tuple[dict[str, Any], str]:
         document, new_key = editing.update_state(doc, key, ctf.state_input(form))
         return document, f"state:{new_key}"
 
     return _change(definition, form, f"state:{key}", change, message="State saved.",
-                   focus=lambda s: f"{ctf.prefix('state', _slot_ref(s))}-save",
-                   anchor=lambda s: f"state-{ctf.dom_id(_slot_ref(s))}")
+                   focus=lambda s: f"{view.prefix('state', _slot_ref(s))}-save",
+                   anchor=lambda s: f"state-{view.dom_id(_slot_ref(s))}")
 
 
 @bp.post("/<int:definition_id>/states/<key>/remove")
@@ -222,21 +223,21 @@ def move_state(definition_id: int, key: str) -> ResponseReturnValue:
 def save_fields(definition_id: int, key: str) -> ResponseReturnValue:
     definition = _definition(definition_id)
     form = ctf.fields_form(_options(definitions.draft_document(definition)), [], 0,
-                           prefix=ctf.prefix("fields", key), submitted=True)
+                           prefix=view.prefix("fields", key), submitted=True)
     return _change(definition, form, f"fields:{key}",
                    lambda doc: (editing.set_editable_fields(doc, key, form.fields.data or []), f"fields:{key}"),
-                   message="Editable fields saved.", focus=lambda _s: f"{ctf.prefix('fields', key)}-save",
-                   anchor=lambda _s: f"state-{ctf.dom_id(key)}")
+                   message="Editable fields saved.", focus=lambda _s: f"{view.prefix('fields', key)}-save",
+                   anchor=lambda _s: f"state-{view.dom_id(key)}")
 
 
 @bp.post("/<int:definition_id>/states/<key>/deadlines")
 def save_deadlines(definition_id: int, key: str) -> ResponseReturnValue:
     definition = _definition(definition_id)
-    form = ctf.deadlines_form({}, 0, prefix=ctf.prefix("deadlines", key), submitted=True)
+    form = ctf.deadlines_form({}, 0, prefix=view.prefix("deadlines", key), submitted=True)
     return _change(definition, form, f"deadlines:{key}",
                    lambda doc: (editing.set_deadlines(doc, key, ctf.deadline_inputs(form)), f"deadlines:{key}"),
-                   message="Deadlines saved.", focus=lambda _s: f"{ctf.prefix('deadlines', key)}-save",
-                   anchor=lambda _s: f"state-{ctf.dom_id(key)}")
+                   message="Deadlines saved.", focus=lambda _s: f"{view.prefix('deadlines', key)}-save",
+                   anchor=lambda _s: f"state-{view.dom_id(key)}")
 
 
 @bp.post("/<int:definition_id>/transitions")
@@ -251,22 +252,22 @@ def add_transition(definition_id: int) -> ResponseReturnValue:
 
     return _change(definition, form, "new-transition", change,
                    message=f"Transition “{(form.label.data or '').strip()}” added.",
-                   focus=lambda _s: "nt-label", anchor=lambda s: f"transition-{ctf.dom_id(_slot_ref(s))}")
+                   focus=lambda _s: "nt-label", anchor=lambda s: f"transition-{view.dom_id(_slot_ref(s))}")
 
 
 @bp.post("/<int:definition_id>/transitions/<key>")
 def save_transition(definition_id: int, key: str) -> ResponseReturnValue:
     definition = _definition(definition_id)
     form = ctf.transition_form(_options(definitions.draft_document(definition)), None, 0,
-                               prefix=ctf.prefix("transition", key), submitted=True)
+                               prefix=view.prefix("transition", key), submitted=True)
 
     def change(doc: dict[str, Any]) -> tuple[dict[str, Any], str]:
         document, new_key = editing.update_transition(doc, key, ctf.transition_input(form))
         return document, f"transition:{new_key}"
 
     return _change(definition, form, f"transition:{key}", change, message="Transition saved.",
-                   focus=lambda s: f"{ctf.prefix('transition', _slot_ref(s))}-save",
-                   anchor=lambda s: f"transition-{ctf.dom_id(_slot_ref(s))}")
+                   focus=lambda s: f"{view.prefix('transition', _slot_ref(s))}-save",
+                   anchor=lambda s: f"transition-{view.dom_id(_slot_ref(s))}")
 
 
 @bp.post("/<int:definition_id>/transitions/<key>/remove")
@@ -287,8 +288,8 @@ def _move(definition: Definition, section: str, key: str) -> ResponseReturnValue
     noun = section[:-1]
     direction = "up" if offset < 0 else "down"
     return _change(definition, DraftForm(), "", lambda doc: (editing.move(doc, section, key, offset), ""),
-                   message=f"Moved {direction}.", focus=lambda _s: f"move-{noun}-{ctf.dom_id(key)}-{direction}",
-                   anchor=lambda _s: f"{noun}-{ctf.dom_id(key)}")
+                   message=f"Moved {direction}.", focus=lambda _s: f"move-{noun}-{view.dom_id(key)}-{direction}",
+                   anchor=lambda _s: f"{noun}-{view.dom_id(key)}")
 
 
 @bp.post("/<int:definition_id>/publish")
@@ -340,7 +341,7 @@ def version(definition_id: int, number: int) -> ResponseReturnValue:
     definition = _definition(definition_id)
     found = definitions.get_version(definition, number)
     document = definitions.version_document(found)
-    states, transitions = ctf.read_only(document, _options(document))
+    states, transitions = view.read_only(document, _options(document))
     return render("designer/case_types/version.html", definition=definition, version=found, document=document,
                   states=states, transitions=transitions, swatch=swatch,
                   diagram=case_type_svg(document, id_prefix=f"v{number}"))

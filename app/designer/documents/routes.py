@@ -3,18 +3,15 @@
 page footer) and see a live preview rendered by the PDF engine, from a sample or a real case.
 
 Routes stay thin: editing is case_types.template_editing, storing the case-type draft (with the page's
-revision, so a stale page gets 409) cases.definitions, the preview app.documents. Every edit answers
-with the whole editor (its htmx partial).
+revision, so a stale page gets 409) app.designer.drafts, the preview app.documents.preview (a renderer
+child under a short time limit). Every edit answers with the whole editor (its htmx partial).
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, request, url_for
@@ -24,9 +21,10 @@ from sqlalchemy import select
 
 from app.auth import require_roles
 from app.designer.drafts import posted_revision, save_change
-from app.documents.child import render_in_child
+from app.documents import preview
 from app.documents.dossier import block_document_request
 from app.documents.errors import RenderFailed
+from app.documents.render_request import RenderRequest
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from app.uploads import logo_folder, store_logo
@@ -35,6 +33,7 @@ from case_types.document_templates import BUILTIN_PLACEHOLDERS, BlockDocument, B
 from case_types.errors import Conflict, NotFound, ValidationFailed
 from cases import case_versions, definitions, document_content
 from cases.clock import utcnow
+from cases.errors import TooManyRequests
 from cases.inputs import parse_count
 from cases.models import Case, Definition, Role
 from cases.submissions import form_schema
@@ -45,7 +44,6 @@ bp = Blueprint("designer_documents", __name__, url_prefix="/designer/case-types/
 require_roles(bp, Role.ADMIN)
 
 KIND = "case_type"
-PREVIEW_DPI = 70
 Change = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -111,7 +109,7 @@ def _editor(definition: Definition, index: int | None, *, status: int = 200, mes
         problems=definitions.draft_problems(db.session, definition) if problems is None else problems,
         fields=fields, placeholders=[key for key, _label in fields] + list(BUILTIN_PLACEHOLDERS), cases=cases,
         preview_case=preview_case if any(c.id == preview_case for c in cases) else None,
-        can_png=shutil.which("pdftoppm") is not None, message=message, alert=alert, conflict=conflict)
+        can_png=preview.can_rasterise(), message=message, alert=alert, conflict=conflict)
     page = "designer/documents/edit.html" if index is not None else "designer/documents/index.html"
     return render(page, "designer/documents/_editor.html" if index is not None else None, status=status,
                   editor=editor, labels=editing.BLOCK_LABELS, form=FlaskForm())
@@ -245,8 +243,8 @@ def upload_logo(definition_id: int, index: int) -> ResponseReturnValue:
 # ---------------------------------------------------------------- preview
 
 
-def _preview_pdf(definition: Definition, index: int) -> bytes:
-    """The draft template rendered by the engine, from a real case of this type (?case=) or a sample."""
+def _preview_request(definition: Definition, index: int) -> RenderRequest:
+    """The draft template as a render request, filled from a real case of this type (?case=) or a sample."""
     document = definitions.draft_document(definition)
     items = editing.templates(document)
     if not 0 <= index < len(items):
@@ -260,23 +258,32 @@ def _preview_pdf(definition: Definition, index: int) -> bytes:
     case = db.session.get(Case, case_id) if case_id else None
     if case is not None and case.case_type_id == definition.id:
         context = document_content.preview_context(db.session, case, organisation=organisation,
-                                            public=not template.internal)
+                                                   public=not template.internal)
     else:
-        schema = _schema(document)
-        context = document_content.sample_context(schema, case_type=definition.title, organisation=organisation,
-                                           generated_at=utcnow())
-    job = block_document_request(template, context, stable_id=f"preview/{definition.id}/{index}",
-                             uploads_dir=logo_folder(current_app._get_current_object()))  # type: ignore[attr-defined]
+        context = document_content.sample_context(_schema(document), case_type=definition.title,
+                                                  organisation=organisation, generated_at=utcnow())
+    return block_document_request(template, context, stable_id=f"preview/{definition.id}/{index}",
+                                  uploads_dir=logo_folder(current_app._get_current_object()))  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def _previewing() -> Iterator[dict[str, Any]]:
+    """The renderer's limits for a preview, and its failures in the words of the page."""
+    limits = {"memory_mb": int(current_app.config["DOCUMENT_MEMORY_MB"]),
+              "timeout_s": float(current_app.config["DOCUMENT_TIMEOUT_S"])}
     try:
-        return render_in_child(job, memory_mb=int(current_app.config["DOCUMENT_MEMORY_MB"]),
-                               timeout_s=float(current_app.config["DOCUMENT_TIMEOUT_S"]))
+        yield limits
+    except preview.PreviewBusy as exc:
+        raise TooManyRequests(str(exc)) from None
     except RenderFailed as exc:
         raise ValidationFailed(f"The preview could not be rendered: {exc.reason}") from None
 
 
 @bp.get("/<int:index>/preview.pdf")
 def preview_pdf(definition_id: int, index: int) -> ResponseReturnValue:
-    pdf = _preview_pdf(_definition(definition_id), index)
+    wanted = _preview_request(_definition(definition_id), index)
+    with _previewing() as limits:
+        pdf = preview.preview_pdf(wanted, **limits)
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = 'attachment; filename="preview.pdf"'
     response.headers["Cache-Control"] = "no-store"
@@ -285,22 +292,15 @@ def preview_pdf(definition_id: int, index: int) -> ResponseReturnValue:
 
 @bp.get("/<int:index>/preview.png")
 def preview_png(definition_id: int, index: int) -> ResponseReturnValue:
-    """The first page of the preview as an image (poppler's pdftoppm), for the editor's live preview."""
-    tool = shutil.which("pdftoppm")
-    if tool is None:
+    """One page of the preview as an image (the first unless ?page=), for the editor's live preview."""
+    if not preview.can_rasterise():
         raise NotFound("Page images need poppler-utils (pdftoppm); download the preview PDF instead.")
-    pdf = _preview_pdf(_definition(definition_id), index)
+    wanted = _preview_request(_definition(definition_id), index)
     page = min(max(1, request.args.get("page", 1, type=int)), 999)
-    with tempfile.TemporaryDirectory(prefix="casework-preview-") as folder:
-        root = Path(folder) / "page"
-        # A fixed argument list (the page is a number); the PDF goes in on stdin, the PNG into our folder.
-        done = subprocess.run([tool, "-png", "-r", str(PREVIEW_DPI), "-f", str(page), "-l", str(page),  # noqa: S603
-                               "-singlefile", "-", str(root)], input=pdf, capture_output=True, timeout=30,
-                              check=False)
-        image = root.with_suffix(".png")
-        if done.returncode != 0 or not image.is_file():
-            raise NotFound("That page does not exist.")
-        png = image.read_bytes()
+    with _previewing() as limits:
+        png = preview.preview_png(wanted, page, **limits)
+    if png is None:
+        raise NotFound("That page does not exist.")
     response = Response(png, mimetype="image/png")
     response.headers["Cache-Control"] = "no-store"
     return response
