@@ -14,10 +14,11 @@ from app.checkpoints import make_checkpoint, public_key
 from app.cli_helpers import case_by_ref
 from app.extensions import db
 from case_types.errors import CasesError
-from cases import audit, audit_trail, checkpoint_verify, checkpoints
+from cases import audit, checkpoint_verify, checkpoints
 from cases.clock import utcnow
 from cases.inputs import parse_id
 from cases.models import Case
+from cases.read import audit_trail
 from verifier import casework_verify
 
 

@@ -17,9 +17,10 @@ from app.htmx import is_htmx, see_other
 from app.uploads import file_store
 from case_types.errors import CasesError, ValidationFailed
 from case_types.workflow import CaseTypeSpec, Transition
-from cases import access, accounts, approvals, audit, case_versions, lifecycle, submissions, tasks, timeline
+from cases import access, accounts, approvals, audit, case_versions, lifecycle, submissions, tasks
 from cases.errors import CaseChanged
 from cases.models import Case, User
+from cases.read import timeline
 from cases.submissions import Uploader
 from forms.display import Row, display_rows
 from forms.wtf import build_form_class

@@ -1,7 +1,7 @@
 """The starter library on the command line (`casework packs ...`), its loading by `init`, and the demo cases.
 
-The packs shipped with Casework live in `packs/<slug>/` (the `PACKS_DIR` setting); cases.packs reads,
-checks, imports and exports them, cases.demo lives the demo cases' lives.
+The packs shipped with Casework live in `packs/<slug>/` (the `PACKS_DIR` setting); cases.seed.packs reads,
+checks, imports and exports them, cases.seed.demo lives the demo cases' lives.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from flask.cli import with_appcontext
 from app.cli_helpers import admin_actor, fail
 from app.extensions import db
 from case_types.errors import CasesError
-from cases import accounts, demo, packs
+from cases import accounts
 from cases.clock import utcnow
 from cases.models import Role, User
+from cases.seed import demo, packs
 
 DEMO_PASSWORD = "casework-demo"  # noqa: S105 - documented demo credential
 DEMO_USERS = [

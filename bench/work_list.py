@@ -155,7 +155,8 @@ def main() -> None:
         seeded = seed(url, args.cases)
         print(f"  seeded in {seeded['seconds']:.1f} s")
         from app.extensions import db
-        from cases import access, accounts, audit, case_versions, lifecycle, queries, timeline
+        from cases import access, accounts, audit, case_versions, lifecycle
+        from cases.read import queries, timeline
 
         app = seeded["app"]
         with app.app_context():  # type: ignore[attr-defined]

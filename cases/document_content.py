@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from case_types.document_templates import AuditRow, BlockDocument, DossierContext, FieldRow, TimelineRow
 from case_types.errors import Conflict, NotFound
-from cases import audit, checkpoints, timeline
+from cases import audit, checkpoints
 from cases.case_versions import case_schema, case_spec
 from cases.clock import Clock, utcnow
 from cases.documents import templates_of
 from cases.models import AuditEvent, Case, Document
+from cases.read import timeline
 from forms.display import EMPTY, display_rows
 from forms.schema import FormSchema
 from forms.validation import from_json_values

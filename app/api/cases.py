@@ -31,21 +31,11 @@ from app.checkpoints import public_key
 from app.extensions import db
 from app.uploads import file_store
 from case_types.errors import NotFound, ValidationFailed
-from cases import (
-    access,
-    audit,
-    case_versions,
-    checkpoint_verify,
-    definitions,
-    lifecycle,
-    queries,
-    submissions,
-    timeline,
-    uploads,
-)
+from cases import access, audit, case_versions, checkpoint_verify, definitions, lifecycle, submissions, uploads
 from cases.errors import InvalidQuery, PermissionDenied
 from cases.inputs import MAX_ID, is_id, parse_count
 from cases.models import Role
+from cases.read import queries, timeline
 from cases.submissions import Uploader
 from forms.definitions import dump_definition
 

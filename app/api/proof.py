@@ -18,9 +18,10 @@ from app.api.openapi import operation
 from app.api.schemas import CaseFilterQuery, CheckpointQuery
 from app.checkpoints import make_checkpoint, signer
 from app.extensions import db
-from cases import access, checkpoints, queries
+from cases import access, checkpoints
 from cases.errors import PermissionDenied
 from cases.models import Case, Role
+from cases.read import queries
 
 
 def json_download(body: dict[str, Any], name: str) -> Response:

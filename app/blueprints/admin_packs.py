@@ -1,5 +1,5 @@
 """Admin: the starter library. Lists the packs shipped with Casework and imports one with a button, or
-imports a pack uploaded as a .zip; both go through cases.packs, which checks everything first."""
+imports a pack uploaded as a .zip; both go through cases.seed.packs, which checks everything first."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from app.extensions import db
 from app.htmx import render, see_other
 from app.webforms import ConfirmForm
 from case_types.errors import ValidationFailed
-from cases import packs as library
 from cases.models import User
+from cases.seed import packs as library
 
 
 class PackUploadForm(FlaskForm):

@@ -24,11 +24,12 @@ from app.documents.checks import request_check
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from case_types.errors import NotFound
-from cases import access, audit_trail, checkpoints, definitions, document_checks, documents, queries
+from cases import access, checkpoints, definitions, document_checks, documents
 from cases.clock import utcnow
 from cases.errors import InvalidQuery
 from cases.inputs import parse_count
 from cases.models import Case, Checkpoint, Definition, Role, User
+from cases.read import audit_trail, queries
 from verifier.casework_verify import key_id
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")

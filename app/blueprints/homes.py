@@ -9,8 +9,9 @@ from flask.typing import ResponseReturnValue
 from app.auth import require_roles
 from app.extensions import db
 from app.htmx import render
-from cases import accounts, notices
+from cases import accounts
 from cases.models import Role
+from cases.read import notices
 
 designer = Blueprint("designer", __name__, url_prefix="/designer")
 require_roles(designer, Role.ADMIN)

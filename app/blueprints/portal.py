@@ -16,8 +16,9 @@ from app.extensions import db
 from app.filing import Wizard, WizardPage
 from app.htmx import render, see_other
 from case_types.errors import NotFound
-from cases import access, case_versions, definitions, form_tokens, lifecycle, queries, submissions
+from cases import access, case_versions, definitions, form_tokens, lifecycle, submissions
 from cases.models import Case, Definition, FormToken, Role, User
+from cases.read import queries
 from cases.submissions import Uploader
 from forms.display import display_rows
 

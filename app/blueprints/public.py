@@ -15,8 +15,9 @@ from app.extensions import db
 from app.filing import HONEYPOT, WizardPage
 from app.htmx import render, see_other
 from case_types.errors import Conflict, ValidationFailed
-from cases import audit, case_versions, form_tokens, lifecycle, timeline
+from cases import audit, case_versions, form_tokens, lifecycle
 from cases.models import FormToken
+from cases.read import timeline
 from cases.submissions import Uploader
 
 bp = Blueprint("public", __name__)

@@ -14,9 +14,10 @@ from app.auth import current_user, require_roles
 from app.extensions import db
 from app.htmx import render, see_other
 from case_types.errors import ValidationFailed
-from cases import access, accounts, approvals, case_versions, definitions, lifecycle, queries, tasks
+from cases import access, accounts, approvals, case_versions, definitions, lifecycle, tasks
 from cases.inputs import MAX_ID, parse_count, parse_id
 from cases.models import PRIORITIES, Case, Role, User
+from cases.read import queries
 
 bp = Blueprint("work", __name__, url_prefix="/work")
 require_roles(bp, Role.AGENT, Role.ADMIN)

@@ -34,7 +34,8 @@ def packs_api(app: Any) -> Any:
 def _pack(app: Any, slug: str) -> tuple[Any, Any, list[dict[str, Any]]]:
     """(case-type spec, form schema, sample data) of a loaded pack."""
     from app.extensions import db
-    from cases import case_versions, definitions, packs, submissions
+    from cases import case_versions, definitions, submissions
+    from cases.seed import packs
 
     with app.app_context():
         definition = definitions.find_definition(db.session, "case_type", slug)

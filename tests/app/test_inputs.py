@@ -259,7 +259,7 @@ def test_paging_accepts_only_plain_digits(api: Any) -> None:
 
 def test_a_pack_zip_with_a_bad_crc_is_refused_cleanly() -> None:
     from case_types.errors import ValidationFailed
-    from cases import packs
+    from cases.seed import packs
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:

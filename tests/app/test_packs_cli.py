@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.extensions import db
-from cases import audit, packs
+from cases import audit
 from cases.models import Case, Definition, Queue
+from cases.seed import packs
 
 ROOT = Path(__file__).resolve().parents[2] / "packs"
 

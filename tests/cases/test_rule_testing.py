@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from case_types.errors import ValidationFailed
-from cases import accounts, definitions, lifecycle, notices, queries, rule_testing
+from cases import accounts, definitions, lifecycle, rule_testing
 from cases.models import Deadline, Definition, User
+from cases.read import notices, queries
 from cases.rule_testing import SampleCase
 from cases.submissions import Uploader
 from rules import CompiledRuleset, Evaluation, ReferenceEvaluator

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from case_types import workflow, workflow_editing
 from case_types.errors import Conflict, NotFound
 from case_types.workflow import TransitionNotAllowed
-from cases import access, accounts, audit, definitions, lifecycle, queries, tasks
+from cases import access, accounts, audit, definitions, lifecycle, tasks
 from cases.errors import PermissionDenied
 from cases.kinds import kind_of
 from cases.models import Definition, OutboxMessage, User
+from cases.read import queries
 from cases.submissions import Uploader
 from forms.errors import DefinitionError
 from tests.support.complaint import GOOD, complaint_case_type_document

@@ -143,7 +143,8 @@ def test_a_closed_case_gets_a_pdfa_dossier_that_holds_its_data_timeline_and_audi
 
 
 def _timeline_texts(app: Any, case_id: int) -> list[str]:
-    from cases import case_versions, timeline
+    from cases import case_versions
+    from cases.read import timeline
 
     with app.app_context():
         case = db.session.get(Case, case_id)

@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cases import audit, checkpoint_verify, definitions, timeline
+from cases import audit, checkpoint_verify, definitions
 from cases.case_versions import case_schema, case_spec
 from cases.inputs import parse_id
 from cases.models import AuditEvent, AuditStream, Case, Definition, DefinitionVersion
+from cases.read import timeline
 
 CASE_STREAM_PREFIX = "case:"
 

@@ -14,13 +14,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from case_types.errors import ValidationFailed
-from cases import accounts, audit, definitions, lifecycle, packs
+from cases import accounts, audit, definitions, lifecycle
 from cases.case_versions import case_tags
 from cases.database import make_engine
 from cases.models import AuditEvent, Definition, DefinitionVersion, Queue, User
+from cases.seed import packs
 from cases.submissions import Uploader
 
-ROOT = Path(__file__).resolve().parents[2] / "packs"
+ROOT = Path(__file__).resolve().parents[3] / "packs"
 SLUGS = ["complaint", "contract", "invoice", "onboarding"]
 
 
