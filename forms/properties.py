@@ -129,6 +129,7 @@ PROPERTY_ORDER: tuple[Prop, ...] = (
     Prop("min_rows", "The minimum number of rows", _int(0, 1000)),
     Prop("max_rows", "The maximum number of rows", _int(1, 1000)),
     Prop("width", "The width", _choice(WIDTHS)),
+    Prop("personal", "Personal", _bool),
     Prop("fields", "The fields"),
 )
 """Every property, in the order a field's JSON lists them."""

@@ -103,6 +103,10 @@ class FieldSpec:
     min_rows: int | None = None
     max_rows: int | None = None
     width: str = "full"
+    personal: bool = False
+    """The answer is personal data about the requester: it is kept outside the audit chain's hashed
+    payloads (behind a salted commitment) so it can be erased without breaking any hash. A repeating
+    group marked personal makes every value of its rows personal."""
     fields: tuple[FieldSpec, ...] = ()
 
     @property
@@ -171,6 +175,12 @@ class FormSchema:
     def page_of(self) -> Mapping[str, str]:
         """Top-level field key -> key of its page."""
         return MappingProxyType({spec.key: page.key for page in self.pages for spec in page.fields})
+
+    @cached_property
+    def personal_keys(self) -> frozenset[str]:
+        """Top-level keys whose value is personal data (``FieldSpec.personal``; a group counts whole if
+        it or any of its sub-fields is marked): what the audit chain keeps behind salted commitments."""
+        return frozenset(s.key for s in self.fields if s.personal or any(sub.personal for sub in s.fields))
 
     @cached_property
     def families(self) -> Mapping[str, str]:

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
     from forms.schema import FieldSpec
 
-__all__ = ["COMMON_PROPERTIES", "FIELD_TYPES", "INPUT_PROPERTIES", "FieldType", "fmt_number", "register"]
+__all__ = ["COMMON_PROPERTIES", "FIELD_TYPES", "INPUT_PROPERTIES", "VALUE_PROPERTIES", "FieldType", "fmt_number",
+           "register"]
 
 FIELD_TYPES: dict[str, FieldType] = {}
 """Type name -> the (stateless) type object."""
@@ -31,6 +32,9 @@ COMMON_PROPERTIES = frozenset({"type", "key", "label", "help", "width", "visible
 """Properties every field may have."""
 INPUT_PROPERTIES = frozenset({"required", "required_if"})
 """Properties of fields the requester fills in (``takes_input``)."""
+VALUE_PROPERTIES = frozenset({"personal"})
+"""Properties of fields that hold a value (``has_value``): ``personal`` marks the value personal data,
+kept outside the audit chain so it can be erased (see ``FieldSpec.personal``)."""
 
 
 def register(cls: type[FieldType]) -> type[FieldType]:
@@ -77,6 +81,8 @@ class FieldType:
     def allowed_properties(self) -> frozenset[str]:
         """Every property a field of this type may have."""
         extra = INPUT_PROPERTIES if self.takes_input else frozenset()
+        if self.has_value:
+            extra = extra | VALUE_PROPERTIES
         return COMMON_PROPERTIES | extra | self.properties
 
     # --- design time -------------------------------------------------------------------------

@@ -64,7 +64,7 @@ class EditableProperty:
 PANEL_ORDER: tuple[str, ...] = (
     "label", "text", "help", "placeholder", "required", "options", "display", "default", "min", "max",
     "min_length", "max_length", "pattern", "pattern_message", "currency", "allowed_types", "max_size",
-    "max_count", "expression", "decimals", "min_rows", "max_rows", "width", "key",
+    "max_count", "expression", "decimals", "min_rows", "max_rows", "personal", "width", "key",
 )  # fmt: skip
 """The order the panel shows properties in (a type shows those it allows)."""
 
@@ -109,6 +109,9 @@ EDITORS: Mapping[str, EditableProperty] = property_editors(
     EditableProperty("decimals", "whole", "Round to decimals", minimum=0),
     EditableProperty("min_rows", "whole", "Fewest rows", minimum=0),
     EditableProperty("max_rows", "whole", "Most rows", minimum=1),
+    EditableProperty("personal", "bool", "Personal data",
+                     "The answer identifies or describes the requester: it can be erased on request or after the "
+                     "retention period without breaking the audit trail."),
     EditableProperty("width", "choice", "Width", "Narrow fields sit side by side on wide screens.", initial="full",
                      choices=(("full", "Full width"), ("half", "Half width"), ("third", "One third"))),
     EditableProperty("key", "key", "Short name",

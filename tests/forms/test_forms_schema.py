@@ -690,3 +690,24 @@ def test_field_spec_helpers(complaint: FormSchema) -> None:
     assert spec.field_type.title == "single choice"
     assert complaint.field("about_you").has_value is False
     assert complaint.options()["severity"] == ["low", "medium", "high", "critical"]
+
+
+def test_personal_marks_fields_with_a_value_and_round_trips(one_page: OnePage) -> None:
+    data = one_page(
+        {"type": "short_text", "key": "name", "label": "Name", "personal": True},
+        {"type": "short_text", "key": "topic", "label": "Topic"},
+        {"type": "group", "key": "people", "label": "People",
+         "fields": [{"type": "email", "key": "mail", "label": "Mail", "personal": True}]},
+    )
+    schema = load_definition(data)
+    assert schema.field("name").personal and not schema.field("topic").personal
+    assert schema.personal_keys == {"name", "people"}
+    assert load_definition(dump_definition(schema)) == schema
+    assert dump_definition(schema)["pages"][0]["fields"][0]["personal"] is True
+    assert "personal" not in dump_definition(schema)["pages"][0]["fields"][1]
+    assert "personal" in {p.name for p in FIELD_TYPES["short_text"].editable_properties()}
+    assert "personal" not in FIELD_TYPES["heading"].allowed_properties
+    assert_problem(one_page({"type": "short_text", "key": "n", "label": "N", "personal": "yes"}),
+                   "pages[0].fields[0].personal", "n", "Personal must be true or false")
+    assert_problem(one_page({"type": "heading", "key": "h", "label": "H", "personal": True}),
+                   "pages[0].fields[0].personal", "h", "does not apply")
