@@ -14,8 +14,8 @@ from app.extensions import db
 from cases import definitions
 from cases.models import Definition
 from tests.conftest import Web
+from tests.support.complaint import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 COMPLAINT = (FIXTURES / "complaint.form.json").read_bytes()
 XSS = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"

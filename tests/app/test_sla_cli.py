@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from tests.conftest import make_config, need, redis_database
 from tests.support.complaint import publish_complaint
 from tests.support.sla import CALENDAR, TARGETS
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 LONG_AGO = datetime(2020, 1, 6, 9, 0, tzinfo=UTC)  # a Monday: the 4-hour response is long overdue
 
 
