@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, object_session
 
-from case_types import workflow
+from case_types import loading, workflow
 from case_types.errors import NotFound
 from cases.models import Case, Definition, DefinitionVersion, Role, User
 from cases.submissions import form_schema
@@ -32,7 +32,7 @@ def _spec_from(document_text: str, form_families: str) -> workflow.CaseTypeSpec:
     queues.update(str(task.get("queue")) for transition in document.get("transitions", [])
                   for task in transition.get("tasks", []))
     context = workflow.Context(queues=frozenset(queues), forms={(slug, number): info})
-    return workflow.load_case_type(document, context)
+    return loading.load_case_type(document, context)
 
 
 @dataclass(frozen=True)

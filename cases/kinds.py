@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from case_types import workflow
+from case_types import loading, workflow
 from cases import automation
 from cases.models import Definition, DefinitionVersion, Queue
 from forms.definitions import dump_definition, load_definition, parse_definition_file
@@ -78,7 +78,7 @@ class CaseTypeKind:
     label = "case type"
 
     def load(self, session: Session, document: Mapping[str, Any]) -> workflow.CaseTypeSpec:
-        spec = workflow.load_case_type(document, case_type_context(session, document))
+        spec = loading.load_case_type(document, case_type_context(session, document))
         automation.check_rules(session, spec)  # the rules are part of the case type and publish with it
         return spec
 

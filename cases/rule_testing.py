@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from case_types import workflow
+from case_types import loading
 from case_types.errors import CasesError, NotFound, ValidationFailed
 from cases import accounts, automation, definitions, kinds
 from cases.case_versions import case_schema, pinned_form_version, spec_of
@@ -121,7 +121,7 @@ def draft_context(session: Session, document: Mapping[str, Any]) -> ValidationCo
     """What the draft's rules may refer to: exactly what publishing checks them against, or (while the
     case type itself does not load) the same read leniently from the draft."""
     try:
-        spec = workflow.load_case_type(document, kinds.case_type_context(session, document))
+        spec = loading.load_case_type(document, kinds.case_type_context(session, document))
         return automation.rules_context(session, spec)
     except (DefinitionError, NotFound):
         return _lenient_context(session, document)

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from case_types.calendar import DEFAULT_CALENDAR, BusinessCalendar, dump_calendar, load_calendar, read_calendar
-from case_types.workflow import Context, FormInfo, diff_case_types, dump_case_type, load_case_type, starter_case_type
+from case_types.loading import load_case_type
+from case_types.workflow import Context, FormInfo, diff_case_types, dump_case_type, starter_case_type
 from forms.errors import DefinitionError
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from case_types import explain
 from case_types import workflow_editing as editing
 from case_types.errors import NotFound, ValidationFailed
-from case_types.workflow import Context, FormInfo, dump_case_type, load_case_type, starter_case_type
+from case_types.loading import load_case_type
+from case_types.workflow import Context, FormInfo, dump_case_type, starter_case_type
 from forms.errors import DefinitionError, DefinitionProblem
 
 FORM = FormInfo(slug="complaint", version=1, families={"severity": "choice", "description": "text"},
@@ -211,7 +213,7 @@ def test_problems_are_placed_where_the_designer_shows_them() -> None:
     document["sla"] = [{"state": "rejected", "kind": "response", "hours": 1}]
     document["editable_fields"] = {"new": ["ghost"]}
     document["mystery"] = 1
-    placed = editing.ProblemMap.of(document, problems(document))
+    placed = explain.ProblemMap.of(document, problems(document))
     assert placed.at("states") == ["Mark exactly one state as the initial state (where new cases start)."]
     assert placed.at("setting", "default_queue") == ["Choose one of the queues."]
     assert placed.at("setting", "reopen_to") == ["A reopened case must go back to an open state."]
@@ -226,25 +228,25 @@ def test_problems_are_placed_where_the_designer_shows_them() -> None:
 
 def test_reachability_problems_land_on_the_state() -> None:
     document, _ = editing.add_state(starter(), editing.StateInput(label="Limbo"))
-    placed = editing.ProblemMap.of(document, problems(document))
+    placed = explain.ProblemMap.of(document, problems(document))
     assert [p.area for p in placed.placed] == ["state"]
     assert "No transition leads to 'Limbo'" in placed.at("state", "limbo")[0]
     document, _ = editing.add_transition(document, editing.TransitionInput(label="Park", sources=["new"],
                                                                           target="limbo"))
-    placed = editing.ProblemMap.of(document, problems(document))
+    placed = explain.ProblemMap.of(document, problems(document))
     assert "could never move on" in placed.of_item("state", "limbo")[0].message
 
 
 def test_describe_path_and_who_in_plain_words() -> None:
-    assert editing.describe_path("states[2].label") == "State 3, label"
-    assert editing.describe_path("transitions[0].who.roles") == "Transition 1, who may do it"
-    assert editing.describe_path("default_queue") == "Settings, Default queue"
-    assert editing.describe_path("") == "The case type"
-    assert editing.describe_who(editing.DEFAULT_WHO) == "agents of the case's queue"
-    assert editing.describe_who({"roles": ["agent", "admin"], "queue_members": False, "requester": True}) == \
+    assert explain.describe_path("states[2].label") == "State 3, label"
+    assert explain.describe_path("transitions[0].who.roles") == "Transition 1, who may do it"
+    assert explain.describe_path("default_queue") == "Settings, Default queue"
+    assert explain.describe_path("") == "The case type"
+    assert explain.describe_who(editing.DEFAULT_WHO) == "agents of the case's queue"
+    assert explain.describe_who({"roles": ["agent", "admin"], "queue_members": False, "requester": True}) == \
         "any agent and admins or the requester"
-    assert editing.describe_who({"roles": ["agent"], "assignee_only": True}) == "the assignee (agent)"
-    assert editing.describe_who({"roles": []}) == "nobody"
+    assert explain.describe_who({"roles": ["agent"], "assignee_only": True}) == "the assignee (agent)"
+    assert explain.describe_who({"roles": []}) == "nobody"
     assert editing.suggest_slug("Customer complaint (EU)") == "customer-complaint-eu"
 
 

@@ -26,6 +26,7 @@ from app.designer.case_types.forms import (
     transition_form,
 )
 from app.designer.drafts import AvailabilityForm, PublishForm
+from case_types import explain
 from case_types import workflow_editing as editing
 from cases.models import Definition
 from forms.errors import DefinitionProblem
@@ -57,7 +58,7 @@ class Card:
     dom: str
     item: Mapping[str, Any]
     label: str
-    problems: list[editing.PlacedProblem]
+    problems: list[explain.PlacedProblem]
     # The card's forms, built when the page shows them (a large case type shows only the open ones).
     makers: dict[str, Callable[[], Any]] = field(default_factory=dict)
     built: dict[str, Any] = field(default_factory=dict)
@@ -102,7 +103,7 @@ class Card:
 class Editor:
     definition: Definition
     document: Mapping[str, Any]
-    problems: editing.ProblemMap
+    problems: explain.ProblemMap
     options: Options
     general: GeneralForm
     states: list[Card]
@@ -124,7 +125,7 @@ class Editor:
         Every form of every card made the page 10 MB and 40 s at the limits (100 states, 300 transitions)."""
         return len(self.states) + len(self.transitions) > COMPACT_AFTER
 
-    def anchor(self, placed: editing.PlacedProblem) -> str:
+    def anchor(self, placed: explain.PlacedProblem) -> str:
         """Where the summary at the top links to for a problem."""
         if placed.area == "setting":
             return f"g-{'form_ref' if placed.ref == 'form' else placed.ref}"
@@ -164,9 +165,9 @@ def _transition_facts(transition: Mapping[str, Any], document: Mapping[str, Any]
     labels = editing.state_labels(document)
     fields = dict(options.fields)
     target = transition.get("to")
-    facts = [f"from {editing.describe_sources(transition.get('from'), labels)} to "
+    facts = [f"from {explain.describe_sources(transition.get('from'), labels)} to "
              f"{labels.get(target, str(target)) if target else 'no state'}",
-             f"by {editing.describe_who(transition.get('who'))}"]
+             f"by {explain.describe_who(transition.get('who'))}"]
     required = transition.get("required_fields")
     if isinstance(required, list) and required:
         facts.append("needs " + ", ".join(fields.get(k, str(k)) for k in required))
@@ -183,7 +184,7 @@ def _transition_facts(transition: Mapping[str, Any], document: Mapping[str, Any]
 
 
 def _state_card(document: Mapping[str, Any], index: int, state: Mapping[str, Any], *, options: Options,
-                placed: editing.ProblemMap, revision: int, lazy: Makers, open_slot: str) -> Card:
+                placed: explain.ProblemMap, revision: int, lazy: Makers, open_slot: str) -> Card:
     ref = editing.item_ref(state, index)
     raw_key = state.get("key")
     key = raw_key if isinstance(raw_key, str) else ""
@@ -213,7 +214,7 @@ def _state_card(document: Mapping[str, Any], index: int, state: Mapping[str, Any
 
 
 def _transition_card(document: Mapping[str, Any], index: int, transition: Mapping[str, Any], *, options: Options,
-                     placed: editing.ProblemMap, revision: int, lazy: Makers, open_slot: str) -> Card:
+                     placed: explain.ProblemMap, revision: int, lazy: Makers, open_slot: str) -> Card:
     ref = editing.item_ref(transition, index)
     card_problems = placed.of_item("transition", ref)
     label = str(transition.get("label") or transition.get("key") or f"Transition {index + 1}")
@@ -237,7 +238,7 @@ def build_editor(
     """Every form of the editor: the submitted one (with its errors) where it was, fresh ones elsewhere."""
     submitted = submitted or {}
     revision = definition.draft_revision
-    placed = editing.ProblemMap.of(document, problems)
+    placed = explain.ProblemMap.of(document, problems)
 
     def pick(slot: str, fresh: Callable[[], Any]) -> Any:
         return submitted.get(slot) or fresh()

@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.designer.drafts import AvailabilityForm, DraftForm, ImportForm, PublishForm
 from app.webforms import CheckboxList
+from case_types import explain
 from case_types import workflow_editing as editing
 from case_types.workflow import COLORS, SLA_KINDS, FormInfo
 from cases.inputs import MAX_ID, parse_count
@@ -316,6 +317,6 @@ def import_reasons(fields: Mapping[str, list[str]]) -> list[str]:
     """The reasons a file was refused, each saying where in the file (for the import panel)."""
     out: list[str] = []
     for path, messages in fields.items():
-        where = "" if path in ("definition", "") else editing.describe_path(path) + ": "
+        where = "" if path in ("definition", "") else explain.describe_path(path) + ": "
         out.extend(f"{where}{m}" for m in messages)
     return out
