@@ -16,6 +16,11 @@ from cases.clock import Clock, utcnow
 from cases.models import Case, OutboxMessage
 
 MAX_ATTEMPTS = 5
+# Messages whose text is a credential (a one-time link that logs its reader in): only the addressee may
+# read them, so the admins' outbox shows that they exist and whether they went out, never their text.
+CREDENTIAL_REASONS = frozenset({"account.registration_confirm"})
+WITHHELD_TEXT = ("This message carries a one-time confirmation link for its addressee. It is not shown here, "
+               "because whoever opens it is logged in as the person registering.")
 
 
 def queue_message(session: Session, *, to: str, subject: str, body: str, reason: str, case: Case | None = None,
@@ -38,3 +43,8 @@ def pending(session: Session, limit: int = 100) -> Sequence[OutboxMessage]:
 
 def recent(session: Session, limit: int = 200) -> Sequence[OutboxMessage]:
     return session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)).all()
+
+
+def body_for_admins(message: OutboxMessage) -> str:
+    """What the admins' outbox may show of a message: its text, unless that text is a credential."""
+    return WITHHELD_TEXT if message.reason in CREDENTIAL_REASONS else message.body

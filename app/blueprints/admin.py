@@ -217,7 +217,7 @@ def outbox() -> ResponseReturnValue:
     """The e-mails Casework sent or would send (all of them stay here when no SMTP server is set)."""
     return render("admin/outbox.html", messages=notifications.recent(db.session),
                   backlog=mail_outbox.backlog(db.session), smtp=bool(current_app.config.get("SMTP_URL")),
-                  form=ConfirmForm())
+                  body_for_admins=notifications.body_for_admins, form=ConfirmForm())
 
 
 @bp.post("/outbox/<int:message_id>/retry")

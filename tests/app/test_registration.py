@@ -123,3 +123,17 @@ def test_an_existing_account_is_not_changed(app: Any, demo_users: Any) -> None:
     attacker = {"email": "agent@example.com", "password": "an attacker's password"}
     refused = Web(app.test_client()).post("/login", attacker)
     assert refused.status_code == 401
+
+
+def test_the_admins_outbox_never_shows_a_confirmation_link(app: Any, demo_users: Any) -> None:
+    """The link logs its reader in as the registrant: an admin reading the outbox must not be able to."""
+    _open_registration(app)
+    _register(app, "eve@example.com")
+    _register(app, "agent@example.com")
+    admin = Web(app.test_client())
+    admin.login("admin@example.com")
+    page = admin.get("/admin/outbox").get_data(as_text=True)
+    assert confirmation_path(app, "eve@example.com").split("/")[-1] not in page
+    assert "/register/confirm/" not in page
+    assert "It is not shown here" in page
+    assert "Someone (perhaps you) tried to register" in page  # other messages keep their text
