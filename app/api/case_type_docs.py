@@ -52,7 +52,23 @@ def _ident(slug: str) -> str:
 def case_type_document(slug: str, version: int, spec: CaseTypeSpec, form: Any,
                        base: dict[str, Any]) -> dict[str, Any]:
     """OpenAPI 3.1 of one case type: typed filing, reading, listing and transitions."""
-    name, ident = _name(slug), _ident(slug)
+    name = _name(slug)
+    return {
+        "openapi": base["openapi"], "jsonSchemaDialect": base["jsonSchemaDialect"],
+        "info": {"title": f"Casework API: {spec.name}", "version": str(version),
+                 "description": (spec.description or "") + f"\n\nFiling `data` is {name}Data (also at "
+                                f"`/api/v1/case-types/{slug}/schema.json`). Listing is filtered to this case type "
+                                f"with `?case_type={slug}`.", "license": base["info"]["license"]},
+        "servers": base["servers"], "security": base["security"], "paths": _typed_paths(slug, spec, base),
+        "components": {"schemas": _typed_schemas(slug, spec, form, base),
+                       "responses": base["components"]["responses"],
+                       "securitySchemes": base["components"]["securitySchemes"]},
+    }
+
+
+def _typed_schemas(slug: str, spec: CaseTypeSpec, form: Any, base: dict[str, Any]) -> dict[str, Any]:
+    """The API's schemas plus this case type's data, filing, transition and case, typed by its form."""
+    name = _name(slug)
     schemas = copy.deepcopy(base["components"]["schemas"])
     data = form_json_schema(form)
     data.pop("$schema", None)
@@ -74,6 +90,12 @@ def case_type_document(slug: str, version: int, spec: CaseTypeSpec, form: Any,
         }}
     schemas[f"{name}Case"] = {"allOf": [{"$ref": "#/components/schemas/CaseDetail"}, {"properties": {
         "case_type": {"const": slug}, "state": {"enum": [s.key for s in spec.states]}}}]}
+    return schemas
+
+
+def _typed_paths(slug: str, spec: CaseTypeSpec, base: dict[str, Any]) -> dict[str, Any]:
+    """The case type's operations: the API's own, named, tagged and typed for this case type."""
+    name, ident = _name(slug), _ident(slug)
     case_id = [p for p in base["paths"]["/cases/{case_id}"]["get"]["parameters"] if p["name"] == "case_id"]
 
     def answer(status: int, schema: str, summary: str) -> dict[str, Any]:
@@ -81,38 +103,28 @@ def case_type_document(slug: str, version: int, spec: CaseTypeSpec, form: Any,
         return {str(status): {"description": summary, "content": content},
                 **error_responses(Operation(summary, errors=(409,)))}
 
-    paths = {
-        f"/case-types/{slug}/cases": {"post": {
-            "operationId": f"file_{ident}", "summary": f"File a {spec.name} case", "tags": [slug],
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{name}Filing"}}}},
-            "responses": answer(201, "CaseOut", "The filed case.")}},
-    }
-    paths["/cases/{case_id}"] = {"get": {
-        "operationId": f"get_{ident}_case", "summary": f"Read a {spec.name} case", "tags": [slug],
-        "parameters": case_id, "responses": answer(200, f"{name}Case", "The case.")}}
-    paths["/cases/{case_id}/transitions"] = {"post": {
-        "operationId": f"transition_{ident}_case", "summary": f"Fire a transition of a {spec.name} case",
-        "tags": [slug], "parameters": case_id,
-        "requestBody": {"required": True, "content": {"application/json": {
-            "schema": {"$ref": f"#/components/schemas/{name}Transition"}}}},
-        "responses": answer(200, f"{name}Case", "The case after the transition.")}}
+    def body(schema: str) -> dict[str, Any]:
+        return {"required": True, "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
     listing = copy.deepcopy(base["paths"]["/cases"]["get"])
     listing.update({"operationId": f"list_{ident}_cases", "summary": f"List {spec.name} cases", "tags": [slug]})
     listing["parameters"] = [p for p in listing["parameters"] if p["name"] != "case_type"]
     for param in listing["parameters"]:
         if param["name"] == "state":
             param["schema"] = {"enum": [s.key for s in spec.states]}
-    paths["/cases"] = {"get": listing}
     return {
-        "openapi": base["openapi"], "jsonSchemaDialect": base["jsonSchemaDialect"],
-        "info": {"title": f"Casework API: {spec.name}", "version": str(version),
-                 "description": (spec.description or "") + f"\n\nFiling `data` is {name}Data (also at "
-                                f"`/api/v1/case-types/{slug}/schema.json`). Listing is filtered to this case type "
-                                f"with `?case_type={slug}`.", "license": base["info"]["license"]},
-        "servers": base["servers"], "security": base["security"], "paths": paths,
-        "components": {"schemas": schemas, "responses": base["components"]["responses"],
-                       "securitySchemes": base["components"]["securitySchemes"]},
+        f"/case-types/{slug}/cases": {"post": {
+            "operationId": f"file_{ident}", "summary": f"File a {spec.name} case", "tags": [slug],
+            "requestBody": body(f"{name}Filing"), "responses": answer(201, "CaseOut", "The filed case.")}},
+        "/cases/{case_id}": {"get": {
+            "operationId": f"get_{ident}_case", "summary": f"Read a {spec.name} case", "tags": [slug],
+            "parameters": case_id, "responses": answer(200, f"{name}Case", "The case.")}},
+        "/cases/{case_id}/transitions": {"post": {
+            "operationId": f"transition_{ident}_case", "summary": f"Fire a transition of a {spec.name} case",
+            "tags": [slug], "parameters": case_id, "requestBody": body(f"{name}Transition"),
+            "responses": answer(200, f"{name}Case", "The case after the transition.")}},
+        "/cases": {"get": listing},
     }
 
 

@@ -243,37 +243,7 @@ def build_document(app: Flask, *, prefix: str = "/api/v1") -> dict[str, Any]:
     refs, schemas = model_schemas(wanted)
     paths: dict[str, dict[str, Any]] = {}
     for path, method, operation_id, spec, params in operations:
-        op: dict[str, Any] = {"operationId": operation_id, "summary": spec.summary,
-                              "tags": list(spec.tags) or [_tag(path)]}
-        if spec.description:
-            op["description"] = spec.description
-        parameters = params + (_query_params(spec.query) if spec.query is not None else []) + header_params(spec)
-        if parameters:
-            op["parameters"] = parameters
-        if spec.body is not None:
-            op["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": {"$ref": refs[(spec.body, "validation")]}}}}
-        elif spec.upload:
-            op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
-                "type": "object", "required": ["file"],
-                "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream",
-                                        "description": "The file's bytes; it is judged by its content."}}}}}}
-        success: dict[str, Any] = {"description": spec.summary}
-        if spec.produces == "application/json":  # a JSON value the route builds itself (e.g. a download)
-            success["content"] = {spec.produces: {"schema": {"type": "object"}}}
-        elif spec.produces:
-            success["content"] = {spec.produces: {"schema": {"type": "string", "contentMediaType": spec.produces}}}
-        elif spec.response is not None:
-            success["content"] = {"application/json": {"schema": {"$ref": refs[(spec.response, "serialization")]}}}
-        if spec.etag:
-            success["headers"] = {"ETag": {"description": "The case's version, for If-None-Match and If-Match.",
-                                           "schema": {"type": "string"}}}
-        op["responses"] = {str(spec.status): success, **error_responses(spec)}
-        if spec.etag:
-            op["responses"]["304"] = {"description": "Not modified: the case still has the version you sent."}
-        if spec.public:
-            op["security"] = []
-        paths.setdefault(path, {})[method] = op
+        paths.setdefault(path, {})[method] = _operation(path, operation_id, spec, params, refs)
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
@@ -291,6 +261,47 @@ def build_document(app: Flask, *, prefix: str = "/api/v1") -> dict[str, Any]:
                 "description": "An API token from your profile page or `casework token create`."}},
         },
     }
+
+
+def _operation(path: str, operation_id: str, spec: Operation, params: list[dict[str, Any]],
+               refs: dict[tuple[type[BaseModel], str], str]) -> dict[str, Any]:
+    """One route's operation object: parameters, request body, success and error answers."""
+    op: dict[str, Any] = {"operationId": operation_id, "summary": spec.summary,
+                          "tags": list(spec.tags) or [_tag(path)]}
+    if spec.description:
+        op["description"] = spec.description
+    parameters = params + (_query_params(spec.query) if spec.query is not None else []) + header_params(spec)
+    if parameters:
+        op["parameters"] = parameters
+    if spec.body is not None:
+        op["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": {"$ref": refs[(spec.body, "validation")]}}}}
+    elif spec.upload:
+        op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream",
+                                    "description": "The file's bytes; it is judged by its content."}}}}}}
+    op["responses"] = {str(spec.status): _success(spec, refs), **error_responses(spec)}
+    if spec.etag:
+        op["responses"]["304"] = {"description": "Not modified: the case still has the version you sent."}
+    if spec.public:
+        op["security"] = []
+    return op
+
+
+def _success(spec: Operation, refs: dict[tuple[type[BaseModel], str], str]) -> dict[str, Any]:
+    """The success answer: what the route produces, and its ETag when it has one."""
+    success: dict[str, Any] = {"description": spec.summary}
+    if spec.produces == "application/json":  # a JSON value the route builds itself (e.g. a download)
+        success["content"] = {spec.produces: {"schema": {"type": "object"}}}
+    elif spec.produces:
+        success["content"] = {spec.produces: {"schema": {"type": "string", "contentMediaType": spec.produces}}}
+    elif spec.response is not None:
+        success["content"] = {"application/json": {"schema": {"$ref": refs[(spec.response, "serialization")]}}}
+    if spec.etag:
+        success["headers"] = {"ETag": {"description": "The case's version, for If-None-Match and If-Match.",
+                                       "schema": {"type": "string"}}}
+    return success
 
 
 def _tag(path: str) -> str:
