@@ -65,6 +65,41 @@ def casework(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+def _stat(pid: int) -> tuple[int, list[str]] | None:
+    """(parent pid, the fields after the command name) of a process from /proc, None once it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()
+    return int(fields[1]), fields
+
+
+def tree_cpu(root: int) -> tuple[float, float]:
+    """CPU seconds (user + system) of `root` itself, and of all its descendants (the render forkserver and
+    its children, those still running and those already reaped), from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {int(name): stat for name in os.listdir("/proc") if name.isdigit() and (stat := _stat(int(name)))}
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    own = reaped = 0
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        if pid not in stats:
+            continue
+        fields = stats[pid][1]
+        # utime, stime, cutime, cstime are fields 14-17 of /proc/PID/stat (11-14 after the command name).
+        if pid == root:
+            own = int(fields[11]) + int(fields[12])
+        else:
+            reaped += int(fields[11]) + int(fields[12])
+        reaped += int(fields[13]) + int(fields[14])
+        pending.extend(children.get(pid, []))
+    return own / tick, reaped / tick
+
+
 def statuses(url: str) -> dict[str, int]:
     engine = create_engine(url)
     with engine.connect() as conn:
@@ -102,6 +137,7 @@ def run(url: str, args: argparse.Namespace) -> int:
                 pass
             time.sleep(0.2)
         print(f"casework serve is up on port {port}; closing {args.cases} cases through the API ...", flush=True)
+        cpu_start = tree_cpu(server.pid)
         first_close = 0.0
         for n in range(args.cases):
             case = call(base, "POST", "/case-types/complaint/cases", requester, {"data": {**sample}})
@@ -119,6 +155,7 @@ def run(url: str, args: argparse.Namespace) -> int:
                 done_at = time.monotonic()
                 break
             time.sleep(0.25)
+        web_cpu, render_cpu = (after - before for after, before in zip(tree_cpu(server.pid), cpu_start, strict=True))
         counts = statuses(url)
         end = done_at or time.monotonic()
         elapsed = end - closed
@@ -126,6 +163,11 @@ def run(url: str, args: argparse.Namespace) -> int:
               f"(deadline {args.deadline:g} s), {end - first_close:.1f} s after the first")
         print(f"render rate: {counts.get('done', 0) / (end - first_close) * 60:.1f} documents/min from the first "
               f"closure, {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f})")
+        print(f"CPU: {web_cpu + render_cpu:.1f} s in all, {(web_cpu + render_cpu) / total:.2f} s per document "
+              f"(the server process, API requests included: {web_cpu:.1f} s; the renderers: {render_cpu:.1f} s, "
+              f"{render_cpu / total:.2f} s per document); on {os.cpu_count()} quiet cores this run needs at least "
+              f"{(web_cpu + render_cpu) / (os.cpu_count() or 1):.0f} s, "
+              f"{60 * total * (os.cpu_count() or 1) / (web_cpu + render_cpu):.0f} documents/min")
         time.sleep(WATCHDOG_S + 2)
         after = statuses(url)
         print(f"after a watchdog period ({WATCHDOG_S} s) more: {after}")
