@@ -2,11 +2,13 @@
 removed, validation per page and again in full when the form is filed.
 
 State lives in the page itself: answers of the other pages travel as hidden inputs and stored uploads
-as their ids (checked against their uploader when filed), so nothing half-filed is ever stored.
+as their ids (checked against their uploader when filed), so nothing half-filed is ever stored. The post
+is read here and only here: validation and filing get plain values (``values_from_formdata``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +24,7 @@ from cases import form_tokens, submissions
 from cases.inputs import parse_count, parse_id
 from cases.submissions import Uploader
 from forms.errors import SubmissionInvalid
-from forms.schema import FormSchema
+from forms.schema import FieldSpec, FormSchema
 from forms.validation import defaults, hidden_fields, validate_submission
 from forms.wtf import build_form_class, initial_form_data
 
@@ -66,6 +68,38 @@ def _top_key(name: str) -> str:
 def _answers(form_data: MultiDict[str, str]) -> MultiDict[str, str]:
     return MultiDict([(k, v) for k, vs in form_data.lists() if k not in META and not k.startswith(FILES_PREFIX)
                       for v in vs])
+
+
+_ROW_NAME = re.compile(r"(?P<group>[a-z][a-z0-9_]*)-(?P<index>\d{1,6})-(?P<field>[a-z][a-z0-9_]*)")
+
+
+def rows_from_formdata(formdata: MultiDict[str, str], group: FieldSpec) -> list[dict[str, Any]]:
+    """Rows of a group posted as ``items-0-amount`` names, in index order (a list for a multiple choice)."""
+    subs = {sub.key: sub for sub in group.fields}
+    by_index: dict[int, dict[str, Any]] = {}
+    for name in formdata:
+        match = _ROW_NAME.fullmatch(name)
+        if match is None or match["group"] != group.key or match["field"] not in subs:
+            continue
+        sub = subs[match["field"]]
+        value = formdata.getlist(name) if sub.family == "multi" else formdata[name]
+        by_index.setdefault(int(match["index"]), {})[sub.key] = value
+    return [by_index[i] for i in sorted(by_index)]
+
+
+def values_from_formdata(schema: FormSchema, formdata: MultiDict[str, str]) -> dict[str, Any]:
+    """A post's answers to the form's fields as plain values, the way the API sends them: a list for a
+    multiple choice, a list of row dicts for a group, the text of any other field."""
+    values: dict[str, Any] = {}
+    for spec in schema.fields:
+        if spec.family == "group" and not formdata.get(spec.key, "").strip():
+            rows = rows_from_formdata(formdata, spec)
+            if rows:
+                values[spec.key] = rows
+                continue
+        if spec.key in formdata:
+            values[spec.key] = formdata.getlist(spec.key) if spec.family == "multi" else formdata[spec.key]
+    return values
 
 
 def _drop_row(raw: MultiDict[str, str], group: str, index: int) -> MultiDict[str, str]:
@@ -119,7 +153,7 @@ class Wizard:
         carried = [(k, v) for k, vs in raw.lists() if _top_key(k) not in on_page for v in vs]
         carried += [(f"{FILES_PREFIX}{key}", str(ref["id"])) for key, rs in refs.items()
                     if key not in on_page for ref in rs]
-        hidden = hidden_fields(self.schema, raw, files=refs)
+        hidden = hidden_fields(self.schema, values_from_formdata(self.schema, raw), files=refs)
         if self.token:
             carried.append((ONCE, self.token))
         return WizardPage(self.schema, page, form, carried, refs, hidden, problem=problem, status=status)
@@ -128,8 +162,9 @@ class Wizard:
         self.token = form_tokens.new_token()
         return self._render(self.pages[0], MultiDict(), {}, fresh=True)
 
-    def step(self, on_complete: Callable[[MultiDict[str, str], dict[str, list[int]]], Any]) -> WizardPage | Any:
-        """Handle one POST: navigate, keep uploads, validate; call `on_complete` when the last page is valid.
+    def step(self, on_complete: Callable[[dict[str, Any], dict[str, list[int]]], Any]) -> WizardPage | Any:
+        """Handle one POST: navigate, keep uploads, validate; call `on_complete` with the answers (plain
+        values) and the stored uploads' ids when the last page is valid.
 
         `on_complete` raises ValidationFailed to send the requester back to the page of the first error.
         """
@@ -161,8 +196,9 @@ class Wizard:
             target = self.pages[max(0, self.pages.index(page) - 1)]
             return self._render(target, raw, file_ids)
         refs = self._refs(file_ids)
+        answers = values_from_formdata(self.schema, raw)
         try:
-            validate_submission(self.schema, raw, page=page, files=refs)
+            validate_submission(self.schema, answers, page=page, files=refs)
             if upload_errors:
                 raise SubmissionInvalid(upload_errors)
         except SubmissionInvalid as exc:
@@ -172,7 +208,7 @@ class Wizard:
         if index < len(self.pages) - 1:
             return self._render(self.pages[index + 1], raw, file_ids)
         try:
-            return on_complete(raw, file_ids)
+            return on_complete(answers, file_ids)
         except ValidationFailed as exc:
             first = self._page_of_first_error(exc.fields) or page
             return self._render(first, raw, file_ids, errors=exc.fields, status=422, problem=exc.message)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import re
 from collections import ChainMap
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -29,7 +28,6 @@ __all__ = [
     "defaults",
     "from_json_values",
     "hidden_fields",
-    "rows_from_formdata",
     "sniff_content_type",
     "to_json_values",
     "validate_submission",
@@ -41,40 +39,9 @@ CleanData: TypeAlias = dict[str, Any]
 MAX_ROWS = 1000
 """More rows than any group allows; bounds the work a hostile post can cause."""
 
-_MISSING = object()
-
-
-def _lookup(raw: Mapping[str, Any], spec: FieldSpec) -> Any:
-    """The raw value of a field: a list for multiple choices when ``raw`` is a multi-dict (HTML post)."""
-    getlist = getattr(raw, "getlist", None)
-    if spec.family == "multi" and callable(getlist):
-        return getlist(spec.key) if spec.key in raw else None
-    return raw.get(spec.key)
-
-
-_ROW_KEY = re.compile(r"(?P<group>[a-z][a-z0-9_]*)-(?P<index>\d{1,6})-(?P<field>[a-z][a-z0-9_]*)")
-
-
-def rows_from_formdata(formdata: Mapping[str, Any], group: FieldSpec) -> list[dict[str, Any]]:
-    """Rows of a group posted as ``items-0-amount`` names, in index order (a multi-dict keeps lists)."""
-    subs = {sub.key: sub for sub in group.fields}
-    by_index: dict[int, dict[str, Any]] = {}
-    getlist = getattr(formdata, "getlist", None)
-    for name in list(formdata):
-        match = _ROW_KEY.fullmatch(name) if isinstance(name, str) else None
-        if match is None or match["group"] != group.key or match["field"] not in subs:
-            continue
-        sub = subs[match["field"]]
-        value = getlist(name) if sub.family == "multi" and callable(getlist) else formdata[name]
-        by_index.setdefault(int(match["index"]), {})[sub.key] = value
-    return [by_index[i] for i in sorted(by_index)]
-
-
 def _raw_rows(raw: Mapping[str, Any], spec: FieldSpec) -> tuple[list[Any], str | None]:
-    value = raw.get(spec.key, _MISSING)
-    if value is _MISSING or value is None or (isinstance(value, str) and not value.strip()):
-        if any(isinstance(k, str) and k.startswith(f"{spec.key}-") for k in raw):
-            return rows_from_formdata(raw, spec), None
+    value = raw.get(spec.key)
+    if value is None or (isinstance(value, str) and not value.strip()):
         return [], None
     if isinstance(value, Mapping):
         value = [value]  # an HTML-less client sending one row
@@ -142,7 +109,7 @@ class _Run:
     def raw_value(self, spec: FieldSpec) -> Any:
         if spec.family == "file" and spec.key in self.files:
             return self.files[spec.key]
-        return _lookup(self.raw, spec)
+        return self.raw.get(spec.key)
 
     def value(self, spec: FieldSpec, raw: Any, err_key: str, scope: Mapping[str, Any]) -> Any:
         if spec.expression is not None:
@@ -199,8 +166,7 @@ class _Run:
                     continue
                 if sub.visible_if is not None and not evaluate(sub.visible_if, scope, families):
                     continue
-                sub_raw = _lookup(raw_row, sub)
-                row[sub_key] = self.value(sub, sub_raw, f"{spec.key}.{index}.{sub_key}", scope)
+                row[sub_key] = self.value(sub, raw_row.get(sub.key), f"{spec.key}.{index}.{sub_key}", scope)
             # Keys in definition order, whatever order they were decided in.
             ordered = {s.key: row[s.key] for s in spec.fields if s.key in row}
             rows.append(ordered)
@@ -255,11 +221,12 @@ def validate_submission(
 ) -> CleanData:
     """Clean data of the visible fields (of ``page``, or of the whole form); SubmissionInvalid lists every error.
 
-    ``raw`` is an HTML post (a multi-dict of strings, group rows as ``items-0-amount``) or the JSON of
-    the API (group rows as lists of objects). ``files`` holds the already-stored file refs per file field
-    (``{"id", "name", "size", "content_type"}``). Naive date-times (an HTML ``datetime-local``) are read
-    in ``timezone``. Error keys of group sub-fields are ``group.<row position>.<key>``. In page mode,
-    ``raw`` should also hold the earlier pages' values, since conditions may depend on them.
+    ``raw`` holds plain JSON-like values: a list for a multiple choice, a list of row objects for a group
+    (the web layer turns an HTML post into these: ``app/filing.py``). ``files`` holds the already-stored
+    file refs per file field (``{"id", "name", "size", "content_type"}``). Naive date-times (an HTML
+    ``datetime-local``) are read in ``timezone``. Error keys of group sub-fields are
+    ``group.<row position>.<key>``. In page mode, ``raw`` should also hold the earlier pages' values, since
+    conditions may depend on them.
     """
     scope = [s.key for s in (schema.page(page).fields if page is not None else schema.fields)]
     run = _Run(schema, raw if isinstance(raw, Mapping) else {}, files, timezone)

@@ -29,7 +29,7 @@ from forms.conditions import condition_to_json
 from forms.errors import SubmissionInvalid
 from forms.fieldtypes.structure import CalculatedField, NoteField
 from forms.schema import FieldSpec, FormSchema
-from forms.validation import CleanData, rows_from_formdata, to_json_values, validate_submission
+from forms.validation import CleanData, to_json_values, validate_submission
 
 __all__ = [
     "FIELD_ID_PREFIX",
@@ -41,7 +41,6 @@ __all__ = [
     "error_id",
     "help_id",
     "initial_form_data",
-    "rows_from_formdata",
 ]
 
 FIELD_ID_PREFIX = "field-"

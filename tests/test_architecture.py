@@ -48,11 +48,6 @@ def test_ruff_is_clean() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-# Requester filings still reach forms.validation as the wizard's HTML post (multi-choice lists, group rows
-# named ``items-0-amount``); turning that post into plain values belongs in app/filing.py, not yet done.
-POST_READERS_LEFT = {"forms/validation.py"}
-
-
 def test_the_form_and_rule_languages_read_no_posted_forms() -> None:
     """Posted HTML forms (multi-dicts, input names such as ``option_label`` or ``days-0``) are read in app/;
     forms/ and rules/ take plain values."""
@@ -61,8 +56,6 @@ def test_the_form_and_rule_languages_read_no_posted_forms() -> None:
     offenders = []
     for path in sorted([*(ROOT / "forms").rglob("*.py"), *(ROOT / "rules").rglob("*.py")]):
         name = path.relative_to(ROOT).as_posix()
-        if name in POST_READERS_LEFT:
-            continue
         for node in ast.walk(ast.parse(path.read_text())):
             reads = isinstance(node, ast.Attribute) and node.attr == "getlist"
             reads |= isinstance(node, ast.Constant) and node.value == "getlist"

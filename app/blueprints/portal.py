@@ -8,7 +8,6 @@ from typing import Any
 from flask import Blueprint, abort, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
-from werkzeug.datastructures import MultiDict
 
 from app import case_pages
 from app.auth import current_user, require_roles
@@ -71,9 +70,9 @@ def new_case(slug: str) -> ResponseReturnValue:
     if not FlaskForm().validate_on_submit():
         abort(400)
 
-    def complete(raw: MultiDict[str, str], file_ids: dict[str, list[int]]) -> ResponseReturnValue:
+    def complete(answers: dict[str, Any], file_ids: dict[str, list[int]]) -> ResponseReturnValue:
         case = form_tokens.run_once(db.session, wizard.token, user, lambda: lifecycle.file_case(
-            db.session, case_type, raw, uploader=Uploader(user), file_ids=file_ids))
+            db.session, case_type, answers, uploader=Uploader(user), file_ids=file_ids))
         if isinstance(case, FormToken):  # a repeated post: show what the first one filed
             return see_other(url_for("portal.case", case_id=case.case_id, filed=1))
         return see_other(url_for("portal.case", case_id=case.id, filed=1))
@@ -96,9 +95,9 @@ def new_submission(slug: str) -> ResponseReturnValue:
     if not FlaskForm().validate_on_submit():
         abort(400)
 
-    def complete(raw: MultiDict[str, str], file_ids: dict[str, list[int]]) -> ResponseReturnValue:
+    def complete(answers: dict[str, Any], file_ids: dict[str, list[int]]) -> ResponseReturnValue:
         result = form_tokens.run_once(db.session, wizard.token, user, lambda: submissions.submit(
-            db.session, form_def, raw, uploader=Uploader(user), file_ids=file_ids, version=version))
+            db.session, form_def, answers, uploader=Uploader(user), file_ids=file_ids, version=version))
         if isinstance(result, FormToken):
             return see_other(url_for("portal.submission", submission_id=result.submission_id))
         return see_other(url_for("portal.submission", submission_id=result[0].id))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from flask import Blueprint, abort, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
-from werkzeug.datastructures import MultiDict
 
 from app.auth import current_user
 from app.blueprints.portal import _fileable_case_type, case_type_wizard, wizard_page
@@ -49,15 +49,15 @@ def request_form(slug: str) -> ResponseReturnValue:
     if request.form.get(HONEYPOT):
         raise ValidationFailed("This request looks automated and was not filed.")
 
-    def complete(raw: MultiDict[str, str], file_ids: dict[str, list[int]]) -> ResponseReturnValue:
-        email = raw.get("email", "") if isinstance(raw.get("email"), str) else ""
+    def complete(answers: dict[str, Any], file_ids: dict[str, list[int]]) -> ResponseReturnValue:
+        email = answers.get("email", "") if isinstance(answers.get("email"), str) else ""
         if user is not None and user.has_role("requester"):
             case = form_tokens.run_once(db.session, wizard.token, user, lambda: lifecycle.file_case(
-                db.session, case_type, raw, uploader=uploader, file_ids=file_ids))
+                db.session, case_type, answers, uploader=uploader, file_ids=file_ids))
             case_id = case.case_id if isinstance(case, FormToken) else case.id
             return see_other(url_for("portal.case", case_id=case_id, filed=1))
         filed = form_tokens.run_once(db.session, wizard.token, None, lambda: lifecycle.file_case_anonymously(
-            db.session, case_type, raw, uploader=uploader, file_ids=file_ids, contact_email=email))
+            db.session, case_type, answers, uploader=uploader, file_ids=file_ids, contact_email=email))
         if isinstance(filed, FormToken):  # the tracking link is shown once, to the first post only
             raise Conflict("This request was already received. Use the tracking link shown after sending it "
                            "(it was also sent by e-mail).")

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal
-from pathlib import Path
 
 from forms.definitions import load_definition
 from forms.display import EMPTY, display_rows, display_value
 from forms.schema import FieldSpec, Option
-
-COMPLAINT = json.loads((Path(__file__).resolve().parent.parent / "fixtures" / "complaint.form.json").read_text())
+from tests.support.complaint import complaint_document
 
 
 def test_values_read_as_people_expect() -> None:
@@ -30,7 +27,7 @@ def test_values_read_as_people_expect() -> None:
 
 
 def test_rows_follow_the_form_and_skip_headings_and_empty_answers() -> None:
-    schema = load_definition(COMPLAINT)
+    schema = load_definition(complaint_document())
     rows = display_rows(schema, {"name": "Ada", "severity": "critical", "category": "other",
                                  "other_category": "Courier"})
     assert [(r.key, r.text) for r in rows] == [("name", "Ada"), ("severity", "Critical"), ("category", "Other"),

@@ -21,10 +21,10 @@ from forms.validation import (
     check_upload,
     defaults,
     from_json_values,
-    rows_from_formdata,
     to_json_values,
     validate_submission,
 )
+from tests.support.forms import order_form_document
 
 OnePage = Callable[..., dict[str, Any]]
 PDF_REF = {"id": "f1", "name": "invoice.pdf", "size": 1200, "content_type": "application/pdf"}
@@ -62,12 +62,6 @@ def test_keys_that_are_not_fields_are_dropped(complaint: FormSchema, valid_compl
     raw = {**valid_complaint, "state": "closed", "assignee": "mallory@example.com", "about_you": "x", "__class__": 1}
     clean = validate_submission(complaint, raw)
     assert not {"state", "assignee", "about_you", "__class__"} & set(clean)
-
-
-def test_html_post_and_json_give_the_same_result(
-    complaint: FormSchema, valid_complaint: dict[str, Any], post: Callable[[dict[str, Any]], Any]
-) -> None:
-    assert validate_submission(complaint, post(valid_complaint)) == validate_submission(complaint, valid_complaint)
 
 
 def test_every_error_is_listed_in_form_order(complaint: FormSchema) -> None:
@@ -332,40 +326,8 @@ def test_pattern_must_match_the_whole_value(one_page: OnePage) -> None:
 
 
 @pytest.fixture
-def order_form(one_page: OnePage) -> FormSchema:
-    return load_definition(
-        one_page(
-            {"type": "currency", "key": "shipping", "label": "Shipping", "currency": "EUR"},
-            {
-                "type": "group",
-                "key": "items",
-                "label": "Items",
-                "min_rows": 1,
-                "max_rows": 3,
-                "fields": [
-                    {"type": "short_text", "key": "item", "label": "Item", "required": True},
-                    {"type": "integer", "key": "qty", "label": "Quantity", "min": 1, "default": 1},
-                    {"type": "currency", "key": "price", "label": "Price", "currency": "EUR", "required": True},
-                    {"type": "yes_no", "key": "gift", "label": "Gift?"},
-                    {
-                        "type": "short_text",
-                        "key": "message",
-                        "label": "Gift message",
-                        "required": True,
-                        "visible_if": {"field": "gift", "op": "is_true"},
-                    },
-                    {"type": "calculated", "key": "line", "label": "Line total", "expression": "qty * price"},
-                ],
-            },
-            {
-                "type": "calculated",
-                "key": "total",
-                "label": "Total",
-                "expression": "sum(items.line) + shipping",
-                "decimals": 2,
-            },
-        )
-    )
+def order_form() -> FormSchema:
+    return load_definition(order_form_document())
 
 
 def test_group_rows_from_json(order_form: FormSchema) -> None:
@@ -389,27 +351,6 @@ def test_group_rows_from_json(order_form: FormSchema) -> None:
         },
     ]
     assert clean["total"] == Decimal("22.95")
-
-
-def test_group_rows_from_an_html_post(order_form: FormSchema, post: Callable[[dict[str, Any]], Any]) -> None:
-    raw = post(
-        {
-            "shipping": "0",
-            "items-0-item": "Mug",
-            "items-0-qty": "2",
-            "items-0-price": "7.50",
-            "items-1-item": "",
-            "items-1-qty": "1",
-            "items-1-price": "",  # untouched blank row: ignored
-            "items-2-item": "Pen",
-            "items-2-qty": "",
-            "items-2-price": "1",
-        }
-    )
-    clean = validate_submission(order_form, raw)
-    assert [row["item"] for row in clean["items"]] == ["Mug", "Pen"]
-    assert clean["items"][1]["line"] is None  # no quantity: the line total is empty, not an error
-    assert clean["total"] == Decimal("15.00")
 
 
 def test_group_errors_name_row_and_field(order_form: FormSchema) -> None:
@@ -436,21 +377,6 @@ def test_group_row_limits(order_form: FormSchema) -> None:
     assert errors_of(order_form, {"items": [row, "junk"]}) == {
         "items.1": ["Each row must be an object of field values."]
     }
-
-
-def test_rows_from_formdata(order_form: FormSchema, post: Callable[[dict[str, Any]], Any]) -> None:
-    group = order_form.field("items")
-    raw = post(
-        {
-            "items-10-item": "b",
-            "items-2-item": "a",
-            "items-2-qty": "1",
-            "items-x-item": "no",
-            "other-0-item": "no",
-            "items-0-unknown": "no",
-        }
-    )
-    assert rows_from_formdata(raw, group) == [{"item": "a", "qty": "1"}, {"item": "b"}]
 
 
 # --- pages -------------------------------------------------------------------------------------

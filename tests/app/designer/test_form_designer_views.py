@@ -3,7 +3,6 @@ builder, the side panel's properties, and the words of its announcements."""
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -17,7 +16,7 @@ from forms import editing
 from forms.definitions import load_definition
 from forms.errors import DefinitionError
 from forms.fieldtypes import FIELD_TYPES
-from tests.forms.conftest import COMPLAINT
+from tests.support.complaint import complaint_document
 
 
 def problems(document: dict[str, Any]) -> list[tuple[str | None, str]]:
@@ -30,7 +29,7 @@ def problems(document: dict[str, Any]) -> list[tuple[str | None, str]]:
 
 @pytest.fixture
 def doc() -> dict[str, Any]:
-    return copy.deepcopy(COMPLAINT)
+    return complaint_document()
 
 
 def test_problems_are_placed_on_their_field_page_and_form(doc: dict[str, Any]) -> None:
