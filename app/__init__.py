@@ -119,6 +119,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(documents.bp)
     register_designers(app)
+    from app.privacy import register_privacy
+
+    register_privacy(app)
     app.register_blueprint(api_bp)
     from app import health
 

@@ -19,7 +19,8 @@ from case_types.errors import CasesError, ValidationFailed
 from case_types.workflow import CaseTypeSpec, Transition
 from cases import access, accounts, approvals, audit, case_versions, lifecycle, submissions, tasks
 from cases.errors import CaseChanged
-from cases.models import Case, User
+from cases.models import Case, LegalHold, User
+from cases.privacy import holds
 from cases.read import timeline
 from cases.submissions import Uploader
 from forms.display import Row, display_rows
@@ -52,6 +53,8 @@ class CasePage:
     tasks: list[Any] = field(default_factory=list)
     workable_tasks: set[int] = field(default_factory=set)
     documents: DocumentSection | None = None
+    # Legal holds in force on the case (staff and auditors see them; the requester does not).
+    holds: list[LegalHold] = field(default_factory=list)
 
 
 def _fields_form(case: Case, keys: set[str], prefix: str) -> Any:
@@ -91,6 +94,7 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
         tasks=(checklist := tasks.tasks_of(session, case)),
         workable_tasks=tasks.workable(session, user, checklist) if case.is_open else set(),
         documents=document_section(session, case, user),
+        holds=holds.holds_of(session, case) if not public else [],
     )
 
 

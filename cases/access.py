@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload, scoped_session
 from case_types import workflow
 from case_types.errors import NotFound
 from cases.models import Approval, Case, QueueMember, Role, Task, User
+from cases.privacy.holds import with_held
 
 _MEMBERSHIPS = "casework_queue_ids"
 
@@ -100,7 +101,7 @@ def get_case_for(session: Session, case_id: int, user: User) -> Case:
     """The case if `user` may see it; otherwise NotFound, as if it did not exist."""
     # The case page and the API read the version it was filed under and its requester: same query.
     case = session.get(Case, case_id, options=[joinedload(Case.case_type_version),
-                                                joinedload(Case.requester).joinedload(User.role_rows)])
+                                                joinedload(Case.requester).joinedload(User.role_rows), with_held()])
     if case is None or not can_view(session, user, case):
         raise NotFound("No such case.")
     return case

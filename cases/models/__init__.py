@@ -9,6 +9,7 @@ from cases.models.checkpoints import Checkpoint, CheckpointLeaf
 from cases.models.definitions import Definition, DefinitionVersion
 from cases.models.documents import CHECK_STATUSES, DOCUMENT_STATUSES, DOSSIER, Document, DocumentCheck
 from cases.models.form_tokens import FormToken
+from cases.models.holds import LegalHold
 from cases.models.idempotency import IdempotencyKey
 from cases.models.identities import UserIdentity
 from cases.models.notifications import OutboxMessage
@@ -50,6 +51,7 @@ __all__ = [
     "DocumentCheck",
     "FormToken",
     "IdempotencyKey",
+    "LegalHold",
     "LoginSession",
     "OutboxMessage",
     "PendingRegistration",

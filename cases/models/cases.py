@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from cases.models.accounts import Queue, User
 from cases.models.base import Base
@@ -58,6 +58,9 @@ class Case(Base):
     closed_at: Mapped[datetime | None]
     # Optimistic locking: every UPDATE checks and bumps it; a stale writer gets a conflict.
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    # Whether a legal hold covers the case, when the query asked (cases.privacy.holds.with_held); else None.
+    held: Mapped[bool | None] = query_expression()
 
     __mapper_args__ = {"version_id_col": lock_version}
 

@@ -55,6 +55,7 @@ BLUEPRINT_POLICY = {"admin": {ADMIN}, "work": {AGENT, ADMIN}, "portal": {REQUEST
 BLUEPRINT_POLICY["designer_case_types"] = {ADMIN}
 BLUEPRINT_POLICY["designer_forms"] = {ADMIN}
 BLUEPRINT_POLICY["designer_rules"] = {ADMIN}
+BLUEPRINT_POLICY["privacy"] = {ADMIN}
 # Documents (issue 6): downloads and the section follow the case's row-level access; drafts for the
 # case's agents, auditors and admins; retries for admins. The auditor workspace is the auditors' own.
 POLICY.update({

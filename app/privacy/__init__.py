@@ -1,0 +1,13 @@
+"""The privacy admin pages: legal holds, retention previews, erasure and access requests (cases.privacy)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_privacy(app: Flask) -> None:
+    """Register the privacy pages (one blueprint, one route module per topic)."""
+    from app.privacy import holds  # noqa: F401 - adds the legal hold pages
+    from app.privacy.blueprint import bp
+
+    app.register_blueprint(bp)
