@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from case_types.calendar import DEFAULT_CALENDAR, BusinessCalendar, read_calendar
-from case_types.document_templates import check_templates
+from case_types.template_checks import check_templates
 from case_types.workflow import (
     COLORS,
     KEY_RE,

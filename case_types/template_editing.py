@@ -3,7 +3,7 @@ document to a new one (the input is never changed).
 
 Admins compose templates from blocks; they never write JSON or Jinja. Each operation refuses only what
 would tangle the draft (an unknown template or block, a malformed value); everything else is stored and
-reported by the case type's loader at `documents[i]...` (case_types.document_templates.check_templates).
+reported by the case type's loader at `documents[i]...` (case_types.template_checks.check_templates).
 
 A template's `version` follows the published case type: unchanged templates keep the published number,
 a changed one gets the published number + 1, a new one 1 (`settle_versions`), however many edits it took.

@@ -49,8 +49,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from case_types.calendar import DEFAULT_CALENDAR, BusinessCalendar, dump_calendar
-from case_types.document_templates import diff_templates
 from case_types.errors import Conflict
+from case_types.template_checks import diff_templates
 
 SCHEMA_VERSION = 1
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")

@@ -13,7 +13,7 @@ import json
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -32,6 +32,7 @@ from cases.models import (
     Case,
     Comment,
     Definition,
+    DefinitionVersion,
     Queue,
     Role,
     StoredFile,
@@ -141,13 +142,8 @@ def case_by_tracking_token(session: Session, token: str) -> Case:
     return case
 
 
-def file_case(
-    session: Session, case_type: Definition, raw: Mapping[str, Any], *, uploader: Uploader,
-    file_ids: Mapping[str, Sequence[int]] | None = None, contact_email: str = "", clock: Clock = utcnow,
-    tracking_hash: str | None = None,
-) -> Case:
-    """File a case: validate against the pinned form, number it, put it in its initial state and queue."""
-    user = uploader.user
+def _open_version(case_type: Definition, user: User | None) -> DefinitionVersion:
+    """The version a new case is filed under, if the case type takes requests from this user."""
     if case_type.kind != "case_type" or case_type.archived or not case_type.open_for_requests \
             or case_type.latest_version is None:
         raise NotFound("This case type is not open for requests.")
@@ -155,7 +151,38 @@ def file_case(
         raise PermissionDenied("Log in to file this request.")
     if user is not None and not user.has_role(Role.REQUESTER):
         raise PermissionDenied("Only requesters file cases.")
-    version = case_type.latest_version
+    return case_type.latest_version
+
+
+def _routing_inputs(session: Session, case_type: Definition, version: DefinitionVersion, spec: workflow.CaseTypeSpec, *,
+                    email: str, user: User | None, now: datetime) -> tuple[dict[str, Queue], Any]:
+    """The rules' facts that need the database and every queue a decision may name, read in two queries
+    before the write transaction. Rules that cannot even compile are left to run_rules, which sends the
+    case to the fallback queue."""
+    try:
+        compiled = automation.compiled_for(session, case_type.slug, version, spec)
+    except automation.RULE_ERRORS:
+        compiled = None
+    queues = {q.slug: q for q in session.scalars(select(Queue).where(
+        Queue.slug.in_(sorted(automation.queues_named(compiled, spec)))))}
+    if spec.default_queue not in queues:
+        raise NotFound(f"Queue '{spec.default_queue}' does not exist.")
+    try:
+        prepared = recent.prepared_facts(session, compiled, case_type_id=case_type.id, contact_email=email,
+                                         requester_id=user.id if user else None, created_at=now)
+    except automation.RULE_ERRORS:
+        prepared = None
+    return queues, prepared
+
+
+def file_case(
+    session: Session, case_type: Definition, raw: Mapping[str, Any], *, uploader: Uploader,
+    file_ids: Mapping[str, Sequence[int]] | None = None, contact_email: str = "", clock: Clock = utcnow,
+    tracking_hash: str | None = None,
+) -> Case:
+    """File a case: validate against the pinned form, number it, put it in its initial state and queue."""
+    user = uploader.user
+    version = _open_version(case_type, user)
     # Everything that needs no write lock happens first: the definition from the per-process cache of
     # published versions, validation, the queue. The write transaction then only writes (and runs the rules).
     pinned = published(session, version)
@@ -166,22 +193,8 @@ def file_case(
     kept = {r["id"] for v in clean.values() if isinstance(v, list) for r in v if isinstance(r, Mapping) and "id" in r}
     email = (contact_email or (user.email if user else "")).strip().lower()[:254]
     now = clock()
-    # The rules' facts that need the database and every queue a decision may name, read in two queries.
-    # Rules that cannot even compile are left to run_rules, which sends the case to the fallback queue.
-    try:
-        compiled = automation.compiled_for(session, case_type.slug, version, spec)
-    except automation.RULE_ERRORS:
-        compiled = None
-    queues = {q.slug: q for q in session.scalars(select(Queue).where(
-        Queue.slug.in_(sorted(automation.queues_named(compiled, spec)))))}
-    queue = queues.get(spec.default_queue)
-    if queue is None:
-        raise NotFound(f"Queue '{spec.default_queue}' does not exist.")
-    try:
-        prepared = recent.prepared_facts(session, compiled, case_type_id=case_type.id, contact_email=email,
-                                         requester_id=user.id if user else None, created_at=now)
-    except automation.RULE_ERRORS:
-        prepared = None
+    queues, prepared = _routing_inputs(session, case_type, version, spec, email=email, user=user, now=now)
+    queue = queues[spec.default_queue]
     # keep_loaded: the user, case type and queue read above stay as read (on SQLite the read snapshot ends
     # without reloading them), and the response is answered from the objects written, not re-read.
     with transaction(session, keep_loaded=True):

@@ -13,11 +13,10 @@ from case_types.document_templates import (
     BlockDocument,
     HeadingBlock,
     block_document_to_dict,
-    check_templates,
-    diff_templates,
     parse_block_document,
     placeholders_in,
 )
+from case_types.template_checks import check_templates, diff_templates
 
 FIELDS = ("name", "email", "order_number", "description")
 LETTER: dict[str, Any] = json.loads((Path(__file__).resolve().parent.parent / "fixtures" /

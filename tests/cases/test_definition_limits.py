@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from case_types.document_templates import MAX_BLOCKS, MAX_TEMPLATES, check_templates
+from case_types.document_templates import MAX_BLOCKS, MAX_TEMPLATES
+from case_types.template_checks import check_templates
 from forms.definitions import load_definition
 from forms.errors import DefinitionError
 from forms.schema import MAX_FIELDS, MAX_OPTIONS, MAX_PAGES
