@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from case_types.adaptive import read_discretionary
 from case_types.calendar import DEFAULT_CALENDAR, BusinessCalendar, read_calendar
 from case_types.template_checks import check_templates
 from case_types.workflow import (
@@ -110,6 +111,10 @@ class _Loader:
         sla = self.sla(data.get("sla", []), state_keys, states, form)
         calendar = self.calendar(data.get("calendar"))
         documents = self.documents(data.get("documents"), form)
+        discretionary, problems = read_discretionary(
+            data.get("discretionary"), states={s.key: s.is_final for s in states}, queues=self.context.queues,
+            form_fields=form.families if form is not None else None, case_types=self.context.case_types)
+        self.problems.extend(problems)
         self.reachability(states, transitions, reopen, info_state if isinstance(info_state, str) else None,
                           rule_targets(data.get("rules")))
         if self.problems or form is None:
@@ -119,7 +124,7 @@ class _Loader:
             transitions=tuple(transitions), default_queue=queues["default_queue"],
             fallback_queue=queues["fallback_queue"], request_info_state=info_state, editable_fields=editable,
             reopen=reopen, sla=tuple(sla), documents=tuple(documents),
-            rules=data.get("rules"), calendar=calendar or DEFAULT_CALENDAR,
+            rules=data.get("rules"), calendar=calendar or DEFAULT_CALENDAR, discretionary=tuple(discretionary),
         )
 
     def form(self, data: Mapping[str, Any]) -> FormInfo | None:
@@ -227,7 +232,7 @@ class _Loader:
                     if field_key not in form.families:
                         self.problem(f"{path}required_fields", f"The form has no field '{field_key}'.", key)
             for extra in sorted(set(item) - {"key", "label", "from", "to", "who", "required_fields",
-                                             "comment_required", "confirm", "tasks"}):
+                                             "comment_required", "confirm", "tasks", "after_children"}):
                 self.problem(f"{path}{extra}", f"Unknown setting '{extra}'.", key)
             out.append(Transition(
                 key=key, label=label, sources=tuple(str(s) for s in sources), target=str(target), who=who,
@@ -235,6 +240,7 @@ class _Loader:
                 comment_required=self.flag(item, "comment_required", path, False, key),
                 confirm=self.text(item, "confirm", path, required=False, limit=500, key=key),
                 tasks=self.tasks(item.get("tasks", []), f"{path}tasks", key),
+                after_children=self.flag(item, "after_children", path, False, key),
             ))
         return out
 

@@ -37,6 +37,9 @@ A transition may create checklist tasks that queues work in parallel::
 The tasks belong to the state the transition leads to; the case cannot leave that state while one of
 its required tasks is open (see cases.tasks). Members of a task's queue see the case and complete it.
 
+Work beyond the modelled path (tasks agents or rules start, child cases, transitions that wait for the
+child cases) is described in case_types.adaptive.
+
 Reading and checking a document is case_types.loading (load_case_type); this module is the loaded model,
 who may fire a transition, and the canonical dump, diff and starter document.
 """
@@ -46,11 +49,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from case_types.calendar import DEFAULT_CALENDAR, BusinessCalendar, dump_calendar
 from case_types.errors import Conflict
 from case_types.template_checks import diff_templates
+
+if TYPE_CHECKING:
+    from case_types.adaptive import ChildCaseType, Discretionary
 
 SCHEMA_VERSION = 1
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -69,7 +75,7 @@ MAX_SLA_TARGETS = 2 * MAX_STATES  # a response and a resolution target per state
 MAX_DAYS_BEFORE = 3650
 TOP_KEYS = {"schema_version", "name", "description", "prefix", "form", "form_version", "states", "transitions",
             "default_queue", "fallback_queue", "request_info_state", "editable_fields", "reopen", "sla",
-            "documents", "rules", "calendar"}
+            "documents", "rules", "calendar", "discretionary"}
 
 
 class TransitionNotAllowed(Conflict):
@@ -127,6 +133,8 @@ class Transition:
     comment_required: bool = False
     confirm: str = ""
     tasks: tuple[TaskSpec, ...] = ()
+    # Waits for the case's child cases: refused while one is open, fired by itself when the last closes.
+    after_children: bool = False
 
     def leaves(self, state: str) -> bool:
         return "*" in self.sources or state in self.sources
@@ -166,6 +174,8 @@ class Context:
     queues: frozenset[str]
     forms: Mapping[tuple[str, int], FormInfo]
     latest_form_versions: Mapping[str, int] = field(default_factory=dict)
+    # The published case types a child case may be of; None: not checked (a version already published).
+    case_types: Mapping[str, ChildCaseType] | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +196,8 @@ class CaseTypeSpec:
     rules: Any = None
     # What "business hours" mean for this case type's targets; the default one when the document names none.
     calendar: BusinessCalendar = DEFAULT_CALENDAR
+    # The work agents and rules may start beyond the modelled path (case_types.adaptive).
+    discretionary: tuple[Discretionary, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -209,6 +221,9 @@ class CaseTypeSpec:
 
     def sla_for(self, state: str) -> list[SlaTarget]:
         return [t for t in self.sla if t.state == state]
+
+    def discretionary_item(self, key: str) -> Discretionary | None:
+        return next((item for item in self.discretionary if item.key == key), None)
 
 
 @dataclass(frozen=True)
@@ -268,7 +283,8 @@ def dump_case_type(spec: CaseTypeSpec) -> dict[str, Any]:
             "required_fields": list(t.required_fields), "comment_required": t.comment_required,
             "confirm": t.confirm,
             **({"tasks": [{"key": k.key, "label": k.label, "queue": k.queue, "required": k.required}
-                          for k in t.tasks]} if t.tasks else {})} for t in spec.transitions],
+                          for k in t.tasks]} if t.tasks else {}),
+            **({"after_children": True} if t.after_children else {})} for t in spec.transitions],
         "default_queue": spec.default_queue, "fallback_queue": spec.fallback_queue,
         "editable_fields": {k: list(v) for k, v in spec.editable_fields.items()},
         "sla": [{"state": t.state, "kind": t.kind, "field": t.field, "days_before": t.days_before} if t.field
@@ -285,6 +301,8 @@ def dump_case_type(spec: CaseTypeSpec) -> dict[str, Any]:
         document["rules"] = spec.rules
     if spec.calendar != DEFAULT_CALENDAR:
         document["calendar"] = dump_calendar(spec.calendar)
+    if spec.discretionary:
+        document["discretionary"] = [item.to_document() for item in spec.discretionary]
     return document
 
 
@@ -292,7 +310,8 @@ def diff_case_types(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
     """Readable changes between two case-type documents (by state, transition and setting)."""
     changes: list[str] = []
     for name in ("name", "description", "prefix", "form", "form_version", "default_queue", "fallback_queue",
-                 "request_info_state", "reopen", "editable_fields", "sla", "calendar", "rules"):
+                 "request_info_state", "reopen", "editable_fields", "sla", "calendar", "rules",
+                 "discretionary"):
         if before.get(name) != after.get(name):
             changes.append(f"{name.replace('_', ' ').capitalize()} changed from {before.get(name)!r} "
                            f"to {after.get(name)!r}.")

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, object_session
 
-from case_types import loading, workflow
+from case_types import adaptive, loading, workflow
 from case_types.errors import NotFound
 from cases.models import Case, Definition, DefinitionVersion, Role, User
 from cases.submissions import form_schema
@@ -31,6 +31,7 @@ def _spec_from(document_text: str, form_families: str) -> workflow.CaseTypeSpec:
     queues = {document["default_queue"], document["fallback_queue"]}
     queues.update(str(task.get("queue")) for transition in document.get("transitions", [])
                   for task in transition.get("tasks", []))
+    queues.update(adaptive.queues_of(document))
     context = workflow.Context(queues=frozenset(queues), forms={(slug, number): info})
     return loading.load_case_type(document, context)
 

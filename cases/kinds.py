@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from case_types import loading, workflow
+from case_types import adaptive, loading, workflow
 from cases import automation
 from cases.models import Definition, DefinitionVersion, Queue
 from forms.definitions import dump_definition, load_definition, parse_definition_file
@@ -127,7 +127,24 @@ def case_type_context(session: Session, document: Mapping[str, Any]) -> workflow
             info = form_info(session, slug, number)
             if info is not None:
                 forms[(slug, number)] = info
-    return workflow.Context(queues=queues, forms=forms, latest_form_versions=latest)
+    return workflow.Context(queues=queues, forms=forms, latest_form_versions=latest,
+                            case_types=_child_case_types(session, document))
+
+
+def _child_case_types(session: Session, document: Mapping[str, Any]) -> dict[str, adaptive.ChildCaseType]:
+    """The published case types the document's catalogue starts child cases of, with their forms' fields."""
+    items = document.get("discretionary")
+    slugs = {i.get("case_type") for i in items if isinstance(i, Mapping)} if isinstance(items, list) else set()
+    found: dict[str, adaptive.ChildCaseType] = {}
+    for definition in session.scalars(select(Definition).where(
+            Definition.kind == "case_type", Definition.slug.in_(sorted(s for s in slugs if isinstance(s, str))))):
+        if definition.latest_version is None:
+            continue
+        child = json.loads(definition.latest_version.document)
+        info = form_info(session, str(child.get("form")), int(child.get("form_version") or 0))
+        if info is not None:
+            found[definition.slug] = adaptive.ChildCaseType(slug=definition.slug, families=dict(info.families))
+    return found
 
 
 KINDS: dict[str, Kind] = {"form": FormKind(), "case_type": CaseTypeKind()}
