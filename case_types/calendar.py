@@ -16,7 +16,7 @@ Only `timezone` is required; the other parts default to Monday to Friday, 09:00 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
@@ -180,6 +180,24 @@ def _parse_time(raw: Any, *, end: bool) -> time | None:
     return time(hour, minute)
 
 
+def _read_holidays(holidays_raw: Any, problem: Callable[[str, str], None]) -> set[date]:
+    """The calendar's holidays; each entry that is not a date is reported at its index."""
+    holidays: set[date] = set()
+    if not isinstance(holidays_raw, list):
+        problem("holidays", "List the holidays as dates like 2026-12-25.")
+    elif len(holidays_raw) > MAX_HOLIDAYS:
+        problem("holidays", f"Use at most {MAX_HOLIDAYS} holidays.")
+    else:
+        for i, item in enumerate(holidays_raw):
+            try:
+                if not isinstance(item, str) or not _DATE_RE.match(item.strip()):
+                    raise ValueError
+                holidays.add(date.fromisoformat(item.strip()))
+            except ValueError:
+                problem(f"holidays[{i}]", f"'{item}' is not a date; write holidays like 2026-12-25.")
+    return holidays
+
+
 def read_calendar(raw: Any, path: str = "calendar") -> tuple[BusinessCalendar | None, list[tuple[str, str]]]:
     """A calendar from its document, and every problem as (path, message an admin understands)."""
     problems: list[tuple[str, str]] = []
@@ -225,21 +243,7 @@ def read_calendar(raw: Any, path: str = "calendar") -> tuple[BusinessCalendar | 
     if start is not None and end is not None and end != MIDNIGHT and end <= start:
         problem("end", f"The working day must end after it starts ({_format_time(start)}).")
 
-    holidays: set[date] = set()
-    holidays_raw = raw.get("holidays", [])
-    if not isinstance(holidays_raw, list):
-        problem("holidays", "List the holidays as dates like 2026-12-25.")
-    elif len(holidays_raw) > MAX_HOLIDAYS:
-        problem("holidays", f"Use at most {MAX_HOLIDAYS} holidays.")
-    else:
-        for i, item in enumerate(holidays_raw):
-            try:
-                if not isinstance(item, str) or not _DATE_RE.match(item.strip()):
-                    raise ValueError
-                holidays.add(date.fromisoformat(item.strip()))
-            except ValueError:
-                problem(f"holidays[{i}]", f"'{item}' is not a date; write holidays like 2026-12-25.")
-
+    holidays = _read_holidays(raw.get("holidays", []), problem)
     if problems or timezone is None or start is None or end is None:
         return None, problems
     return BusinessCalendar(timezone, frozenset(days), start, end, frozenset(holidays)), problems
