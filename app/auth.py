@@ -30,6 +30,13 @@ def current_user() -> User | None:
     return g.get("user")
 
 
+def signed_in_user() -> User:
+    """The user of a route that requires a login (the blueprint's role check has already made sure)."""
+    user = current_user()
+    assert user is not None
+    return user
+
+
 def load_logged_in_user() -> None:
     """Resolve the session cookie to a user once per request; a dead session is forgotten."""
     g.user = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, url_for
 from flask.typing import ResponseReturnValue
 
-from app.auth import current_user, require_roles
+from app.auth import require_roles, signed_in_user
 from app.extensions import db
 from app.htmx import render, see_other
 from app.webforms import (
@@ -28,11 +28,6 @@ from cases.models import Role, User
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 require_roles(bp, Role.ADMIN)
 
-
-def _actor() -> User:
-    user = current_user()
-    assert user is not None
-    return user
 
 
 @bp.get("/users")
@@ -63,8 +58,8 @@ def edit_user(user_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             accounts.update_profile(db.session, user, name=form.name.data or "")
-            accounts.set_roles(db.session, user, form.roles.data or [], actor=_actor())
-            accounts.set_active(db.session, user, bool(form.active.data), actor=_actor())
+            accounts.set_roles(db.session, user, form.roles.data or [], actor=signed_in_user())
+            accounts.set_active(db.session, user, bool(form.active.data), actor=signed_in_user())
             accounts.set_absent(db.session, user, bool(form.absent.data))
         except ValidationFailed as exc:
             problem = " ".join(apply_errors(form, exc.fields, fallback=exc.message)) or None
@@ -100,7 +95,7 @@ def create_user_token(user_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             _row, new_token = accounts.create_api_token(db.session, user, name=form.name.data or "",
-                                                         created_by=_actor())
+                                                         created_by=signed_in_user())
         except ValidationFailed as exc:
             apply_errors(form, exc.fields)
         except Conflict as exc:
@@ -112,7 +107,7 @@ def create_user_token(user_id: int) -> ResponseReturnValue:
 
 @bp.post("/tokens/<int:token_id>/revoke")
 def revoke_token(token_id: int) -> ResponseReturnValue:
-    row = accounts.revoke_api_token(db.session, token_id, actor=_actor())
+    row = accounts.revoke_api_token(db.session, token_id, actor=signed_in_user())
     flash(f"Token “{row.name}” revoked.", "success")
     return see_other(url_for("admin.edit_user", user_id=row.user_id))
 

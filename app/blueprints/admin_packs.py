@@ -12,13 +12,12 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField
 
-from app.auth import current_user
+from app.auth import signed_in_user
 from app.blueprints.admin import bp
 from app.extensions import db
 from app.htmx import render, see_other
 from app.webforms import ConfirmForm
 from case_types.errors import ValidationFailed
-from cases.models import User
 from cases.seed import packs as library
 
 
@@ -26,11 +25,6 @@ class PackUploadForm(FlaskForm):
     file = FileField("Pack (.zip)")
     update = BooleanField("Publish new versions if the pack is already loaded")
 
-
-def _admin() -> User:
-    user = current_user()
-    assert user is not None
-    return user
 
 
 def _page(*, problem: str | None = None, problems: dict[str, list[str]] | None = None,
@@ -66,7 +60,7 @@ def import_shipped(slug: str) -> ResponseReturnValue:
     if pack is None:
         abort(404)
     try:
-        result = library.import_pack(db.session, pack, actor=_admin(), update=request.form.get("update") == "y")
+        result = library.import_pack(db.session, pack, actor=signed_in_user(), update=request.form.get("update") == "y")
     except ValidationFailed as exc:
         return _refused(exc)
     return _done(result)
@@ -82,7 +76,7 @@ def upload_pack() -> ResponseReturnValue:
         return _refused(ValidationFailed("Choose a pack to upload.", {"file": ["Choose a .zip file."]}), upload=form)
     try:
         pack = library.read_zip(upload.stream.read(library.MAX_ZIP_BYTES + 1))
-        result = library.import_pack(db.session, pack, actor=_admin(), update=bool(form.update.data))
+        result = library.import_pack(db.session, pack, actor=signed_in_user(), update=bool(form.update.data))
     except ValidationFailed as exc:
         return _refused(exc, upload=form)
     return _done(result)

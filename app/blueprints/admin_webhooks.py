@@ -1,5 +1,4 @@
 """Admin: webhook subscriptions (the secret is shown once), their delivery logs, redelivery, the allow-list."""
-
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.auth import current_user
+from app.auth import signed_in_user
 from app.blueprints.admin import bp
 from app.extensions import db
 from app.htmx import render
@@ -38,8 +37,7 @@ class AllowListForm(FlaskForm):
 
 
 def _admin() -> User:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     return user
 
 

@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 
 from app import case_pages
 from app.api.proof import json_download, search_bundle
-from app.auth import current_user, require_roles
+from app.auth import require_roles, signed_in_user
 from app.checkpoints import make_checkpoint, public_key, signer
 from app.documents.checks import request_check
 from app.extensions import db
@@ -41,8 +41,7 @@ FORMATS = {"csv": "text/csv", "json": "application/json"}  # werkzeug adds "; ch
 
 
 def _me() -> User:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     return user
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from app.auth import current_user, home_url, log_in, log_out, login_required, safe_next
+from app.auth import current_user, home_url, log_in, log_out, login_required, safe_next, signed_in_user
 from app.extensions import db
 from app.htmx import render, see_other
 from app.webforms import (
@@ -101,8 +101,7 @@ def confirm_registration(token: str) -> ResponseReturnValue:
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 def profile() -> ResponseReturnValue:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     form = ProfileForm(obj=user)
     if form.validate_on_submit():
         accounts.update_profile(db.session, user, name=form.name.data or "")
@@ -114,8 +113,7 @@ def profile() -> ResponseReturnValue:
 @bp.post("/profile/password")
 @login_required
 def change_password() -> ResponseReturnValue:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
@@ -132,8 +130,7 @@ def change_password() -> ResponseReturnValue:
 @bp.post("/profile/tokens")
 @login_required
 def create_token() -> ResponseReturnValue:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     form = TokenForm()
     new_token = None
     status = 422
@@ -150,8 +147,7 @@ def create_token() -> ResponseReturnValue:
 @bp.post("/profile/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int) -> ResponseReturnValue:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     accounts.revoke_api_token(db.session, token_id, actor=user)
     return _tokens(token_form=TokenForm(formdata=None))
 
@@ -164,8 +160,7 @@ def _profile_page(*, profile_form: ProfileForm | None = None, password_form: Pas
                   token_form: TokenForm | None = None, new_token: str | None = None, status: int = 200,
                   partial: str | None = None) -> ResponseReturnValue:
     """The profile page (or one of its partials) with fresh forms where none are given."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     return render(
         "auth/profile.html", partial, status=status,
         profile_form=profile_form or ProfileForm(obj=user, formdata=None),

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
-from app.auth import check_roles, current_user, require_roles
+from app.auth import check_roles, require_roles, signed_in_user
 from app.case_pages import error_status
 from app.documents.pages import document_section, send_document
 from app.extensions import db
@@ -26,8 +26,7 @@ require_roles(bp)
 
 
 def _me() -> User:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     return user
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, send_file
 from flask.typing import ResponseReturnValue
 
-from app.auth import current_user, require_roles
+from app.auth import require_roles, signed_in_user
 from app.extensions import db
 from app.uploads import file_store
 from cases import access, lifecycle
@@ -18,8 +18,7 @@ require_roles(bp)
 @bp.get("/<int:file_id>")
 def download(file_id: int) -> ResponseReturnValue:
     """Always as an attachment (never rendered inline); the download is an audit event."""
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     stored = lifecycle.file_for(db.session, file_id, user)
     case = access.get_case_for(db.session, stored.case_id or 0, user)
     path = file_store(current_app).path(stored.storage_name)

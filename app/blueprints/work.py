@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
 from app import case_pages
-from app.auth import current_user, require_roles
+from app.auth import require_roles, signed_in_user
 from app.extensions import db
 from app.htmx import render, see_other
 from case_types.errors import ValidationFailed
@@ -25,8 +25,7 @@ require_roles(bp, Role.AGENT, Role.ADMIN)
 
 
 def _me() -> User:
-    user = current_user()
-    assert user is not None
+    user = signed_in_user()
     return user
 
 
