@@ -12,9 +12,13 @@ Importing this module imports pyHanko (about 2 s): the render child's forkserver
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import io
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from cryptography.hazmat.primitives import hashes
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -22,6 +26,7 @@ from pyhanko.pdf_utils.metadata import model as metadata_model
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -44,6 +49,21 @@ class _PdfAWriter(IncrementalPdfFileWriter):
 
 def sign_pdf(pdf: bytes, key: SigningKey, *, reason: str, name: str = "Casework") -> bytes:
     """The PDF with a PAdES B-B signature by `key` appended as an incremental update."""
+    signer, reserved = _signer(key)
+    meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, md_algorithm="sha256",
+                                        subfilter=SigSeedSubFilter.PADES, reason=reason, name=name)
+    writer = _PdfAWriter(io.BytesIO(pdf), strict=False)
+    return signers.PdfSigner(meta, signer=signer).sign_pdf(writer, bytes_reserved=reserved).getvalue()
+
+
+@functools.lru_cache(maxsize=4)
+def _signer(key: SigningKey) -> tuple[signers.SimpleSigner, int]:
+    """The signer of `key` and the room its signature takes in the file, once per key in a warm child.
+
+    The room is what pyHanko would estimate for each document (a dry-run signature: its DER length twice
+    over, as hex, and half as much again): it depends on the key and certificates only, and the dry run
+    cost as much CPU as the real signature.
+    """
     certificates = list(load_certs_from_pemder_data(key.cert_pem))
     chain = list(load_certs_from_pemder_data(key.chain_pem)) if key.chain_pem else []
     signer = signers.SimpleSigner(
@@ -51,10 +71,10 @@ def sign_pdf(pdf: bytes, key: SigningKey, *, reason: str, name: str = "Casework"
         signing_key=load_private_key_from_pemder_data(key.key_pem, passphrase=key.password),
         cert_registry=SimpleCertificateStore.from_certs([*certificates, *chain]),
     )
-    meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, md_algorithm="sha256",
-                                        subfilter=SigSeedSubFilter.PADES, reason=reason, name=name)
-    writer = _PdfAWriter(io.BytesIO(pdf), strict=False)
-    return signers.PdfSigner(meta, signer=signer).sign_pdf(writer).getvalue()
+    dry_run = signer.async_sign(hashes.Hash(hashes.SHA256()).finalize(), "sha256", use_pades=True, dry_run=True,
+                                signed_attr_settings=PdfCMSSignedAttributes(signing_time=datetime.now(UTC)))
+    hex_length = len(asyncio.run(dry_run).dump()) * 2
+    return signer, hex_length + 2 * (hex_length // 4)
 
 
 @dataclass(frozen=True, slots=True)
