@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.uploads import file_store
-from cases import outbox, sla_sweep, uploads
+from cases import change_requests, outbox, sla_sweep, uploads
 from cases.clock import utcnow
 from cases.context import request_context, request_id
 from cases.database import checkpoint
@@ -425,13 +425,17 @@ def deliver_outbox() -> int:
 @job("sla_sweep")
 def periodic_sweep() -> int:
     """The periodic sweep: fire the SLA warnings and breaches that are due (each exactly once, whoever else
-    sweeps), sign a checkpoint of the audit chains if anything changed since the last one, and remove uploads
-    that nothing took within a day (cases.uploads)."""
+    sweeps), publish the approved changes scheduled for now (cases.change_requests), sign a checkpoint of the
+    audit chains if anything changed since the last one, and remove uploads that nothing took within a day
+    (cases.uploads)."""
     from app.checkpoints import checkpoint_if_changed
 
     fired = sla_sweep.sweep(db.session, clock=utcnow)
     if fired:
         log.info("SLA sweep fired %s warnings and breaches", fired)
+    published = change_requests.publish_due(db.session, clock=utcnow)
+    if published:
+        log.info("Published %s scheduled changes", published)
     checkpoint_if_changed()
     removed = uploads.sweep_orphans(db.session, file_store(current_app))
     if removed:

@@ -384,8 +384,9 @@ def queues_of(session: Session, user: User) -> Sequence[Queue]:
 
 # ---------------------------------------------------------------- settings
 
-# sso_group_mapping: see cases/sso.py.
-SETTING_DEFAULTS = {"registration_open": "false", "webhook_allow_list": "", "sso_group_mapping": "{}"}
+# sso_group_mapping: see cases/sso.py; definition_review_required: see cases/change_requests.py.
+SETTING_DEFAULTS = {"registration_open": "false", "webhook_allow_list": "", "sso_group_mapping": "{}",
+                    "definition_review_required": "false"}
 
 
 def get_setting(session: Session, key: str) -> str:

@@ -17,10 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from case_types.errors import Conflict, NotFound, ValidationFailed
-from cases import audit
+from cases import accounts, audit
 from cases.clock import Clock, utcnow
+from cases.errors import PermissionDenied
 from cases.kinds import kind_of
-from cases.models import Definition, DefinitionVersion, User
+from cases.models import ChangeRequest, Definition, DefinitionVersion, User
 from cases.uow import transaction
 from forms.errors import DefinitionError, DefinitionProblem
 from forms.text import find_bad_text, text_problem
@@ -209,11 +210,24 @@ def save_draft(
     return draft_problems(session, definition)
 
 
+def review_required(session: Session, definition: Definition) -> bool:
+    """Four-eyes review: on for this definition, or instance-wide (off for a new instance)."""
+    return definition.review_required or accounts.get_setting(session, "definition_review_required") == "true"
+
+
 def publish(
-    session: Session, definition: Definition, *, actor: User, change_note: str = "", clock: Clock = utcnow
+    session: Session, definition: Definition, *, actor: User, change_note: str = "", clock: Clock = utcnow,
+    change: ChangeRequest | None = None,
 ) -> DefinitionVersion:
-    """Freeze the draft as version N+1; refuses a draft with problems, or one identical to version N."""
+    """Freeze the draft as version N+1; refuses a draft with problems, or one identical to version N.
+
+    While review is required only an approved change request publishes (`change`, see
+    cases.change_requests), and only while the draft is still exactly the snapshot that was approved.
+    """
     spec = kind_of(definition.kind)
+    if change is None and review_required(session, definition):
+        raise PermissionDenied(f"Review is required before this {spec.label} is published: submit the draft for "
+                               "review, and publish it once another admin has approved it.")
     try:
         loaded = spec.load(session, draft_document(definition))
     except DefinitionError as exc:
@@ -229,16 +243,33 @@ def publish(
         raise ValidationFailed(str(text_problem(note)), {"change_note": [str(text_problem(note))]})
     changes = _change_lines(definition, version_document(latest), document) if latest else []
     with transaction(session):
+        if change is not None:
+            _claim_approved(session, definition, change, text)
         # Through the relationship, so the definition's versions include it whether or not they were loaded.
         version = DefinitionVersion(
             definition=definition, number=(latest.number + 1) if latest else 1, document=text,
             sha256=hashlib.sha256(text.encode()).hexdigest(), change_note=note, published_at=clock(),
             published_by_id=actor.id)
         session.add(version)
-        audit.append(session, definition.stream, f"{definition.kind}.published",
-                     {"version": version.number, "sha256": version.sha256, "note": note, "changes": changes},
-                     actor=actor, clock=clock)
+        payload: dict[str, Any] = {"version": version.number, "sha256": version.sha256, "note": note,
+                                   "changes": changes}
+        if change is not None:
+            payload["change_request"] = change.id
+            change.status, change.version_number, change.publish_at = "published", version.number, None
+        audit.append(session, definition.stream, f"{definition.kind}.published", payload, actor=actor, clock=clock)
     return version
+
+
+def _claim_approved(session: Session, definition: Definition, change: ChangeRequest, text: str) -> None:
+    """Under the row lock: the change is still approved (nobody published or withdrew it meanwhile) and the
+    draft is still exactly its snapshot (nobody edited it since the review)."""
+    locked = session.scalar(select(ChangeRequest).where(ChangeRequest.id == change.id)
+                            .with_for_update().execution_options(populate_existing=True))
+    if locked is None or locked.definition_id != definition.id or locked.status != "approved":
+        raise Conflict("Only an approved change can be published, and this one is not (or no longer) approved.")
+    if locked.draft_revision != definition.draft_revision or locked.document != text:
+        raise Conflict("The draft was changed after this change was submitted for review; submit the draft "
+                       "for review again.")
 
 
 def set_availability(
@@ -287,9 +318,15 @@ def import_document(
 ) -> Definition:
     """Load a definition file into `slug` (created if new) as its draft, optionally publishing it.
 
-    The whole file is validated first; a bad file changes nothing.
+    The whole file is validated first; a bad file changes nothing, and neither does publishing a
+    definition whose review is required (it goes through a change request instead).
     """
     spec = kind_of(kind)
+    existing = find_definition(session, kind, slug)
+    if publish_now and (review_required(session, existing) if existing is not None
+                        else accounts.get_setting(session, "definition_review_required") == "true"):
+        raise PermissionDenied(f"Review is required before a {spec.label} is published: import it without "
+                               "publishing, then submit the draft for review in the designer.")
     try:
         loaded = spec.parse_file(session, raw)
     except DefinitionError as exc:
@@ -297,7 +334,7 @@ def import_document(
                                problems_as_fields(exc.errors)) from None
     document = spec.dump(loaded)
     title = str(document.get("title") or document.get("name") or slug)
-    definition = find_definition(session, kind, slug)
+    definition = existing
     if definition is None:
         definition = create(session, kind, slug=slug, title=title, actor=actor, clock=clock, document=document)
     else:

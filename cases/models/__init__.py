@@ -6,7 +6,7 @@ from cases.models.automation import Approval, AssignmentCursor
 from cases.models.base import Base, UTCDateTime
 from cases.models.cases import PRIORITIES, Case, CaseCounter, Comment
 from cases.models.checkpoints import Checkpoint, CheckpointLeaf
-from cases.models.definitions import Definition, DefinitionVersion
+from cases.models.definitions import CHANGE_STATUSES, ChangeRequest, Definition, DefinitionVersion
 from cases.models.documents import CHECK_STATUSES, DOCUMENT_STATUSES, DOSSIER, Document, DocumentCheck
 from cases.models.form_tokens import FormToken
 from cases.models.holds import LegalHold
@@ -25,6 +25,7 @@ from cases.models.webhooks import (
 )
 
 __all__ = [
+    "CHANGE_STATUSES",
     "CHECK_STATUSES",
     "DELIVERY_STATUSES",
     "DOCUMENT_STATUSES",
@@ -41,6 +42,7 @@ __all__ = [
     "Base",
     "Case",
     "CaseCounter",
+    "ChangeRequest",
     "Checkpoint",
     "CheckpointLeaf",
     "Comment",

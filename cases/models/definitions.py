@@ -35,6 +35,8 @@ class Definition(Base):
     open_for_requests: Mapped[bool] = mapped_column(Boolean, default=True)
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Four-eyes review for this definition alone (the instance-wide setting may require it for all).
+    review_required: Mapped[bool] = mapped_column(Boolean, default=False)
 
     # Loaded when asked for: lists of cases join their case type without pulling every version along.
     versions: Mapped[list[DefinitionVersion]] = relationship(
@@ -71,3 +73,39 @@ class DefinitionVersion(Base):
     definition: Mapped[Definition] = relationship(back_populates="versions")
     # Read by the version pages only; eager loading it (and the user's roles) cost every filing 6 queries.
     published_by: Mapped[User | None] = relationship()
+
+
+#: pending -> approved -> published, or pending -> rejected; pending or approved -> withdrawn.
+CHANGE_STATUSES = ("pending", "approved", "rejected", "withdrawn", "published")
+
+
+class ChangeRequest(Base):
+    """A draft submitted for review: the snapshot of the draft (and its revision) that a second admin
+    approves or rejects, and that is published exactly as approved, now or at `publish_at`."""
+
+    __tablename__ = "change_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    document: Mapped[str] = mapped_column(Text)
+    draft_revision: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime]
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision_comment: Mapped[str] = mapped_column(Text, default="")
+    # When an approved change takes effect on its own (the periodic sweep publishes it), and who said so.
+    publish_at: Mapped[datetime | None] = mapped_column(index=True)
+    scheduled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version_number: Mapped[int | None] = mapped_column(Integer)
+
+    definition: Mapped[Definition] = relationship()
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    scheduled_by: Mapped[User | None] = relationship(foreign_keys=[scheduled_by_id])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("pending", "approved")
