@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from case_types.errors import ValidationFailed
-from cases import accounts, definitions, lifecycle, rule_testing
+from cases import accounts, definitions, lifecycle, rule_backtest, rule_testing
 from cases.models import Deadline, Definition, User
 from cases.read import notices, queries
 from cases.rule_testing import SampleCase
@@ -140,7 +140,7 @@ def test_back_test_compares_the_draft_with_what_is_published(session: Session, a
     publish(session, admin, complaint_type, ESCALATE)
     filed = [file(session, complaint_type, requester, severity=s) for s in ("low", "critical", "high", "low")]
     # The draft: critical complaints skip the queue and go straight to work; the rest as before.
-    report = rule_testing.backtest_draft(session, complaint_type, with_rules(CRITICAL, ESCALATE))
+    report = rule_backtest.backtest_draft(session, complaint_type, with_rules(CRITICAL, ESCALATE))
     assert (report.published_version, report.evaluated, report.changed, report.unchanged) == (2, 4, 1, 3)
     (change,) = report.changes
     assert change.ref == filed[1].ref and change.case_id == filed[1].id
@@ -154,32 +154,32 @@ def test_back_test_compares_the_draft_with_what_is_published(session: Session, a
     assert dict(report.by_action)["Move to state"] == 1
     assert report.disagreements == [] and report.failures == []
     assert report.seconds >= 0 and "as it was filed" in report.basis
-    only_two = rule_testing.backtest_draft(session, complaint_type, with_rules(CRITICAL, ESCALATE), limit=2)
+    only_two = rule_backtest.backtest_draft(session, complaint_type, with_rules(CRITICAL, ESCALATE), limit=2)
     assert only_two.evaluated == 2  # the newest two
     with pytest.raises(ValidationFailed):
-        rule_testing.backtest_draft(session, complaint_type, with_rules(CRITICAL), limit=1001)
+        rule_backtest.backtest_draft(session, complaint_type, with_rules(CRITICAL), limit=1001)
 
 
 def test_back_test_of_a_draft_with_problems_or_without_published_rules(session: Session, admin: User,
                                                                       requester: User, complaint_type: Definition,
                                                                       escalations: Any) -> None:
     file(session, complaint_type, requester, severity="critical")
-    blocked = rule_testing.backtest_draft(session, complaint_type, with_rules({**CRITICAL, "actions": []}))
+    blocked = rule_backtest.backtest_draft(session, complaint_type, with_rules({**CRITICAL, "actions": []}))
     assert blocked.blocked and blocked.evaluated == 0
-    report = rule_testing.backtest_draft(session, complaint_type, with_rules(CRITICAL))
+    report = rule_backtest.backtest_draft(session, complaint_type, with_rules(CRITICAL))
     assert (report.published_version, report.changed) == (1, 1)
     assert report.changes[0].before.rule_id is None
     # A case whose stored data no longer reads as its form says is reported, not guessed about.
     broken = file(session, complaint_type, requester)
     broken.data = json.dumps({**json.loads(broken.data), "severity": ["not", "a", "choice"]})
     session.commit()
-    report = rule_testing.backtest_draft(session, complaint_type, with_rules(CRITICAL), trigger="case.updated")
+    report = rule_backtest.backtest_draft(session, complaint_type, with_rules(CRITICAL), trigger="case.updated")
     assert [(p.ref, p.message.split(":")[0]) for p in report.failures] == [(broken.ref, "draft")]
     assert (report.evaluated, report.unchanged + report.changed + len(report.failures)) == (2, 2)
     # Published rules that no longer fit (their queue was switched off) are reported, not trusted.
     publish(session, admin, complaint_type, ESCALATE)
     accounts.update_queue(session, escalations, name="Escalations", description="", active=False)
-    stale = rule_testing.backtest_draft(session, complaint_type, with_rules(CRITICAL))
+    stale = rule_backtest.backtest_draft(session, complaint_type, with_rules(CRITICAL))
     assert any("no longer fit" in note for note in stale.notes)
 
 
@@ -190,7 +190,7 @@ def test_back_test_on_transitions_uses_each_case_s_last_transition(session: Sess
                  "actions": [{"type": "add_tag", "tag": "started"}]}
     moved, still = file(session, complaint_type, requester), file(session, complaint_type, requester)
     lifecycle.transition(session, moved, "start", agent)
-    report = rule_testing.backtest_draft(session, complaint_type, with_rules(tag_start), trigger="case.transitioned")
+    report = rule_backtest.backtest_draft(session, complaint_type, with_rules(tag_start), trigger="case.transitioned")
     assert [c.ref for c in report.changes] == [moved.ref] and report.evaluated == 2
     assert still.ref not in [c.ref for c in report.changes]
 

@@ -4,7 +4,7 @@ with pickers (never syntax), try them on a sample case and back-test them on the
 Each edit is one request: one step of rules.editing applied to the draft's rules, saved with the draft
 revision the page showed (a stale page gets 409 and a reload link), answered with the re-rendered
 workspace (its htmx partial) or, without htmx, a redirect. Trying and back-testing are
-cases.rule_testing; nothing here writes a case.
+cases.rule_testing and cases.rule_backtest; nothing here writes a case.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from app.designer.rules.workspace import Submitted, arity, build_workspace, dom_
 from app.extensions import db
 from app.htmx import is_htmx, render
 from case_types.errors import Conflict, ValidationFailed
-from cases import definitions, rule_testing
+from cases import definitions, rule_backtest, rule_testing
 from cases.inputs import parse_count
 from cases.models import Definition, Role
 from rules import ACTIONS, TRIGGERS
@@ -77,7 +77,7 @@ def _context(definition: Definition, **kwargs: Any) -> dict[str, Any]:
     workspace = build_workspace(definition, draft, submitted=submitted, **kwargs)
     return {"definition": definition, "ws": workspace, "draft": draft, "oob_status": is_htmx(),
             "sample": sample_panel(draft, document, rule_testing.draft_form_schema(db.session, document)),
-            "backtest_form": backtest_form(), "max_backtest": rule_testing.MAX_BACKTEST}
+            "backtest_form": backtest_form(), "max_backtest": rule_backtest.MAX_BACKTEST}
 
 
 def _workspace(definition: Definition, *, status: int = 200, **kwargs: Any) -> ResponseReturnValue:
@@ -376,9 +376,9 @@ def backtest(definition_id: int) -> ResponseReturnValue:
     form = backtest_form(submitted=True)
     if not form.validate():
         return _page_or_panel(definition, "designer/rules/_backtest.html", 422, backtest_form=form,
-                              max_backtest=rule_testing.MAX_BACKTEST)
-    report = rule_testing.backtest_draft(db.session, definition, definitions.draft_document(definition),
-                                         limit=int(form.limit.data or rule_testing.DEFAULT_BACKTEST),
+                              max_backtest=rule_backtest.MAX_BACKTEST)
+    report = rule_backtest.backtest_draft(db.session, definition, definitions.draft_document(definition),
+                                         limit=int(form.limit.data or rule_backtest.DEFAULT_BACKTEST),
                                          trigger=form.trigger.data or "case.submitted")
     return _page_or_panel(definition, "designer/rules/_backtest.html", 200, backtest_form=form, report=report,
-                          max_backtest=rule_testing.MAX_BACKTEST)
+                          max_backtest=rule_backtest.MAX_BACKTEST)

@@ -10,7 +10,7 @@ from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, Strin
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-from cases.rule_testing import DEFAULT_BACKTEST, MAX_BACKTEST
+from cases.rule_backtest import DEFAULT_BACKTEST, MAX_BACKTEST
 from rules import TRIGGERS
 from rules import editing as rule_editing
 from rules.validate import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
