@@ -261,6 +261,55 @@ forms_group = definition_commands("form", name="forms", label="form", suffix=".f
 case_types_group = definition_commands("case_type", name="case-types", label="case type", suffix=".case_type.json")
 
 
+def _state_mapping(pairs: tuple[str, ...]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise click.BadParameter(f"{pair!r}: write OLD=NEW (state keys).", param_hint="--map")
+        mapping[old.strip()] = new.strip()
+    return mapping
+
+
+@case_types_group.command("migrate")
+@click.argument("slug")
+@click.option("--to", "to_version", type=int, required=True, help="The published version to move open cases to.")
+@click.option("--map", "pairs", multiple=True, metavar="OLD=NEW",
+              help="Put cases in state OLD into state NEW of the new version (repeat for each state).")
+@click.option("--case", "refs", multiple=True, metavar="REF", help="Only these cases (default: every open case).")
+@click.option("--dry-run", is_flag=True, help="Show what would happen to each open case; change nothing.")
+@click.option("--yes", is_flag=True, help="Migrate every migratable case.")
+@click.option("--refire-rules", is_flag=True, help="Run the new version's case.updated rules on each moved case.")
+@click.option("--as", "actor_email", default=None, help="The admin recorded as the author (default: the first admin).")
+@with_appcontext
+def migrate_command(slug: str, to_version: int, pairs: tuple[str, ...], refs: tuple[str, ...], dry_run: bool,
+                    yes: bool, refire_rules: bool, actor_email: str | None) -> None:
+    """Move the open cases of case type SLUG to version N: one line per case with its outcome."""
+    from cases import migration
+
+    if dry_run == yes:
+        raise click.UsageError("Say --dry-run to see what would happen, or --yes to migrate.")
+    mapping = _state_mapping(pairs)
+    actor = admin_actor(actor_email) if yes else None
+    try:
+        planned = migration.plan(db.session, slug, to_version, state_mapping=mapping, refs=refs or None)
+    except CasesError as exc:
+        fail(exc)
+    outcomes = list(planned.outcomes)
+    if yes:
+        assert actor is not None
+        outcomes = migration.migrate(db.session, planned, actor, refire_rules=refire_rules)
+    for outcome in outcomes:
+        click.echo(f"{outcome.ref}: {outcome.describe()}")
+    moved = sum(o.done for o in outcomes) if yes else len(planned.migratable)
+    failed = sum(o.status == migration.FAILED for o in outcomes)
+    verb = "migrated" if yes else "migratable"
+    click.echo(f"{moved} of {len(outcomes)} open cases {verb}" + (f", {failed} failed" if failed else "") +
+               ("." if yes else "; nothing was changed (dry run)."))
+    if failed:
+        sys.exit(1)
+
+
 def register_commands(app: Flask) -> None:
     from app.audit_commands import audit_group
     from app.backup_commands import backup_command, restore_command

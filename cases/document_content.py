@@ -95,7 +95,7 @@ def data_as_of(events: Sequence[AuditEvent]) -> dict[str, Any]:
         payload = json.loads(event.payload)
         if event.kind == "case.filed" and isinstance(payload.get("data"), Mapping):
             data = dict(payload["data"])
-        elif event.kind == "case.updated":
+        elif event.kind in ("case.updated", "case.migrated"):
             for change in payload.get("changes", []):
                 if change.get("after") is None:
                     data.pop(change["field"], None)

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -230,3 +230,74 @@ def _kind_of(spec: CaseTypeSpec, state: str) -> str | None:
 
 
 # ---------------------------------------------------------------- the sweep
+
+
+# ---------------------------------------------------------------- moving to another case-type version
+
+
+def retarget(session: Session, case: Case, spec: CaseTypeSpec, *, renamed: Mapping[str, str],
+             clock: Clock) -> list[dict[str, Any]]:
+    """Put the case's open deadlines on the targets of `spec`, the version it was just moved to (a migration),
+    inside the caller's transaction; returns what changed, for the migration's audit event.
+
+    A deadline follows its state through `renamed` and keeps the time already used: it owes the new target
+    less what it had used of the old one. One the new version has no target for is cancelled; a target the
+    new version sets on the case's state that it does not owe yet starts now. Overdue and breached ones are
+    left to the sweep (overdue is never undone)."""
+    now, calendar = clock(), spec.calendar
+    deadlines = _open_deadlines(session, case)
+    changes: list[dict[str, Any]] = []
+    for deadline in deadlines:
+        before = (deadline.state, deadline.status, deadline.due_at, deadline.target_seconds)
+        deadline.state = renamed.get(deadline.state, deadline.state)
+        target = next((t for t in spec.sla_for(deadline.state) if t.kind == deadline.kind), None)
+        if target is None:
+            _end(deadline, CANCELLED, now, [])
+        elif deadline.status != BREACHED and not _overdue(deadline, now):
+            _rescale(case, deadline, target, calendar, now)
+        if before != (deadline.state, deadline.status, deadline.due_at, deadline.target_seconds):
+            changes.append(_change(deadline, before[2]))
+    owed = {(d.state, d.kind) for d in deadlines if d.ended_at is None}
+    started = [_start(session, case, t, calendar, now) for t in spec.sla_for(case.state)
+               if (t.state, t.kind) not in owed]
+    if any(started):
+        session.flush()  # their ids, for the event
+    for deadline in (d for d in started if d is not None):
+        deadlines.append(deadline)
+        changes.append(_change(deadline, None))
+    due = _earliest_due(deadlines)
+    if due != case.due_at:
+        case.due_at = due
+    return changes
+
+
+def _change(deadline: Deadline, due_before: datetime | None) -> dict[str, Any]:
+    return {"deadline": deadline.id, "kind": deadline.kind, "state": deadline.state, "status": deadline.status,
+            "due_before": due_before, "due_at": deadline.due_at}
+
+
+def _rescale(case: Case, deadline: Deadline, target: SlaTarget, calendar: BusinessCalendar, now: datetime) -> None:
+    """Give a running or paused deadline the new target's length, less the time it has already used."""
+    paused = deadline.status == PAUSED
+    if target.field:  # due on the case's date, which the migration does not change
+        due = dated_due(case, target, calendar)
+        if due is not None and not paused:
+            deadline.due_at = due
+        return
+    seconds, business = _seconds(target.hours), target.business_hours
+    if seconds == deadline.target_seconds and business == deadline.business_hours:
+        return
+    if paused:
+        left_before = float(deadline.remaining_seconds or 0)
+    else:
+        assert deadline.due_at is not None
+        left_before = calendar.seconds_between(now, deadline.due_at, business=deadline.business_hours)
+    left = max(0.0, seconds - max(0.0, deadline.target_seconds - left_before))
+    deadline.target_seconds, deadline.business_hours = seconds, business
+    if paused:
+        deadline.remaining_seconds = round(left)
+        return
+    deadline.due_at = calendar.add(now, left / 3600, business=business)
+    if deadline.warned_at is None:
+        lead = seconds * (1 - WARN_AT)
+        deadline.warn_at = calendar.add(now, max(0.0, left - lead) / 3600, business=business)

@@ -74,6 +74,8 @@ _TEXTS: dict[str, Describer] = {
     "case.approval_decided": lambda s, p: (("Approved" if p.get("approved") else "Rejected") +
                                            f": {_state(s, p.get('from'))} → {_state(s, p.get('to'))}",
                                            str(p.get("comment") or "")),
+    "case.migrated": lambda s, p: (f"Moved to version {p.get('to_version')} of the case type",
+                                   f"from version {p.get('from_version')}; {p.get('from')} → {_state(s, p.get('to'))}"),
     "case.file_downloaded": lambda s, p: (f"Downloaded {p.get('name')}", ""),
     "case.rule_failed": lambda s, p: ("A rule failed; the case went to the fallback queue", str(p.get("error", ""))),
     "sla.started": lambda s, p: (f"{str(p.get('kind', '')).capitalize()} deadline set", _due(p)),
@@ -145,7 +147,7 @@ def build(events: Sequence[AuditEvent], spec: CaseTypeSpec, *, public: bool = Fa
         describe = _TEXTS.get(event.kind)
         text, detail = describe(spec, payload) if describe else (event.kind, "")
         changes: tuple[tuple[str, str, str], ...] = ()
-        if event.kind == "case.updated":
+        if event.kind in ("case.updated", "case.migrated"):
             changes = tuple((labels.get(c["field"], c["field"]), show(c["field"], c.get("before")),
                              show(c["field"], c.get("after"))) for c in payload.get("changes", []))
         actor = event.actor

@@ -84,3 +84,60 @@ def test_a_bad_file_is_refused_with_its_reasons_and_changes_nothing(app: Any, ru
         after = definitions.find_definition(db.session, "case_type", "complaint")
         assert after is not None and (after.draft, after.draft_revision) == (draft, revision)
         assert definitions.find_definition(db.session, "case_type", "junk") is None
+
+
+def _migratable(app: Any) -> list[str]:
+    """Six complaints on version 1, one per open state (the first and the last, escalated, have no account
+    number), and version 2."""
+    from tests.support.migration import file_in_states, publish_both, publish_version_two
+
+    with app.app_context():
+        admin, agent, requester = (accounts.find_user(db.session, f"{who}@example.com")
+                                   for who in ("admin", "agent", "requester"))
+        assert admin is not None and agent is not None and requester is not None
+        case_type = publish_both(db.session, admin)
+        refs = [c.ref for c in file_in_states(db.session, case_type, requester, agent, 6)]
+        publish_version_two(db.session, admin, case_type)
+        return refs
+
+
+def test_migrate_dry_run_then_yes_one_line_per_open_case(app: Any, runner: Any, demo_users: Any) -> None:
+    refs = _migratable(app)
+    mapping = ["--map", "escalated=in_progress", "--map", "review=checking"]
+    dry = runner.invoke(args=["case-types", "migrate", "complaint", "--to", "2", "--dry-run", *mapping])
+    assert dry.exit_code == 0, dry.output
+    lines = dry.output.splitlines()
+    assert lines[0].startswith(f"{refs[0]}: not migratable: its data does not fit version 2's form: Account number")
+    assert lines[1:5] == [f"{refs[1]}: would migrate: stays in Triage",
+                          f"{refs[2]}: would migrate: stays in In progress",
+                          f"{refs[3]}: would be mapped to Checking (was Review)",
+                          f"{refs[4]}: would migrate: stays in Waiting"]
+    assert lines[5].startswith(f"{refs[5]}: not migratable")
+    assert lines[6] == "4 of 6 open cases migratable; nothing was changed (dry run)."
+    done = runner.invoke(args=["case-types", "migrate", "complaint", "--to", "2", "--yes", *mapping])
+    assert done.exit_code == 0, done.output
+    assert f"{refs[3]}: migrated, mapped to Checking (was Review)" in done.output
+    assert f"{refs[1]}: migrated: stays in Triage" in done.output
+    assert done.output.splitlines()[-1] == "4 of 6 open cases migrated."
+    again = runner.invoke(args=["case-types", "migrate", "complaint", "--to", "2", "--yes", *mapping])
+    assert f"{refs[1]}: already on version 2" in again.output and "0 of 6 open cases migrated." in again.output
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+
+
+def test_migrate_refuses_bad_input_without_a_traceback(app: Any, runner: Any, demo_users: Any) -> None:
+    _migratable(app)
+
+    def run(*args: str) -> Any:
+        return runner.invoke(args=["case-types", "migrate", *args])
+
+    for result, message in [
+        (run("nope", "--to", "2", "--dry-run"), "No case type has the short name 'nope'."),
+        (run("complaint", "--to", "9", "--dry-run"), "has no version 9"),
+        (run("complaint", "--to", "2", "--dry-run", "--map", "review"), "write OLD=NEW"),
+        (run("complaint", "--to", "2", "--dry-run", "--map", "review=gone"),
+         "review: 'gone' is not a state of the version migrated to."),
+        (run("complaint", "--to", "2"), "Say --dry-run to see what would happen, or --yes to migrate."),
+        (run("complaint", "--to", "2", "--dry-run", "--yes"), "Say --dry-run"),
+    ]:
+        assert result.exit_code != 0 and message in result.output, result.output
+        assert "Traceback" not in result.output and not isinstance(result.exception, KeyError | TypeError)
