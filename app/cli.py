@@ -111,7 +111,7 @@ def token_create(email: str, name: str) -> None:
 @with_appcontext
 def serve_command(host: str, port: int, threads: int, workers: int, sla_interval: float) -> None:
     """Serve Casework: waitress in one process, or gunicorn with several (--workers)."""
-    from app.jobs import start_outbox_sender, start_sla_sweeper
+    from app.jobs import start_outbox_sender, start_retention_sweeper, start_sla_sweeper
     from app.serving import scale_out_problems, serve, worker_count
     from app.watchdog import start_watchdog
     from app.webhooks import start_webhook_sweeper
@@ -123,6 +123,7 @@ def serve_command(host: str, port: int, threads: int, workers: int, sla_interval
     if not app.config.get("REDIS_URL"):
         if sla_interval > 0:
             start_sla_sweeper(app, sla_interval)
+            start_retention_sweeper(app)
             start_outbox_sender(app)
         start_watchdog(app)
         start_webhook_sweeper(app)
@@ -165,7 +166,7 @@ def worker_command(sla_interval: float) -> None:
     from redis import Redis
     from rq import Worker
 
-    from app.jobs import QUEUE_NAME, start_outbox_sender, start_sla_sweeper
+    from app.jobs import QUEUE_NAME, start_outbox_sender, start_retention_sweeper, start_sla_sweeper
     from app.watchdog import start_watchdog
     from app.webhooks import start_webhook_sweeper
 
@@ -174,6 +175,7 @@ def worker_command(sla_interval: float) -> None:
         raise click.ClickException("Set REDIS_URL: without Redis, jobs run inside `casework serve` itself.")
     if sla_interval > 0:
         start_sla_sweeper(current_app._get_current_object(), sla_interval)  # type: ignore[attr-defined]
+        start_retention_sweeper(current_app._get_current_object())  # type: ignore[attr-defined]
         start_outbox_sender(current_app._get_current_object())  # type: ignore[attr-defined]
     start_webhook_sweeper(current_app._get_current_object())  # type: ignore[attr-defined]
     start_watchdog(current_app._get_current_object())  # type: ignore[attr-defined]

@@ -37,17 +37,19 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.uploads import file_store
+from app.uploads import document_store, file_store
 from cases import change_requests, outbox, sla_sweep, uploads
 from cases.clock import utcnow
 from cases.context import request_context, request_id
 from cases.database import checkpoint
 from cases.models import OutboxMessage
+from cases.privacy import retention
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "casework"
 SLA_SWEEP_INTERVAL = 60.0
 OUTBOX_INTERVAL = 60.0
+RETENTION_SWEEP_INTERVAL = 24 * 3600.0
 JOBS: dict[str, Callable[..., Any]] = {}
 #: job name -> the in-process pool it runs in ("default" unless registered otherwise)
 POOLS: dict[str, str] = {}
@@ -373,6 +375,11 @@ def start_sla_sweeper(app: Flask, interval: float = SLA_SWEEP_INTERVAL) -> Perio
     return Periodic(app, "sla_sweep", interval=interval).start()
 
 
+def start_retention_sweeper(app: Flask, interval: float = RETENTION_SWEEP_INTERVAL) -> Periodic:
+    """The retention sweep once a day (and at start-up), like the SLA sweep (see Periodic)."""
+    return Periodic(app, "retention_sweep", interval=interval).start()
+
+
 def start_outbox_sender(app: Flask, interval: float = OUTBOX_INTERVAL) -> Periodic | None:
     """Outbox delivery every `interval` seconds, so backed-off messages are retried on time (SMTP only)."""
     if not app.config.get("SMTP_URL"):
@@ -444,3 +451,15 @@ def periodic_sweep() -> int:
     db.session.remove()
     checkpoint(db.engine)
     return fired
+
+
+@job("retention_sweep")
+def retention_sweep() -> int:
+    """Anonymise, or strip of documents and files, the closed cases whose retention period has passed and
+    that no legal hold covers (cases.privacy.retention); the preview page lists the same cases."""
+    done = retention.sweep(db.session, stores=retention.Stores(files=file_store(current_app),
+                                                               documents=document_store(current_app)),
+                           clock=utcnow)
+    if done:
+        log.info("Retention sweep acted on %s cases", len(done))
+    return len(done)

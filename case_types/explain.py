@@ -48,7 +48,8 @@ SETTING_LABELS = {
     "default_queue": "Default queue", "fallback_queue": "Fallback queue",
     "request_info_state": "Waiting state for requests for information", "reopen_to": "Reopen into",
     "reopen_days": "Reopen within (days)", "schema_version": "File format", "documents": "Documents",
-    "rules": "Rules",
+    "rules": "Rules", "retention_keep": "Keep closed cases for", "retention_unit": "Unit",
+    "retention_then": "Then", "retention_block": "Erasure waits for the period", "retention_reason": "Why",
 }
 PROP_LABELS = {
     "label": "label", "key": "key", "kind": "kind", "color": "colour", "description": "description",
@@ -57,7 +58,10 @@ PROP_LABELS = {
     "editable_fields": "editable fields", "sla": "deadlines",
 }
 _SETTING_OF_PATH = {"form_version": "form", "reopen": "reopen_to", "reopen.to": "reopen_to",
-                    "reopen.within_days": "reopen_days"}
+                    "reopen.within_days": "reopen_days", "retention": "retention_keep",
+                    "retention.keep": "retention_keep", "retention.unit": "retention_unit",
+                    "retention.then": "retention_then", "retention.block_erasure": "retention_block",
+                    "retention.reason": "retention_reason"}
 _INDEXED = re.compile(r"^(states|transitions|sla)\[(\d+)\](?:\.(.*))?$")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from case_types.adaptive import read_discretionary
 from case_types.calendar import DEFAULT_CALENDAR, BusinessCalendar, read_calendar
 from case_types.template_checks import check_templates
+from case_types.retention import read_retention
 from case_types.workflow import (
     COLORS,
     KEY_RE,
@@ -115,6 +116,9 @@ class _Loader:
             data.get("discretionary"), states={s.key: s.is_final for s in states}, queues=self.context.queues,
             form_fields=form.families if form is not None else None, case_types=self.context.case_types)
         self.problems.extend(problems)
+        retention, retention_problems = read_retention(data.get("retention"))
+        for path, message in retention_problems:
+            self.problem(path, message)
         self.reachability(states, transitions, reopen, info_state if isinstance(info_state, str) else None,
                           rule_targets(data.get("rules")))
         if self.problems or form is None:
@@ -125,6 +129,7 @@ class _Loader:
             fallback_queue=queues["fallback_queue"], request_info_state=info_state, editable_fields=editable,
             reopen=reopen, sla=tuple(sla), documents=tuple(documents),
             rules=data.get("rules"), calendar=calendar or DEFAULT_CALENDAR, discretionary=tuple(discretionary),
+            retention=retention,
         )
 
     def form(self, data: Mapping[str, Any]) -> FormInfo | None:

@@ -21,6 +21,9 @@ State kinds: `initial` (exactly one: where a filed case starts), `working`, `wai
 SLA pauses; the requester is expected to act), `final` (the case is closed). An illegal move raises
 `TransitionNotAllowed` with the reason, never passes silently.
 
+The optional `retention` (see case_types.retention) says how long closed cases are kept and whether they are
+then anonymised or lose their documents and files.
+
 The optional `calendar` (see case_types.calendar) says what "business hours" mean for the SLA targets; without
 it they count Monday to Friday, 09:00 to 17:00 UTC.
 
@@ -53,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 from case_types.calendar import DEFAULT_CALENDAR, BusinessCalendar, dump_calendar
 from case_types.errors import Conflict
+from case_types.retention import Retention, dump_retention
 from case_types.template_checks import diff_templates
 
 if TYPE_CHECKING:
@@ -75,7 +79,7 @@ MAX_SLA_TARGETS = 2 * MAX_STATES  # a response and a resolution target per state
 MAX_DAYS_BEFORE = 3650
 TOP_KEYS = {"schema_version", "name", "description", "prefix", "form", "form_version", "states", "transitions",
             "default_queue", "fallback_queue", "request_info_state", "editable_fields", "reopen", "sla",
-            "documents", "rules", "calendar", "discretionary"}
+            "documents", "rules", "calendar", "discretionary", "retention"}
 
 
 class TransitionNotAllowed(Conflict):
@@ -198,6 +202,8 @@ class CaseTypeSpec:
     calendar: BusinessCalendar = DEFAULT_CALENDAR
     # The work agents and rules may start beyond the modelled path (case_types.adaptive).
     discretionary: tuple[Discretionary, ...] = ()
+    # How long closed cases are kept and what happens then (case_types.retention); None: until erased.
+    retention: Retention | None = None
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -303,6 +309,8 @@ def dump_case_type(spec: CaseTypeSpec) -> dict[str, Any]:
         document["calendar"] = dump_calendar(spec.calendar)
     if spec.discretionary:
         document["discretionary"] = [item.to_document() for item in spec.discretionary]
+    if spec.retention is not None:
+        document["retention"] = dump_retention(spec.retention)
     return document
 
 
@@ -311,7 +319,7 @@ def diff_case_types(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
     changes: list[str] = []
     for name in ("name", "description", "prefix", "form", "form_version", "default_queue", "fallback_queue",
                  "request_info_state", "reopen", "editable_fields", "sla", "calendar", "rules",
-                 "discretionary"):
+                 "discretionary", "retention"):
         if before.get(name) != after.get(name):
             changes.append(f"{name.replace('_', ' ').capitalize()} changed from {before.get(name)!r} "
                            f"to {after.get(name)!r}.")

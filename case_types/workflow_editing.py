@@ -75,6 +75,8 @@ class GeneralInput:
     request_info_state: str | None = None
     reopen_to: str | None = None
     reopen_days: int | None = None
+    # The retention setting as case_types.retention reads it; None: closed cases are kept until erased.
+    retention: Mapping[str, Any] | None = None
 
 
 # ---------------------------------------------------------------- shape
@@ -193,7 +195,8 @@ def _label(value: str, noun: str) -> str:
 
 
 def set_general(document: Mapping[str, Any], data: GeneralInput) -> Document:
-    """Name, description, reference prefix, form version, queues, request-for-information and reopening."""
+    """Name, description, reference prefix, form version, queues, request-for-information, reopening and
+    retention."""
     doc = normalized(document)
     doc.update({
         "name": data.name.strip(), "description": data.description.strip(), "prefix": data.prefix.strip().upper(),
@@ -208,6 +211,10 @@ def set_general(document: Mapping[str, Any], data: GeneralInput) -> Document:
         doc["reopen"] = {"to": data.reopen_to, "within_days": data.reopen_days if data.reopen_days else 30}
     else:
         doc.pop("reopen", None)
+    if data.retention:
+        doc["retention"] = dict(data.retention)
+    else:
+        doc.pop("retention", None)
     return doc
 
 

@@ -14,6 +14,7 @@ from cases.models.idempotency import IdempotencyKey
 from cases.models.identities import UserIdentity
 from cases.models.notifications import OutboxMessage
 from cases.models.registrations import PendingRegistration
+from cases.models.retention import RetentionAction
 from cases.models.sla import SLA_STATUSES, Deadline
 from cases.models.submissions import StoredFile, Submission
 from cases.models.tasks import TASK_STATUSES, Task
@@ -59,6 +60,7 @@ __all__ = [
     "PendingRegistration",
     "Queue",
     "QueueMember",
+    "RetentionAction",
     "Role",
     "Setting",
     "StoredFile",

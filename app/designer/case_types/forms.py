@@ -26,6 +26,7 @@ from app.designer.drafts import AvailabilityForm, DraftForm, ImportForm, Publish
 from app.webforms import CheckboxList
 from case_types import explain
 from case_types import workflow_editing as editing
+from case_types.retention import ACTIONS, UNITS
 from case_types.workflow import COLORS, SLA_KINDS, FormInfo
 from cases.inputs import MAX_ID, parse_count
 from cases.models import Definition
@@ -67,6 +68,16 @@ class GeneralForm(DraftForm):
                                                        "goes back to this state.")
     reopen_days = IntegerField("Reopen within (days)", validators=[Optional(), NumberRange(1, 3650)],
                                description="From 1 to 3650 days after closing.")
+    retention_keep = IntegerField("Keep closed cases for", validators=[Optional(), NumberRange(1, 36500)],
+                                  description="Empty: closed cases are kept until someone erases them.")
+    retention_unit = SelectField("Unit", choices=[SelectChoice(k, v) for k, v in UNITS.items()], default="years")
+    retention_then = SelectField("Then", choices=[SelectChoice(k, v.capitalize()) for k, v in ACTIONS.items()],
+                                 default="anonymise",
+                                 description="Anonymise: the personal values are erased, the rest and the process "
+                                             "facts stay for the figures.")
+    retention_block = BooleanField("Erasure requests wait until the period has passed")
+    retention_reason = StringField("Why", validators=[Optional(), Length(max=500)],
+                                   description="The duty to keep the records, shown when an erasure has to wait.")
 
 
 class StateForm(DraftForm):
@@ -201,7 +212,7 @@ def general_form(options: Options, document: Mapping[str, Any], revision: int, *
         "description": document.get("description", ""), "form_ref": current,
         "default_queue": document.get("default_queue", ""), "fallback_queue": document.get("fallback_queue", ""),
         "request_info_state": document.get("request_info_state") or "", "reopen_to": reopen.get("to") or "",
-        "reopen_days": reopen.get("within_days") if reopen else None,
+        "reopen_days": reopen.get("within_days") if reopen else None, **_retention_data(document),
     })
     form.form_ref.choices = _with_current([("", "Choose a form version"), *options.forms], current)
     for name in ("default_queue", "fallback_queue"):
@@ -220,7 +231,22 @@ def general_input(form: GeneralForm) -> editing.GeneralInput:
         name=form.name.data or "", prefix=form.prefix.data or "", description=form.description.data or "",
         form=slug, form_version=number, default_queue=form.default_queue.data or "",
         fallback_queue=form.fallback_queue.data or "", request_info_state=form.request_info_state.data or None,
-        reopen_to=form.reopen_to.data or None, reopen_days=form.reopen_days.data)
+        reopen_to=form.reopen_to.data or None, reopen_days=form.reopen_days.data, retention=_retention_input(form))
+
+
+def _retention_data(document: Mapping[str, Any]) -> dict[str, Any]:
+    raw = document.get("retention")
+    retention: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    return {"retention_keep": retention.get("keep"), "retention_unit": retention.get("unit") or "years",
+            "retention_then": retention.get("then") or "anonymise",
+            "retention_block": bool(retention.get("block_erasure")), "retention_reason": retention.get("reason", "")}
+
+
+def _retention_input(form: GeneralForm) -> dict[str, Any] | None:
+    if form.retention_keep.data is None:
+        return None
+    return {"keep": form.retention_keep.data, "unit": form.retention_unit.data, "then": form.retention_then.data,
+            "block_erasure": bool(form.retention_block.data), "reason": (form.retention_reason.data or "").strip()}
 
 
 def state_form(state: Mapping[str, Any] | None, revision: int, *, prefix: str, submitted: bool = False) -> StateForm:
