@@ -9,8 +9,8 @@ from typing import Any
 
 from case_types.adaptive import read_discretionary
 from case_types.calendar import DEFAULT_CALENDAR, BusinessCalendar, read_calendar
-from case_types.template_checks import check_templates
 from case_types.retention import read_retention
+from case_types.template_checks import check_templates
 from case_types.workflow import (
     COLORS,
     KEY_RE,

@@ -88,5 +88,6 @@ def read_retention(raw: Any) -> tuple[Retention | None, Problems]:
                                              "duty to keep the records)."))
     if problems:
         return None, problems
-    return Retention(keep=int(keep), unit=str(unit), then=str(then), block_erasure=bool(block),
+    assert isinstance(keep, int)  # checked above
+    return Retention(keep=keep, unit=str(unit), then=str(then), block_erasure=bool(block),
                      reason=str(reason).strip()), []

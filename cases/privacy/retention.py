@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -102,6 +103,7 @@ def _candidates(session: Session, schedule: Schedule, now: datetime) -> Iterator
             Case.closed_at <= cutoff, Case.id.not_in(done))
         .order_by(Case.closed_at, Case.id).limit(MAX_PER_SWEEP))
     for case_id, ref, closed_at in rows:
+        assert closed_at is not None  # selected so
         due_at = retention.due(closed_at)
         if due_at <= now:
             yield Step(case_id, ref, schedule.definition.slug, closed_at, due_at, retention.then)
@@ -135,8 +137,8 @@ def _delete_files(session: Session, case: Case, stores: Stores) -> tuple[dict[st
                                      .returning(Document.storage_name)))
     files = list(session.scalars(delete(StoredFile).where(StoredFile.case_id == case.id)
                                  .returning(StoredFile.storage_name)))
-    later = [lambda n=name: stores.documents.delete(n) for name in documents if name]
-    later += [lambda n=name: stores.files.delete(n) for name in files]
+    later: list[Callable[[], None]] = [partial(stores.documents.delete, name) for name in documents if name]
+    later += [partial(stores.files.delete, name) for name in files]
     return {"documents": len(documents), "files": len(files)}, later
 
 
