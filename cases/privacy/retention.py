@@ -9,6 +9,7 @@ the sweep share `plan`, so the preview lists exactly what the sweep will do at t
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -142,22 +143,34 @@ def _delete_files(session: Session, case: Case, stores: Stores) -> tuple[dict[st
     return {"documents": len(documents), "files": len(files)}, later
 
 
+def _blocked(session: Session, step: Step) -> bool:
+    """A hold arrived since the plan, or another sweep already did it."""
+    return bool(held_case_ids(session, [step.case_id]) or session.scalar(select(RetentionAction.id).where(
+        RetentionAction.case_id == step.case_id, RetentionAction.action == step.action)))
+
+
 def _act(session: Session, step: Step, stores: Stores, clock: Clock) -> bool:
-    """Carry out one step unless a hold arrived meanwhile or another sweep did it; True when done here."""
-    later: list[Callable[[], None]] = []
+    """Carry out one step unless it is blocked now; True when done here."""
+    reason = f"Retention schedule of {step.case_type}: closed {step.closed_at.date().isoformat()}"
+    if step.action == "anonymise":
+        with transaction(session):
+            if _blocked(session, step):
+                return False
+        case = session.get(Case, step.case_id)
+        assert case is not None
+        details = _anonymise(session, case, reason, clock)  # its own transaction, audited by cases.privacy
+        with transaction(session):
+            session.add(RetentionAction(case_id=step.case_id, action=step.action, done_at=clock(),
+                                        details=json.dumps(details, sort_keys=True)))
+        return True
     with transaction(session):
-        if held_case_ids(session, [step.case_id]) or session.scalar(select(RetentionAction.id).where(
-                RetentionAction.case_id == step.case_id, RetentionAction.action == step.action)):
+        if _blocked(session, step):
             return False
         case = session.get(Case, step.case_id)
         assert case is not None
-        reason = f"Retention schedule of {step.case_type}: closed {step.closed_at.date().isoformat()}"
-        if step.action == "delete_files":
-            details, later = _delete_files(session, case, stores)
-            audit.append(session, case.stream, "case.files_deleted", {**details, "reason": reason},
-                         actor=None, clock=clock)
-        else:
-            details = _anonymise(session, case, reason, clock)
+        details, later = _delete_files(session, case, stores)
+        audit.append(session, case.stream, "case.files_deleted", {**details, "reason": reason}, actor=None,
+                     clock=clock)
         session.add(RetentionAction(case_id=case.id, action=step.action, done_at=clock(),
                                     details=json.dumps(details, sort_keys=True)))
     for remove in later:
@@ -192,6 +205,7 @@ def erasure_refusal(session: Session, case: Case, *, now: datetime) -> str | Non
 
 
 def _anonymise(session: Session, case: Case, reason: str, clock: Clock) -> dict[str, int]:
-    raise NotImplementedError("anonymise comes from cases.privacy.erasure")
-
-
+    """Erase the case's personal values and keep the rest (cases.privacy.erasure, built beside this)."""
+    erasure = importlib.import_module("cases.privacy.erasure")
+    erasure.anonymise_case(session, case, None, clock=clock, reason=reason)
+    return {"anonymised": 1}

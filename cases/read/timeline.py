@@ -56,6 +56,8 @@ Describer = Callable[[CaseTypeSpec, Mapping[str, Any]], tuple[str, str]]
 _TEXTS: dict[str, Describer] = {
     "case.filed": lambda s, p: (f"Filed in {_state(s, p.get('state'))}", f"Queue {p.get('queue')}"),
     "case.claimed": lambda s, p: ("Claimed the case", ""),
+    "case.files_deleted": lambda s, p: ("Documents and files deleted under the retention schedule",
+                                        f"{p.get('documents', 0)} document(s), {p.get('files', 0)} file(s)"),
     "case.released": lambda s, p: ("Released the case to the queue", ""),
     "case.assigned": lambda s, p: (f"Assigned to {p.get('after') or 'nobody'}", ""),
     "case.routed": lambda s, p: (f"Moved to queue {p.get('after')}", f"from {p.get('before')}"),
