@@ -1,7 +1,7 @@
 """retention actions: what the retention sweep did to each case, once per case and action
 
-Revision ID: 0015_retention_actions
-Revises: 0014_legal_holds
+Revision ID: 0016_retention_actions
+Revises: 0015_change_requests
 Create Date: 2026-12-02 01:10:00
 
 """
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0015_retention_actions'
-down_revision = '0014_legal_holds'
+revision = '0016_retention_actions'
+down_revision = '0015_change_requests'
 branch_labels = None
 depends_on = None
 
