@@ -17,7 +17,7 @@ from app.htmx import is_htmx, see_other
 from app.uploads import file_store
 from case_types.errors import CasesError, ValidationFailed
 from case_types.workflow import CaseTypeSpec, Transition
-from cases import access, accounts, approvals, audit, case_versions, lifecycle, submissions, tasks
+from cases import access, accounts, approvals, audit, case_versions, conversation, lifecycle, submissions, tasks
 from cases.errors import CaseChanged
 from cases.models import Case, LegalHold, User
 from cases.privacy import holds
@@ -81,8 +81,8 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
         rows=display_rows(case_versions.case_schema(case), case_versions.case_data(case)),
         entries=timeline.build(audit.events(session, case.stream), spec, public=public,
                                requester_email=requester_email, schema=case_versions.case_schema(case)),
-        comments=list(lifecycle.comments_for(session, case, user)),
-        files=list(lifecycle.files_for(session, case, user)),
+        comments=list(conversation.comments_for(session, case, user)),
+        files=list(conversation.files_for(session, case, user)),
         transitions=transitions, staff=staff, public=public,
         edit_form=_fields_form(case, set(editable), "edit"), editable=editable,
         transition_forms={t.key: _fields_form(case, set(t.required_fields), f"t-{t.key}") for t in transitions},
@@ -154,4 +154,4 @@ def attach_upload(case: Case, actor: User, *, internal: bool = False) -> None:
         raise ValidationFailed("Choose a file to attach.")
     stored = submissions.store_case_file(db.session, file_store(current_app), filename=upload.filename,
                                          stream=upload.stream, uploader=Uploader(actor))
-    lifecycle.attach_files(db.session, case, actor, [stored], internal=internal)
+    conversation.attach_files(db.session, case, actor, [stored], internal=internal)

@@ -155,7 +155,7 @@ def main() -> None:
         seeded = seed(url, args.cases)
         print(f"  seeded in {seeded['seconds']:.1f} s")
         from app.extensions import db
-        from cases import access, accounts, audit, case_versions, lifecycle
+        from cases import access, accounts, audit, case_versions, conversation
         from cases.read import queries, timeline
 
         app = seeded["app"]
@@ -187,8 +187,8 @@ def main() -> None:
                 spec = case_versions.case_spec(session, case)
                 case_versions.case_data(case)
                 entries = timeline.build(audit.events(session, case.stream), spec)
-                lifecycle.comments_for(session, case, agent)
-                lifecycle.files_for(session, case, agent)
+                conversation.comments_for(session, case, agent)
+                conversation.files_for(session, case, agent)
                 session.expire_all()
                 return entries
 

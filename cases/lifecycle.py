@@ -1,5 +1,6 @@
-"""The life of a case: filing, claiming and assigning, transitions, comments, field edits, requests for
-information, reopening. Each use case is one transaction holding the change and its audit events.
+"""The life of a case: filing, claiming and assigning, transitions, field edits, reopening (comments,
+files and requests for information are cases.conversation). Each use case is one transaction holding
+the change and its audit events.
 
 Concurrency: every UPDATE of a case checks its `lock_version` (optimistic locking), so of two agents
 who claim or change the same case at once exactly one wins; the other gets a Conflict that says who
@@ -35,7 +36,6 @@ from cases.models import (
     DefinitionVersion,
     Queue,
     Role,
-    StoredFile,
     User,
 )
 from cases.numbering import next_ref
@@ -43,7 +43,7 @@ from cases.submissions import TRACKING_PREFIX, Uploader, files_for_filing
 from cases.uow import transaction
 from forms.errors import SubmissionInvalid
 from forms.schema import FormSchema
-from forms.text import has_content, text_problem
+from forms.text import text_problem
 from forms.validation import from_json_values, to_json_values, validate_submission
 
 MAX_COMMENT = 20_000
@@ -76,7 +76,7 @@ def _who_changed(session: Session, case: Case) -> str:
 
 
 @contextmanager
-def _case_change(session: Session, case: Case, expected_version: int | None) -> Iterator[None]:
+def case_change(session: Session, case: Case, expected_version: int | None) -> Iterator[None]:
     """One use case on one case: a stale page or a lost race becomes a clear CaseChanged conflict."""
     observed = case.lock_version  # the version the caller's checks were made against
     if expected_version is not None and expected_version != observed:
@@ -98,7 +98,7 @@ def _case_change(session: Session, case: Case, expected_version: int | None) -> 
         raise CaseChanged(_who_changed(session, fresh)) from None
 
 
-def _touch(session: Session, case: Case, actor: User | None, clock: Clock) -> None:
+def touch(session: Session, case: Case, actor: User | None, clock: Clock) -> None:
     """Record who changed the case and flush, so the version check runs before the audit events."""
     case.updated_at = clock()
     case.updated_by_id = actor.id if actor else None
@@ -112,7 +112,7 @@ def _validate(schema: FormSchema, raw: Mapping[str, Any], refs: Mapping[str, Any
         raise ValidationFailed("Some answers need attention.", exc.errors) from None
 
 
-def _notify_requester(session: Session, case: Case, subject: str, body: str, reason: str, clock: Clock) -> None:
+def notify_requester(session: Session, case: Case, subject: str, body: str, reason: str, clock: Clock) -> None:
     to = case.requester.email if case.requester else case.contact_email
     notifications.queue_message(session, to=to, subject=f"[{case.ref}] {subject}", body=body, reason=reason,
                                 case=case, clock=clock)
@@ -218,7 +218,7 @@ def file_case(
         automation.state_entered(session, case, spec, None, clock)
         automation.run_rules(session, case, "case.submitted", actor=user, clock=clock, prepared=prepared,
                              queues=queues)
-        _notify_requester(session, case, f"We received your request: {spec.name}",
+        notify_requester(session, case, f"We received your request: {spec.name}",
                           f"Your request {case.ref} ({spec.name}) has been received. We will keep you posted.",
                           "case.filed", clock)
     return case
@@ -227,7 +227,7 @@ def file_case(
 # ---------------------------------------------------------------- claiming and assigning
 
 
-def _require_staff(session: Session, user: User, case: Case) -> None:
+def require_staff(session: Session, user: User, case: Case) -> None:
     if not access.is_staff_on(session, user, case):
         raise PermissionDenied("Only agents of this case's queue can do this.")
 
@@ -235,7 +235,7 @@ def _require_staff(session: Session, user: User, case: Case) -> None:
 def claim(session: Session, case: Case, actor: User, *, expected_version: int | None = None,
           clock: Clock = utcnow) -> Case:
     """Take the case. Of two agents claiming at once, one wins; the other gets a Conflict naming the winner."""
-    _require_staff(session, actor, case)
+    require_staff(session, actor, case)
     if not case.is_open:
         raise Conflict("The case is closed.")
     if case.assignee_id == actor.id:
@@ -243,9 +243,9 @@ def claim(session: Session, case: Case, actor: User, *, expected_version: int | 
     if case.assignee_id is not None:
         holder = case.assignee.name if case.assignee else "someone"
         raise Conflict(f"{holder} already holds this case.")
-    with _case_change(session, case, expected_version):
+    with case_change(session, case, expected_version):
         case.assignee = actor
-        _touch(session, case, actor, clock)
+        touch(session, case, actor, clock)
         audit.append(session, case.stream, "case.claimed", {"assignee": actor.email}, actor=actor, clock=clock)
     return case
 
@@ -256,15 +256,15 @@ def release(session: Session, case: Case, actor: User, *, expected_version: int 
 
     Staff are checked first, so a release of an unheld case is a no-op only for those who could work it.
     """
-    _require_staff(session, actor, case)
+    require_staff(session, actor, case)
     if case.assignee_id is None:
         return case
     if case.assignee_id != actor.id and not actor.has_role(Role.ADMIN):
         raise PermissionDenied("Only the person holding the case (or an admin) can release it.")
     before = case.assignee.email if case.assignee else None
-    with _case_change(session, case, expected_version):
+    with case_change(session, case, expected_version):
         case.assignee = None
-        _touch(session, case, actor, clock)
+        touch(session, case, actor, clock)
         audit.append(session, case.stream, "case.released", {"before": before}, actor=actor, clock=clock)
     return case
 
@@ -272,16 +272,16 @@ def release(session: Session, case: Case, actor: User, *, expected_version: int 
 def assign(session: Session, case: Case, assignee: User | None, actor: User, *,
            expected_version: int | None = None, clock: Clock = utcnow) -> Case:
     """Give the case to an agent (or to nobody). Staff of the case may do it; the assignee must be an agent."""
-    _require_staff(session, actor, case)
+    require_staff(session, actor, case)
     if assignee is not None and (not assignee.active or not assignee.has_role(Role.AGENT)):
         raise ValidationFailed("Cases can only be assigned to active agents.",
                                {"assignee": ["Choose an active agent."]})
     if (assignee.id if assignee else None) == case.assignee_id:
         return case
     before = case.assignee.email if case.assignee else None
-    with _case_change(session, case, expected_version):
+    with case_change(session, case, expected_version):
         case.assignee = assignee
-        _touch(session, case, actor, clock)
+        touch(session, case, actor, clock)
         audit.append(session, case.stream, "case.assigned",
                      {"before": before, "after": assignee.email if assignee else None}, actor=actor, clock=clock)
         if assignee is not None and assignee.id != actor.id:
@@ -295,13 +295,13 @@ def assign(session: Session, case: Case, assignee: User | None, actor: User, *,
 def move_to_queue(session: Session, case: Case, queue: Queue, actor: User, *,
                   expected_version: int | None = None, clock: Clock = utcnow) -> Case:
     """Route the case to another queue by hand (its assignee keeps it unless they are not a member)."""
-    _require_staff(session, actor, case)
+    require_staff(session, actor, case)
     if queue.id == case.queue_id:
         return case
     before = case.queue.slug
-    with _case_change(session, case, expected_version):
+    with case_change(session, case, expected_version):
         case.queue = queue
-        _touch(session, case, actor, clock)
+        touch(session, case, actor, clock)
         audit.append(session, case.stream, "case.routed", {"before": before, "after": queue.slug, "by": "hand"},
                      actor=actor, clock=clock)
     return case
@@ -309,15 +309,15 @@ def move_to_queue(session: Session, case: Case, queue: Queue, actor: User, *,
 
 def set_priority(session: Session, case: Case, priority: str, actor: User, *,
                  expected_version: int | None = None, clock: Clock = utcnow) -> Case:
-    _require_staff(session, actor, case)
+    require_staff(session, actor, case)
     if priority not in PRIORITIES:
         raise ValidationFailed("Unknown priority.", {"priority": [f"Choose one of {', '.join(PRIORITIES)}."]})
     if priority == case.priority:
         return case
     before = case.priority
-    with _case_change(session, case, expected_version):
+    with case_change(session, case, expected_version):
         case.priority = priority
-        _touch(session, case, actor, clock)
+        touch(session, case, actor, clock)
         audit.append(session, case.stream, "case.prioritised", {"before": before, "after": priority},
                      actor=actor, clock=clock)
     return case
@@ -393,13 +393,13 @@ def transition(
     if problem:
         raise ValidationFailed(problem, {"comment": [problem]})
     source = case.state
-    with _case_change(session, case, expected_version):
+    with case_change(session, case, expected_version):
         if after != before:
             case.data = json.dumps(after)
             case.summary = _summary(case_schema(case), from_json_values(case_schema(case), after)) or case.summary
         automation.enter_state(case, spec, move.target, clock)
         case.resume_state = None
-        _touch(session, case, actor, clock)
+        touch(session, case, actor, clock)
         if after != before:
             audit.append(session, case.stream, "case.updated", {"changes": _data_changes(before, after)},
                          actor=actor, clock=clock)
@@ -414,7 +414,7 @@ def transition(
         automation.run_rules(session, case, "case.transitioned", actor=actor, clock=clock, transition=move.key)
         if not case.is_open:
             state = spec.state(move.target)
-            _notify_requester(session, case, f"Your request is {state.label.lower()}",
+            notify_requester(session, case, f"Your request is {state.label.lower()}",
                               f"Your request {case.ref} is now {state.label}." +
                               (f"\n\n{comment.strip()}" if comment.strip() else ""), "case.closed", clock)
     return case
@@ -423,7 +423,7 @@ def transition(
 def edit_fields(session: Session, case: Case, changes: Mapping[str, Any], actor: User, *,
                 expected_version: int | None = None, clock: Clock = utcnow) -> Case:
     """Change the fields the case type lets staff edit in the current state; each change is audited."""
-    _require_staff(session, actor, case)
+    require_staff(session, actor, case)
     if not case.is_open:
         raise Conflict("The case is closed.")
     spec = case_spec(session, case)
@@ -431,123 +431,14 @@ def edit_fields(session: Session, case: Case, changes: Mapping[str, Any], actor:
     diff = _data_changes(before, after)
     if not diff:
         return case
-    with _case_change(session, case, expected_version):
+    with case_change(session, case, expected_version):
         case.data = json.dumps(after)
         case.summary = _summary(case_schema(case), from_json_values(case_schema(case), after)) or case.summary
-        _touch(session, case, actor, clock)
+        touch(session, case, actor, clock)
         audit.append(session, case.stream, "case.updated", {"changes": diff}, actor=actor, clock=clock)
         automation.run_rules(session, case, "case.updated", actor=actor, clock=clock)
     return case
 
-
-# ---------------------------------------------------------------- conversation
-
-
-def add_comment(session: Session, case: Case, actor: User, body: str, *, internal: bool = False,
-                clock: Clock = utcnow) -> Comment:
-    """A comment by staff (internal or visible to the requester) or by the requester while the case is open."""
-    body = (body or "").strip()
-    if not has_content(body):
-        raise ValidationFailed("Write a comment first.", {"body": ["Write a comment first."]})
-    problem = text_problem(body)
-    if problem:
-        raise ValidationFailed(problem, {"body": [problem]})
-    if len(body) > MAX_COMMENT:
-        raise ValidationFailed("The comment is too long.", {"body": [f"Use at most {MAX_COMMENT} characters."]})
-    staff = access.is_staff_on(session, actor, case)
-    if not staff:
-        if case.requester_id != actor.id:
-            raise PermissionDenied("You cannot comment on this case.")
-        if not case.is_open:
-            raise Conflict("The case is closed; reopen it to add a comment.")
-        internal = False
-    with transaction(session):
-        comment = Comment(case_id=case.id, author_id=actor.id, body=body, internal=internal, created_at=clock())
-        session.add(comment)
-        session.flush()
-        audit.append(session, case.stream, "case.commented",
-                     {"comment_id": comment.id, "internal": internal, "body": body}, actor=actor, clock=clock)
-        if staff and not internal:
-            _notify_requester(session, case, "New message about your request",
-                              f"{actor.name} wrote about {case.ref}:\n\n{body}", "case.commented", clock)
-        elif not staff and case.assignee is not None:
-            notifications.queue_message(session, to=case.assignee.email, subject=f"[{case.ref}] requester replied",
-                                        body=body, reason="case.commented", case=case, clock=clock)
-    return comment
-
-
-def attach_files(session: Session, case: Case, actor: User, files: Sequence[StoredFile], *,
-                 internal: bool = False, clock: Clock = utcnow) -> None:
-    """Add already-stored uploads to an open case (staff, or its requester)."""
-    staff = access.is_staff_on(session, actor, case)
-    if not staff and case.requester_id != actor.id:
-        raise PermissionDenied("You cannot add files to this case.")
-    if not case.is_open:
-        raise Conflict("The case is closed.")
-    mine = [f for f in files if f.owner_id == actor.id and f.case_id is None and f.submission_id is None]
-    if not mine:
-        raise ValidationFailed("Choose a file to attach.", {"file": ["Choose a file to attach."]})
-    with transaction(session):
-        for stored in mine:
-            stored.case_id = case.id
-            stored.internal = internal and staff
-        audit.append(session, case.stream, "case.file_attached",
-                     {"files": [{"id": f.id, "name": f.original_name, "sha256": f.sha256, "size": f.size}
-                                for f in mine], "internal": internal and staff}, actor=actor, clock=clock)
-
-
-def request_information(session: Session, case: Case, actor: User, question: str, *,
-                        expected_version: int | None = None, clock: Clock = utcnow) -> Case:
-    """Ask the requester something; the case waits (SLA paused) until they answer."""
-    _require_staff(session, actor, case)
-    spec = case_spec(session, case)
-    if spec.request_info_state is None:
-        raise Conflict("This case type has no waiting state for requests for information.")
-    if not case.is_open or case.state == spec.request_info_state:
-        raise Conflict("The case is already waiting for the requester." if case.is_open else "The case is closed.")
-    question = (question or "").strip()
-    if not question:
-        raise ValidationFailed("Write your question.", {"question": ["Write your question."]})
-    source = case.state
-    with _case_change(session, case, expected_version):
-        case.resume_state = source
-        automation.enter_state(case, spec, spec.request_info_state, clock)
-        _touch(session, case, actor, clock)
-        session.add(Comment(case_id=case.id, author_id=actor.id, body=question, internal=False, created_at=clock()))
-        audit.append(session, case.stream, "case.info_requested",
-                     {"question": question, "from": source, "to": case.state}, actor=actor, clock=clock)
-        automation.state_entered(session, case, spec, source, clock)
-        _notify_requester(session, case, "We need more information",
-                          f"{actor.name} asks about {case.ref}:\n\n{question}\n\nAnswer in the portal.",
-                          "case.info_requested", clock)
-    return case
-
-
-def answer_information(session: Session, case: Case, actor: User, answer: str, *,
-                       clock: Clock = utcnow) -> Case:
-    """The requester answers; the case goes back to the state it was in when asked."""
-    if case.requester_id != actor.id:
-        raise PermissionDenied("Only the requester can answer.")
-    spec = case_spec(session, case)
-    if case.state != spec.request_info_state or not case.resume_state:
-        raise Conflict("Nothing is waiting for your answer on this case.")
-    answer = (answer or "").strip()
-    if not answer:
-        raise ValidationFailed("Write your answer.", {"answer": ["Write your answer."]})
-    target = case.resume_state
-    with _case_change(session, case, None):
-        waiting = case.state
-        automation.enter_state(case, spec, target, clock)
-        case.resume_state = None
-        _touch(session, case, actor, clock)
-        session.add(Comment(case_id=case.id, author_id=actor.id, body=answer, internal=False, created_at=clock()))
-        audit.append(session, case.stream, "case.info_provided", {"answer": answer, "to": target},
-                     actor=actor, clock=clock)
-        automation.state_entered(session, case, spec, waiting, clock)
-        if case.assignee is not None:
-            notifications.queue_message(session, to=case.assignee.email, subject=f"[{case.ref}] requester answered",
-                                        body=answer, reason="case.info_provided", case=case, clock=clock)
-    return case
 
 
 def reopen(session: Session, case: Case, actor: User, *, reason: str = "", clock: Clock = utcnow) -> Case:
@@ -564,9 +455,9 @@ def reopen(session: Session, case: Case, actor: User, *, reason: str = "", clock
     if clock() - closed > timedelta(days=spec.reopen.within_days):
         raise Conflict(f"Cases can be reopened within {spec.reopen.within_days} days of closing.")
     source = case.state
-    with _case_change(session, case, None):
+    with case_change(session, case, None):
         automation.enter_state(case, spec, spec.reopen.to, clock)
-        _touch(session, case, actor, clock)
+        touch(session, case, actor, clock)
         audit.append(session, case.stream, "case.reopened", {"from": source, "to": case.state,
                                                             "reason": (reason or "").strip()},
                      actor=actor, clock=clock)
@@ -575,41 +466,6 @@ def reopen(session: Session, case: Case, actor: User, *, reason: str = "", clock
             session.add(Comment(case_id=case.id, author_id=actor.id, body=reason.strip(), internal=False,
                                 created_at=clock()))
     return case
-
-
-def comments_for(session: Session, case: Case, user: User) -> Sequence[Comment]:
-    stmt = select(Comment).where(Comment.case_id == case.id).order_by(Comment.created_at, Comment.id)
-    if not access.sees_internal(session, user, case):
-        stmt = stmt.where(Comment.internal.is_(False))
-    return session.scalars(stmt).all()
-
-
-def files_for(session: Session, case: Case, user: User) -> Sequence[StoredFile]:
-    stmt = select(StoredFile).where(StoredFile.case_id == case.id).order_by(StoredFile.id)
-    if not access.sees_internal(session, user, case):
-        stmt = stmt.where(StoredFile.internal.is_(False))
-    return session.scalars(stmt).all()
-
-
-
-
-def file_for(session: Session, file_id: int, user: User) -> StoredFile:
-    """A case file `user` may download (internal ones only for staff and auditors); NotFound otherwise."""
-    stored = session.get(StoredFile, file_id)
-    if stored is None or stored.case_id is None:
-        raise NotFound("No such file.")
-    case = access.get_case_for(session, stored.case_id, user)
-    if stored.internal and not access.sees_internal(session, user, case):
-        raise NotFound("No such file.")
-    return stored
-
-
-def record_download(session: Session, case: Case, stored: StoredFile, user: User, *, clock: Clock = utcnow) -> None:
-    """Downloads of case files are audit events too."""
-    with transaction(session):
-        audit.append(session, case.stream, "case.file_downloaded",
-                     {"file": stored.id, "name": stored.original_name, "sha256": stored.sha256},
-                     actor=user, clock=clock)
 
 
 def bulk_assign(session: Session, case_ids: Sequence[int], assignee: User | None, actor: User, *,

@@ -33,7 +33,7 @@ from app.errors import json_error
 from app.extensions import db
 from app.uploads import file_store
 from case_types.errors import Conflict, NotFound, ValidationFailed
-from cases import access, accounts, approvals, documents, lifecycle, submissions
+from cases import access, accounts, approvals, conversation, documents, lifecycle, submissions
 from cases.errors import PermissionDenied
 from cases.models import Case, Comment, StoredFile, User
 from cases.submissions import Uploader
@@ -136,7 +136,7 @@ def set_priority(case_id: int, body: PriorityBody) -> Any:
 @operation("Ask the requester for information", body=QuestionBody, response=CaseDetail, errors=LOCKED)
 def request_information(case_id: int, body: QuestionBody) -> Any:
     """Staff ask the requester something; the case waits (SLA paused) for the answer."""
-    return _change(case_id, lambda c, u, v: lifecycle.request_information(db.session, c, u, body.question,
+    return _change(case_id, lambda c, u, v: conversation.request_information(db.session, c, u, body.question,
                                                                           expected_version=v))
 
 
@@ -144,7 +144,7 @@ def request_information(case_id: int, body: QuestionBody) -> Any:
 @operation("Answer a request for information", body=AnswerBody, response=CaseDetail, errors=LOCKED)
 def answer_information(case_id: int, body: AnswerBody) -> Any:
     """The requester answers; the case goes back to the state it was in when asked (409 if nothing waits)."""
-    return _change(case_id, lambda c, u, _v: lifecycle.answer_information(db.session, c, u, body.answer))
+    return _change(case_id, lambda c, u, _v: conversation.answer_information(db.session, c, u, body.answer))
 
 
 # ---------------------------------------------------------------- editing data
@@ -207,7 +207,7 @@ def comments(case_id: int) -> Any:
     user = api_user()
     case = access.get_case_for(db.session, case_id, user)
     public = not access.sees_internal(db.session, user, case)
-    rows = lifecycle.comments_for(db.session, case, user)
+    rows = conversation.comments_for(db.session, case, user)
     return {"items": [comment_json(c, public=public) for c in rows], "total": len(rows)}
 
 
@@ -227,7 +227,7 @@ def comment(case_id: int, body: CommentBody) -> Any:
     case = access.get_case_for(db.session, case_id, user)
     internal = body.visibility == "internal" if body.visibility is not None else body.internal
     refuse_internal_for_outsiders(case, user, internal)
-    note = lifecycle.add_comment(db.session, case, user, body.body, internal=internal)
+    note = conversation.add_comment(db.session, case, user, body.body, internal=internal)
     return comment_json(note, public=not access.sees_internal(db.session, user, case)), 201
 
 
@@ -247,12 +247,12 @@ def attachments(case_id: int) -> Any:
     """The case's files (requesters: the public ones)."""
     user = api_user()
     case = access.get_case_for(db.session, case_id, user)
-    rows = lifecycle.files_for(db.session, case, user)
+    rows = conversation.files_for(db.session, case, user)
     return {"items": [file_json(f, case) for f in rows], "total": len(rows)}
 
 
 def _attach(case: Case, user: User, files: list[StoredFile], internal: bool) -> Any:
-    lifecycle.attach_files(db.session, case, user, files, internal=internal)
+    conversation.attach_files(db.session, case, user, files, internal=internal)
     return {"items": [file_json(f, case) for f in files]}, 201
 
 
@@ -306,11 +306,11 @@ def download_attachment(case_id: int, file_id: int) -> Any:
     """The file, as an attachment of type application/octet-stream (its own type is in the list); the
     download is an audit event of the case."""
     user = api_user()
-    stored = lifecycle.file_for(db.session, file_id, user)
+    stored = conversation.file_for(db.session, file_id, user)
     if stored.case_id != case_id:
         raise NotFound("No such file.")
     case = access.get_case_for(db.session, case_id, user)
-    lifecycle.record_download(db.session, case, stored, user)
+    conversation.record_download(db.session, case, stored, user)
     return send_file(file_store(current_app).path(stored.storage_name), mimetype="application/octet-stream",
                      as_attachment=True, download_name=stored.original_name, max_age=0)
 

@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from app.auth import require_roles, signed_in_user
 from app.extensions import db
 from app.uploads import file_store
-from cases import access, lifecycle
+from cases import access, conversation
 from forms.files import safe_download_name
 
 bp = Blueprint("files", __name__, url_prefix="/files")
@@ -19,10 +19,10 @@ require_roles(bp)
 def download(file_id: int) -> ResponseReturnValue:
     """Always as an attachment (never rendered inline); the download is an audit event."""
     user = signed_in_user()
-    stored = lifecycle.file_for(db.session, file_id, user)
+    stored = conversation.file_for(db.session, file_id, user)
     case = access.get_case_for(db.session, stored.case_id or 0, user)
     path = file_store(current_app).path(stored.storage_name)
-    lifecycle.record_download(db.session, case, stored, user)
+    conversation.record_download(db.session, case, stored, user)
     name = safe_download_name(stored.original_name, stored.content_type)
     return send_file(path, mimetype=stored.content_type, as_attachment=True, download_name=name,
                      max_age=0)

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.filing import Wizard, WizardPage
 from app.htmx import render, see_other
 from case_types.errors import NotFound
-from cases import access, case_versions, definitions, form_tokens, lifecycle, submissions
+from cases import access, case_versions, conversation, definitions, form_tokens, lifecycle, submissions
 from cases.models import Case, Definition, FormToken, Role, User
 from cases.read import queries
 from cases.submissions import Uploader
@@ -142,7 +142,7 @@ def _act(case_id: int, action: Callable[[Case, User], Any]) -> ResponseReturnVal
 
 @bp.post("/cases/<int:case_id>/answer")
 def answer(case_id: int) -> ResponseReturnValue:
-    return _act(case_id, lambda c, u: lifecycle.answer_information(db.session, c, u, request.form.get("answer", "")))
+    return _act(case_id, lambda c, u: conversation.answer_information(db.session, c, u, request.form.get("answer", "")))
 
 
 @bp.post("/cases/<int:case_id>/transitions/<key>")
@@ -153,7 +153,7 @@ def fire(case_id: int, key: str) -> ResponseReturnValue:
 
 @bp.post("/cases/<int:case_id>/comments")
 def comment(case_id: int) -> ResponseReturnValue:
-    return _act(case_id, lambda c, u: lifecycle.add_comment(db.session, c, u, request.form.get("body", "")))
+    return _act(case_id, lambda c, u: conversation.add_comment(db.session, c, u, request.form.get("body", "")))
 
 
 @bp.post("/cases/<int:case_id>/reopen")

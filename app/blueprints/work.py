@@ -14,7 +14,7 @@ from app.auth import require_roles, signed_in_user
 from app.extensions import db
 from app.htmx import render, see_other
 from case_types.errors import ValidationFailed
-from cases import access, accounts, approvals, case_versions, definitions, lifecycle, tasks
+from cases import access, accounts, approvals, case_versions, conversation, definitions, lifecycle, tasks
 from cases.inputs import MAX_ID, parse_count, parse_id
 from cases.models import PRIORITIES, Case, Role, User
 from cases.read import queries
@@ -143,13 +143,13 @@ def edit(case_id: int) -> ResponseReturnValue:
 
 @bp.post("/cases/<int:case_id>/comments")
 def comment(case_id: int) -> ResponseReturnValue:
-    return _act(case_id, lambda c, u: lifecycle.add_comment(
+    return _act(case_id, lambda c, u: conversation.add_comment(
         db.session, c, u, request.form.get("body", ""), internal=request.form.get("internal") == "y"))
 
 
 @bp.post("/cases/<int:case_id>/request-info")
 def request_info(case_id: int) -> ResponseReturnValue:
-    return _act(case_id, lambda c, u: lifecycle.request_information(
+    return _act(case_id, lambda c, u: conversation.request_information(
         db.session, c, u, request.form.get("question", ""), expected_version=_version()))
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from case_types.errors import CasesError
-from cases import lifecycle, sla_sweep, tasks
+from cases import conversation, lifecycle, sla_sweep, tasks
 from cases.case_versions import case_spec
 from cases.clock import Clock, fixed
 from cases.models import Case, Definition, User
@@ -197,11 +197,11 @@ def _complaint_step(story: Story, case: Case, cast: Cast, rng: random.Random) ->
     if state == "triage":
         if plan["path"] == "ask" and not plan.get("asked"):
             plan["asked"] = True
-            return rng.uniform(1, 6), lambda s, c, clock: lifecycle.request_information(
+            return rng.uniform(1, 6), lambda s, c, clock: conversation.request_information(
                 s, c, agent, "Could you send us a photo of the parcel and its label?", clock=clock)
         return rng.uniform(1, 8), _fire("investigate", agent)
     if state == "waiting_customer":
-        return rng.uniform(6, 30), lambda s, c, clock: lifecycle.answer_information(
+        return rng.uniform(6, 30), lambda s, c, clock: conversation.answer_information(
             s, c, customer, "Photo attached to my e-mail; the label shows the wrong house number.", clock=clock)
     if state == "investigation":
         return rng.uniform(4, 30), _fire("resolve", agent, rng.choice([

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from app.extensions import db
-from cases import accounts, lifecycle
+from cases import accounts, conversation
 from cases.models import Case
 from tests.app.documents.real_cases import file_case, publish_complaint_with_templates, work_and_close
 from tests.conftest import make_config
@@ -32,7 +32,7 @@ def make_proof_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
         case = db.session.get(Case, second)
         assert agent is not None and case is not None
         for n in range(3):
-            lifecycle.add_comment(db.session, case, agent, f"Looked at it, round {n + 1}.", internal=True)
+            conversation.add_comment(db.session, case, agent, f"Looked at it, round {n + 1}.", internal=True)
         db.session.remove()
     file_case(app, customer_tier="standard", email="sam@example.com")
     yield app

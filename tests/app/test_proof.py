@@ -51,11 +51,11 @@ def test_periodic_sweep_checkpoints_only_when_something_changed(proof_app: Any) 
         assert db.session.query(Checkpoint).count() == 1
         case = db.session.get(Case, 3)
         assert case is not None
-        from cases import accounts, lifecycle
+        from cases import accounts, conversation
 
         agent = accounts.find_user(db.session, "agent@example.com")
         assert agent is not None
-        lifecycle.add_comment(db.session, case, agent, "One more.")
+        conversation.add_comment(db.session, case, agent, "One more.")
         JOBS["sla_sweep"]()
         assert db.session.query(Checkpoint).count() == 2
         db.session.remove()

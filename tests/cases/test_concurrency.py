@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from case_types.errors import Conflict
-from cases import accounts, audit, lifecycle
+from cases import accounts, audit, conversation, lifecycle
 from cases.models import Case, Definition, User
 from cases.submissions import Uploader
 from tests.support.complaint import GOOD
@@ -95,7 +95,7 @@ def test_mixed_load_keeps_every_chain_verifiable(session: Session, database_url:
             try:
                 action = rng.choice(["comment", "claim", "priority", "release"])
                 if action == "comment":
-                    lifecycle.add_comment(s, case, actor, f"note {i}", internal=True)
+                    conversation.add_comment(s, case, actor, f"note {i}", internal=True)
                 elif action == "claim":
                     lifecycle.claim(s, case, actor)
                 elif action == "priority":

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from case_types.errors import Conflict, NotFound
-from cases import accounts, audit, definitions, document_content, documents, lifecycle
+from cases import accounts, audit, conversation, definitions, document_content, documents, lifecycle
 from cases.errors import PermissionDenied
 from cases.models import Case, Definition, Document, User
 from cases.submissions import Uploader
@@ -164,8 +164,8 @@ def test_state_and_data_as_of_follow_every_kind_of_move(session: Session, letter
     case = lifecycle.file_case(session, lettered, GOOD, uploader=Uploader(requester))
     lifecycle.claim(session, case, agent)
     lifecycle.transition(session, case, "start", agent)
-    lifecycle.request_information(session, case, agent, "Photo please?")
-    lifecycle.answer_information(session, case, requester, "Sent.")
+    conversation.request_information(session, case, agent, "Photo please?")
+    conversation.answer_information(session, case, requester, "Sent.")
     lifecycle.edit_fields(session, case, {"customer_tier": "standard"}, agent)
     events = audit.events(session, case.stream)
     states = [document_content.state_as_of(events[:n], "?") for n in range(1, len(events) + 1)]

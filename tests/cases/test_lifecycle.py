@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from case_types.errors import Conflict, NotFound, ValidationFailed
 from case_types.workflow import TransitionNotAllowed
-from cases import access, accounts, audit, case_versions, lifecycle
+from cases import access, accounts, audit, case_versions, conversation, lifecycle
 from cases.clock import fixed
 from cases.errors import PermissionDenied
 from cases.models import AuditEvent, Case, Definition, OutboxMessage, User
@@ -136,27 +136,27 @@ def test_information_request_round_trip(session: Session, complaint_type: Defini
     lifecycle.claim(session, case, agent)
     lifecycle.transition(session, case, "start", agent)
     with pytest.raises(PermissionDenied):
-        lifecycle.request_information(session, case, requester, "?")
-    lifecycle.request_information(session, case, agent, "Could you send a photo of the box?")
+        conversation.request_information(session, case, requester, "?")
+    conversation.request_information(session, case, agent, "Could you send a photo of the box?")
     assert (case.state, case.resume_state) == ("waiting", "in_progress")
     with pytest.raises(Conflict):
-        lifecycle.request_information(session, case, agent, "Again?")
+        conversation.request_information(session, case, agent, "Again?")
     with pytest.raises(PermissionDenied):
-        lifecycle.answer_information(session, case, agent, "I answer for them")
-    lifecycle.answer_information(session, case, requester, "Photo attached, the box was wet.")
+        conversation.answer_information(session, case, agent, "I answer for them")
+    conversation.answer_information(session, case, requester, "Photo attached, the box was wet.")
     assert (case.state, case.resume_state) == ("in_progress", None)
-    bodies = [c.body for c in lifecycle.comments_for(session, case, requester)]
+    bodies = [c.body for c in conversation.comments_for(session, case, requester)]
     assert bodies == ["Could you send a photo of the box?", "Photo attached, the box was wet."]
 
 
 def test_internal_comments_stay_internal(session: Session, complaint_type: Definition, requester: User,
                                          agent: User) -> None:
     case = _file(session, complaint_type, requester)
-    lifecycle.add_comment(session, case, agent, "Looks like courier damage.", internal=True)
-    lifecycle.add_comment(session, case, agent, "We are on it.")
-    lifecycle.add_comment(session, case, requester, "Thanks!", internal=True)  # requesters cannot hide comments
-    assert [c.body for c in lifecycle.comments_for(session, case, requester)] == ["We are on it.", "Thanks!"]
-    assert len(lifecycle.comments_for(session, case, agent)) == 3
+    conversation.add_comment(session, case, agent, "Looks like courier damage.", internal=True)
+    conversation.add_comment(session, case, agent, "We are on it.")
+    conversation.add_comment(session, case, requester, "Thanks!", internal=True)  # requesters cannot hide comments
+    assert [c.body for c in conversation.comments_for(session, case, requester)] == ["We are on it.", "Thanks!"]
+    assert len(conversation.comments_for(session, case, agent)) == 3
 
 
 def test_reopen_within_the_allowed_days(session: Session, complaint_type: Definition, requester: User,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from case_types import workflow
-from cases import audit, automation, definitions, lifecycle, sla, sla_sweep
+from cases import audit, automation, conversation, definitions, lifecycle, sla, sla_sweep
 from cases.clock import fixed
 from cases.models import Definition, User
 from cases.submissions import Uploader
@@ -82,8 +82,8 @@ def test_a_dated_deadline_is_due_at_opening_time_before_the_date_and_pauses(
     # 09:00 Dublin time (UTC+0 in March) on the 14th, counted as elapsed time
     assert deadline.due_at == datetime(2027, 3, 14, 9, 0, tzinfo=UTC) == case.due_at
     assert deadline.warn_at == filed_at + (deadline.due_at - filed_at) * 0.8
-    lifecycle.request_information(session, case, agent, "Which laptop?", clock=fixed(filed_at + timedelta(days=1)))
-    lifecycle.answer_information(session, case, requester, "A small one.", clock=fixed(filed_at + timedelta(days=3)))
+    conversation.request_information(session, case, agent, "Which laptop?", clock=fixed(filed_at + timedelta(days=1)))
+    conversation.answer_information(session, case, requester, "A small one.", clock=fixed(filed_at + timedelta(days=3)))
     session.refresh(deadline)
     assert deadline.due_at == datetime(2027, 3, 16, 9, 0, tzinfo=UTC)  # two days of waiting do not count
     fired = sla_sweep.sweep(session, clock=fixed(datetime(2027, 3, 17, tzinfo=UTC)),

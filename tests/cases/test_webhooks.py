@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cases import audit, lifecycle, webhooks
+from cases import audit, conversation, lifecycle, webhooks
 from cases.errors import PermissionDenied
 from cases.models import Case, Definition, User, WebhookDelivery
 from cases.submissions import Uploader
@@ -49,7 +49,7 @@ def test_a_rolled_back_change_announces_nothing(session: Session, admin: User, r
     assert len(_deliveries(session)) == 1
     audit.append(session, case.stream, "case.commented", {"body": "never committed"}, actor=requester)
     session.rollback()
-    lifecycle.add_comment(session, case, requester, "committed")  # a later commit must not revive it
+    conversation.add_comment(session, case, requester, "committed")  # a later commit must not revive it
     assert [d.event_kind for d in _deliveries(session)] == ["case.filed", "case.commented"]
     # A savepoint that rolls back (as a failing SLA hook does) takes its event's delivery with it.
     with session.begin_nested():

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cases import definitions, lifecycle
+from cases import conversation, definitions, lifecycle
 from cases.clock import fixed
 from cases.models import Case, Definition, User
 from cases.submissions import Uploader
@@ -109,7 +109,7 @@ def file_in_states(session: Session, case_type: Definition, requester: User, age
             if state == "review":
                 lifecycle.transition(session, case, "check", agent, clock=moved)
             if state == "waiting":
-                lifecycle.request_information(session, case, agent, "Which parcel?", clock=moved)
+                conversation.request_information(session, case, agent, "Which parcel?", clock=moved)
         cases.append(case)
     return cases
 
