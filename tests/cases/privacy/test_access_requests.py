@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from cases import accounts, lifecycle
+from cases import accounts, conversation, lifecycle
 from cases.clock import fixed
 from cases.models import Definition, User
 from cases.privacy import access_requests
@@ -32,7 +32,7 @@ def test_two_requesters_with_one_name_get_only_their_own_cases(session: Session,
     public, _token = lifecycle.file_case_anonymously(session, complaint_type, web_data,
                                                      uploader=Uploader(None), contact_email="RILEY@example.com",
                                                      clock=fixed(NOW))
-    lifecycle.add_comment(session, mine[0], requester, "Any news?", clock=fixed(NOW))
+    conversation.add_comment(session, mine[0], requester, "Any news?", clock=fixed(NOW))
 
     export = access_requests.export_person(session, " Riley@Example.com ", now=NOW)
     assert [c.ref for c in export.cases] == [mine[0].ref, mine[1].ref, public.ref]
