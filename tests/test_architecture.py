@@ -87,3 +87,13 @@ def test_no_test_module_imports_another() -> None:
         if module.startswith("tests.") and module.rsplit(".", 1)[-1].startswith("test_")
     }
     assert not offenders, sorted(offenders)
+
+
+def test_the_readme_maps_every_package() -> None:
+    """The README's Development section names every package and sub-package, one line each."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Development", 1)[1].split("```", 2)[1]
+    mapped = {line.split()[0].rstrip("/") for line in section.splitlines() if line.strip()}
+    tops = ("app", "cases", "case_types", "forms", "rules", "verifier")
+    packages = {str(init.parent.relative_to(ROOT)) for top in tops for init in (ROOT / top).rglob("__init__.py")}
+    assert packages - mapped == set(), "add a line for each to the README's Development section"
