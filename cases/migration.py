@@ -321,3 +321,30 @@ def _carry_work(session: Session, case: Case, mapping: Mapping[str, str]) -> Non
         approval.on_approve = mapping.get(approval.on_approve or "", approval.on_approve)
         approval.on_reject = mapping.get(approval.on_reject or "", approval.on_reject)
 
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A state open cases on other versions are in: what the page asks the admin to map."""
+
+    key: str
+    label: str
+    cases: int
+    exists: bool  # the target version has a state with this key
+
+
+def states_to_map(session: Session, slug: str, to_version: int) -> list[Waiting]:
+    """The states of the open cases of `slug` not yet on `to_version` (their resume states too), in order."""
+    definition = find_definition(session, "case_type", slug)
+    if definition is None:
+        raise NotFound(f"No case type has the short name '{slug}'.")
+    target = _target(session, get_version(definition, to_version).id)
+    counts: dict[str, int] = {}
+    labels: dict[str, str] = {}
+    for case in session.scalars(select(Case).where(Case.case_type_id == definition.id, Case.is_open.is_(True),
+                                                   Case.case_type_version_id != target.version.id)):
+        for key in filter(None, (case.state, case.resume_state)):
+            counts[key] = counts.get(key, 0) + (key == case.state)
+            labels.setdefault(key, _label(case_spec(session, case), key))
+    new_states = {s.key for s in target.spec.states}
+    return [Waiting(key=key, label=labels[key], cases=counts[key], exists=key in new_states) for key in counts]

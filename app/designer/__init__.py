@@ -8,6 +8,7 @@ from flask import Flask
 
 def register_designers(app: Flask) -> None:
     """Register the designers' blueprints (the designer home page is app.blueprints.homes)."""
+    from app.designer.case_types import migration  # noqa: F401 - adds the migration page to the case-type designer
     from app.designer.case_types import routes as case_type_designer
     from app.designer.documents import routes as document_designer
     from app.designer.forms import routes as form_designer

@@ -9,6 +9,7 @@ from typing import Any
 from app.extensions import db
 from cases import accounts, definitions
 from tests.support.complaint import complaint_case_type_document, complaint_document
+from tests.support.migration import six_cases_on_version_one
 
 
 def _published(app: Any) -> None:
@@ -86,23 +87,8 @@ def test_a_bad_file_is_refused_with_its_reasons_and_changes_nothing(app: Any, ru
         assert definitions.find_definition(db.session, "case_type", "junk") is None
 
 
-def _migratable(app: Any) -> list[str]:
-    """Six complaints on version 1, one per open state (the first and the last, escalated, have no account
-    number), and version 2."""
-    from tests.support.migration import file_in_states, publish_both, publish_version_two
-
-    with app.app_context():
-        admin, agent, requester = (accounts.find_user(db.session, f"{who}@example.com")
-                                   for who in ("admin", "agent", "requester"))
-        assert admin is not None and agent is not None and requester is not None
-        case_type = publish_both(db.session, admin)
-        refs = [c.ref for c in file_in_states(db.session, case_type, requester, agent, 6)]
-        publish_version_two(db.session, admin, case_type)
-        return refs
-
-
 def test_migrate_dry_run_then_yes_one_line_per_open_case(app: Any, runner: Any, demo_users: Any) -> None:
-    refs = _migratable(app)
+    refs = six_cases_on_version_one(app)
     mapping = ["--map", "escalated=in_progress", "--map", "review=checking"]
     dry = runner.invoke(args=["case-types", "migrate", "complaint", "--to", "2", "--dry-run", *mapping])
     assert dry.exit_code == 0, dry.output
@@ -125,7 +111,7 @@ def test_migrate_dry_run_then_yes_one_line_per_open_case(app: Any, runner: Any, 
 
 
 def test_migrate_refuses_bad_input_without_a_traceback(app: Any, runner: Any, demo_users: Any) -> None:
-    _migratable(app)
+    six_cases_on_version_one(app)
 
     def run(*args: str) -> Any:
         return runner.invoke(args=["case-types", "migrate", *args])

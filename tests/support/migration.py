@@ -122,3 +122,20 @@ def expected(i: int) -> tuple[str, str | None]:
     if state in MAPPING:
         return "mapped", MAPPING[state]
     return "kept", state
+
+
+def six_cases_on_version_one(app: Any) -> list[str]:
+    """In `app` (with the demo users): six complaints on version 1, one per open state (the first and the
+    last, escalated, have no account number), and version 2 published; their references."""
+    from app.extensions import db
+    from cases import accounts
+
+    with app.app_context():
+        admin, agent, requester = (accounts.find_user(db.session, f"{who}@example.com")
+                                   for who in ("admin", "agent", "requester"))
+        assert admin is not None and agent is not None and requester is not None
+        case_type = publish_both(db.session, admin)
+        refs = [c.ref for c in file_in_states(db.session, case_type, requester, agent, 6)]
+        publish_version_two(db.session, admin, case_type)
+        db.session.remove()
+        return refs
