@@ -98,15 +98,23 @@ def may_start(item: Discretionary, actor: StartActor) -> bool:
     return bool(set(item.who.queues) & actor.queues)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why something cannot be started: `kind` is who (not allowed), state (not now) or reason (missing)."""
+
+    kind: str
+    message: str
+
+
 def start_refusal(item: Discretionary, *, state: str, state_label: str, actor: StartActor,
-                  reason: str) -> str | None:
+                  reason: str) -> Refusal | None:
     """Why `actor` cannot start `item` now (in words an agent understands), or None."""
     if not may_start(item, actor):
-        return f"You are not allowed to start '{item.label}' on this case."
+        return Refusal("who", f"You are not allowed to start '{item.label}' on this case.")
     if state not in item.states:
-        return f"'{item.label}' cannot be started while the case is {state_label}."
+        return Refusal("state", f"'{item.label}' cannot be started while the case is {state_label}.")
     if item.reason_required and not reason.strip():
-        return f"Give a reason to start '{item.label}'."
+        return Refusal("reason", f"Give a reason to start '{item.label}'.")
     return None
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from case_types import workflow
 from case_types.errors import CasesError, ValidationFailed
-from cases import accounts, audit, documents, notifications, recent, sla
+from cases import accounts, audit, discretionary, documents, notifications, recent, sla
 from cases.case_versions import case_data, case_spec, case_tags, pinned_form_version
 from cases.clock import Clock, utcnow
 from cases.models import (
@@ -76,6 +76,7 @@ def rules_context(session: Session, spec: workflow.CaseTypeSpec) -> ValidationCo
         queue_labels={q.slug: q.name for q in queues}, state_labels={s.key: s.label for s in spec.states},
         transition_labels={t.key: t.label for t in spec.transitions},
         role_labels={"agent": "Agent", "admin": "Admin"}, user_labels={u.email: u.name for u in users},
+        tasks=[i.key for i in spec.discretionary], task_labels={i.key: i.label for i in spec.discretionary},
     )
 
 
@@ -313,6 +314,20 @@ def _notify(t: _Target, params: Mapping[str, Any]) -> str:
     return f"notified {to} ({len(sent)})"
 
 
+def _start_task(t: _Target, params: Mapping[str, Any]) -> str:
+    """Start an entry of the catalogue; the task (or the child case's filing) records the rule and reason."""
+    item = t.spec.discretionary_item(params["task"])
+    if item is None:
+        raise ValidationFailed(f"This case type has no task '{params['task']}' to start.")
+    if t.case.state not in item.states:
+        return f"not started: {item.label} cannot be started in {t.spec.state(t.case.state).label}"
+    if not item.starts_case and discretionary.is_open(t.session, t.case, item.key):
+        return f"not started: {item.label} is already open"
+    started = discretionary.open_item(t.session, t.case, t.spec, item, actor=None,
+                                      reason=str(params.get("reason") or ""), rule_id=t.rule_id, clock=t.clock)
+    return f"started {item.label}" + (f" ({started.ref})" if isinstance(started, Case) else "")
+
+
 @dataclass(frozen=True, slots=True)
 class _Applier:
     """How one action of the rules registry is carried out; returns a line for the audit trail.
@@ -334,6 +349,7 @@ APPLIERS: dict[str, _Applier] = {
     "move_to_state": _Applier(_move_to_state),
     "require_approval": _Applier(_require_approval),
     "notify": _Applier(_notify, in_memory=True),
+    "start_task": _Applier(_start_task),
 }
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from case_types import workflow
 from case_types.errors import Conflict, NotFound, ValidationFailed
-from cases import access, approvals, audit, automation, notifications, recent, tasks
+from cases import access, approvals, audit, automation, discretionary, links, notifications, recent, tasks
 from cases.case_versions import case_schema, case_spec, published
 from cases.clock import Clock, utcnow
 from cases.definitions import version_document
@@ -387,6 +387,8 @@ def transition(
     workflow.check_transition(spec, move, state=case.state, actor=access.actor_facts(session, actor, case),
                               filled=filled, comment=comment)
     tasks.refuse_while_open(session, case, move)
+    discretionary.refuse_closing(session, case, spec, move)
+    links.refuse_while_children_open(session, case, move)
     if len(comment) > MAX_COMMENT:
         raise ValidationFailed("The comment is too long.", {"comment": [f"Use at most {MAX_COMMENT} characters."]})
     problem = text_problem(comment)
@@ -413,6 +415,7 @@ def transition(
                                 created_at=clock()))
         automation.run_rules(session, case, "case.transitioned", actor=actor, clock=clock, transition=move.key)
         if not case.is_open:
+            links.child_closed(session, case, clock)
             state = spec.state(move.target)
             notify_requester(session, case, f"Your request is {state.label.lower()}",
                               f"Your request {case.ref} is now {state.label}." +

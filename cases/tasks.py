@@ -5,6 +5,9 @@ required tasks is open.
 Every task change is an event on the case's audit stream and bumps the case's `lock_version`: a
 transition checked against a checklist that changed meanwhile is refused as a conflict, so a case never
 leaves its state with a required task that was just reopened.
+
+Tasks started by hand or by a rule from the case type's catalogue are cases.discretionary; they are
+completed here like the others.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ def may_work(session: Session, user: User, task: Task) -> bool:
     return user.has_role(Role.AGENT) and task.queue_id in access.queue_ids_of(session, user)
 
 
-def _task(session: Session, case: Case, task_id: int) -> Task:
+def task_for_update(session: Session, case: Case, task_id: int) -> Task:
     # Locked (PostgreSQL) and fresh, so of two people completing the same task one sees the other's work.
     task = session.scalar(select(Task).where(Task.id == task_id, Task.case_id == case.id)
                           .with_for_update(of=Task).execution_options(populate_existing=True))
@@ -83,7 +86,7 @@ def _task(session: Session, case: Case, task_id: int) -> Task:
     return task
 
 
-def _touch(session: Session, case: Case, actor: User, clock: Clock) -> None:
+def touch(session: Session, case: Case, actor: User, clock: Clock) -> None:
     """Bump the case's version with the change, so a transition judged on the old checklist is refused."""
     case.updated_at = clock()
     case.updated_by_id = actor.id
@@ -96,17 +99,19 @@ def _touch(session: Session, case: Case, actor: User, clock: Clock) -> None:
 def complete(session: Session, case: Case, task_id: int, actor: User, *, clock: Clock = utcnow) -> Task:
     """Mark a task done (a member of its queue); the case's assignee hears when the last required one is."""
     with transaction(session):
-        task = _task(session, case, task_id)
+        task = task_for_update(session, case, task_id)
         if not may_work(session, actor, task):
             raise PermissionDenied(f"Only members of {task.queue.name} can complete this task.")
         if not case.is_open:
             raise Conflict("The case is closed.")
+        if task.status == "cancelled":
+            raise Conflict(f"'{task.label}' was cancelled.")
         if not task.is_open:
             who = task.completed_by.name if task.completed_by else "someone"
             when = f" at {task.completed_at:%Y-%m-%d %H:%M} UTC" if task.completed_at else ""
             raise Conflict(f"'{task.label}' was already completed by {who}{when}.")
         task.status, task.completed_at, task.completed_by_id = "done", clock(), actor.id
-        _touch(session, case, actor, clock)
+        touch(session, case, actor, clock)
         audit.append(session, case.stream, "task.completed",
                      {"task": task.id, "key": task.key, "label": task.label, "queue": task.queue.slug},
                      actor=actor, clock=clock)
@@ -122,15 +127,17 @@ def complete(session: Session, case: Case, task_id: int, actor: User, *, clock: 
 def reopen(session: Session, case: Case, task_id: int, actor: User, *, clock: Clock = utcnow) -> Task:
     """Open a done task again, while the case is still in the task's state (or waiting to return to it)."""
     with transaction(session):
-        task = _task(session, case, task_id)
+        task = task_for_update(session, case, task_id)
         if not may_work(session, actor, task):
             raise PermissionDenied(f"Only members of {task.queue.name} can reopen this task.")
         if task.is_open:
             raise Conflict(f"'{task.label}' is open.")
+        if task.status == "cancelled":
+            raise Conflict(f"'{task.label}' was cancelled; start it again instead.")
         if not case.is_open or task.state not in (case.state, case.resume_state):
             raise Conflict(f"The case has moved on from the step of '{task.label}'; it cannot be reopened.")
         task.status, task.completed_at, task.completed_by_id = "open", None, None
-        _touch(session, case, actor, clock)
+        touch(session, case, actor, clock)
         audit.append(session, case.stream, "task.reopened",
                      {"task": task.id, "key": task.key, "label": task.label, "queue": task.queue.slug},
                      actor=actor, clock=clock)

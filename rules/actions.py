@@ -104,6 +104,12 @@ def _message(raw: Any, ctx: ValidationContext) -> tuple[Any, str | None]:
     return raw.strip(), None
 
 
+def _reason(raw: Any, ctx: ValidationContext) -> tuple[Any, str | None]:
+    if not isinstance(raw, str) or len(raw) > MAX_MESSAGE_CHARS:
+        return None, f"Write the reason in at most {MAX_MESSAGE_CHARS} characters."
+    return raw.strip(), None
+
+
 def _choice(values: Collection[str], what: str) -> ParamCheck:
     def check(raw: Any, ctx: ValidationContext) -> tuple[Any, str | None]:
         if raw not in values:
@@ -124,6 +130,8 @@ PARAM_KINDS: Mapping[str, ParamCheck] = MappingProxyType(
         "flag": _flag,
         "tag": _tag,
         "message": _message,
+        "reason": _reason,
+        "task": _slug_in("tasks of this case type", "task", lambda ctx: ctx.tasks),
         "strategy": _choice(tuple(STRATEGIES), "a strategy"),
         "recipient": _choice(RECIPIENTS, "who to notify"),
     }
@@ -265,6 +273,16 @@ def _check_notify(p: _Params) -> None:
     p.take("message", "message")
 
 
+def _check_start_task(p: _Params) -> None:
+    p.take("task", "task")
+    p.take("reason", "reason", required=False)
+
+
+def _describe_start_task(params: Mapping[str, Any], ctx: ValidationContext) -> str:
+    reason = str(params.get("reason") or "")
+    return f"start {_label(ctx.task_labels, params.get('task'))}" + (f" ({_quote(reason)})" if reason else "")
+
+
 def _describe_assign(params: Mapping[str, Any], ctx: ValidationContext) -> str:
     if "user" in params:
         return f"assign to {_label(ctx.user_labels, params['user'])}"
@@ -313,6 +331,8 @@ for _spec in (
                _check_approval, _describe_approval),
     ActionSpec("notify", "Notify", frozenset({"to", "user", "queue", "message"}), _check_notify,
                _describe_notify, once=False),
+    ActionSpec("start_task", "Start a task", frozenset({"task", "reason"}), _check_start_task, _describe_start_task,
+               once=False),
 ):
     register(_spec)
 

@@ -82,6 +82,8 @@ class ValidationContext:
     transitions: Sequence[str] = ()
     users: Sequence[str] = ()
     roles: Sequence[str] = ()
+    # Keys of the case type's catalogue of discretionary work (what a start_task action may start).
+    tasks: Sequence[str] = ()
     tags: Sequence[str] | None = None
     field_labels: Mapping[str, str] = field(default_factory=dict)
     option_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -90,6 +92,7 @@ class ValidationContext:
     transition_labels: Mapping[str, str] = field(default_factory=dict)
     role_labels: Mapping[str, str] = field(default_factory=dict)
     user_labels: Mapping[str, str] = field(default_factory=dict)
+    task_labels: Mapping[str, str] = field(default_factory=dict)
 
     def families(self) -> dict[str, str]:
         """Field key -> family for the form's fields and the (non-windowed) case attributes."""

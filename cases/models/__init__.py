@@ -12,6 +12,7 @@ from cases.models.form_tokens import FormToken
 from cases.models.holds import LegalHold
 from cases.models.idempotency import IdempotencyKey
 from cases.models.identities import UserIdentity
+from cases.models.links import LINK_KINDS, CaseLink
 from cases.models.notifications import OutboxMessage
 from cases.models.registrations import PendingRegistration
 from cases.models.retention import RetentionAction
@@ -32,6 +33,7 @@ __all__ = [
     "DOCUMENT_STATUSES",
     "DOSSIER",
     "GENESIS_HASH",
+    "LINK_KINDS",
     "PRIORITIES",
     "SLA_STATUSES",
     "TASK_STATUSES",
@@ -43,6 +45,7 @@ __all__ = [
     "Base",
     "Case",
     "CaseCounter",
+    "CaseLink",
     "ChangeRequest",
     "Checkpoint",
     "CheckpointLeaf",

@@ -89,8 +89,9 @@ def test_a_start_is_refused_in_other_states_and_without_a_required_reason() -> N
     item = _load(SAFETY).discretionary[0]
     agent = adaptive.StartActor(roles=frozenset({"agent"}), staff_on_case=True, queues=frozenset())
     assert adaptive.start_refusal(item, state="new", state_label="New", actor=agent, reason="x") == \
-        "'Product-safety review' cannot be started while the case is New."
+        adaptive.Refusal("state", "'Product-safety review' cannot be started while the case is New.")
     assert adaptive.start_refusal(item, state="in_progress", state_label="In progress", actor=agent,
-                                  reason="  ") == "Give a reason to start 'Product-safety review'."
+                                  reason="  ") == \
+        adaptive.Refusal("reason", "Give a reason to start 'Product-safety review'.")
     assert adaptive.start_refusal(item, state="in_progress", state_label="In progress", actor=agent,
                                   reason="Smoke from the charger") is None
