@@ -42,6 +42,11 @@ def _open_keys(session: Session, case: Case) -> set[str]:
                                                       Task.status == "open")))
 
 
+def item_of(session: Session, case: Case, key: str) -> adaptive.Discretionary | None:
+    """The catalogue entry `key` of the case's pinned case type."""
+    return case_spec(session, case).discretionary_item(key)
+
+
 def is_open(session: Session, case: Case, key: str) -> bool:
     """Whether a started task of the catalogue entry `key` is open on the case."""
     return key in _open_keys(session, case)

@@ -91,6 +91,8 @@ def _lenient_context(session: Session, document: Mapping[str, Any]) -> Validatio
     schema = _form_schema(session, document)
     states = [s for s in document.get("states") or [] if isinstance(s, Mapping) and isinstance(s.get("key"), str)]
     moves = [t for t in document.get("transitions") or [] if isinstance(t, Mapping) and isinstance(t.get("key"), str)]
+    catalogue = [i for i in document.get("discretionary") or []
+                 if isinstance(i, Mapping) and isinstance(i.get("key"), str)]
     queues = accounts.list_queues(session, include_inactive=False)
     users = [u for u in accounts.list_users(session) if u.active]
     return ValidationContext(
@@ -102,6 +104,7 @@ def _lenient_context(session: Session, document: Mapping[str, Any]) -> Validatio
         state_labels={s["key"]: str(s.get("label") or s["key"]) for s in states},
         transition_labels={t["key"]: str(t.get("label") or t["key"]) for t in moves},
         role_labels={"agent": "Agent", "admin": "Admin"}, user_labels={u.email: u.name for u in users},
+        tasks=[i["key"] for i in catalogue], task_labels={i["key"]: str(i.get("label") or i["key"]) for i in catalogue},
     )
 
 

@@ -43,7 +43,7 @@ def test_valid_actions(ctx: ValidationContext, raw: dict[str, Any], normalized: 
 @pytest.mark.parametrize(("raw", "expected"), [
     ("route", [("a", 'An action is an object like {"type": "route_to_queue", ...}.')]),
     ({"queue": "vip"}, [("a.type", "Choose an action: use one of add_tag, assign_to, move_to_state, notify, "
-                                   "require_approval, route_to_queue, set_due_in, set_priority.")]),
+                                   "require_approval, route_to_queue, set_due_in, set_priority, start_task.")]),
     ({"type": "route_to_queue"}, [("a.queue", "This action needs the setting 'queue'.")]),
     ({"type": "route_to_queue", "queue": "vip", "colour": 1},
      [("a.colour", "route_to_queue has no setting 'colour' (it takes: queue).")]),
@@ -105,7 +105,7 @@ def test_moving_and_asking_for_approval_exclude_each_other(ctx: ValidationContex
 
 def test_the_registry_is_keyed_by_name() -> None:
     assert sorted(ACTIONS) == ["add_tag", "assign_to", "move_to_state", "notify", "require_approval",
-                               "route_to_queue", "set_due_in", "set_priority"]
+                               "route_to_queue", "set_due_in", "set_priority", "start_task"]
     with pytest.raises(ValueError, match="already registered"):
         register(ActionSpec("notify", "Notify", frozenset(), lambda p: None, lambda p, c: ""))
 

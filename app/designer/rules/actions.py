@@ -16,7 +16,7 @@ from rules.editing import RuleEditError
 from rules.model import CASE_PRIORITIES, PRIORITY_LABELS, ValidationContext
 
 SETTING_KINDS = frozenset({"queue", "user", "state", "role", "priority", "hours", "flag", "tag", "message",
-                           "strategy", "recipient", "mode"})
+                           "strategy", "recipient", "mode", "task"})
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,11 @@ ACTION_SETTINGS: Mapping[str, tuple[ActionSetting, ...]] = MappingProxyType({
         ActionSetting("user", "user", "Person", when=("to", "user")),
         ActionSetting("queue", "queue", "Queue", "Every agent of the queue gets the message.", when=("to", "queue")),
         ActionSetting("message", "message", "Message", "Sent by e-mail; at most 2,000 characters."),
+    ),
+    "start_task": (
+        ActionSetting("task", "task", "Task", "One of the case type's tasks to start; it starts only in the "
+                                              "states the task allows."),
+        ActionSetting("reason", "message", "Reason", "Kept with the task and the rule in the audit trail."),
     ),
 })
 """The inputs of each registered action, in the order the editor shows them."""
@@ -158,6 +163,8 @@ def setting_choices(setting: ActionSetting, ctx: ValidationContext) -> list[tupl
         return [(key, words.capitalize()) for key, words in STRATEGIES.items()]
     if setting.kind == "recipient":
         return [(r, RECIPIENT_LABELS[r]) for r in RECIPIENTS]
+    if setting.kind == "task":
+        return [(t, ctx.task_labels.get(t, t)) for t in ctx.tasks]
     return []
 
 
