@@ -78,6 +78,12 @@ def is_held(session: Session, case: Case) -> bool:
     return bool(session.scalar(select(held_clause()).select_from(Case).where(Case.id == case.id)))
 
 
+def active_hold(session: Session, case: Case) -> LegalHold | None:
+    """The oldest hold in force covering `case` (erasure names its reason), if any."""
+    found = holds_of(session, case)
+    return found[0] if found else None
+
+
 def holds_of(session: Session, case: Case) -> list[LegalHold]:
     """The holds in force that cover `case`, oldest first (the case page and the erasure page name them)."""
     if case.held is False:  # loaded with_held(): known to be free

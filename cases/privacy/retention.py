@@ -20,12 +20,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from case_types.retention import ACTIONS, Retention, add_period
-from case_types.workflow import CaseTypeSpec
 from cases import audit
-from cases.case_versions import spec_of
 from cases.clock import Clock, utcnow
 from cases.models import Case, Definition, Document, DocumentCheck, RetentionAction, StoredFile
 from cases.privacy.holds import held_case_ids
+from cases.privacy.keeping import schedule_of
 from cases.submissions import FileStore
 from cases.uow import transaction
 
@@ -69,15 +68,6 @@ class Plan:
     def held(self) -> list[Step]:
         """What it would do but a legal hold forbids."""
         return [s for s in self.steps if s.held]
-
-
-def schedule_of(session: Session, definition: Definition) -> Retention | None:
-    """The retention of a case type's latest published version (None: kept until erased)."""
-    version = definition.latest_version
-    if version is None:
-        return None
-    spec: CaseTypeSpec = spec_of(session, version)
-    return spec.retention
 
 
 def schedules(session: Session) -> list[Schedule]:
@@ -158,7 +148,7 @@ def _act(session: Session, step: Step, stores: Stores, clock: Clock) -> bool:
                 return False
         case = session.get(Case, step.case_id)
         assert case is not None
-        details = _anonymise(session, case, reason, clock)  # its own transaction, audited by cases.privacy
+        details = _anonymise(session, case, reason, stores, clock)  # its own transaction, audited by cases.privacy
         with transaction(session):
             session.add(RetentionAction(case_id=step.case_id, action=step.action, done_at=clock(),
                                         details=json.dumps(details, sort_keys=True)))
@@ -192,20 +182,10 @@ def actions_of(session: Session, case_ids: Sequence[int]) -> dict[int, list[Rete
     return found
 
 
-def erasure_refusal(session: Session, case: Case, *, now: datetime) -> str | None:
-    """Why an erasure request must not touch `case` now because of its case type's schedule, or None."""
-    retention = schedule_of(session, case.case_type)
-    if retention is None or not retention.block_erasure:
-        return None
-    if case.closed_at is not None and retention.due(case.closed_at) <= now:
-        return None
-    until = f"until {retention.due(case.closed_at).date().isoformat()}" if case.closed_at else \
-        f"for {retention.keep} {retention.unit} after it closes"
-    return f"Kept {until}: {retention.reason}"
-
-
-def _anonymise(session: Session, case: Case, reason: str, clock: Clock) -> dict[str, int]:
+def _anonymise(session: Session, case: Case, reason: str, stores: Stores, clock: Clock) -> dict[str, int]:
     """Erase the case's personal values and keep the rest (cases.privacy.erasure, built beside this)."""
     erasure = importlib.import_module("cases.privacy.erasure")
-    erasure.anonymise_case(session, case, None, clock=clock, reason=reason)
-    return {"anonymised": 1}
+    erased = erasure.anonymise_case(session, case, None, clock=clock, reason=reason, files=stores.files,
+                                    documents=stores.documents)
+    return {"values": erased.values, "comments": erased.comments, "files": erased.files,
+            "documents": erased.documents}

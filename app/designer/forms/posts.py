@@ -21,6 +21,7 @@ from app.designer.forms.builder import (
 )
 from forms.editing import CONDITIONS
 from forms.fieldtypes import FIELD_TYPES
+from forms.fieldtypes.panel import EDITORS
 from forms.files import KNOWN_FILE_TYPES
 
 
@@ -70,6 +71,8 @@ def builder_from_post(post: Post, fields: Sequence[CondField]) -> BuilderState:
     return state
 
 
+# Check boxes of the panel (required, personal): ticked means True, unticked removes the property.
+_CHECKBOX_PROPS = frozenset(name for name, editor in EDITORS.items() if editor.kind == "bool")
 _TEXT_PROPS = ("label", "help", "placeholder", "text", "pattern", "pattern_message", "expression")
 _WHOLE_PROPS = ("min_length", "max_length", "max_count", "decimals", "min_rows", "max_rows")
 _NO_DEFAULT = {"width": "full", "display": "dropdown"}
@@ -114,8 +117,8 @@ def _default(family: str | None, post: Post) -> Any:
 
 def _one_prop(name: str, family: str | None, post: Post) -> Any:
     """One property's value from the post; None removes it."""
-    if name == "required":
-        return True if post.get("required") in ("1", "on", "true", "y") else None
+    if name in _CHECKBOX_PROPS:
+        return True if post.get(name) in ("1", "on", "true", "y") else None
     if name == "default":
         return _default(family, post)
     if name == "options":

@@ -15,7 +15,7 @@ from case_types.retention import Retention, add_period, read_retention
 from cases import audit, definitions, lifecycle
 from cases.clock import fixed
 from cases.models import Case, Definition, StoredFile, User
-from cases.privacy import holds, retention
+from cases.privacy import holds, keeping, retention
 from cases.submissions import FileStore, Uploader
 from tests.support.complaint import GOOD, complaint_case_type_document
 
@@ -86,9 +86,11 @@ def test_erasure_waits_for_the_period_when_the_schedule_says_so(
                     reason="Statutory duty to keep complaint records")
     young = _closed(session, complaint_type, requester, agent, 364)
     old = _closed(session, complaint_type, requester, agent, 366)
-    refusal = retention.erasure_refusal(session, young, now=NOW)
+    refusal = keeping.why_kept(session, young, now=NOW)
     assert refusal is not None and "Statutory duty" in refusal and "2027-06-16" in refusal
-    assert retention.erasure_refusal(session, old, now=NOW) is None
+    assert keeping.why_kept(session, old, now=NOW) is None
+    holds.place_hold(session, reason="Court order", actor=admin, case=old)
+    assert keeping.why_kept(session, old, now=NOW) == "Legal hold: Court order"
 
 
 @pytest.mark.parametrize(("start", "count", "unit", "due"), [
