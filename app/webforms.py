@@ -108,6 +108,7 @@ class MemberForm(FlaskForm):
 
 class SettingsForm(FlaskForm):
     registration_open = BooleanField("Anyone may register as a requester")
+    review_required = BooleanField("Four-eyes review: a second admin approves every change before it is published")
 
 
 class ConfirmForm(FlaskForm):

@@ -197,11 +197,16 @@ def _queue_page(queue: object, *, form: QueueEditForm | None = None, member_form
     )
 
 
+REVIEW = "definition_review_required"  # see cases.change_requests
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 def settings() -> ResponseReturnValue:
-    form = SettingsForm(data={"registration_open": accounts.registration_open(db.session)})
+    form = SettingsForm(data={"registration_open": accounts.registration_open(db.session),
+                              "review_required": accounts.get_setting(db.session, REVIEW) == "true"})
     if form.validate_on_submit():
         accounts.set_setting(db.session, "registration_open", "true" if form.registration_open.data else "false")
+        accounts.set_setting(db.session, REVIEW, "true" if form.review_required.data else "false")
         flash("Settings saved.", "success")
         return see_other(url_for("admin.settings"))
     return render("admin/settings.html", form=form)

@@ -28,6 +28,7 @@ from case_types import workflow_editing as editing
 from case_types.errors import Conflict, NotFound, ValidationFailed
 from case_types.workflow import starter_case_type
 from cases import accounts, definitions, kinds
+from cases.errors import PermissionDenied
 from cases.models import Definition, Role
 from forms.errors import DefinitionProblem
 
@@ -309,6 +310,9 @@ def publish(definition_id: int) -> ResponseReturnValue:
                        focus="publish-h")
     except Conflict as exc:  # nothing changed since the latest version
         return _editor(definition, status=409, submitted={"publish": form}, publish_problem=exc.message,
+                       focus="publish-h")
+    except PermissionDenied as exc:  # review is required: publishing goes through a change request
+        return _editor(definition, status=403, submitted={"publish": form}, publish_problem=exc.message,
                        focus="publish-h")
     return _done(definition, f"Version {version.number} published. New cases are filed under it.",
                  focus="publish-h", anchor="publish")

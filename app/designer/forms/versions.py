@@ -19,6 +19,7 @@ from app.htmx import is_htmx, render, see_other
 from app.webforms import apply_errors
 from case_types.errors import Conflict, ValidationFailed
 from cases import definitions
+from cases.errors import PermissionDenied
 from cases.models import Definition
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024  # the domain refuses files over 1 MiB with a clear message
@@ -115,6 +116,12 @@ def publish(form_id: int) -> ResponseReturnValue:
     form = PublishForm()
     try:
         version = definitions.publish(db.session, definition, actor=actor(), change_note=form.change_note.data or "")
+    except PermissionDenied as exc:  # review is required: publishing goes through a change request
+        db.session.rollback()
+        if is_htmx():
+            return workspace(definition, status=Status(alert=exc.message), code=403)
+        flash(exc.message, "error")
+        return see_other(url_for("designer_forms.versions", form_id=definition.id))
     except ValidationFailed as exc:
         db.session.rollback()
         count = sum(len(m) for m in exc.fields.values())
