@@ -11,8 +11,10 @@ case type runs its rules on the transition (in a savepoint: the path where, befo
 left the documents queued) and queues two PDFs (the dossier and the resolution letter).
 
 Printed: the seconds from the last closure to the last document done, the render rate in documents
-per minute, and the statuses after a watchdog period (WATCHDOG_INTERVAL_S, set to 10 s here) past
-the deadline, when nothing may be queued or rendering any more. Exit status 1 if a document is
+per minute, the CPU seconds the server and its renderers spent per document (a shared machine's load
+changes them little, unlike the wall clock) and what quiet cores would need, and the statuses after
+a watchdog period (WATCHDOG_INTERVAL_S, set to 10 s here) past the deadline, when nothing may be
+queued or rendering any more. Exit status 1 if a document is
 still not done then, or the deadline (--deadline, 60 s) was missed.
 """
 
@@ -75,29 +77,26 @@ def _stat(pid: int) -> tuple[int, list[str]] | None:
     return int(fields[1]), fields
 
 
-def tree_cpu(root: int) -> tuple[float, float]:
-    """CPU seconds (user + system) of `root` itself, and of all its descendants (the render forkserver and
-    its children, those still running and those already reaped), from /proc (Linux)."""
+def tree_cpu(root: int) -> tuple[float, float, float]:
+    """CPU seconds (user + system), from /proc (Linux): of `root` itself; of its own children (the render
+    forkserver, which imports WeasyPrint and pyHanko at start-up); and of the processes below them (the
+    renderers, those still running and those already reaped)."""
     tick = os.sysconf("SC_CLK_TCK")
     stats = {int(name): stat for name in os.listdir("/proc") if name.isdigit() and (stat := _stat(int(name)))}
     children: dict[int, list[int]] = {}
     for pid, (ppid, _) in stats.items():
         children.setdefault(ppid, []).append(pid)
-    own = reaped = 0
-    pending = [root]
+    # utime, stime, cutime, cstime are fields 14-17 of /proc/PID/stat (11-14 after the command name).
+    own = {pid: int(fields[11]) + int(fields[12]) for pid, (_, fields) in stats.items()}
+    reaped = {pid: int(fields[13]) + int(fields[14]) for pid, (_, fields) in stats.items()}
+    buckets = [own.get(root, 0), reaped.get(root, 0), 0]
+    pending = [(pid, 1) for pid in children.get(root, [])]
     while pending:
-        pid = pending.pop()
-        if pid not in stats:
-            continue
-        fields = stats[pid][1]
-        # utime, stime, cutime, cstime are fields 14-17 of /proc/PID/stat (11-14 after the command name).
-        if pid == root:
-            own = int(fields[11]) + int(fields[12])
-        else:
-            reaped += int(fields[11]) + int(fields[12])
-        reaped += int(fields[13]) + int(fields[14])
-        pending.extend(children.get(pid, []))
-    return own / tick, reaped / tick
+        pid, depth = pending.pop()
+        buckets[1 if depth == 1 else 2] += own[pid]
+        buckets[2] += reaped[pid]
+        pending.extend((kid, depth + 1) for kid in children.get(pid, []))
+    return buckets[0] / tick, buckets[1] / tick, buckets[2] / tick
 
 
 def statuses(url: str) -> dict[str, int]:
@@ -155,7 +154,8 @@ def run(url: str, args: argparse.Namespace) -> int:
                 done_at = time.monotonic()
                 break
             time.sleep(0.25)
-        web_cpu, render_cpu = (after - before for after, before in zip(tree_cpu(server.pid), cpu_start, strict=True))
+        web_cpu, start_cpu, render_cpu = (after - before for after, before
+                                          in zip(tree_cpu(server.pid), cpu_start, strict=True))
         counts = statuses(url)
         end = done_at or time.monotonic()
         elapsed = end - closed
@@ -163,11 +163,12 @@ def run(url: str, args: argparse.Namespace) -> int:
               f"(deadline {args.deadline:g} s), {end - first_close:.1f} s after the first")
         print(f"render rate: {counts.get('done', 0) / (end - first_close) * 60:.1f} documents/min from the first "
               f"closure, {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f})")
-        print(f"CPU: {web_cpu + render_cpu:.1f} s in all, {(web_cpu + render_cpu) / total:.2f} s per document "
-              f"(the server process, API requests included: {web_cpu:.1f} s; the renderers: {render_cpu:.1f} s, "
-              f"{render_cpu / total:.2f} s per document); on {os.cpu_count()} quiet cores this run needs at least "
-              f"{(web_cpu + render_cpu) / (os.cpu_count() or 1):.0f} s, "
-              f"{60 * total * (os.cpu_count() or 1) / (web_cpu + render_cpu):.0f} documents/min")
+        spent = web_cpu + start_cpu + render_cpu
+        cores = os.cpu_count() or 1
+        print(f"CPU: {spent:.1f} s in all, {spent / total:.2f} s per document; the server process (API requests "
+              f"included) {web_cpu:.1f} s, the renderers {render_cpu:.1f} s ({render_cpu / total:.2f} s per document), "
+              f"the renderer's start-up {start_cpu:.1f} s; on {cores} quiet cores this run needs at least "
+              f"{spent / cores:.0f} s ({60 * total * cores / spent:.0f} documents/min)")
         time.sleep(WATCHDOG_S + 2)
         after = statuses(url)
         print(f"after a watchdog period ({WATCHDOG_S} s) more: {after}")
