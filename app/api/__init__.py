@@ -3,7 +3,17 @@
 Importing the route modules registers their views on the one `api` blueprint.
 """
 
-from app.api import accounts, case_type_docs, cases, described, documents, proof, tasks, work  # noqa: F401
+from app.api import (  # noqa: F401
+    accounts,
+    case_type_docs,
+    cases,
+    described,
+    documents,
+    migrations,
+    proof,
+    tasks,
+    work,
+)
 from app.api.base import bp
 
 __all__ = ["bp"]

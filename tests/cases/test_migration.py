@@ -13,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from case_types.errors import NotFound, ValidationFailed
+from case_types.workflow import TransitionNotAllowed
 from cases import audit, lifecycle, migration, sla
 from cases.clock import fixed
 from cases.errors import CaseChanged
-from cases.models import Case, Definition, Document, User
+from cases.models import Case, Definition, Document, Task, User
 from tests.support.concurrency import race
 from tests.support.migration import (
     MAPPING,
@@ -25,6 +26,8 @@ from tests.support.migration import (
     file_in_states,
     publish_both,
     publish_version_two,
+    version_one,
+    version_two,
 )
 
 LATER = START + timedelta(days=5)
@@ -214,3 +217,28 @@ def test_an_agent_moving_a_case_during_its_migration_loses_nothing(
     moved = [json.loads(e.payload) for e in audit.events(session, final.stream) if e.kind == "case.transitioned"]
     assert moved[-1]["to"] == "checking"
     assert audit.verify(session, final.stream).ok
+
+
+def test_an_open_task_moves_only_to_a_version_that_has_it(session: Session, admin: User, requester: User,
+                                                          agent: User, general: Any) -> None:
+    photos = [{"key": "photos", "label": "Check the photos", "queue": "general", "required": True}]
+    first = version_one()
+    next(t for t in first["transitions"] if t["key"] == "check")["tasks"] = photos
+    case_type = publish_both(session, admin, first)
+    in_review = file_in_states(session, case_type, requester, agent, 4)[3]
+    publish_version_two(session, admin, case_type)  # its 'check' has no task
+    third = version_two()
+    next(t for t in third["transitions"] if t["key"] == "check")["tasks"] = photos
+    publish_version_two(session, admin, case_type, third)
+
+    lacking = migration.plan(session, "complaint", 2, state_mapping=MAPPING, refs=[in_review.ref]).outcomes[0]
+    assert lacking.status == migration.BLOCKED
+    assert lacking.reasons == ("the open task 'Check the photos' is not in version 2",)
+    having = migration.plan(session, "complaint", 3, state_mapping=MAPPING, refs=[in_review.ref])
+    assert [o.done for o in migration.migrate(session, having, admin)] == [True]
+    (task,) = session.scalars(select(Task).where(Task.case_id == in_review.id))
+    assert (task.state, task.status) == ("checking", "open")
+    case = session.get(Case, in_review.id)
+    assert case is not None and case.state == "checking"
+    with pytest.raises(TransitionNotAllowed, match="Check the photos"):
+        lifecycle.transition(session, case, "resolve", agent)

@@ -67,23 +67,24 @@ def version_two() -> dict[str, Any]:
     return document
 
 
-def publish_both(session: Session, admin: User) -> Definition:
-    """The complaint form v1 (account number optional) and v2 (required), the case type at version 1;
-    version 2 is published by `publish_version_two`, after the cases are filed."""
+def publish_both(session: Session, admin: User, first: dict[str, Any] | None = None) -> Definition:
+    """The complaint form v1 (account number optional) and v2 (required), the case type at version 1 (or
+    `first`); version 2 is published by `publish_version_two`, after the cases are filed."""
     form = definitions.create(session, "form", slug="complaint", title="Customer complaint", actor=admin,
                               document=_form(False))
     definitions.publish(session, form, actor=admin)
     definitions.save_draft(session, form, _form(True), actor=admin)
     definitions.publish(session, form, actor=admin)
     case_type = definitions.create(session, "case_type", slug="complaint", title="Customer complaint", actor=admin,
-                                   document=version_one())
+                                   document=first or version_one())
     assert definitions.draft_problems(session, case_type) == []
     definitions.publish(session, case_type, actor=admin)
     return case_type
 
 
-def publish_version_two(session: Session, admin: User, case_type: Definition) -> None:
-    problems = definitions.save_draft(session, case_type, version_two(), actor=admin)
+def publish_version_two(session: Session, admin: User, case_type: Definition,
+                        document: dict[str, Any] | None = None) -> None:
+    problems = definitions.save_draft(session, case_type, document or version_two(), actor=admin)
     assert problems == [], problems
     definitions.publish(session, case_type, actor=admin)
 
