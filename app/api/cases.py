@@ -31,7 +31,18 @@ from app.checkpoints import public_key
 from app.extensions import db
 from app.uploads import file_store
 from case_types.errors import NotFound, ValidationFailed
-from cases import access, audit, case_versions, checkpoint_verify, definitions, lifecycle, submissions, uploads
+from cases import (
+    access,
+    audit,
+    case_versions,
+    checkpoint_verify,
+    definitions,
+    discretionary,
+    lifecycle,
+    links,
+    submissions,
+    uploads,
+)
 from cases.errors import InvalidQuery, PermissionDenied
 from cases.inputs import MAX_ID, is_id, parse_count
 from cases.models import Role
@@ -159,7 +170,10 @@ def _detail(case: Any) -> dict[str, Any]:
     return queries.case_json(
         case, hide_staff=_hides_staff(case), data=json.loads(case.data), state_label=spec.state(case.state).label,
         case_type_version=case.case_type_version.number, form_version=case.form_version.number,
-        tags=case_versions.case_tags(case), transitions=_transitions(case))
+        tags=case_versions.case_tags(case), transitions=_transitions(case),
+        tasks_available=[{"key": i.key, "label": i.label, "requires_reason": i.reason_required}
+                         for i in discretionary.tasks_available(db.session, case, api_user())],
+        links=[{"kind": v.kind, "id": v.id, "ref": v.ref} for v in links.links_for(db.session, case, api_user())])
 
 
 def case_etag(case: Any) -> int:

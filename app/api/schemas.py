@@ -213,6 +213,18 @@ class TransitionOut(Response):
     required_fields: list[str]
 
 
+class TaskAvailableOut(Response):
+    key: str
+    label: str
+    requires_reason: bool
+
+
+class LinkOut(Response):
+    kind: Literal["child", "parent", "related", "duplicate_of", "caused_by"]
+    id: int
+    ref: str
+
+
 class CaseDetail(CaseOut):
     data: dict[str, Any]
     state_label: str
@@ -220,6 +232,16 @@ class CaseDetail(CaseOut):
     form_version: int
     tags: list[str]
     transitions: list[TransitionOut] = Field(description="What the caller may fire now.")
+    tasks_available: list[TaskAvailableOut] = Field(
+        description="The tasks and child cases of the case type's catalogue the caller may start now.")
+    links: list[LinkOut] = Field(description="Linked cases the caller may know of: a requester only their own, "
+                                             "staff of the case every link (opening it needs its own access).")
+
+
+class StartTaskBody(Request):
+    task: str = Field(max_length=64, pattern=r"^[a-z][a-z0-9_]*$", examples=["safety_review"],
+                      description="The key of an entry of the case type's catalogue.")
+    reason: Prose = Field("", max_length=2000, description="Required by some entries.")
 
 
 class UploadOut(Response):
@@ -300,3 +322,6 @@ class TaskOut(Response):
     status: str
     completed_at: Timestamp | None
     completed_by: str | None
+    reason: str = Field("", description="Why it was started (tasks started from the catalogue).")
+    child_case: int | None = Field(None, description="The id of the child case, when the entry started one "
+                                                     "(then `id` is that case's id too).")

@@ -1,4 +1,5 @@
-"""API: the checklist tasks of a case, completed and reopened by the members of each task's queue."""
+"""API: the tasks of a case: its checklist, completed and reopened by the members of each task's queue, and the
+tasks (or child cases) of the case type's catalogue that people start."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from typing import Any
 
 from app.api.base import api_user, bp
 from app.api.openapi import operation
-from app.api.schemas import Items, TaskOut
+from app.api.schemas import Items, StartTaskBody, TaskOut
 from app.extensions import db
-from cases import access, tasks
-from cases.models import Task
+from cases import access, discretionary, tasks
+from cases.models import Case, Task
 
 
 def task_json(task: Task, *, hide_staff: bool = False) -> dict[str, Any]:
@@ -19,8 +20,28 @@ def task_json(task: Task, *, hide_staff: bool = False) -> dict[str, Any]:
         "id": task.id, "key": task.key, "label": task.label, "queue": task.queue.slug, "required": task.required,
         "state": task.state, "status": task.status,
         "completed_at": task.completed_at.isoformat() if task.completed_at else None,
-        "completed_by": "support" if who and hide_staff else who,
+        "completed_by": "support" if who and hide_staff else who, "reason": "" if hide_staff else task.reason,
     }
+
+
+def _child_json(parent: Case, child: Case, key: str, label: str) -> dict[str, Any]:
+    return {"id": child.id, "key": key, "label": label, "queue": child.queue.slug, "required": False,
+            "state": parent.state, "status": "open", "completed_at": None, "completed_by": None, "child_case": child.id}
+
+
+@bp.post("/cases/<int:case_id>/tasks")
+@operation("Start a task or child case of the catalogue", body=StartTaskBody, response=TaskOut, status=201,
+           errors=(409,))
+def start_task(case_id: int, body: StartTaskBody) -> Any:
+    """403 when the caller may not start it, 409 when not in this state (or already open), 422 without a
+    required reason. An entry that starts a child case answers with `child_case`."""
+    user = api_user()
+    case = access.get_case_for(db.session, case_id, user)
+    started = discretionary.start_task(db.session, case, body.task, user, reason=body.reason)
+    if isinstance(started, Case):
+        item = discretionary.item_of(db.session, case, body.task)
+        return _child_json(case, started, body.task, item.label if item else body.task), 201
+    return task_json(started), 201
 
 
 @bp.get("/cases/<int:case_id>/tasks")
