@@ -95,6 +95,11 @@ def test_review_required_then_another_admin_approves_and_publishes(app: Any, web
     assert [v.number for v in _form(app).versions] == [1, 2]
     assert _stream(app, "form:complaint")[-3:] == ["form.change_submitted", "form.change_approved",
                                                    "form.published"]
+    web.logout()
+    web.login("auditor@example.com")
+    log = web.get(f"/audit/definitions/{form_id}").get_data(as_text=True)
+    assert f"Submitted for review (change {change_id})" in log and f"Change approved (change {change_id})" in log
+    assert "Comment: Reads better" in log and f"Approved change {change_id}" in log
 
 
 @pytest.mark.usefixtures("two_admins")
