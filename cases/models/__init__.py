@@ -8,6 +8,7 @@ from cases.models.cases import PRIORITIES, Case, CaseCounter, Comment
 from cases.models.checkpoints import Checkpoint, CheckpointLeaf
 from cases.models.definitions import CHANGE_STATUSES, ChangeRequest, Definition, DefinitionVersion
 from cases.models.documents import CHECK_STATUSES, DOCUMENT_STATUSES, DOSSIER, Document, DocumentCheck
+from cases.models.erasure_requests import ErasureRequest
 from cases.models.form_tokens import FormToken
 from cases.models.holds import LegalHold
 from cases.models.idempotency import IdempotencyKey
@@ -55,6 +56,7 @@ __all__ = [
     "DefinitionVersion",
     "Document",
     "DocumentCheck",
+    "ErasureRequest",
     "FormToken",
     "IdempotencyKey",
     "LegalHold",
