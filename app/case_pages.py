@@ -21,6 +21,7 @@ from cases import access, accounts, approvals, audit, case_versions, conversatio
 from cases.errors import CaseChanged
 from cases.models import Case, LegalHold, User
 from cases.privacy import holds
+from cases.privacy.values import readable
 from cases.read import timeline
 from cases.submissions import Uploader
 from forms.display import Row, display_rows
@@ -79,7 +80,7 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
     return CasePage(
         case=case, spec=spec,
         rows=display_rows(case_versions.case_schema(case), case_versions.case_data(case)),
-        entries=timeline.build(audit.events(session, case.stream), spec, public=public,
+        entries=timeline.build(readable(session, audit.events(session, case.stream)), spec, public=public,
                                requester_email=requester_email, schema=case_versions.case_schema(case)),
         comments=list(conversation.comments_for(session, case, user)),
         files=list(conversation.files_for(session, case, user)),

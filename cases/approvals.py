@@ -19,6 +19,7 @@ from cases.case_versions import case_spec
 from cases.clock import Clock, utcnow
 from cases.errors import PermissionDenied
 from cases.models import Approval, Case, User
+from cases.privacy.values import seal
 from cases.uow import transaction
 
 _PENDING_APPROVALS = "casework_pending_approvals"
@@ -73,7 +74,9 @@ def decide_approval(session: Session, case: Case, actor: User, *, approve: bool,
         case.updated_at, case.updated_by_id = clock(), actor.id
         session.flush()
         audit.append(session, case.stream, "case.approval_decided",
-                     {"approved": approve, "comment": approval.comment, "from": previous, "to": case.state,
+                     {"approved": approve,
+                      "comment": seal(session, approval.comment, path="comment", case_id=case.id, clock=clock),
+                      "from": previous, "to": case.state,
                       "rule": approval.rule_id}, actor=actor, clock=clock)
         if moved:
             state_entered(session, case, spec, previous, clock)

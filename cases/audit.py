@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, scoped_session
 from cases.clock import Clock, utcnow
 from cases.context import request_id
 from cases.models import GENESIS_HASH, AuditEvent, AuditStream, User
+from cases.privacy.values import seal_actor
 
 SYSTEM_ACTOR = "system"
 
@@ -227,7 +228,8 @@ def append(
     together with the events: several events of one use case cost one head read, one batched insert
     and one head update. The returned event is not added to the session (it is written as a row).
     `fresh`: the stream belongs to something created in this transaction (a new case), so there is no
-    head to read yet.
+    head to read yet. Personal values must already be sealed in `payload` (cases.privacy.values); an
+    acting requester's e-mail is sealed here.
     """
     session = _real(session)
     head = _lock_head(session, stream, fresh=fresh)
@@ -236,7 +238,7 @@ def append(
         seq=head.head_seq + 1,
         at=clock().astimezone(UTC),
         actor_id=actor.id if actor is not None else None,
-        actor=actor.email if actor is not None else SYSTEM_ACTOR,
+        actor=seal_actor(session, actor, clock=clock) if actor is not None else SYSTEM_ACTOR,
         kind=kind,
         payload=canonical(jsonable(dict(payload))),
         prev_hash=head.head_hash,

@@ -21,6 +21,7 @@ from cases.models import (
     StoredFile,
     User,
 )
+from cases.privacy.values import seal
 from cases.uow import transaction
 from forms.text import has_content, text_problem
 
@@ -48,7 +49,8 @@ def add_comment(session: Session, case: Case, actor: User, body: str, *, interna
         session.add(comment)
         session.flush()
         audit.append(session, case.stream, "case.commented",
-                     {"comment_id": comment.id, "internal": internal, "body": body}, actor=actor, clock=clock)
+                     {"comment_id": comment.id, "internal": internal,
+                      "body": seal(session, body, path="body", case_id=case.id, clock=clock)}, actor=actor, clock=clock)
         if staff and not internal:
             notify_requester(session, case, "New message about your request",
                               f"{actor.name} wrote about {case.ref}:\n\n{body}", "case.commented", clock)
@@ -74,7 +76,8 @@ def attach_files(session: Session, case: Case, actor: User, files: Sequence[Stor
             stored.case_id = case.id
             stored.internal = internal and staff
         audit.append(session, case.stream, "case.file_attached",
-                     {"files": [{"id": f.id, "name": f.original_name, "sha256": f.sha256, "size": f.size}
+                     {"files": [{"id": f.id, "sha256": f.sha256, "size": f.size,
+                                 "name": seal(session, f.original_name, path="file.name", case_id=case.id, clock=clock)}
                                 for f in mine], "internal": internal and staff}, actor=actor, clock=clock)
 
 
@@ -97,7 +100,8 @@ def request_information(session: Session, case: Case, actor: User, question: str
         touch(session, case, actor, clock)
         session.add(Comment(case_id=case.id, author_id=actor.id, body=question, internal=False, created_at=clock()))
         audit.append(session, case.stream, "case.info_requested",
-                     {"question": question, "from": source, "to": case.state}, actor=actor, clock=clock)
+                     {"question": seal(session, question, path="question", case_id=case.id, clock=clock),
+                      "from": source, "to": case.state}, actor=actor, clock=clock)
         automation.state_entered(session, case, spec, source, clock)
         notify_requester(session, case, "We need more information",
                           f"{actor.name} asks about {case.ref}:\n\n{question}\n\nAnswer in the portal.",
@@ -123,7 +127,8 @@ def answer_information(session: Session, case: Case, actor: User, answer: str, *
         case.resume_state = None
         touch(session, case, actor, clock)
         session.add(Comment(case_id=case.id, author_id=actor.id, body=answer, internal=False, created_at=clock()))
-        audit.append(session, case.stream, "case.info_provided", {"answer": answer, "to": target},
+        audit.append(session, case.stream, "case.info_provided",
+                     {"answer": seal(session, answer, path="answer", case_id=case.id, clock=clock), "to": target},
                      actor=actor, clock=clock)
         automation.state_entered(session, case, spec, waiting, clock)
         if case.assignee is not None:
@@ -163,5 +168,6 @@ def record_download(session: Session, case: Case, stored: StoredFile, user: User
     """Downloads of case files are audit events too."""
     with transaction(session):
         audit.append(session, case.stream, "case.file_downloaded",
-                     {"file": stored.id, "name": stored.original_name, "sha256": stored.sha256},
+                     {"file": stored.id, "sha256": stored.sha256,
+                      "name": seal(session, stored.original_name, path="file.name", case_id=case.id, clock=clock)},
                      actor=user, clock=clock)

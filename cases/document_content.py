@@ -23,6 +23,7 @@ from cases.case_versions import case_schema, case_spec
 from cases.clock import Clock, utcnow
 from cases.documents import templates_of
 from cases.models import AuditEvent, Case, Document
+from cases.privacy.values import readable
 from cases.read import timeline
 from forms.display import EMPTY, display_rows
 from forms.schema import FormSchema
@@ -60,8 +61,9 @@ def render_input(session: Session, document: Document, *, organisation: str) -> 
         template = next((t for t in templates_of(spec) if t.template_name == document.kind), None)
         if template is None:
             raise NotFound(f"The case type version has no template '{document.kind}'.")
-    context = build_context(session, case, events, draft=document.draft, generated_at=document.created_at,
-                            organisation=organisation, public=template is not None and not template.internal)
+    context = build_context(session, case, readable(session, events), draft=document.draft,
+                            generated_at=document.created_at, organisation=organisation,
+                            public=template is not None and not template.internal)
     head = events[-1].hash if events else "0" * 64
     name = document.kind if template is None else f"{template.template_name}@v{template.version}"
     stable_id = (f"{case.ref}/{name}/case-type-v{document.case_type_version}/"
@@ -173,7 +175,7 @@ def build_context(session: Session, case: Case, events: Sequence[AuditEvent], *,
 def preview_context(session: Session, case: Case, *, organisation: str, clock: Clock = utcnow,
                     public: bool = False) -> DossierContext:
     """The context of `case` as it stands now (for the designer's live preview; nothing is stored)."""
-    events = audit.events(session, case.stream)
+    events = readable(session, audit.events(session, case.stream))
     return build_context(session, case, events, draft=case.is_open, generated_at=clock(),
                          organisation=organisation, public=public)
 

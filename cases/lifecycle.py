@@ -39,6 +39,7 @@ from cases.models import (
     User,
 )
 from cases.numbering import next_ref
+from cases.privacy.values import seal, seal_changes, seal_fields
 from cases.submissions import TRACKING_PREFIX, Uploader, files_for_filing
 from cases.uow import transaction
 from forms.errors import SubmissionInvalid
@@ -212,7 +213,8 @@ def file_case(
             stored.case_id = case.id
         audit.append(session, case.stream, "case.filed", {
             "ref": case.ref, "case_type": case_type.slug, "case_type_version": version.number,
-            "form": spec.form.slug, "form_version": spec.form.version, "data": data,
+            "form": spec.form.slug, "form_version": spec.form.version,
+            "data": seal_fields(session, data, schema.personal_keys, case_id=case.id, clock=clock),
             "state": case.state, "queue": queue.slug, "priority": case.priority,
         }, actor=user, clock=clock, fresh=True)
         automation.state_entered(session, case, spec, None, clock)
@@ -361,6 +363,11 @@ def _data_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[d
             for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)]
 
 
+def _sealed_changes(session: Session, case: Case, changes: list[dict[str, Any]], clock: Clock) -> list[dict[str, Any]]:
+    """Data changes as the chain keeps them: personal fields' before and after sealed."""
+    return seal_changes(session, changes, case_schema(case).personal_keys, case_id=case.id, clock=clock)
+
+
 def writable_fields(session: Session, case: Case, move: workflow.Transition, actor: User) -> set[str]:
     """The fields `actor` may send with `move`: its required fields (whoever may fire it fills them), and
     the fields the case type lets staff edit in the current state, for staff on the case only."""
@@ -403,11 +410,13 @@ def transition(
         case.resume_state = None
         touch(session, case, actor, clock)
         if after != before:
-            audit.append(session, case.stream, "case.updated", {"changes": _data_changes(before, after)},
+            audit.append(session, case.stream, "case.updated",
+                         {"changes": _sealed_changes(session, case, _data_changes(before, after), clock)},
                          actor=actor, clock=clock)
         audit.append(session, case.stream, "case.transitioned",
                      {"transition": move.key, "label": move.label, "from": source, "to": move.target,
-                      "comment": comment.strip()}, actor=actor, clock=clock)
+                      "comment": seal(session, comment.strip(), path="comment", case_id=case.id, clock=clock)},
+                     actor=actor, clock=clock)
         automation.state_entered(session, case, spec, source, clock)
         tasks.create_for(session, case, move, actor=actor, clock=clock)
         if comment.strip():
@@ -438,7 +447,8 @@ def edit_fields(session: Session, case: Case, changes: Mapping[str, Any], actor:
         case.data = json.dumps(after)
         case.summary = _summary(case_schema(case), from_json_values(case_schema(case), after)) or case.summary
         touch(session, case, actor, clock)
-        audit.append(session, case.stream, "case.updated", {"changes": diff}, actor=actor, clock=clock)
+        audit.append(session, case.stream, "case.updated", {"changes": _sealed_changes(session, case, diff, clock)},
+                     actor=actor, clock=clock)
         automation.run_rules(session, case, "case.updated", actor=actor, clock=clock)
     return case
 
@@ -461,8 +471,9 @@ def reopen(session: Session, case: Case, actor: User, *, reason: str = "", clock
     with case_change(session, case, None):
         automation.enter_state(case, spec, spec.reopen.to, clock)
         touch(session, case, actor, clock)
-        audit.append(session, case.stream, "case.reopened", {"from": source, "to": case.state,
-                                                            "reason": (reason or "").strip()},
+        audit.append(session, case.stream, "case.reopened",
+                     {"from": source, "to": case.state,
+                      "reason": seal(session, (reason or "").strip(), path="reason", case_id=case.id, clock=clock)},
                      actor=actor, clock=clock)
         automation.state_entered(session, case, spec, source, clock)
         if reason.strip():

@@ -21,6 +21,7 @@ from cases.clock import Clock, utcnow
 from cases.errors import PermissionDenied
 from cases.inputs import is_id
 from cases.models import Definition, DefinitionVersion, Role, StoredFile, Submission, User
+from cases.privacy.values import seal_fields
 from cases.uow import transaction
 from forms.definitions import load_definition
 from forms.errors import SubmissionInvalid
@@ -237,8 +238,10 @@ def submit(
             for stored in files:
                 if stored.id in kept_ids:
                     stored.submission_id = submission.id
-        audit.append(session, f"submission:{submission.id}", "submission.filed",
-                     {"form": form.slug, "version": version.number, "data": data},
+        audit.append(session, submission.stream, "submission.filed",
+                     {"form": form.slug, "version": version.number,
+                      "data": seal_fields(session, data, schema.personal_keys, case_id=None,
+                                          path=f"{submission.stream}.data", clock=clock)},
                      actor=uploader.user, clock=clock)
     return submission, token
 

@@ -46,6 +46,7 @@ from cases import (
 from cases.errors import InvalidQuery, PermissionDenied
 from cases.inputs import MAX_ID, is_id, parse_count
 from cases.models import Role
+from cases.privacy.values import readable
 from cases.read import queries, timeline
 from cases.submissions import Uploader
 from forms.definitions import dump_definition
@@ -243,7 +244,7 @@ def events(case_id: int) -> Any:
     """The case's audit events in order. Requesters get the public ones; staff and auditors all of them."""
     user = api_user()
     case = access.get_case_for(db.session, case_id, user)
-    rows = audit.events(db.session, case.stream)
+    rows = readable(db.session, audit.events(db.session, case.stream))
     if not access.sees_internal(db.session, user, case):
         return {"items": timeline.public_events(rows, case.requester.email if case.requester else "")}
     return {"items": [audit.event_json(e) for e in rows]}

@@ -17,6 +17,7 @@ from app.htmx import render, see_other
 from case_types.errors import Conflict, ValidationFailed
 from cases import audit, case_versions, form_tokens, lifecycle
 from cases.models import FormToken
+from cases.privacy.values import readable
 from cases.read import timeline
 from cases.submissions import Uploader
 
@@ -74,7 +75,7 @@ def track(token: str) -> ResponseReturnValue:
     """The requester's private view of their case: state and public timeline."""
     case = lifecycle.case_by_tracking_token(db.session, token)
     spec = case_versions.case_spec(db.session, case)
-    entries = timeline.build(audit.events(db.session, case.stream), spec, public=True,
+    entries = timeline.build(readable(db.session, audit.events(db.session, case.stream)), spec, public=True,
                              requester_email=case.contact_email, schema=case_versions.case_schema(case))
     response = render("public/track.html", case=case, spec=spec, entries=entries,
                       state_label=spec.state(case.state).label, just_filed=request.args.get("filed") == "1",

@@ -15,6 +15,7 @@ from cases.models.idempotency import IdempotencyKey
 from cases.models.identities import UserIdentity
 from cases.models.links import LINK_KINDS, CaseLink
 from cases.models.notifications import OutboxMessage
+from cases.models.privacy import PersonalValue
 from cases.models.registrations import PendingRegistration
 from cases.models.retention import RetentionAction
 from cases.models.sla import SLA_STATUSES, Deadline
@@ -63,6 +64,7 @@ __all__ = [
     "LoginSession",
     "OutboxMessage",
     "PendingRegistration",
+    "PersonalValue",
     "Queue",
     "QueueMember",
     "RetentionAction",

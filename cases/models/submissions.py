@@ -34,6 +34,11 @@ class Submission(Base):
     requester: Mapped[User | None] = relationship(lazy="joined")
     files: Mapped[list[StoredFile]] = relationship(back_populates="submission", lazy="selectin")
 
+    @property
+    def stream(self) -> str:
+        """The submission's audit stream."""
+        return f"submission:{self.id}"
+
 
 class StoredFile(Base):
     """An uploaded file. Stored under `storage_name` (random); the original name is metadata only."""

@@ -19,6 +19,7 @@ from cases import audit, checkpoint_verify, definitions
 from cases.case_versions import case_schema, case_spec
 from cases.inputs import parse_id
 from cases.models import AuditEvent, AuditStream, Case, Definition, DefinitionVersion
+from cases.privacy.values import readable
 from cases.read import timeline
 
 CASE_STREAM_PREFIX = "case:"
@@ -53,7 +54,7 @@ def _decisions(payload: Mapping[str, Any]) -> tuple[str, ...]:
 
 def case_history(session: Session, case: Case) -> list[HistoryRow]:
     """Every event of the case's chain, oldest first, with its meaning (staff view: nothing left out)."""
-    events = audit.events(session, case.stream)
+    events = readable(session, audit.events(session, case.stream))
     entries = {e.seq: e for e in timeline.build(events, case_spec(session, case), schema=case_schema(case))}
     rows = []
     for event in events:
@@ -81,13 +82,20 @@ def stream_refs(session: Session, streams: Iterable[str]) -> dict[str, str]:
 
 
 def _events_of(session: Session, streams: Sequence[str] | None) -> Iterator[AuditEvent]:
-    """The events of `streams` (all streams when None), stream by stream, each chain in order."""
+    """The events of `streams` (all streams when None), stream by stream, each chain in order, as people
+    read them (personal values revealed or marked erased; bundles are the form that hashes)."""
     if streams is None:
         stmt = select(AuditEvent).order_by(AuditEvent.stream, AuditEvent.seq)
-        yield from session.scalars(stmt.execution_options(yield_per=1000))
+        batch: list[AuditEvent] = []
+        for event in session.scalars(stmt.execution_options(yield_per=1000)):
+            batch.append(event)
+            if len(batch) == 1000:
+                yield from readable(session, batch)
+                batch = []
+        yield from readable(session, batch)
         return
     for stream in streams:
-        yield from audit.events(session, stream)
+        yield from readable(session, audit.events(session, stream))
 
 
 def export_csv(session: Session, streams: Sequence[str] | None = None) -> Iterator[str]:

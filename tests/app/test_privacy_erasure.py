@@ -1,0 +1,236 @@
+"""Erasure end to end on both backends: one requester's personal values leave the database and the files
+directory, every chain still verifies (CLI and offline verifier, bundles from before and after), the KPI
+figures stay as they were, the other requester and held cases are untouched."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import MetaData, Table, inspect, select, text
+
+from app.extensions import db
+from cases import accounts, audit, conversation, definitions, lifecycle, submissions
+from cases.models import AuditEvent, Case, PersonalValue
+from cases.privacy import holds
+from cases.privacy.values import readable
+from cases.submissions import FileStore, Uploader, store_case_file
+from tests.app.documents.real_cases import render_queued
+from tests.app.proof_fixtures import api_json, keep_checkpoint
+from tests.conftest import make_config
+from tests.support.complaint import GOOD, complaint_document, publish_complaint
+from verifier import casework_verify as cv
+
+PERSONAL_FIELDS = ("name", "email", "description")
+RILEY = {**GOOD, "name": "Rileyname Quixote", "email": "riley.quixote@example.org",
+         "description": "Zephyrvase arrived shattered at Quixote Lane 7."}
+OLIVE = {**GOOD, "name": "Olivename Umbra", "email": "olive.umbra@example.org",
+         "description": "Umbralamp sparks when switched on."}
+RILEY_VALUES = ("Rileyname Quixote", "riley.quixote@example.org", "Zephyrvase", "Quixote Lane",
+                "Quixoteedit", "Quixotecomment", "Quixoteanswer", "quixote-passport", "QUIXOTEFILEBYTES",
+                "Zephyrsubmission",
+                "requester@example.com", "Riley Requester")
+OLIVE_VALUES = ("Olivename Umbra", "olive.umbra@example.org", "Umbralamp")
+
+
+def personal_form() -> dict[str, Any]:
+    form = complaint_document()
+    for page in form["pages"]:
+        for field in page["fields"]:
+            if field["key"] in PERSONAL_FIELDS:
+                field["personal"] = True
+    return form
+
+
+@pytest.fixture
+def privacy_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    from app import create_app
+
+    app = create_app(make_config(database_url, DOCUMENT_FOLDER=str(tmp_path / "documents"),
+                                 UPLOAD_FOLDER=str(tmp_path / "uploads"),
+                                 CHECKPOINT_KEY_FILE=str(tmp_path / "checkpoint_key")))
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    publish_complaint(app, form=personal_form(), documents=[])
+    with app.app_context():
+        accounts.create_user(db.session, email="olive@example.com", name="Olive Otherperson",
+                             password="olive-password-1234", roles=["requester"])
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _file(app: Any, who: str, data: dict[str, Any]) -> int:
+    with app.app_context():
+        user = accounts.find_user(db.session, who)
+        case_type = definitions.find_definition(db.session, "case_type", "complaint")
+        assert user is not None and case_type is not None
+        case_id = lifecycle.file_case(db.session, case_type, data, uploader=Uploader(user)).id
+        db.session.remove()
+    return case_id
+
+
+def _riley_conversation(app: Any, case_id: int, tmp_path: Path) -> None:
+    """Comments both ways, a question answered, a file attached by the requester."""
+    with app.app_context():
+        requester = accounts.find_user(db.session, "requester@example.com")
+        agent = accounts.find_user(db.session, "agent@example.com")
+        case = db.session.get(Case, case_id)
+        assert requester is not None and agent is not None and case is not None
+        conversation.add_comment(db.session, case, requester, "Quixotecomment: call me after six.")
+        lifecycle.claim(db.session, case, agent)
+        lifecycle.transition(db.session, case, "start", agent)
+        lifecycle.edit_fields(db.session, case, {"description": "Quixoteedit: the vase and a cup."}, agent)
+        conversation.request_information(db.session, case, agent, "Which cup?")
+        conversation.answer_information(db.session, case, requester, "Quixoteanswer: the blue one.")
+        stored = store_case_file(db.session, FileStore(tmp_path / "uploads"), filename="quixote-passport.txt",
+                                 stream=io.BytesIO(b"QUIXOTEFILEBYTES scanned\n"), uploader=Uploader(requester))
+        conversation.attach_files(db.session, case, requester, [stored])
+        db.session.remove()
+
+
+def _raw_text(app: Any) -> str:
+    """Every row of every table, as text."""
+    with app.app_context():
+        names = inspect(db.engine).get_table_names()
+        out = []
+        with db.engine.connect() as connection:
+            for name in names:
+                for row in connection.execute(Table(name, MetaData(), autoload_with=connection).select()):
+                    out.append(name + ": " + " | ".join(str(v) for v in row))
+        db.session.remove()
+    return "\n".join(out)
+
+
+def _files_text(root: Path) -> bytes:
+    chunks = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        chunks.append(path.read_bytes())
+        if path.suffix == ".pdf" or path.read_bytes()[:4] == b"%PDF":
+            chunks.append(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True).stdout)
+    return b"\n".join(chunks)
+
+
+def _process(app: Any) -> set[tuple[Any, ...]]:
+    """What KPIs are computed from: every event's stream, position, time, kind and the states it moved."""
+    with app.app_context():
+        rows = {(e.stream, e.seq, e.at, e.kind, json.loads(e.payload).get("to"), json.loads(e.payload).get("from"))
+                for e in db.session.scalars(select(AuditEvent))}
+        db.session.remove()
+    return rows
+
+
+def _facts(app: Any) -> list[tuple[Any, ...]]:
+    with app.app_context():
+        rows = [(c.ref, c.state, c.is_open, c.queue_id, c.priority, c.created_at, c.closed_at, c.due_at)
+                for c in db.session.scalars(select(Case).order_by(Case.id))]
+        db.session.remove()
+    return rows
+
+
+def test_erasing_one_requester_keeps_every_chain_verifiable(privacy_app: Any, tmp_path: Path) -> None:
+    app = privacy_app
+    closed = _file(app, "requester@example.com", RILEY)
+    _riley_conversation(app, closed, tmp_path)
+    with app.app_context():
+        agent = accounts.find_user(db.session, "agent@example.com")
+        case = db.session.get(Case, closed)
+        assert agent is not None and case is not None
+        lifecycle.transition(db.session, case, "resolve", agent, comment="Refund sent to Quixote Lane 7.")
+        db.session.remove()
+    dossier = render_queued(app, closed)[-1]
+    assert dossier.status == "done" and b"Zephyrvase" in _files_text(tmp_path / "documents")
+    open_case = _file(app, "requester@example.com", RILEY)
+    with app.app_context():  # a plain form submission, outside any case
+        requester = accounts.find_user(db.session, "requester@example.com")
+        form = definitions.find_definition(db.session, "form", "complaint")
+        assert requester is not None and form is not None and form.latest_version is not None
+        submissions.submit(db.session, form, {**RILEY, "description": "Zephyrsubmission of mine."},
+                           uploader=Uploader(requester), version=form.latest_version)
+        db.session.remove()
+    olive = _file(app, "olive@example.com", OLIVE)
+    assert all(v in _raw_text(app) for v in OLIVE_VALUES)
+
+    # Before: no personal value in any hashed payload, and the readers still show them.
+    with app.app_context():
+        events = db.session.execute(text("SELECT actor, payload FROM audit_events")).all()
+        hashed = "\n".join(f"{a} {p}" for a, p in events)
+        assert not [v for v in RILEY_VALUES + OLIVE_VALUES if v in hashed]
+        shown = readable(db.session, audit.events(db.session, f"case:{closed}"))
+        assert "Zephyrvase" in "".join(e.payload for e in shown)
+        assert any(e.actor == "requester@example.com" for e in shown)
+        db.session.remove()
+    kept = keep_checkpoint(app, tmp_path / "before.json")
+    status, before_bundle = api_json(app, f"/api/v1/cases/{closed}/bundle")
+    assert status == 200 and cv.verify_bundle(before_bundle).cases == 1
+    (tmp_path / "before-bundle.json").write_text(json.dumps(before_bundle))
+    process, facts = _process(app), _facts(app)
+
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["privacy", "erase", "requester@example.com"])
+    assert listed.exit_code == 1 and "CMP-000001" in listed.output and "add --yes" in listed.output
+    assert "Zephyrvase" in _raw_text(app)
+    done = runner.invoke(args=["privacy", "erase", "requester@example.com", "--yes"])
+    assert done.exit_code == 0, done.output
+    assert "CMP-000001: erased" in done.output and "CMP-000002: erased" in done.output
+    assert "CMP-000003" not in done.output and "Account: erased" in done.output
+
+    raw = _raw_text(app)
+    assert [v for v in RILEY_VALUES if v in raw] == []
+    assert all(v in raw for v in OLIVE_VALUES)
+    render_queued(app, closed)
+    on_disk = _files_text(tmp_path / "documents") + _files_text(tmp_path / "uploads")
+    assert [v for v in RILEY_VALUES if v.encode() in on_disk] == []
+    assert b"erased" in on_disk  # the dossier queued again says where values were erased
+    assert _facts(app) == facts
+    added = _process(app) - process
+    assert process <= _process(app) and {kind for _s, _n, _a, kind, _t, _f in added} <= {
+        "case.personal_data_erased", "privacy.person_erased", "document.generated"}
+
+    verified = runner.invoke(args=["audit", "verify", "--since", str(tmp_path / "before.json")])
+    assert verified.exit_code == 0 and verified.output.startswith("OK:"), verified.output
+    keep_checkpoint(app, tmp_path / "after.json")
+    status, after_bundle = api_json(app, f"/api/v1/cases/{closed}/bundle")
+    assert status == 200 and cv.verify_bundle(after_bundle).cases == 1
+    assert [v for v in RILEY_VALUES if v in json.dumps(after_bundle)] == []
+    (tmp_path / "after-bundle.json").write_text(json.dumps(after_bundle))
+    for name in ("before-bundle.json", "after-bundle.json"):
+        offline = runner.invoke(args=["audit", "verify-file", str(tmp_path / name)])
+        assert offline.exit_code == 0, offline.output
+    assert kept["tree_size"] >= 1
+
+    status, events = api_json(app, f"/api/v1/cases/{closed}/events")
+    payloads = json.dumps(events)
+    assert status == 200 and "erased" in payloads and "Zephyrvase" not in payloads
+    status, theirs = api_json(app, f"/api/v1/cases/{olive}/events")
+    assert "Umbralamp" in json.dumps(theirs)
+    status, mine = api_json(app, f"/api/v1/cases/{open_case}", "admin@example.com")
+    assert status == 200 and "Zephyrvase" not in json.dumps(mine)
+
+
+def test_a_held_case_is_not_erased_and_keeps_the_account(privacy_app: Any, tmp_path: Path) -> None:
+    app = privacy_app
+    olive = _file(app, "olive@example.com", OLIVE)
+    with app.app_context():
+        case = db.session.get(Case, olive)
+        admin = accounts.find_user(db.session, "admin@example.com")
+        assert case is not None and admin is not None
+        holds.place_hold(db.session, reason="Litigation 2026-17", actor=admin, case=case)
+        db.session.remove()
+    listed = app.test_cli_runner().invoke(args=["privacy", "erase", "olive@example.com"])
+    assert "(not erasable: Legal hold: Litigation 2026-17)" in listed.output
+    done = app.test_cli_runner().invoke(args=["privacy", "erase", "olive@example.com", "--yes"])
+    assert done.exit_code == 0, done.output
+    assert "not erased (Legal hold: Litigation 2026-17)" in done.output and "Account: kept" in done.output
+    raw = _raw_text(app)
+    assert all(v in raw for v in OLIVE_VALUES) and "olive@example.com" in raw
+    with app.app_context():
+        assert db.session.scalar(select(PersonalValue).where(PersonalValue.erased_at.is_not(None))) is None
+        db.session.remove()
+    assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
