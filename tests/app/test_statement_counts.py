@@ -16,7 +16,8 @@ from sqlalchemy import event
 from tests.support.web import token_for
 
 PACK = Path(__file__).resolve().parents[2] / "packs" / "complaint"
-MAX_FILING_STATEMENTS = 15
+# 15, plus the one INSERT that keeps a filing's personal answers beside the audit chain (personal_values).
+MAX_FILING_STATEMENTS = 16
 # 12, plus the one lookup of the personal values the timeline shows (kept outside the audit chain).
 MAX_CASE_PAGE_STATEMENTS = 13
 
@@ -58,7 +59,7 @@ def _file(client: Any, headers: dict[str, str], data: dict[str, Any]) -> Any:
     return response.get_json()
 
 
-def test_one_api_filing_of_the_complaint_pack_takes_at_most_15_statements(app: Any, backend: str) -> None:
+def test_one_api_filing_of_the_complaint_pack_takes_at_most_16_statements(app: Any, backend: str) -> None:
     _pack_app(app)
     client, headers = app.test_client(), token_for(app, "requester@example.com")
     samples = _samples()
@@ -73,7 +74,7 @@ def test_one_api_filing_of_the_complaint_pack_takes_at_most_15_statements(app: A
     assert routed and escalated, counts
     # KNOWN REGRESSION (issue 12, open): since webhooks, every filing looks up the case type's subscriptions
     # (one SELECT), and on SQLite the deadlines' flush splits the batched audit insert in two; PostgreSQL
-    # stays within 15. The goal is 15 on both; this bound says where SQLite stands today.
+    # stays within 16. The goal is 16 on both; this bound says where SQLite stands today.
     sqlite_slack = 1 if backend == "sqlite" else 0
     assert max(routed.values()) <= MAX_FILING_STATEMENTS + sqlite_slack, counts
     # An escalation adds the queue's agents, their messages and a second deadline. SQLite cannot hand back
