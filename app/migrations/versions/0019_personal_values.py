@@ -1,7 +1,7 @@
 """personal values beside the audit chain (salted commitments in the payloads); a requester's sealed e-mail as actor
 
-Revision ID: 0018_personal_values
-Revises: 0017_adaptive
+Revision ID: 0019_personal_values
+Revises: 0018_erasure_requests
 Create Date: 2026-12-02 01:00:00
 
 """
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0018_personal_values'
-down_revision = '0017_adaptive'
+revision = '0019_personal_values'
+down_revision = '0018_erasure_requests'
 branch_labels = None
 depends_on = None
 
