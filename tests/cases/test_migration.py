@@ -17,7 +17,9 @@ from case_types.workflow import TransitionNotAllowed
 from cases import audit, lifecycle, migration, sla
 from cases.clock import fixed
 from cases.errors import CaseChanged
-from cases.models import Case, Definition, Document, Task, User
+from cases.models import Approval, Case, Definition, Document, Task, User
+from cases.submissions import Uploader
+from tests.support.complaint import GOOD
 from tests.support.concurrency import race
 from tests.support.migration import (
     MAPPING,
@@ -242,3 +244,93 @@ def test_an_open_task_moves_only_to_a_version_that_has_it(session: Session, admi
     assert case is not None and case.state == "checking"
     with pytest.raises(TransitionNotAllowed, match="Check the photos"):
         lifecycle.transition(session, case, "resolve", agent)
+
+
+def test_a_migration_waits_for_an_agent_moving_the_case_and_judges_it_afresh(
+        session: Session, database_url: str, admin: User, requester: User, agent: User, case_type: Definition,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other order: the agent's transition holds the case (written, not committed) when the migration
+    reaches it. The migration waits for the lock, then sees the case in 'review' (the plan saw 'in progress')
+    and maps it to 'checking'; both events are in the chain, the transition first."""
+    case = file_in_states(session, case_type, requester, agent, 3)[2]  # in progress
+    publish_version_two(session, admin, case_type)
+    planned = migration.plan(session, "complaint", 2, state_mapping=MAPPING, refs=[case.ref])
+    assert planned.outcomes[0].status == migration.KEPT
+    case_id, admin_id, agent_id = case.id, admin.id, agent.id
+    holding, migrating = threading.Event(), threading.Event()
+    real = sla.state_changed
+
+    def held(s: Session, c: Case, *args: Any, **kwargs: Any) -> Any:
+        holding.set()  # the agent's row is written; let the migration reach for it
+        migrating.wait(timeout=10)
+        time.sleep(0.5)  # the migration's lock is queued behind ours by now
+        return real(s, c, *args, **kwargs)
+
+    monkeypatch.setattr(sla, "state_changed", held)
+
+    def work(s: Session, i: int) -> Any:
+        if i == 0:
+            mover = s.get(User, agent_id)
+            moving = s.get(Case, case_id)
+            assert mover is not None and moving is not None
+            return lifecycle.transition(s, moving, "check", mover).state
+        assert holding.wait(timeout=10)
+        actor = s.get(User, admin_id)
+        assert actor is not None
+        migrating.set()
+        return migration.migrate(s, planned, actor)
+
+    results = race(database_url, 2, work)
+    assert not any(isinstance(r, BaseException) for r in results), results
+    assert results[0] == "review"
+    (outcome,) = results[1]
+    assert outcome.done and outcome.status == migration.MAPPED and outcome.state == "review"
+    session.rollback()
+    final = session.get(Case, case_id)
+    assert final is not None and final.case_type_version.number == 2 and final.state == "checking"
+    kinds = [e.kind for e in audit.events(session, final.stream)]
+    assert kinds[-1] == "case.migrated" and "case.transitioned" in kinds
+    assert json.loads(audit.events(session, final.stream)[-1].payload)["from"] == "review"
+    assert audit.verify(session, final.stream).ok
+
+
+def test_a_pending_approval_moves_only_to_a_version_whose_rules_ask_for_it(
+        session: Session, admin: User, requester: User, agent: User, general: Any) -> None:
+    def gold(on_approve: str) -> dict[str, Any]:
+        return {"schema_version": 1, "rules": [{
+            "id": "gold", "name": "Gold needs an admin's approval", "trigger": "case.submitted", "priority": 1,
+            "condition": {"field": "customer_tier", "op": "eq", "value": "gold"},
+            "actions": [{"type": "require_approval", "role": "admin", "on_approve": on_approve,
+                         "on_reject": "rejected"}]}]}
+
+    case_type = publish_both(session, admin, {**version_one(), "rules": gold("escalated")})
+    waiting = lifecycle.file_case(session, case_type, {**GOOD, "account_id": "AC-1"},  # a gold customer
+                                  uploader=Uploader(requester))
+    assert session.scalar(select(Approval).where(Approval.case_id == waiting.id)) is not None
+    publish_version_two(session, admin, case_type)  # no rules
+    publish_version_two(session, admin, case_type, {**version_two(), "rules": gold("in_progress")})
+
+    lacking = migration.plan(session, "complaint", 2, state_mapping=MAPPING, refs=[waiting.ref]).outcomes[0]
+    assert lacking.reasons == ("the pending approval (rule 'gold') is not in version 2",)
+    having = migration.plan(session, "complaint", 3, state_mapping=MAPPING, refs=[waiting.ref])
+    assert [o.done for o in migration.migrate(session, having, admin)] == [True]
+    approval = session.scalar(select(Approval).where(Approval.case_id == waiting.id))
+    assert approval is not None and (approval.status, approval.on_approve) == ("pending", "in_progress")
+
+
+def test_rules_run_again_only_when_asked(session: Session, admin: User, requester: User, agent: User,
+                                         case_type: Definition) -> None:
+    cases = file_in_states(session, case_type, requester, agent, 3)  # 1 triage, 2 in progress
+    tagging = {"schema_version": 1, "rules": [{
+        "id": "tag", "name": "Tag high ones", "trigger": "case.updated", "priority": 1,
+        "condition": {"field": "severity", "op": "eq", "value": "high"},
+        "actions": [{"type": "add_tag", "tag": "moved"}]}]}
+    publish_version_two(session, admin, case_type, {**version_two(), "rules": tagging})
+    quiet = migration.plan(session, "complaint", 2, state_mapping=MAPPING, refs=[cases[1].ref])
+    migration.migrate(session, quiet, admin)
+    loud = migration.plan(session, "complaint", 2, state_mapping=MAPPING, refs=[cases[2].ref])
+    migration.migrate(session, loud, admin, refire_rules=True)
+    first, second = session.get(Case, cases[1].id), session.get(Case, cases[2].id)
+    assert first is not None and second is not None
+    assert json.loads(first.tags) == [] and json.loads(second.tags) == ["moved"]
+    assert json.loads(_events(session, second, "case.migrated")[0].payload)["rules_refired"] is True
