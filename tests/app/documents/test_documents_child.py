@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import time
@@ -37,6 +38,12 @@ def raise_error(message: str) -> bytes:
 
 def die_hard(code: int) -> bytes:
     os._exit(code)
+
+
+def tracked_objects(_: None) -> tuple[int, int]:
+    """What the child's garbage collector walks, and how much it was told to leave alone."""
+    gc.collect()
+    return len(gc.get_objects()), gc.get_freeze_count()
 
 
 def small_job() -> RenderRequest:
@@ -83,6 +90,15 @@ def test_a_dossier_renders_in_a_child_and_matches_the_in_process_bytes() -> None
     assert "CMP-000123" in pdftotext(pdf)
     local = render_pdf(job.html, metadata=job.metadata, attachments=job.attachments)
     assert hashlib.sha256(pdf).digest() == hashlib.sha256(local).digest()
+
+
+def test_a_warm_child_collects_only_what_its_jobs_made() -> None:
+    """What the forkserver imported (WeasyPrint, pyHanko, pypdf) is frozen: walking its ~120,000 objects in
+    every collection cost about 0.1 s of CPU per document."""
+    render_in_child(small_job())
+    tracked, frozen = run_in_child(tracked_objects, None)
+    assert frozen > 50_000
+    assert tracked < frozen / 10
 
 
 def test_running_out_of_memory_is_reported_and_the_next_job_still_works() -> None:
