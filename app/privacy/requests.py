@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, url_for
+from flask import Response, abort, current_app, flash, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from wtforms import EmailField, TextAreaField
@@ -11,10 +11,11 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.extensions import db
 from app.htmx import render, see_other
 from app.privacy.blueprint import admin, bp
+from app.uploads import document_store, file_store
 from app.webforms import apply_errors
 from case_types.errors import ValidationFailed
 from cases.clock import utcnow
-from cases.privacy import erasure_requests
+from cases.privacy import erasure, erasure_requests
 from cases.privacy.erasure_requests import MAX_NOTE
 
 
@@ -57,6 +58,21 @@ def request_detail(request_id: int) -> ResponseReturnValue:
     found = erasure_requests.get_request(db.session, request_id)
     return render("privacy/request.html", req=found, review=erasure_requests.review(db.session, found, now=utcnow()),
                   form=FlaskForm())
+
+
+@bp.post("/requests/<int:request_id>/erase")
+def request_erase(request_id: int) -> ResponseReturnValue:
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    found = erasure_requests.get_request(db.session, request_id)
+    if found.done:
+        return see_other(url_for("privacy.request_detail", request_id=found.id))
+    record = erasure.erase_person(db.session, found.email, admin(), reason=f"Erasure request #{found.id}",
+                                  files=file_store(current_app), documents=document_store(current_app))
+    erasure_requests.complete(db.session, found, record.as_json(), actor=admin())
+    flash(f"Erased {len(record.cases)} case(s); {len(record.held)} kept with the reason shown in the record.",
+          "success")
+    return see_other(url_for("privacy.request_detail", request_id=found.id))
 
 
 @bp.get("/requests/<int:request_id>/record.json")

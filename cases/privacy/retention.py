@@ -9,7 +9,6 @@ the sweep share `plan`, so the preview lists exactly what the sweep will do at t
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from case_types.retention import ACTIONS, Retention, add_period
 from cases import audit
 from cases.clock import Clock, utcnow
 from cases.models import Case, Definition, Document, DocumentCheck, RetentionAction, StoredFile
+from cases.privacy.erasure import anonymise_case
 from cases.privacy.holds import held_case_ids
 from cases.privacy.keeping import schedule_of
 from cases.submissions import FileStore
@@ -183,9 +183,8 @@ def actions_of(session: Session, case_ids: Sequence[int]) -> dict[int, list[Rete
 
 
 def _anonymise(session: Session, case: Case, reason: str, stores: Stores, clock: Clock) -> dict[str, int]:
-    """Erase the case's personal values and keep the rest (cases.privacy.erasure, built beside this)."""
-    erasure = importlib.import_module("cases.privacy.erasure")
-    erased = erasure.anonymise_case(session, case, None, clock=clock, reason=reason, files=stores.files,
+    """Erase the case's personal values and keep the rest and the process facts (cases.privacy.erasure)."""
+    erased = anonymise_case(session, case, None, clock=clock, reason=reason, files=stores.files,
                                     documents=stores.documents)
     return {"values": erased.values, "comments": erased.comments, "files": erased.files,
             "documents": erased.documents}

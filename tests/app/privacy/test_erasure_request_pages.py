@@ -55,3 +55,33 @@ def test_an_admin_records_a_request_and_reviews_what_it_touches(app: Any, demo_u
     assert f'data-case="{theirs}"' not in page and theirs in page.split('id="request-mentions"')[1]
     assert "requester@example.com" in web.get("/admin/privacy/requests").get_data(as_text=True)
     assert web.get(recorded.headers["Location"] + "/record.json").status_code == 404
+
+
+def test_erasing_keeps_held_cases_and_gives_a_record_without_the_address(app: Any, demo_users: Any) -> None:
+    import json
+
+    from app.extensions import db
+    from cases import audit
+    from cases.privacy import holds
+
+    publish_complaint(app)
+    held, erased = _file(app, "requester@example.com"), _file(app, "requester@example.com")
+    web = Web(app.test_client())
+    web.login("admin@example.com")
+    assert web.post("/admin/privacy/holds", {"reason": "Court case", "case_ref": held}).status_code == 303
+    detail = web.post("/admin/privacy/requests", {"email": "requester@example.com"}).headers["Location"]
+    assert "Legal hold: Court case" in web.get(detail).get_data(as_text=True)
+
+    assert web.post(detail + "/erase").status_code == 303
+    page = web.get(detail).get_data(as_text=True)
+    assert "Download the completion record" in page
+    download = web.get(detail + "/record.json")
+    assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
+    record = json.loads(download.data)
+    assert [c["ref"] for c in record["cases"]] == [erased]
+    assert [h["ref"] for h in record["held"]] == [held] and record["held"][0]["hold"] == "Legal hold: Court case"
+    assert b"requester@example.com" not in download.data
+    assert "requester@example.com" not in web.get("/admin/privacy/requests").get_data(as_text=True)
+    with app.app_context():
+        assert audit.verify(db.session).ok
+        assert len(holds.list_holds(db.session)) == 1

@@ -112,3 +112,25 @@ def test_the_retention_setting_is_checked_with_its_paths() -> None:
                                       "colour": "red"})
     assert {path for path, _m in problems} == {"retention.keep", "retention.unit", "retention.then",
                                                "retention.reason", "retention.colour"}
+
+
+def test_a_year_after_closing_cases_are_anonymised_but_not_younger_or_held_ones(
+        session: Session, admin: User, requester: User, agent: User, complaint_type: Definition,
+        tmp_path: Path) -> None:
+    _with_retention(session, admin, complaint_type, then="anonymise")
+    old, young, held = (_closed(session, complaint_type, requester, agent, days) for days in (366, 364, 366))
+    holds.place_hold(session, reason="Dispute", actor=admin, case=held)
+    events = {c.id: len(audit.events(session, c.stream)) for c in (old, young, held)}
+
+    preview = retention.plan(session, now=NOW)
+    assert [s.ref for s in preview.due] == [old.ref] and [s.ref for s in preview.held] == [held.ref]
+    assert preview.due[0].action_label == "anonymise"
+
+    done = retention.sweep(session, stores=_stores(tmp_path), clock=fixed(NOW))
+    assert [s.ref for s in done] == [s.ref for s in preview.due]
+    assert set(retention.actions_of(session, [old.id, young.id, held.id])) == {old.id}
+    assert len(audit.events(session, old.stream)) > events[old.id]  # the anonymisation is on the case's chain
+    assert len(audit.events(session, young.stream)) == events[young.id]
+    assert len(audit.events(session, held.stream)) == events[held.id]
+    assert audit.verify(session).ok
+    assert retention.plan(session, now=NOW).due == []
