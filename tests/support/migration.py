@@ -32,12 +32,12 @@ def _move(key: str, sources: list[str], to: str) -> dict[str, Any]:
     return {"key": key, "label": key.replace("_", " ").capitalize(), "from": sources, "to": to, "who": AGENT}
 
 
-def version_one() -> dict[str, Any]:
+def version_one(form: str = "complaint") -> dict[str, Any]:
     state = [("new", "initial"), ("triage", "working"), ("in_progress", "working"), ("review", "working"),
              ("waiting", "waiting"), ("escalated", "working"), ("resolved", "final"), ("rejected", "final")]
     return {
         "schema_version": 1, "name": "Customer complaint", "description": "", "prefix": "CMP",
-        "form": "complaint", "form_version": 1,
+        "form": form, "form_version": 1,
         "states": [{"key": k, "label": k.replace("_", " ").capitalize(), "kind": kind} for k, kind in state],
         "transitions": [
             _move("sort", ["new"], "triage"), _move("start", ["new", "triage", "escalated"], "in_progress"),
@@ -51,8 +51,8 @@ def version_one() -> dict[str, Any]:
     }
 
 
-def version_two() -> dict[str, Any]:
-    document = copy.deepcopy(version_one())
+def version_two(form: str = "complaint") -> dict[str, Any]:
+    document = copy.deepcopy(version_one(form))
     document["form_version"] = 2
     document["states"] = [s for s in document["states"] if s["key"] != "escalated"]
     for s in document["states"]:
@@ -67,16 +67,17 @@ def version_two() -> dict[str, Any]:
     return document
 
 
-def publish_both(session: Session, admin: User, first: dict[str, Any] | None = None) -> Definition:
+def publish_both(session: Session, admin: User, first: dict[str, Any] | None = None, *,
+                 slug: str = "complaint") -> Definition:
     """The complaint form v1 (account number optional) and v2 (required), the case type at version 1 (or
-    `first`); version 2 is published by `publish_version_two`, after the cases are filed."""
-    form = definitions.create(session, "form", slug="complaint", title="Customer complaint", actor=admin,
+    `first`), both named `slug`; version 2 is published by `publish_version_two`, after the cases are filed."""
+    form = definitions.create(session, "form", slug=slug, title="Customer complaint", actor=admin,
                               document=_form(False))
     definitions.publish(session, form, actor=admin)
     definitions.save_draft(session, form, _form(True), actor=admin)
     definitions.publish(session, form, actor=admin)
-    case_type = definitions.create(session, "case_type", slug="complaint", title="Customer complaint", actor=admin,
-                                   document=first or version_one())
+    case_type = definitions.create(session, "case_type", slug=slug, title="Customer complaint", actor=admin,
+                                   document=first or version_one(slug))
     assert definitions.draft_problems(session, case_type) == []
     definitions.publish(session, case_type, actor=admin)
     return case_type
@@ -84,7 +85,7 @@ def publish_both(session: Session, admin: User, first: dict[str, Any] | None = N
 
 def publish_version_two(session: Session, admin: User, case_type: Definition,
                         document: dict[str, Any] | None = None) -> None:
-    problems = definitions.save_draft(session, case_type, document or version_two(), actor=admin)
+    problems = definitions.save_draft(session, case_type, document or version_two(case_type.slug), actor=admin)
     assert problems == [], problems
     definitions.publish(session, case_type, actor=admin)
 
@@ -125,9 +126,9 @@ def expected(i: int) -> tuple[str, str | None]:
     return "kept", state
 
 
-def six_cases_on_version_one(app: Any) -> list[str]:
-    """In `app` (with the demo users): six complaints on version 1, one per open state (the first and the
-    last, escalated, have no account number), and version 2 published; their references."""
+def six_cases_on_version_one(app: Any, slug: str = "complaint") -> list[str]:
+    """In `app` (with the demo users): six complaints on version 1 of case type `slug`, one per open state
+    (the first and the last, escalated, have no account number), and version 2 published; their references."""
     from app.extensions import db
     from cases import accounts
 
@@ -135,7 +136,7 @@ def six_cases_on_version_one(app: Any) -> list[str]:
         admin, agent, requester = (accounts.find_user(db.session, f"{who}@example.com")
                                    for who in ("admin", "agent", "requester"))
         assert admin is not None and agent is not None and requester is not None
-        case_type = publish_both(db.session, admin)
+        case_type = publish_both(db.session, admin, slug=slug)
         refs = [c.ref for c in file_in_states(db.session, case_type, requester, agent, 6)]
         publish_version_two(db.session, admin, case_type)
         db.session.remove()
