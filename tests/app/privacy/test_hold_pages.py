@@ -67,3 +67,16 @@ def test_a_search_hold_counts_the_cases_it_covers(app: Any, demo_users: Any) -> 
     assert placed.status_code == 303
     listing = web.get("/admin/privacy/holds").get_data(as_text=True)
     assert "requester requester@example.com" in listing and "2 case(s) today" in listing
+
+
+def test_only_admins_reach_the_privacy_pages(app: Any, demo_users: Any) -> None:
+    pages = ["/admin/privacy/holds", "/admin/privacy/requests", "/admin/privacy/retention", "/admin/privacy/access"]
+    for who in ("agent@example.com", "requester@example.com", "auditor@example.com"):
+        web = Web(app.test_client())
+        web.login(who)
+        assert [web.get(url).status_code for url in pages] == [403] * len(pages), who
+    anonymous = app.test_client()
+    assert all(anonymous.get(url).status_code in (302, 303) for url in pages)
+    admin = Web(app.test_client())
+    admin.login("admin@example.com")
+    assert [admin.get(url).status_code for url in pages] == [200] * len(pages)
