@@ -208,6 +208,19 @@ def _unschedule_failed(session: Session, change_id: int, reason: str, clock: Clo
     log.warning("Scheduled change %s could not be published: %s", change_id, reason)
 
 
+def restore_version(session: Session, definition: Definition, number: int, *, actor: User,
+                    expected_revision: int | None = None, clock: Clock = utcnow) -> None:
+    """Rollback without rewriting history: version `number` becomes the draft again, to be published as the
+    next version (through review when it is required)."""
+    _require_admin(actor)
+    document = definitions.version_document(definitions.get_version(definition, number))
+    definitions.save_draft(session, definition, document, actor=actor, expected_revision=expected_revision,
+                           clock=clock)
+    with transaction(session):
+        audit.append(session, definition.stream, f"{definition.kind}.version_restored",
+                     {"version": number, "revision": definition.draft_revision}, actor=actor, clock=clock)
+
+
 def set_review_required(session: Session, definition: Definition, required: bool, *, actor: User,
                         clock: Clock = utcnow) -> None:
     """This definition's own four-eyes switch (the instance-wide one is in the admin settings)."""

@@ -161,6 +161,22 @@ def cancel_schedule(change_id: int) -> ResponseReturnValue:
                  "Schedule cancelled; the change is still approved.")
 
 
+@bp.post("/restore/<int:definition_id>/<int:number>")
+def restore(definition_id: int, number: int) -> ResponseReturnValue:
+    """Rollback: an earlier version becomes the draft, published again as a new version (reviewed if required)."""
+    definition = _definition(definition_id)
+    try:
+        change_requests.restore_version(db.session, definition, number, actor=actor(),
+                                        expected_revision=posted_revision())
+    except CasesError as exc:
+        db.session.rollback()
+        flash(f"Not restored: {exc.message}", "error")
+    else:
+        flash(f"Version {number} is the draft again: publish it (or submit it for review) as a new version.",
+              "success")
+    return see_other(designer_url(definition))
+
+
 @bp.post("/setting/<int:definition_id>")
 def setting(definition_id: int) -> ResponseReturnValue:
     definition = _definition(definition_id)

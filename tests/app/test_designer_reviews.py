@@ -95,6 +95,12 @@ def test_review_required_then_another_admin_approves_and_publishes(app: Any, web
     assert [v.number for v in _form(app).versions] == [1, 2]
     assert _stream(app, "form:complaint")[-3:] == ["form.change_submitted", "form.change_approved",
                                                    "form.published"]
+    page = web.get(f"/designer/forms/{form_id}/versions").get_data(as_text=True)
+    assert 'id="restore-version-1"' in page and 'id="restore-version-2"' not in page and "after review" in page
+    restored = web.post(f"/designer/reviews/restore/{form_id}/1", {"expected_revision": _form(app).draft_revision})
+    assert "Version 1 is the draft again" in web.get(restored.headers["Location"]).get_data(as_text=True)
+    form = _form(app)
+    assert form.draft == form.versions[0].document and [v.number for v in form.versions] == [1, 2]
     web.logout()
     web.login("auditor@example.com")
     log = web.get(f"/audit/definitions/{form_id}").get_data(as_text=True)

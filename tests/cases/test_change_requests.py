@@ -225,3 +225,22 @@ def test_only_admins_take_part(session: Session, admin: User, requester: User, c
     _edit(session, complaint, admin)
     with pytest.raises(PermissionDenied):
         change_requests.submit(session, complaint, note="", actor=requester)
+
+
+@pytest.mark.usefixtures("reviewed")
+def test_rollback_publishes_an_earlier_version_again_as_a_new_one_through_review(
+        session: Session, admin: User, reviewer: User, complaint: Definition) -> None:
+    _edit(session, complaint, admin)
+    first = change_requests.submit(session, complaint, note="v2", actor=admin)
+    change_requests.approve(session, first, actor=reviewer)
+    change_requests.publish(session, first, actor=admin)
+    change_requests.restore_version(session, complaint, 1, actor=admin, expected_revision=complaint.draft_revision)
+    assert definitions.draft_changes(complaint)  # the draft is version 1 again, unlike version 2
+    with pytest.raises(PermissionDenied):
+        definitions.publish(session, complaint, actor=admin)
+    back = change_requests.submit(session, complaint, note="Back to the old label", actor=admin)
+    change_requests.approve(session, back, actor=reviewer)
+    version = change_requests.publish(session, back, actor=reviewer)
+    assert version.number == 3 and version.document == complaint.versions[0].document
+    assert [v.number for v in complaint.versions] == [1, 2, 3]  # history kept
+    assert "form.version_restored" in _kinds(session, complaint)
