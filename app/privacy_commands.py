@@ -8,8 +8,10 @@ from flask.cli import with_appcontext
 
 from app.extensions import db
 from app.uploads import document_store, file_store
+from case_types.errors import ValidationFailed
 from cases.clock import utcnow
 from cases.privacy import erasure
+from cases.privacy.access_requests import cases_of, normalised_email
 from cases.privacy.keeping import why_kept
 
 
@@ -25,7 +27,11 @@ def privacy_group() -> None:
 @with_appcontext
 def erase_command(email: str, yes: bool, reason: str) -> None:
     """Erase every personal value of EMAIL's cases and account; held cases are left as they are."""
-    cases = erasure.cases_of(db.session, email)
+    try:
+        email = normalised_email(email)
+    except ValidationFailed as exc:
+        raise click.ClickException(exc.message) from None
+    cases = cases_of(db.session, email)
     if not yes:
         click.echo(f"{len(cases)} case(s) of {email}:")
         for case in cases:

@@ -41,13 +41,14 @@ from cases.models import (
     UserIdentity,
     WebhookDelivery,
 )
+from cases.privacy.access_requests import cases_of, normalised_email
 from cases.privacy.holds import active_hold
 from cases.privacy.keeping import why_kept
 from cases.privacy.values import erased_text
 from cases.submissions import FileStore
 from cases.uow import transaction
 
-__all__ = ["CaseOnHold", "ErasedCase", "ErasureRecord", "anonymise_case", "cases_of", "erase_person"]
+__all__ = ["CaseOnHold", "ErasedCase", "ErasureRecord", "anonymise_case", "erase_person"]
 
 ERASURE_STREAM = "privacy:erasures"
 """The chain of erasures of people (each case's own erasure is also on the case's chain)."""
@@ -101,14 +102,6 @@ class ErasureRecord:
                            "files": c.files, "documents": c.documents} for c in self.cases]}
 
 
-def cases_of(session: Session, email: str) -> list[Case]:
-    """Every case filed by the person with this e-mail (by account or as the contact), oldest first."""
-    email = email.strip().lower()
-    user_ids = select(User.id).where(func.lower(User.email) == email)
-    stmt = select(Case).where(or_(Case.requester_id.in_(user_ids), func.lower(Case.contact_email) == email))
-    return list(session.scalars(stmt.order_by(Case.id)))
-
-
 def anonymise_case(session: Session, case: Case, actor: User | None, *, clock: Clock = utcnow, reason: str,
                    files: FileStore | None = None, documents: FileStore | None = None) -> ErasedCase:
     """Erase every personal value of one case (the retention sweep's anonymisation); CaseOnHold if held."""
@@ -125,6 +118,7 @@ def erase_person(session: Session, email: str, actor: User | None, *, clock: Clo
 
     Cases under a legal hold or kept by their case type's retention schedule are left untouched and
     listed; the account is then kept too (those cases still name it). Returns the completion record."""
+    email = normalised_email(email)
     record = ErasureRecord(at=clock(), reason=reason)
     with transaction(session):
         cases = cases_of(session, email)
@@ -134,14 +128,13 @@ def erase_person(session: Session, email: str, actor: User | None, *, clock: Clo
                 record.held.append((case.ref, kept))
                 continue
             record.cases.append(_anonymise(session, case, actor, clock=clock, reason=reason, record=record))
-        user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+        user = session.scalar(select(User).where(User.email == email))
         record.submissions = _erase_submissions(session, email, user, record, reason=reason)
         if user is not None and not record.held:
             record.account_values = _erase_account(session, user, clock=clock, reason=reason)
             record.account = True
-        session.execute(delete(PendingRegistration).where(func.lower(PendingRegistration.email)
-                                                          == email.strip().lower()))
-        session.execute(delete(OutboxMessage).where(func.lower(OutboxMessage.to) == email.strip().lower()))
+        session.execute(delete(PendingRegistration).where(func.lower(PendingRegistration.email) == email))
+        session.execute(delete(OutboxMessage).where(func.lower(OutboxMessage.to) == email))
         audit.append(session, ERASURE_STREAM, "privacy.person_erased",
                      {"cases": [c.ref for c in record.cases], "held": [r for r, _ in record.held],
                       "account": user.id if user is not None and record.account else None,
@@ -237,7 +230,7 @@ def _erase_documents(session: Session, case: Case, record: ErasureRecord, now: d
 def _erase_submissions(session: Session, email: str, user: User | None, record: ErasureRecord, *,
                        reason: str) -> int:
     """Erase the person's plain form submissions: their sealed answers, stored data and files."""
-    whose = func.lower(Submission.contact_email) == email.strip().lower()
+    whose = func.lower(Submission.contact_email) == email
     if user is not None:
         whose = or_(whose, Submission.requester_id == user.id)
     rows = list(session.scalars(select(Submission).where(whose)))
