@@ -37,6 +37,7 @@ from cases.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from cases.privacy.values import reveal, reveal_actor
 from cases.uow import transaction
 from cases.webhook_targets import AllowList, Resolver, Target, check_target, system_resolver
 
@@ -226,12 +227,13 @@ def fan_out(session: Session, events: Sequence[dict[str, Any]], *, clock: Clock 
         case = session.get(Case, int(str(row["stream"]).split(":", 1)[1]))
         if case is None:
             continue
-        payload = json.loads(row["payload"])
+        payload = reveal(session, json.loads(row["payload"]))  # receivers read values, not commitments
         at = format_time(row["at"])
         for kind in _webhook_kinds(row["kind"], payload, case):
             body = {"type": kind, "timestamp": at, "data": {
                 "case": _case_snapshot(case),
-                "event": {"seq": row["seq"], "kind": row["kind"], "at": at, "actor": row["actor"],
+                "event": {"seq": row["seq"], "kind": row["kind"], "at": at,
+                          "actor": reveal_actor(session, row["actor"]),
                           "payload": payload}}}
             for subscription in subscriptions:
                 if subscription.case_type_id not in (None, case.case_type_id) or kind not in kinds_of(subscription):

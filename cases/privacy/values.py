@@ -28,7 +28,7 @@ from cases.clock import Clock, utcnow
 from cases.models import AuditEvent, PersonalValue, Role, User
 
 __all__ = ["ACTOR_PREFIX", "MARKER", "commitment", "erased_text", "is_sealed", "readable", "reveal",
-           "seal", "seal_actor", "seal_changes", "seal_fields"]
+           "reveal_actor", "seal", "seal_actor", "seal_changes", "seal_fields"]
 
 MARKER = "$personal"
 """The key of a sealed value in a payload: ``{"$personal": "<commitment>"}``."""
@@ -176,6 +176,14 @@ def reveal(session: Session, payload: Any) -> Any:
     found: set[str] = set()
     _commitments(payload, found)
     return _substitute(payload, _lookup(session, found)) if found else payload
+
+
+def reveal_actor(session: Session, actor: str) -> str:
+    """An event's actor text as people read it: a sealed requester's e-mail, or the erased text."""
+    if not actor.startswith(ACTOR_PREFIX):
+        return actor
+    shown = _lookup(session, [actor.removeprefix(ACTOR_PREFIX)]).get(actor.removeprefix(ACTOR_PREFIX))
+    return shown if isinstance(shown, str) else erased_text(None)
 
 
 def readable(session: Session, events: Sequence[AuditEvent]) -> list[AuditEvent]:

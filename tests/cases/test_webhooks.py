@@ -116,3 +116,15 @@ def test_a_finished_document_announces_document_ready(session: Session, admin: U
     body = json.loads(delivery.payload)
     assert body["type"] == "document.ready" and body["data"]["event"]["kind"] == "document.generated"
     assert body["data"]["case"]["ref"] == case.ref
+
+
+def test_receivers_read_personal_values_not_their_commitments(session: Session, admin: User, requester: User,
+                                                              complaint_type: Definition) -> None:
+    _subscribe(session, admin, ["case.filed", "case.commented"])
+    case = lifecycle.file_case(session, complaint_type, GOOD, uploader=Uploader(requester))
+    conversation.add_comment(session, case, requester, "Call me on 0123 456789, please.")
+    events = [json.loads(d.payload)["data"]["event"] for d in _deliveries(session)]
+    assert [e["actor"] for e in events] == [requester.email, requester.email]
+    assert events[-1]["payload"]["body"] == "Call me on 0123 456789, please."
+    stored = audit.events(session, case.stream)[-1]
+    assert "0123 456789" not in stored.payload and requester.email not in stored.actor
