@@ -61,7 +61,8 @@ def render_input(session: Session, document: Document, *, organisation: str) -> 
         template = next((t for t in templates_of(spec) if t.template_name == document.kind), None)
         if template is None:
             raise NotFound(f"The case type version has no template '{document.kind}'.")
-    context = build_context(session, case, readable(session, events), draft=document.draft,
+    shown = readable(session, events)  # what people read; bundle.json keeps the form that hashes
+    context = build_context(session, case, shown, draft=document.draft,
                             generated_at=document.created_at, organisation=organisation,
                             public=template is not None and not template.internal)
     head = events[-1].hash if events else "0" * 64
@@ -70,7 +71,7 @@ def render_input(session: Session, document: Document, *, organisation: str) -> 
                  f"{'draft/' if document.draft else ''}{document.id}/{head}")
     bundle_json = b""
     if template is None:
-        audit_json, audit_csv = audit_exports(events)
+        audit_json, audit_csv = audit_exports(shown)
         # A finished document embeds only what a checkpoint made before it was finished could give.
         made_by = document.rendered_at if document.status == "done" else None
         bundle = checkpoints.document_bundle(session, case, document.chain_seq, made_by=made_by)

@@ -97,9 +97,13 @@ def test_a_closed_case_gets_a_pdfa_dossier_that_holds_its_data_timeline_and_audi
         embedded = {name: spec.get_file().read_bytes() for name, spec in parsed.attachments.items()}
         assert set(embedded) == {"audit.json", "audit.csv", "bundle.json"}
         items = json.loads(embedded["audit.json"])["items"]
-        # The proof bundle: the same events, under a signed checkpoint the offline verifier accepts.
+        # The proof bundle: the same events, under a signed checkpoint the offline verifier accepts (as
+        # they hash: personal values behind their commitments, where audit.json shows the values).
         proof = json.loads(embedded["bundle.json"])
-        assert proof["cases"][0]["events"][: dossier.chain_seq] == items
+        def same(event: dict) -> tuple:
+            return event["seq"], event["kind"], event["at"], event["prev_hash"], event["hash"]
+        assert [same(e) for e in proof["cases"][0]["events"][: dossier.chain_seq]] == [same(e) for e in items]
+        assert proof["cases"][0]["events"][0]["actor"].startswith("personal:")  # the requester, sealed
         assert casework_verify.verify_bundle(proof).cases == 1
         assert items == api_items[: dossier.chain_seq]
         assert items[-1]["hash"] == dossier.chain_head
