@@ -17,7 +17,19 @@ from app.htmx import is_htmx, see_other
 from app.uploads import file_store
 from case_types.errors import CasesError, ValidationFailed
 from case_types.workflow import CaseTypeSpec, Transition
-from cases import access, accounts, approvals, audit, case_versions, conversation, lifecycle, submissions, tasks
+from cases import (
+    access,
+    accounts,
+    approvals,
+    audit,
+    case_versions,
+    conversation,
+    discretionary,
+    lifecycle,
+    links,
+    submissions,
+    tasks,
+)
 from cases.errors import CaseChanged
 from cases.models import Case, LegalHold, User
 from cases.privacy import holds
@@ -53,6 +65,9 @@ class CasePage:
     # The checklist (cases.tasks) and the ids of the tasks this user may complete or reopen.
     tasks: list[Any] = field(default_factory=list)
     workable_tasks: set[int] = field(default_factory=set)
+    # What this user may start from the case type's catalogue, and the linked cases as they may see them.
+    available: list[Any] = field(default_factory=list)
+    links: list[links.LinkView] = field(default_factory=list)
     documents: DocumentSection | None = None
     # Legal holds in force on the case (staff and auditors see them; the requester does not).
     holds: list[LegalHold] = field(default_factory=list)
@@ -94,6 +109,8 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
         may_decide=approval is not None and approvals.may_decide(approval, user),
         tasks=(checklist := tasks.tasks_of(session, case)),
         workable_tasks=tasks.workable(session, user, checklist) if case.is_open else set(),
+        available=discretionary.tasks_available(session, case, user),
+        links=links.links_for(session, case, user),
         documents=document_section(session, case, user),
         holds=holds.holds_of(session, case) if not public else [],
     )

@@ -99,9 +99,10 @@ def sees_internal(session: Session, user: User, case: Case) -> bool:
 
 def get_case_for(session: Session, case_id: int, user: User) -> Case:
     """The case if `user` may see it; otherwise NotFound, as if it did not exist."""
-    # The case page and the API read the version it was filed under and its requester: same query.
+    # The case page and the API read the version it was filed under, its requester and its links: same query.
     case = session.get(Case, case_id, options=[joinedload(Case.case_type_version),
-                                                joinedload(Case.requester).joinedload(User.role_rows), with_held()])
+                                                joinedload(Case.requester).joinedload(User.role_rows), with_held(),
+                                                joinedload(Case.links)])
     if case is None or not can_view(session, user, case):
         raise NotFound("No such case.")
     return case

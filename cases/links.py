@@ -76,6 +76,7 @@ def start_child(session: Session, parent: Case, item: adaptive.Discretionary, *,
     session.flush()
     session.add_all([CaseLink(case_id=parent.id, other_id=child.id, kind="child", item_key=item.key, created_at=now),
                      CaseLink(case_id=child.id, other_id=parent.id, kind="parent", item_key=item.key, created_at=now)])
+    session.expire(parent, ["links"])  # read again with the new child
     audit.append(session, child.stream, "case.filed", {
         "ref": child.ref, "case_type": child_type.slug, "case_type_version": version.number,
         "form": spec.form.slug, "form_version": spec.form.version, "data": data, "state": child.state,
@@ -179,7 +180,7 @@ def links_for(session: Session, case: Case, viewer: User) -> list[LinkView]:
     """The links of `case` (which `viewer` may see) as `viewer` may see them."""
     staff = access.sees_internal(session, viewer, case)
     out = []
-    for link in session.scalars(select(CaseLink).where(CaseLink.case_id == case.id).order_by(CaseLink.id)):
+    for link in case.links:  # read with the case (access.get_case_for)
         other = link.other
         visible = access.can_view(session, viewer, other)
         if not visible and not staff:

@@ -14,7 +14,17 @@ from app.auth import require_roles, signed_in_user
 from app.extensions import db
 from app.htmx import render, see_other
 from case_types.errors import ValidationFailed
-from cases import access, accounts, approvals, case_versions, conversation, definitions, lifecycle, tasks
+from cases import (
+    access,
+    accounts,
+    approvals,
+    case_versions,
+    conversation,
+    definitions,
+    discretionary,
+    lifecycle,
+    tasks,
+)
 from cases.inputs import MAX_ID, parse_count, parse_id
 from cases.models import PRIORITIES, Case, Role, User
 from cases.read import queries
@@ -162,6 +172,17 @@ def decide(case_id: int) -> ResponseReturnValue:
 @bp.post("/cases/<int:case_id>/tasks/<int:task_id>/complete")
 def complete_task(case_id: int, task_id: int) -> ResponseReturnValue:
     return _act(case_id, lambda c, u: tasks.complete(db.session, c, task_id, u))
+
+
+@bp.post("/cases/<int:case_id>/tasks")
+def start_task(case_id: int) -> ResponseReturnValue:
+    return _act(case_id, lambda c, u: discretionary.start_task(
+        db.session, c, request.form.get("task", ""), u, reason=request.form.get("reason", "")))
+
+
+@bp.post("/cases/<int:case_id>/tasks/<int:task_id>/cancel")
+def cancel_task(case_id: int, task_id: int) -> ResponseReturnValue:
+    return _act(case_id, lambda c, u: discretionary.cancel(db.session, c, task_id, u))
 
 
 @bp.post("/cases/<int:case_id>/tasks/<int:task_id>/reopen")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
@@ -10,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 from cases.models.accounts import Queue, User
 from cases.models.base import Base
 from cases.models.definitions import Definition, DefinitionVersion
+
+if TYPE_CHECKING:
+    from cases.models.links import CaseLink
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 
@@ -72,6 +76,9 @@ class Case(Base):
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
     requester: Mapped[User | None] = relationship(foreign_keys=[requester_id])
     updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+    # Its links to other cases (cases.links): the case page reads them with the case, in the same query.
+    links: Mapped[list[CaseLink]] = relationship(foreign_keys="CaseLink.case_id", order_by="CaseLink.id",
+                                                 viewonly=True)
 
     @property
     def stream(self) -> str:

@@ -49,6 +49,7 @@ POLICY: dict[str, set[str]] = {
     "api.case_tasks": LOGGED_IN,
     "api.complete_task": LOGGED_IN,
     "api.reopen_task": LOGGED_IN,
+    "api.start_task": LOGGED_IN,
     "api.verify": {ADMIN, AUDITOR},
 }
 BLUEPRINT_POLICY = {"admin": {ADMIN}, "work": {AGENT, ADMIN}, "portal": {REQUESTER}}
