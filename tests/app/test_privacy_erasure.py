@@ -20,7 +20,7 @@ from cases.models import AuditEvent, Case, PersonalValue
 from cases.privacy import holds
 from cases.privacy.values import readable
 from cases.submissions import FileStore, Uploader, store_case_file
-from tests.app.documents.real_cases import render_queued
+from tests.app.documents.real_cases import documents_of, render_queued, stored_pdf
 from tests.app.proof_fixtures import api_json, keep_checkpoint
 from tests.conftest import make_config
 from tests.support.complaint import GOOD, complaint_document, publish_complaint
@@ -95,6 +95,19 @@ def _riley_conversation(app: Any, case_id: int, tmp_path: Path) -> None:
         db.session.remove()
 
 
+def _dossiers(app: Any, case_id: int) -> list[Path]:
+    """The case's rendered documents on disk now, kept where the test can read them."""
+    out = []
+    for document in documents_of(app, case_id):
+        if document.status == "done" and document.storage_name:
+            path = Path(str(app.config["DOCUMENT_FOLDER"])) / "copy" / f"{document.id}.pdf"
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(stored_pdf(app, document))
+            out.append(path)
+    assert out
+    return out
+
+
 def _raw_text(app: Any) -> str:
     """Every row of every table, as text."""
     with app.app_context():
@@ -146,6 +159,9 @@ def test_erasing_one_requester_keeps_every_chain_verifiable(privacy_app: Any, tm
         db.session.remove()
     dossier = render_queued(app, closed)[-1]
     assert dossier.status == "done" and b"Zephyrvase" in _files_text(tmp_path / "documents")
+    kept_dossier = tmp_path / "kept" / "dossier-before.pdf"  # downloaded before the erasure
+    kept_dossier.parent.mkdir()
+    kept_dossier.write_bytes(stored_pdf(app, dossier))
     open_case = _file(app, "requester@example.com", RILEY)
     with app.app_context():  # a plain form submission, outside any case
         requester = accounts.find_user(db.session, "requester@example.com")
@@ -202,6 +218,9 @@ def test_erasing_one_requester_keeps_every_chain_verifiable(privacy_app: Any, tm
     (tmp_path / "after-bundle.json").write_text(json.dumps(after_bundle))
     for name in ("before-bundle.json", "after-bundle.json"):
         offline = runner.invoke(args=["audit", "verify-file", str(tmp_path / name)])
+        assert offline.exit_code == 0, offline.output
+    for pdf in (kept_dossier, *_dossiers(app, closed)):  # the dossier from before and the one made after
+        offline = runner.invoke(args=["audit", "verify-file", str(pdf), "--allow-unsigned"])
         assert offline.exit_code == 0, offline.output
     assert kept["tree_size"] >= 1
 
