@@ -24,12 +24,13 @@ def _setup(live_app: Any) -> tuple[int, int, str]:
 
     with live_app.app_context():
         admin = accounts.find_user(db.session, "admin@example.com")
+        document = {**complaint_document(), "title": "Privacy complaint"}  # other walks look for their own
         form = definitions.create(db.session, "form", slug="privacy-complaint", title="Privacy complaint",
-                                  actor=admin, document=complaint_document())
+                                  actor=admin, document=document)
         definitions.publish(db.session, form, actor=admin)
         case_type = definitions.create(db.session, "case_type", slug="privacy-complaint", title="Privacy complaint",
                                        actor=admin, document=complaint_case_type_document(
-                                           form="privacy-complaint", prefix="PRV"))
+                                           form="privacy-complaint", prefix="PRV", name="Privacy complaint"))
         definitions.publish(db.session, case_type, actor=admin)
         person = accounts.create_user(db.session, email=PERSON, name="Kim Berg", password="long enough pw",
                                       roles=["requester"])
