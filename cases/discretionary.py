@@ -61,10 +61,11 @@ def tasks_available(session: Session, case: Case, actor: User) -> list[adaptive.
     spec = case_spec(session, case)
     if not spec.discretionary:
         return []
+    here = [item for item in spec.discretionary if case.state in item.states]
+    if not here:  # the usual case: nothing to read
+        return []
     facts, running = start_actor(session, actor, case), _open_keys(session, case)
-    return [item for item in spec.discretionary
-            if case.state in item.states and adaptive.may_start(item, facts)
-            and (item.starts_case or item.key not in running)]
+    return [item for item in here if adaptive.may_start(item, facts) and (item.starts_case or item.key not in running)]
 
 
 def _refuse(session: Session, case: Case, spec: workflow.CaseTypeSpec, key: str, actor: User,

@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from case_types import adaptive
 from case_types.errors import NotFound, ValidationFailed
 from cases import accounts, definitions
 from cases.clock import Clock, utcnow
@@ -399,10 +400,12 @@ def import_all(session: Session, packs: Iterable[Pack], *, actor: User, update: 
 
 
 def _queues_of(document: Mapping[str, Any]) -> list[str]:
-    """Every queue a case-type document names: its default and fallback, its tasks and its rules."""
+    """Every queue a case-type document names: its default and fallback, its tasks (those of transitions and
+    of the catalogue) and its rules."""
     slugs = [document.get("default_queue"), document.get("fallback_queue")]
     for transition in document.get("transitions") or []:
         slugs.extend(task.get("queue") for task in transition.get("tasks") or [])
+    slugs.extend(sorted(adaptive.queues_of(document)))
     rules = (document.get("rules") or {}).get("rules") or []
     for rule in rules:
         slugs.extend(action.get("queue") for action in rule.get("actions") or [])
