@@ -11,7 +11,6 @@ from app.api.openapi import operation
 from app.api.schemas import Request, Response
 from app.extensions import db
 from cases import migration
-from cases.errors import PermissionDenied
 
 StateKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Ref = Annotated[str, Field(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9-]+$")]
@@ -62,13 +61,11 @@ def _outcome_json(outcome: migration.Outcome) -> dict[str, Any]:
 
 @bp.post("/case-types/<slug>/migrations")
 @operation("Move open cases to another case-type version", body=MigrationBody, response=MigrationOut,
-           errors=(403, 404, 422), tags=["case-types"])
+           errors=(403, 404, 422), tags=["case-types"], only="admin")
 def migrate_cases(slug: str, body: MigrationBody) -> Any:
     """Admins: the dry run (`dry_run: true`) lists every open case with its outcome; otherwise the migratable
     ones move, each in its own transaction with one audit event."""
     user = api_user()
-    if not user.has_role("admin"):
-        raise PermissionDenied("Only admins migrate cases.")
     planned = migration.plan(db.session, slug, body.to_version, state_mapping=body.state_mapping, refs=body.cases)
     outcomes = list(planned.outcomes)
     if not body.dry_run:

@@ -31,8 +31,9 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from werkzeug.routing import IntegerConverter, Rule
 
-from app.api.base import json_body, parse, query_args
+from app.api.base import api_user, json_body, parse, query_args
 from app.api.schemas import Error
+from cases.errors import PermissionDenied
 from cases.idempotency import MAX_KEY as MAX_IDEMPOTENCY_KEY
 
 REF = "#/components/schemas/{model}"
@@ -90,8 +91,11 @@ class Operation:
 def operation(summary: str, *, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
               response: type[BaseModel] | None = None, status: int = 200, errors: Sequence[int] = (),
               produces: str | None = None, upload: bool = False, public: bool = False, etag: bool = False,
-              tags: Sequence[str] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a view's request and response models; parse and serialise through them (see the module)."""
+              tags: Sequence[str] = (), only: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a view's request and response models; parse and serialise through them (see the module).
+
+    `only` names the one role that may call the operation (e.g. "admin"): everyone else is refused with
+    403 before the body is read, so a caller who may not use it learns nothing from its validation."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         spec = Operation(summary=summary, description=(view.__doc__ or "").strip(), body=body, query=query,
@@ -100,6 +104,8 @@ def operation(summary: str, *, body: type[BaseModel] | None = None, query: type[
 
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if only is not None and not api_user().has_role(only):
+                raise PermissionDenied(f"Only {only}s may {summary[0].lower()}{summary[1:]}.")
             if body is not None:
                 kwargs["body"] = parse(body, json_body())
             if query is not None:

@@ -100,6 +100,9 @@ POLICY.update({
     "api.cases_bundle": {ADMIN, AUDITOR},
 })
 BLUEPRINT_POLICY["designer_documents"] = {ADMIN}
+# Governed change (issue 16): reviewing drafts and moving open cases to another version are admins' work.
+BLUEPRINT_POLICY["designer_reviews"] = {ADMIN}
+POLICY["api.migrate_cases"] = {ADMIN}
 
 
 def policy_for(endpoint: str) -> set[str]:
