@@ -127,3 +127,12 @@ def fileable_case_types(session: Session, user: User | None) -> list[tuple[Defin
     elif not user.has_role(Role.REQUESTER):
         return []
     return [(d, d.latest_version) for d in session.scalars(stmt) if d.latest_version is not None]
+
+
+def forms_used_by_case_types(session: Session) -> set[str]:
+    """Slugs of forms that published case types file with (requesters file those through the case type)."""
+    used = set()
+    for definition in session.scalars(select(Definition).where(Definition.kind == "case_type")):
+        if definition.latest_version is not None:
+            used.add(str(json.loads(definition.latest_version.document).get("form")))
+    return used

@@ -26,7 +26,6 @@ from case_types.errors import Conflict, NotFound, ValidationFailed
 from cases import access, approvals, audit, automation, discretionary, links, notifications, recent, tasks
 from cases.case_versions import case_schema, case_spec, published
 from cases.clock import Clock, utcnow
-from cases.definitions import version_document
 from cases.errors import CaseChanged, PermissionDenied
 from cases.models import (
     PRIORITIES,
@@ -500,11 +499,3 @@ def bulk_assign(session: Session, case_ids: Sequence[int], assignee: User | None
             problems[str(case_id)] = exc.message
     return done, problems
 
-
-def forms_used_by_case_types(session: Session) -> set[str]:
-    """Slugs of forms that published case types file with (requesters file those through the case type)."""
-    used = set()
-    for definition in session.scalars(select(Definition).where(Definition.kind == "case_type")):
-        if definition.latest_version is not None:
-            used.add(str(version_document(definition.latest_version).get("form")))
-    return used

@@ -34,7 +34,7 @@ def _me() -> User:
 @bp.get("/")
 def index() -> ResponseReturnValue:
     user = _me()
-    used = lifecycle.forms_used_by_case_types(db.session)
+    used = case_versions.forms_used_by_case_types(db.session)
     forms = [(f, v) for f, v in submissions.fileable_forms(db.session, user) if f.slug not in used]
     return render("portal/index.html", cases=queries.requester_cases(db.session, user),
                   case_types=case_versions.fileable_case_types(db.session, user), forms=forms,
