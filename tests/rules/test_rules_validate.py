@@ -223,7 +223,7 @@ def test_the_error_carries_every_problem(ctx: ValidationContext) -> None:
     assert str(error).endswith("(and 1 more problems)")
     assert error.by_path()["rules[1].actions[0].type"] == [
         "Unknown action 'teleport': use one of add_tag, assign_to, move_to_state, notify, require_approval, "
-        "route_to_queue, set_due_in, set_priority."]
+        "route_to_queue, set_due_in, set_priority, start_task."]
 
 
 def test_too_many_rules(ctx: ValidationContext) -> None:
