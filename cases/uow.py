@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy.engine import Engine
@@ -102,12 +102,3 @@ def transaction(session: Session, *, keep_loaded: bool = False) -> Iterator[Sess
     finally:
         if held:
             lock.release()  # type: ignore[union-attr]
-
-
-def began_within(transaction: Any, outer: Any) -> bool:
-    """Whether `transaction` is `outer` or nested inside it: work queued in it goes when `outer` rolls back."""
-    while transaction is not None:
-        if transaction is outer:
-            return True
-        transaction = transaction.parent
-    return False
