@@ -17,17 +17,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from case_types.errors import Conflict, NotFound, ValidationFailed
-from cases import audit, definitions
+from cases import accounts, audit, definitions
 from cases.clock import Clock, utcnow
 from cases.errors import PermissionDenied
 from cases.kinds import kind_of
-from cases.models import ChangeRequest, Definition, DefinitionVersion, Role, User
+from cases.models import ChangeRequest, Definition, DefinitionVersion, Role, Setting, User
 from cases.uow import transaction
 from forms.errors import DefinitionError
 from forms.text import text_problem
 
 log = logging.getLogger(__name__)
 MAX_NOTE = 2000
+#: The audit stream of the instance-wide review switch (shown in the auditor's definition log).
+SETTINGS_STREAM = "instance:settings"
+REVIEW_SETTING = "definition_review_required"
 
 
 # ---------------------------------------------------------------- reading
@@ -231,6 +234,32 @@ def set_review_required(session: Session, definition: Definition, required: bool
         definition.review_required = required
         audit.append(session, definition.stream, f"{definition.kind}.review_setting_changed",
                      {"review_required": required}, actor=actor, clock=clock)
+
+
+def instance_review_required(session: Session) -> bool:
+    return accounts.get_setting(session, REVIEW_SETTING) == "true"
+
+
+def set_instance_review_required(session: Session, required: bool, *, actor: User, clock: Clock = utcnow) -> bool:
+    """Turn four-eyes review on or off for every definition; the switch itself is an audit event (in
+    SETTINGS_STREAM). Returns whether anything changed."""
+    _require_admin(actor)
+    if instance_review_required(session) == required:
+        return False
+    with transaction(session):
+        row = session.get(Setting, REVIEW_SETTING)
+        if row is None:
+            session.add(Setting(key=REVIEW_SETTING, value="true" if required else "false"))
+        else:
+            row.value = "true" if required else "false"
+        audit.append(session, SETTINGS_STREAM, "instance.review_setting_changed", {"review_required": required},
+                     actor=actor, clock=clock)
+    return True
+
+
+def settings_history(session: Session) -> list[dict[str, object]]:
+    """The instance-wide review switch's audit events, newest first (for the auditor's definition log)."""
+    return [audit.event_json(e) for e in reversed(audit.events(session, SETTINGS_STREAM))]
 
 
 # ---------------------------------------------------------------- helpers

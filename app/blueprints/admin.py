@@ -21,7 +21,7 @@ from app.webforms import (
     apply_errors,
 )
 from case_types.errors import Conflict, ValidationFailed
-from cases import accounts, notifications
+from cases import accounts, change_requests, notifications
 from cases import outbox as mail_outbox
 from cases.models import Role, User
 
@@ -197,7 +197,7 @@ def _queue_page(queue: object, *, form: QueueEditForm | None = None, member_form
     )
 
 
-REVIEW = "definition_review_required"  # see cases.change_requests
+REVIEW = change_requests.REVIEW_SETTING
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -206,7 +206,8 @@ def settings() -> ResponseReturnValue:
                               "review_required": accounts.get_setting(db.session, REVIEW) == "true"})
     if form.validate_on_submit():
         accounts.set_setting(db.session, "registration_open", "true" if form.registration_open.data else "false")
-        accounts.set_setting(db.session, REVIEW, "true" if form.review_required.data else "false")
+        change_requests.set_instance_review_required(db.session, bool(form.review_required.data),
+                                                     actor=signed_in_user())
         flash("Settings saved.", "success")
         return see_other(url_for("admin.settings"))
     return render("admin/settings.html", form=form)

@@ -24,7 +24,7 @@ from app.documents.checks import request_check
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from case_types.errors import NotFound
-from cases import access, checkpoints, definitions, document_checks, documents
+from cases import access, change_requests, checkpoints, definitions, document_checks, documents
 from cases.clock import utcnow
 from cases.errors import InvalidQuery
 from cases.inputs import parse_count
@@ -140,7 +140,8 @@ def verify() -> ResponseReturnValue:
 @bp.get("/definitions")
 def definition_log() -> ResponseReturnValue:
     """Every form and case type with its audit stream (the change log of the definitions)."""
-    return render("audit/definitions.html", logs=audit_trail.definition_logs(db.session))
+    return render("audit/definitions.html", logs=audit_trail.definition_logs(db.session),
+                  settings=change_requests.settings_history(db.session))
 
 
 @bp.get("/definitions/<int:definition_id>")

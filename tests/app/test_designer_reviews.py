@@ -179,3 +179,27 @@ def test_a_case_type_change_shows_the_back_test_and_takes_effect_when_scheduled(
     assert _stream(app, "case_type:complaint")[-6:] == [
         "case_type.change_submitted", "case_type.change_approved", "case_type.change_scheduled",
         "case_type.change_schedule_cancelled", "case_type.change_scheduled", "case_type.published"]
+
+
+@pytest.mark.usefixtures("two_admins")
+def test_turning_review_on_and_off_is_audited_and_shown_to_auditors(app: Any, web: Web) -> None:
+    web.login("admin@example.com")
+    assert web.post("/admin/settings", {"review_required": "y"}).status_code == 303
+    assert web.post("/admin/settings", {"review_required": "y"}).status_code == 303  # unchanged: no event
+    web.logout()
+    web.login(REVIEWER, PASSWORD)
+    assert web.post("/admin/settings", {}).status_code == 303
+    assert _stream(app, change_requests.SETTINGS_STREAM) == ["instance.review_setting_changed"] * 2
+    with app.app_context():
+        assert not change_requests.instance_review_required(db.session)
+        history = change_requests.settings_history(db.session)
+        assert [(e["payload"]["review_required"], e["actor"]) for e in history] == [
+            (False, REVIEWER), (True, "admin@example.com")]
+        assert audit.verify(db.session).ok
+        db.session.remove()
+    web.logout()
+    web.login("auditor@example.com")
+    log = web.get("/audit/definitions").get_data(as_text=True)
+    assert "Instance-wide review setting" in log
+    turned_on, turned_off = log.index("Review turned on"), log.index("Review turned off")
+    assert turned_off < turned_on  # newest first
