@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, scoped_session
 
 from case_types.errors import Conflict
-from cases import audit
+from case_types.workflow import TransitionNotAllowed
+from cases import audit, discretionary
 from cases.automation import enter_state, state_entered
 from cases.case_versions import case_spec
 from cases.clock import Clock, utcnow
@@ -63,6 +64,10 @@ def decide_approval(session: Session, case: Case, actor: User, *, approve: bool,
         raise PermissionDenied("You cannot decide this approval.")
     spec = case_spec(session, case)
     target = approval.on_approve if approve else approval.on_reject
+    refusal = discretionary.closing_refusal(session, case, spec, str(target), automatic=True) \
+        if target and target != case.state else None
+    if refusal:
+        raise TransitionNotAllowed(f"The approval has to wait: {refusal}.")
     with transaction(session):
         approval.status = "approved" if approve else "rejected"
         approval.decided_at, approval.decided_by_id = clock(), actor.id

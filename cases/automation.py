@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from case_types import workflow
 from case_types.errors import CasesError, ValidationFailed
-from cases import accounts, audit, discretionary, documents, notifications, recent, sla
+from cases import accounts, audit, discretionary, documents, links, notifications, recent, sla
 from cases.case_versions import case_data, case_spec, case_tags, pinned_form_version
 from cases.clock import Clock, utcnow
 from cases.models import (
@@ -166,9 +166,11 @@ def enter_state(case: Case, spec: workflow.CaseTypeSpec, state: str, clock: Cloc
 def state_entered(session: Session, case: Case, spec: workflow.CaseTypeSpec, previous: str | None,
                   clock: Clock) -> None:
     """What follows a state change (after its own audit event): the SLA deadlines start, pause, resume or end;
-    entering a final state queues the case's documents."""
+    entering a final state queues the case's documents and lets a parent waiting for this child move on."""
     sla.state_changed(session, case, spec, previous_state=previous, clock=clock)
     documents.state_entered(session, case, spec, previous, clock)
+    if not case.is_open and (previous is None or not spec.state(previous).is_final):
+        links.child_closed(session, case, clock)
 
 
 def sla_fired(session: Session, case: Case, deadline: Deadline, trigger: str, *, clock: Clock = utcnow) -> None:
@@ -275,12 +277,16 @@ def _add_tag(t: _Target, params: Mapping[str, Any]) -> str:
 
 def _move_to_state(t: _Target, params: Mapping[str, Any]) -> str:
     previous = t.case.state
+    label = t.spec.state(params["state"]).label
     if params["state"] == previous:
-        return f"already {t.spec.state(previous).label}"
+        return f"already {label}"
+    refusal = discretionary.closing_refusal(t.session, t.case, t.spec, params["state"], automatic=True)
+    if refusal:
+        return f"not moved to {label}: {refusal}"
     enter_state(t.case, t.spec, params["state"], t.clock)
     t.session.flush()
     state_entered(t.session, t.case, t.spec, previous, t.clock)
-    return f"moved to {t.spec.state(params['state']).label}"
+    return f"moved to {label}"
 
 
 def _require_approval(t: _Target, params: Mapping[str, Any]) -> str:

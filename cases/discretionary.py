@@ -148,16 +148,32 @@ def cancel(session: Session, case: Case, task_id: int, actor: User, *, reason: s
     return task
 
 
-def refuse_closing(session: Session, case: Case, spec: workflow.CaseTypeSpec, move: workflow.Transition) -> None:
-    """A transition into a final state waits for the blocking work still open; the refusal names it."""
-    if not spec.state(move.target).is_final:
-        return
+def closing_refusal(session: Session, case: Case, spec: workflow.CaseTypeSpec, target: str, *,
+                    automatic: bool = False) -> str | None:
+    """Why the case cannot go to `target` now if that closes it (the open work named), or None.
+
+    Blocking tasks and the child cases of blocking entries keep every path from closing the case; an
+    `automatic` move (a rule's move_to_state, an approval's outcome) also waits for the child cases the
+    current state waits for (an `after_children` transition leaves it), as a person firing that
+    transition would have to."""
+    if not spec.state(target).is_final:
+        return None
     waiting = [f"'{t.label}' ({t.queue.name})" for t in session.scalars(
         select(Task).where(Task.case_id == case.id, Task.blocks_closing.is_(True), Task.status == "open")
         .order_by(Task.id))]
     waiting += [f"'{label}' ({ref})" for label, ref in links.open_blocking_children(session, case, spec)]
     if waiting:
         one = len(waiting) == 1
-        raise workflow.TransitionNotAllowed(
-            f"'{move.label}' has to wait: {', '.join(waiting)} {'is' if one else 'are'} still open and "
-            f"{'has' if one else 'have'} to be finished before the case closes.")
+        return (f"{', '.join(waiting)} {'is' if one else 'are'} still open and {'has' if one else 'have'} to be "
+                "finished before the case closes")
+    awaited = links.awaited_children(session, case, spec) if automatic else []
+    if awaited:
+        return f"the case waits for its child cases; still open: {', '.join(awaited)}"
+    return None
+
+
+def refuse_closing(session: Session, case: Case, spec: workflow.CaseTypeSpec, move: workflow.Transition) -> None:
+    """A transition into a final state waits for the blocking work still open; the refusal names it."""
+    refusal = closing_refusal(session, case, spec, move.target)
+    if refusal:
+        raise workflow.TransitionNotAllowed(f"'{move.label}' has to wait: {refusal}.")

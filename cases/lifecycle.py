@@ -423,7 +423,6 @@ def transition(
                                 created_at=clock()))
         automation.run_rules(session, case, "case.transitioned", actor=actor, clock=clock, transition=move.key)
         if not case.is_open:
-            links.child_closed(session, case, clock)
             state = spec.state(move.target)
             notify_requester(session, case, f"Your request is {state.label.lower()}",
                               f"Your request {case.ref} is now {state.label}." +

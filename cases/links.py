@@ -107,6 +107,13 @@ def open_blocking_children(session: Session, case: Case, spec: workflow.CaseType
     return found
 
 
+def awaited_children(session: Session, case: Case, spec: workflow.CaseTypeSpec) -> list[str]:
+    """References of the open child cases, when the current state waits for them (`after_children`)."""
+    if not any(t.after_children for t in spec.transitions_from(case.state)):
+        return []
+    return [child.ref for _key, child in _open_children(session, case)]
+
+
 def refuse_while_children_open(session: Session, case: Case, move: workflow.Transition) -> None:
     """A transition that waits for the child cases cannot be fired by hand while one is open."""
     if not move.after_children:
@@ -118,7 +125,9 @@ def refuse_while_children_open(session: Session, case: Case, move: workflow.Tran
 
 
 def child_closed(session: Session, child: Case, clock: Clock) -> None:
-    """After a child case closed (inside its transaction): its parent moves on if this was the last open child."""
+    """After a child case closed (inside its transaction): its parent moves on if this was the last open child.
+
+    cases.automation.state_entered calls it whatever closed the child: a transition, a rule, an approval."""
     parent_id = session.scalar(select(CaseLink.other_id).where(CaseLink.case_id == child.id,
                                                                CaseLink.kind == "parent"))
     if parent_id is None:
@@ -158,8 +167,6 @@ def _fire(session: Session, parent: Case, spec: workflow.CaseTypeSpec, move: wor
     automation.state_entered(session, parent, spec, source, clock)
     tasks.create_for(session, parent, move, actor=None, clock=clock)
     automation.run_rules(session, parent, "case.transitioned", actor=None, clock=clock, transition=move.key)
-    if not parent.is_open:
-        child_closed(session, parent, clock)
 
 
 @dataclass(frozen=True)

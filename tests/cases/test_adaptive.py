@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from case_types.errors import Conflict, NotFound, ValidationFailed
 from case_types.workflow import TransitionNotAllowed, starter_case_type
-from cases import access, accounts, audit, definitions, discretionary, lifecycle, links, tasks
+from cases import access, accounts, approvals, audit, definitions, discretionary, lifecycle, links, tasks
 from cases.errors import PermissionDenied
 from cases.models import Case, CaseLink, Definition, Task, User
 from cases.submissions import Uploader
@@ -283,3 +283,89 @@ def test_who_sees_a_child_case_and_what_of_it(session: Session, adaptive_type: D
     assert [(v.kind, v.visible) for v in links.links_for(session, child, requester)] == [("parent", True)]
     assert [(v.kind, v.visible, v.summary) for v in links.links_for(session, child, billing_agent)] == [
         ("parent", False, "")]
+
+
+# ---------------------------------------------------------------- closing, however the case gets there
+
+
+SETTLE_RULE = {"id": "close_when_settled", "name": "Close when settled", "trigger": "case.updated", "priority": 20,
+               "condition": {"field": "description", "op": "contains", "value": "settled"},
+               "actions": [{"type": "move_to_state", "state": "resolved"}]}
+CLOSE_ON_WAIT = {"id": "close_on_wait", "name": "Close when waiting for the refund", "trigger": "case.transitioned",
+                 "priority": 30, "condition": {"field": "case.transition", "op": "eq", "value": "await_refund"},
+                 "actions": [{"type": "move_to_state", "state": "resolved"}]}
+APPROVE_ON_START = {"id": "approve_on_start", "name": "Approval to close", "trigger": "case.transitioned",
+                    "priority": 40, "condition": {"field": "case.transition", "op": "eq", "value": "start"},
+                    "actions": [{"type": "require_approval", "role": "admin", "on_approve": "resolved",
+                                 "on_reject": "in_progress"}]}
+
+
+def _publish_rules(session: Session, case_type: Definition, admin: User, rules: list[dict[str, Any]]) -> None:
+    assert definitions.save_draft(session, case_type, _complaint_document(rules), actor=admin) == []
+    definitions.publish(session, case_type, actor=admin)
+
+
+def test_a_rule_cannot_close_a_case_while_a_blocking_task_is_open(
+        session: Session, adaptive_type: Definition, requester: User, agent: User, admin: User,
+        safety_agent: User) -> None:
+    _publish_rules(session, adaptive_type, admin, [SETTLE_RULE])
+    case = _in_progress(session, adaptive_type, requester, agent)
+    task = discretionary.start_task(session, case, "safety_review", agent, reason="Charger smoked")
+    lifecycle.edit_fields(session, case, {"description": "Refund settled with the customer."}, agent)
+    assert (case.state, case.is_open) == ("in_progress", True)
+    (applied,) = [e for e in _events(session, case, "case.rule_applied") if e["rule"] == "close_when_settled"]
+    assert applied["summary"] == ["not moved to Resolved: 'Product-safety review' (Safety) is still open and has "
+                                  "to be finished before the case closes"]
+    tasks.complete(session, case, task.id, safety_agent)
+    lifecycle.edit_fields(session, case, {"description": "Refund settled, safety review done."}, agent)
+    assert (case.state, case.is_open) == ("resolved", False)
+
+
+def test_a_rule_cannot_close_a_parent_that_waits_for_its_children(
+        session: Session, adaptive_type: Definition, requester: User, agent: User, admin: User,
+        billing_agent: User) -> None:
+    _publish_rules(session, adaptive_type, admin, [CLOSE_ON_WAIT])
+    parent, (child,) = _wait_with_children(session, adaptive_type, requester, agent, 1)
+    assert (parent.state, parent.is_open) == ("awaiting_refund", True)
+    (applied,) = [e for e in _events(session, parent, "case.rule_applied") if e["rule"] == "close_on_wait"]
+    assert applied["summary"] == [f"not moved to Resolved: the case waits for its child cases; still open: {child.ref}"]
+    lifecycle.transition(session, child, "start", billing_agent)
+    lifecycle.transition(session, child, "resolve", billing_agent, comment="Paid")
+    session.refresh(parent)
+    assert (parent.state, parent.is_open) == ("resolved", False)
+
+
+def test_an_approval_cannot_close_a_case_while_a_blocking_task_is_open(
+        session: Session, adaptive_type: Definition, requester: User, agent: User, admin: User,
+        safety_agent: User) -> None:
+    _publish_rules(session, adaptive_type, admin, [APPROVE_ON_START])
+    case = _in_progress(session, adaptive_type, requester, agent)
+    task = discretionary.start_task(session, case, "safety_review", agent, reason="Charger smoked")
+    with pytest.raises(TransitionNotAllowed, match=r"The approval has to wait: 'Product-safety review' \(Safety\) "
+                                                   r"is still open"):
+        approvals.decide_approval(session, case, admin, approve=True)
+    assert (case.state, case.is_open) == ("in_progress", True)
+    assert approvals.pending_approval(session, case) is not None
+    tasks.complete(session, case, task.id, safety_agent)
+    approvals.decide_approval(session, case, admin, approve=True)
+    assert (case.state, case.is_open) == ("resolved", False)
+
+
+def test_a_child_closed_by_a_rule_lets_its_waiting_parent_move_on(
+        session: Session, adaptive_type: Definition, requester: User, agent: User, admin: User,
+        billing_agent: User) -> None:
+    invoice = session.scalar(select(Definition).where(Definition.slug == "invoice"))
+    assert invoice is not None
+    document = starter_case_type("Refund invoice", form="complaint", form_version=1, queue="billing")
+    document.update(prefix="INV", editable_fields={"in_progress": ["description"]},
+                    rules={"schema_version": 1, "rules": [SETTLE_RULE]})
+    assert definitions.save_draft(session, invoice, document, actor=admin) == []
+    definitions.publish(session, invoice, actor=admin)
+    parent, (child,) = _wait_with_children(session, adaptive_type, requester, agent, 1)
+    lifecycle.transition(session, child, "start", billing_agent)
+    lifecycle.edit_fields(session, child, {"description": "Refund settled by bank transfer."}, billing_agent)
+    assert not child.is_open
+    session.refresh(parent)
+    assert (parent.state, parent.is_open) == ("resolved", False)
+    (moved,) = [e for e in _events(session, parent, "case.transitioned") if e.get("by") == "children_closed"]
+    assert moved["last_child"] == child.ref
