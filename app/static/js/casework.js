@@ -28,6 +28,36 @@
   });
   document.addEventListener("DOMContentLoaded", function () { checkPatterns(document); });
   document.addEventListener("htmx:after:swap", function () { checkPatterns(document); });
+  // Editors that answer every save with the whole region (data-keep-place, the case-type designer) keep
+  // the person's place: the control they used (or the one the answer focuses) stays where it was on
+  // screen, and what the save did is said beside it, not only in the status line at the top.
+  var place = null;
+  document.addEventListener("htmx:before:swap", function (event) {
+    var region = event.target instanceof Element ? event.target.closest("[data-keep-place]") : null;
+    var active = document.activeElement;
+    place = region && active && region.contains(active) ?
+      { region: region.id, id: active.id, top: active.getBoundingClientRect().top } : null;
+  });
+  document.addEventListener("htmx:after:settle", function () {
+    if (!place) { return; }
+    var region = document.getElementById(place.region);
+    var kept = place;
+    place = null;
+    if (!region) { return; }
+    var target = region.querySelector("[autofocus]") || (kept.id && document.getElementById(kept.id));
+    if (!target) { return; }
+    window.scrollBy(0, target.getBoundingClientRect().top - kept.top);
+    target.focus({ preventScroll: true });
+    var status = region.getAttribute("data-status") && document.getElementById(region.getAttribute("data-status"));
+    var said = status ? status.textContent.trim() : "";
+    if (said && !region.querySelector("[aria-invalid='true'], [role='alert']")) {
+      var note = document.createElement("span");
+      note.className = "saved-note";
+      note.setAttribute("aria-hidden", "true");  // the status line already announces it
+      note.textContent = said;
+      target.insertAdjacentElement("afterend", note);
+    }
+  });
   // Plain forms that take a serious step ask first (htmx forms use hx-confirm).
   document.addEventListener("submit", function (event) {
     var form = event.target;
