@@ -3,12 +3,11 @@ screen, keeps focus, and what the save did is said beside it (before, the page j
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.support.browser import login
+from tests.support.browser import new_case_type
 
 
 def _top(control: Locator) -> float:
@@ -17,21 +16,10 @@ def _top(control: Locator) -> float:
     return box["y"]
 
 
-def _new_case_type(page: Page, complaint_form: str, name: str, slug: str) -> None:
-    login(page, "admin@example.com")
-    page.goto("/designer/case-types/new")
-    page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Short name").fill(slug)
-    page.get_by_label("Form and version").select_option(complaint_form)
-    page.get_by_label("Default queue").select_option("general")
-    page.get_by_role("button", name="Create case type").click()
-    expect(page).to_have_url(re.compile(r"/designer/case-types/\d+$"))
-
-
 def test_saving_a_state_keeps_the_place_and_says_saved_beside_the_button(page: Page, live_app: Any,
                                                                         complaint_form: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
-    _new_case_type(page, complaint_form, "Place keeping", "place-keeping")
+    new_case_type(page, complaint_form, "Place keeping", "place-keeping")
     waiting = page.locator("#state-waiting")
     waiting.get_by_text("Edit the state").click()
     save = waiting.get_by_role("button", name="Save state")
@@ -50,7 +38,7 @@ def test_saving_a_state_keeps_the_place_and_says_saved_beside_the_button(page: P
 
 def test_repeated_moves_leave_the_arrow_under_the_pointer(page: Page, live_app: Any, complaint_form: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
-    _new_case_type(page, complaint_form, "Place keeping moves", "place-keeping-moves")
+    new_case_type(page, complaint_form, "Place keeping moves", "place-keeping-moves")
     order = page.locator("#states > ol > li h3")
     first = order.all_inner_texts()
     moving = first[-1]

@@ -14,6 +14,18 @@ def login(page: Page, email: str, password: str = "casework-demo") -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def new_case_type(page: Page, complaint_form: str, name: str, slug: str) -> None:
+    """As admin: a new case type from the starter states on the complaint form; its editor is open."""
+    login(page, "admin@example.com")
+    page.goto("/designer/case-types/new")
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Short name").fill(slug)
+    page.get_by_label("Form and version").select_option(complaint_form)
+    page.get_by_label("Default queue").select_option("general")
+    page.get_by_role("button", name="Create case type").click()
+    expect(page).to_have_url(re.compile(r"/designer/case-types/\d+$"))
+
+
 def design_complaint_case_type(page: Page, complaint_form: str, *, name: str = "Complaint handling",
                                slug: str = "complaint-handling", prefix: str = "cmp") -> None:
     """As admin: build New, In progress, Waiting for customer, Resolved, Rejected in the designer; publish."""

@@ -19,6 +19,7 @@ from app.designer.forms.builder import (
     typed_number,
     utc_datetime,
 )
+from forms.conditions import OPERATORS
 from forms.editing import CONDITIONS
 from forms.fieldtypes import FIELD_TYPES
 from forms.fieldtypes.panel import EDITORS
@@ -58,6 +59,10 @@ def builder_from_post(post: Post, fields: Sequence[CondField]) -> BuilderState:
         allowed = [op for op, _ in operators_for(families.get(row.field))]
         if row.field in families and row.op not in allowed:
             row.op, row.values, row.low, row.high = allowed[0], [], "", ""
+        elif _arity(str(post.get(f"drawn-{i}") or row.op)) != _arity(row.op):
+            # The value inputs were drawn for another kind of operator: a single picker always holds a
+            # value (its first option), which must not become a ticked "is one of" nobody chose.
+            row.values, row.low, row.high = [], "", ""
         state.rows.append(row)
     action = str(post.get("action") or "")
     if action == "add":
@@ -69,6 +74,10 @@ def builder_from_post(post: Post, fields: Sequence[CondField]) -> BuilderState:
     if state.enabled and not state.rows and not state.complex:
         state.rows.append(fresh_row(fields))
     return state
+
+
+def _arity(op: str) -> str:
+    return OPERATORS[op].arity if op in OPERATORS else "one"
 
 
 # Check boxes of the panel (required, personal): ticked means True, unticked removes the property.
