@@ -52,4 +52,4 @@ def test_repeated_moves_leave_the_arrow_under_the_pointer(page: Page, live_app: 
         up = page.get_by_role("button", name=f"Move “{moving}” up")
         expect(up).to_be_focused()
         assert abs(_top(up) - before) < 5, f"the arrow moved on screen after move {moves}"
-        expect(page.locator(f"#states .saved-note")).to_have_text("Moved up.")
+        expect(page.locator("#states .saved-note")).to_have_text("Moved up.")
