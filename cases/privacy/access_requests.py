@@ -9,6 +9,7 @@ is listed for the erasure page (`cases_mentioning`) but never exported, since it
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -45,12 +46,21 @@ def cases_of(session: Session, email: str) -> list[Case]:
     return list(session.scalars(select(Case).where(or_(*clauses)).order_by(Case.created_at, Case.id)))
 
 
+def mentions_address(text: str, email: str) -> bool:
+    """Whether `text` holds the address as a whole address: ``o.riley@x.org`` or ``riley@x.org.au`` (a
+    namesake's) do not mention ``riley@x.org``."""
+    pattern = r"(?<![\w.%+-])" + re.escape(email) + r"(?![\w-]|\.\w)"
+    return re.search(pattern, text, re.IGNORECASE) is not None
+
+
 def cases_mentioning(session: Session, email: str) -> list[Case]:
-    """Cases of other people whose data holds the address (the erasure page shows them for a decision)."""
+    """Cases of other people whose data holds the address (the erasure page shows them for a decision).
+
+    The database narrows by substring; the whole-address test then drops namesakes' similar addresses."""
     own = {c.id for c in cases_of(session, email)}
     term = email.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     found = session.scalars(select(Case).where(Case.data.ilike(f"%{term}%", escape="\\")).order_by(Case.id))
-    return [c for c in found if c.id not in own]
+    return [c for c in found if c.id not in own and mentions_address(c.data, email)]
 
 
 @dataclass(frozen=True)

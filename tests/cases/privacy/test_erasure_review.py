@@ -1,0 +1,45 @@
+"""An erasure request's review: the person's cases and the cases that mention their address, found by the
+person's identity (account, e-mail address), never by a name or by an address that merely contains theirs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from cases import accounts, lifecycle
+from cases.clock import fixed
+from cases.models import Definition, User
+from cases.privacy import erasure_requests
+from cases.submissions import Uploader
+from tests.support.complaint import GOOD
+
+NOW = datetime(2026, 5, 1, 9, tzinfo=UTC)
+
+
+def test_a_namesake_with_a_similar_address_is_not_listed(session: Session, requester: User, admin: User,
+                                                         complaint_type: Definition) -> None:
+    # Two people called the same; the namesake's address ends in the requester's (o.riley@ / riley@).
+    namesake = accounts.create_user(session, email="o." + requester.email, name=requester.name,
+                                    password="long enough pw", roles=["requester"])
+    mine = lifecycle.file_case(session, complaint_type, {**GOOD, "name": requester.name, "email": requester.email},
+                               uploader=Uploader(requester), clock=fixed(NOW))
+    theirs = lifecycle.file_case(session, complaint_type,
+                                 {**GOOD, "name": requester.name, "email": namesake.email,
+                                  "description": f"Write to {namesake.email} or {requester.email}.au please"},
+                                 uploader=Uploader(namesake), clock=fixed(NOW))
+    neighbour = lifecycle.file_case(session, complaint_type,
+                                    {**GOOD, "email": namesake.email,
+                                     "description": f"My neighbour ({requester.email.upper()}) signed for it."},
+                                    uploader=Uploader(namesake), clock=fixed(NOW))
+
+    request = erasure_requests.record_request(session, requester.email, actor=admin, clock=fixed(NOW))
+    review = erasure_requests.review(session, request, now=NOW)
+    assert [c.case.ref for c in review.cases] == [mine.ref]
+    # Only the case that holds the requester's own address is a mention; the namesake's is not.
+    assert [c.ref for c in review.mentions] == [neighbour.ref]
+    assert theirs.ref not in [c.ref for c in review.mentions]
+
+    other = erasure_requests.review(session, erasure_requests.record_request(session, namesake.email, actor=admin,
+                                                                             clock=fixed(NOW)), now=NOW)
+    assert [c.case.ref for c in other.cases] == [theirs.ref, neighbour.ref] and other.mentions == []
