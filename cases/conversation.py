@@ -76,7 +76,8 @@ def attach_files(session: Session, case: Case, actor: User, files: Sequence[Stor
             stored.case_id = case.id
             stored.internal = internal and staff
         audit.append(session, case.stream, "case.file_attached",
-                     {"files": [{"id": f.id, "sha256": f.sha256, "size": f.size,
+                     {"files": [{"id": f.id, "size": f.size,
+                                 "sha256": seal(session, f.sha256, path="file.sha256", case_id=case.id, clock=clock),
                                  "name": seal(session, f.original_name, path="file.name", case_id=case.id, clock=clock)}
                                 for f in mine], "internal": internal and staff}, actor=actor, clock=clock)
 
@@ -168,6 +169,7 @@ def record_download(session: Session, case: Case, stored: StoredFile, user: User
     """Downloads of case files are audit events too."""
     with transaction(session):
         audit.append(session, case.stream, "case.file_downloaded",
-                     {"file": stored.id, "sha256": stored.sha256,
+                     {"file": stored.id,
+                      "sha256": seal(session, stored.sha256, path="file.sha256", case_id=case.id, clock=clock),
                       "name": seal(session, stored.original_name, path="file.name", case_id=case.id, clock=clock)},
                      actor=user, clock=clock)

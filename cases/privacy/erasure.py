@@ -1,7 +1,7 @@
 """Erasure: destroy a person's personal values (or one case's) without changing any audit hash.
 
 What is destroyed: the sealed values and their salts (``personal_values``), the case's personal form
-answers, comment texts, file names and file contents, the rendered documents (deleted; a dossier is
+answers, comment texts, file names, digests and contents, the rendered documents (deleted; a dossier is
 queued again and shows where values were erased and when), mail and webhook bodies about the case, and
 for a person also their account's name and e-mail. What stays: states, times, counts, queues and every
 audit event, so the chains, checkpoints and KPI figures are what they were. The erasure itself is an
@@ -206,7 +206,7 @@ def _erase_files(session: Session, case: Case, record: ErasureRecord) -> int:
     for row in stored:
         if row.original_name != "erased":
             record._file_names.append(row.storage_name)
-        row.original_name = "erased"
+        row.original_name, row.sha256 = "erased", ""  # a small file's digest identifies it
     for submission in session.scalars(select(Submission).where(Submission.id.in_(submission_ids))):
         submission.data, submission.contact_email = "{}", ""
     return len(stored)
@@ -243,7 +243,7 @@ def _erase_submissions(session: Session, email: str, user: User | None, record: 
         for stored in session.scalars(select(StoredFile).where(StoredFile.submission_id == submission.id)):
             if stored.original_name != "erased":
                 record._file_names.append(stored.storage_name)
-            stored.original_name = "erased"
+            stored.original_name, stored.sha256 = "erased", ""
     return len(rows)
 
 

@@ -6,7 +6,8 @@ covers only the commitment, so erasing the value and its salt (``erase``) change
 commitment alone tells nothing about the value (the salt is 128 random bits).
 
 Which values are personal: fields marked ``personal`` in the form (``FormSchema.personal_keys``), comment
-and answer texts, file names, and the e-mail of an acting requester (an account without a staff role).
+and answer texts, file names and digests (the SHA-256 of a small file identifies it), and the e-mail of an
+acting requester (an account without a staff role).
 Readers get events through ``readable`` (or ``reveal`` for one payload): the value while it exists,
 ``"erased <when>"`` after.
 """

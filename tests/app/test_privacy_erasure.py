@@ -4,6 +4,7 @@ figures stay as they were, the other requester and held cases are untouched."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import subprocess
@@ -33,7 +34,7 @@ OLIVE = {**GOOD, "name": "Olivename Umbra", "email": "olive.umbra@example.org",
          "description": "Umbralamp sparks when switched on."}
 RILEY_VALUES = ("Rileyname Quixote", "riley.quixote@example.org", "Zephyrvase", "Quixote Lane",
                 "Quixoteedit", "Quixotecomment", "Quixoteanswer", "quixote-passport", "QUIXOTEFILEBYTES",
-                "Zephyrsubmission",
+                "Zephyrsubmission", hashlib.sha256(b"QUIXOTEFILEBYTES scanned\n").hexdigest(),
                 "requester@example.com", "Riley Requester")
 OLIVE_VALUES = ("Olivename Umbra", "olive.umbra@example.org", "Umbralamp")
 
@@ -92,6 +93,7 @@ def _riley_conversation(app: Any, case_id: int, tmp_path: Path) -> None:
         stored = store_case_file(db.session, FileStore(tmp_path / "uploads"), filename="quixote-passport.txt",
                                  stream=io.BytesIO(b"QUIXOTEFILEBYTES scanned\n"), uploader=Uploader(requester))
         conversation.attach_files(db.session, case, requester, [stored])
+        conversation.record_download(db.session, case, stored, agent)
         db.session.remove()
 
 
