@@ -33,7 +33,7 @@ from cases import (
 from cases.errors import CaseChanged
 from cases.models import Case, LegalHold, User
 from cases.privacy import holds
-from cases.privacy.values import readable
+from cases.privacy.values import erased_answers, readable
 from cases.read import timeline
 from cases.submissions import Uploader
 from forms.display import Row, display_rows
@@ -92,10 +92,12 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
     transitions = lifecycle.allowed_transitions(session, case, user)
     editable = list(spec.editable_fields.get(case.state, ())) if staff and case.is_open else []
     requester_email = case.requester.email if case.requester else case.contact_email
+    chain = audit.events(session, case.stream)
     return CasePage(
         case=case, spec=spec,
-        rows=display_rows(case_versions.case_schema(case), case_versions.case_data(case)),
-        entries=timeline.build(readable(session, audit.events(session, case.stream)), spec, public=public,
+        rows=display_rows(case_versions.case_schema(case), case_versions.case_data(case),
+                          erased=erased_answers(chain)),
+        entries=timeline.build(readable(session, chain), spec, public=public,
                                requester_email=requester_email, schema=case_versions.case_schema(case)),
         comments=list(conversation.comments_for(session, case, user)),
         files=list(conversation.files_for(session, case, user)),

@@ -63,13 +63,19 @@ def display_value(spec: FieldSpec, value: Any) -> str:
     return str(value)
 
 
-def display_rows(schema: FormSchema, data: Mapping[str, Any], *, include_empty: bool = False) -> list[Row]:
-    """The answers of a submission in form order; headings and notes are left out."""
+def display_rows(schema: FormSchema, data: Mapping[str, Any], *, include_empty: bool = False,
+                 erased: Mapping[str, str] | None = None) -> list[Row]:
+    """The answers of a submission in form order; headings and notes are left out.
+
+    `erased`: key -> what to show for an answer that was erased ("erased on <date>"), where it is empty now."""
     out = []
     for spec in schema.fields:
         if not spec.has_value:
             continue
         value = data.get(spec.key)
+        if erased and spec.key in erased and value in (None, "", []):
+            out.append(Row(spec.key, spec.display_label, erased[spec.key]))
+            continue
         if spec.family == "group":
             rows = tuple(
                 tuple(Row(sub.key, sub.display_label, display_value(sub, row.get(sub.key)))

@@ -44,7 +44,7 @@ from cases.models import (
 from cases.privacy.access_requests import cases_of, normalised_email
 from cases.privacy.holds import active_hold
 from cases.privacy.keeping import why_kept
-from cases.privacy.values import erased_text
+from cases.privacy.values import ERASED_KIND, erased_text
 from cases.submissions import FileStore
 from cases.uow import transaction
 
@@ -173,7 +173,7 @@ def _anonymise(session: Session, case: Case, actor: User | None, *, clock: Clock
     if case.requester_id is not None:
         session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == case.requester_id))
     case.contact_email = ""
-    audit.append(session, case.stream, "case.personal_data_erased",
+    audit.append(session, case.stream, ERASED_KIND,
                  {"values": erased.values, "fields": erased.fields, "comments": erased.comments,
                   "files": erased.files, "documents": erased.documents, "reason": reason},
                  actor=actor, clock=clock)

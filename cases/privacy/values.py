@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session, scoped_session
 from cases.clock import Clock, utcnow
 from cases.models import AuditEvent, PersonalValue, Role, User
 
-__all__ = ["ACTOR_PREFIX", "MARKER", "commitment", "erased_text", "is_sealed", "readable", "reveal",
-           "reveal_actor", "seal", "seal_actor", "seal_changes", "seal_fields"]
+__all__ = ["ACTOR_PREFIX", "ERASED_KIND", "MARKER", "commitment", "erased_answers", "erased_text", "is_sealed",
+           "readable", "reveal", "reveal_actor", "seal", "seal_actor", "seal_changes", "seal_fields"]
 
 MARKER = "$personal"
 """The key of a sealed value in a payload: ``{"$personal": "<commitment>"}``."""
@@ -137,6 +137,19 @@ def is_sealed(value: Any) -> bool:
 def erased_text(at: datetime | None) -> str:
     """What readers show where an erased value was."""
     return f"erased {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if at else "erased"
+
+
+ERASED_KIND = "case.personal_data_erased"
+
+
+def erased_answers(events: Iterable[AuditEvent]) -> dict[str, str]:
+    """Answer key -> "erased on <date>" for the fields a case's erasures removed (from its chain's events)."""
+    out: dict[str, str] = {}
+    for event in events:
+        if event.kind == ERASED_KIND:
+            for key in json.loads(event.payload).get("fields", []):
+                out.setdefault(str(key), f"erased on {event.at.astimezone(UTC):%Y-%m-%d}")
+    return out
 
 
 def _commitments(value: Any, found: set[str]) -> None:

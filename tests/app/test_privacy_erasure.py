@@ -9,6 +9,7 @@ import io
 import json
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from cases.privacy.values import readable
 from cases.submissions import FileStore, Uploader, store_case_file
 from tests.app.documents.real_cases import documents_of, render_queued, stored_pdf
 from tests.app.proof_fixtures import api_json, keep_checkpoint
-from tests.conftest import make_config
+from tests.conftest import Web, make_config
 from tests.support.complaint import GOOD, complaint_document, publish_complaint
 from verifier import casework_verify as cv
 
@@ -206,6 +207,16 @@ def test_erasing_one_requester_keeps_every_chain_verifiable(privacy_app: Any, tm
     on_disk = _files_text(tmp_path / "documents") + _files_text(tmp_path / "uploads")
     assert [v for v in RILEY_VALUES if v.encode() in on_disk] == []
     assert b"erased" in on_disk  # the dossier queued again says where values were erased
+    today = f"{datetime.now(UTC):%Y-%m-%d}"
+    for pdf in _dossiers(app, closed):  # ... and when: each erased answer reads "erased <date> <time> UTC"
+        printed = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True).stdout.decode()
+        assert printed.count(f"erased {today}") >= len(PERSONAL_FIELDS), printed
+    web = Web(app.test_client())
+    web.login("admin@example.com")
+    page = web.get(f"/work/cases/{closed}").get_data(as_text=True)
+    details = page[page.index('id="data-h"'):]
+    details = details[:details.index("</section>")]
+    assert details.count(f"erased on {today}") == len(PERSONAL_FIELDS), details
     assert _facts(app) == facts
     added = _process(app) - process
     assert process <= _process(app) and {kind for _s, _n, _a, kind, _t, _f in added} <= {
