@@ -1,4 +1,4 @@
-"""The case-type diagram: inline SVG laid out in Python, escaped, deterministic, tolerant of broken drafts."""
+"""The case-type diagram: inline SVG laid out by Graphviz, escaped, deterministic, tolerant of broken drafts."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import pytest
+
+from app import graphviz
 from app.designer.case_types.diagram import PALETTE, case_type_svg, describe, swatch
 from case_types.workflow import starter_case_type
 
@@ -24,38 +27,48 @@ def nodes(root: ET.Element) -> dict[str, ET.Element]:
     return {g.get("data-state", ""): g for g in root.iter(f"{SVG}g") if g.get("class") == "node"}
 
 
-def edges(root: ET.Element) -> dict[str, ET.Element]:
-    return {g.get("data-transition", ""): g for g in root.iter(f"{SVG}g") if g.get("class") == "edge"}
+def edges(root: ET.Element) -> list[ET.Element]:
+    return [g for g in root.iter(f"{SVG}g") if g.get("class") == "edge"]
 
 
-def test_a_node_per_state_and_an_arrow_per_transition() -> None:
+def shapes(group: ET.Element) -> list[ET.Element]:
+    return [e for e in group if e.tag in (f"{SVG}path", f"{SVG}polygon")]
+
+
+def left(group: ET.Element) -> float:
+    """The leftmost x of a node's outline (Graphviz draws rounded boxes as paths)."""
+    numbers = re.findall(r"-?\d+(?:\.\d+)?", shapes(group)[0].get("d", ""))
+    return min(float(x) for x in numbers[0::2])
+
+
+def test_a_node_per_state_and_an_arrow_per_source_of_each_transition() -> None:
     root = parse(case_type_svg(document()))
-    assert list(nodes(root)) == ["new", "in_progress", "waiting", "resolved", "rejected"]
-    assert list(edges(root)) == ["start", "resolve", "reject"]
-    # "reject" leaves two states: one arrow from each, one label.
-    assert len(edges(root)["reject"].findall(f"{SVG}path")) == 2
-    labels = [t.text for g in root.iter(f"{SVG}g") if g.get("class") == "edge-label" for t in g.iter(f"{SVG}text")]
-    assert labels == ["Start work", "Resolve", "Reject"]
-    for path in root.iter(f"{SVG}path"):
-        if path.get("marker-end"):
-            assert path.get("marker-end") == "url(#ct-arrow)"
+    assert sorted(nodes(root)) == sorted(["new", "in_progress", "waiting", "resolved", "rejected"])
+    keys = [g.get("data-transition") for g in edges(root)]
+    assert sorted(keys) == sorted(["start", "resolve", "reject", "reject"])  # "reject" leaves two states
+    labels = sorted("".join(t.itertext()) for g in edges(root) for t in g.iter(f"{SVG}text"))
+    assert labels == ["Reject", "Reject", "Resolve", "Start work"]
+    titles = sorted(g.findtext(f"{SVG}title") or "" for g in edges(root))
+    assert "Reject: In progress → Rejected" in titles and "Reject: New → Rejected" in titles
+    for group in edges(root):  # an arrowhead drawn by the layout engine, no marker to reference
+        assert group.find(f"{SVG}path") is not None and group.find(f"{SVG}polygon") is not None
 
 
 def test_colours_kinds_and_final_states_double_bordered() -> None:
     root = parse(case_type_svg(document()))
     by_key = nodes(root)
-    new_rect = by_key["new"].find(f"{SVG}rect")
-    assert new_rect is not None and (new_rect.get("fill"), new_rect.get("stroke")) == PALETTE["blue"]
-    assert len(by_key["resolved"].findall(f"{SVG}rect")) == 2
-    assert len(by_key["new"].findall(f"{SVG}rect")) == 1
+    outline = shapes(by_key["new"])[0]
+    assert (outline.get("fill"), outline.get("stroke")) == PALETTE["blue"]
+    assert len(shapes(by_key["resolved"])) == 2
+    assert len(shapes(by_key["new"])) == 1
     texts = ["".join(t.itertext()) for t in by_key["waiting"].iter(f"{SVG}text")]
-    assert texts == ["Waiting for request…", "waiting · for answers"]
+    assert texts == ["Waiting for requester", "waiting · for answers"]
+    assert by_key["waiting"].findtext(f"{SVG}title") == "Waiting for requester (waiting · for answers)"
 
 
-def test_columns_follow_the_distance_from_the_initial_state() -> None:
-    root = parse(case_type_svg(document()))
-    x = {key: float(g.find(f"{SVG}rect").get("x")) for key, g in nodes(root).items()}  # type: ignore[union-attr]
-    assert x["new"] < x["in_progress"] == x["rejected"] == x["waiting"] < x["resolved"]
+def test_the_layout_runs_left_to_right_from_the_initial_state() -> None:
+    by_key = nodes(parse(case_type_svg(document())))
+    assert left(by_key["new"]) < left(by_key["in_progress"]) < left(by_key["resolved"])
 
 
 def test_admin_text_is_escaped() -> None:
@@ -63,7 +76,8 @@ def test_admin_text_is_escaped() -> None:
     doc["name"] = "</title><script>alert(1)</script>"
     doc["states"][0]["label"] = "<script>alert('x')</script>"
     doc["states"][1]["key"] = 'in"progress'
-    doc["transitions"][0]["label"] = '"><img src=x onerror=alert(1)>'
+    doc["transitions"][0]["from"] = ['in"progress']
+    doc["transitions"][1]["label"] = '"><img src=x onerror=alert(1)>'
     svg = str(case_type_svg(doc))
     assert "<script" not in svg and "<img" not in svg and "onerror=alert(1)>" not in svg
     assert "&lt;script&gt;" in svg
@@ -74,10 +88,13 @@ def test_admin_text_is_escaped() -> None:
 
 def test_the_same_draft_always_gives_the_same_bytes() -> None:
     first = case_type_svg(document())
-    assert case_type_svg(document()) == first
+    graphviz._cache.clear()
+    graphviz._drawn.clear()
+    assert case_type_svg(document()) == first  # laid out again by dot, not only read from the cache
     assert case_type_svg(document(), id_prefix="v2") != first
-    assert 'id="v2-arrow"' in case_type_svg(document(), id_prefix="v2")
-    assert 'id="xscript-arrow"' in case_type_svg(document(), id_prefix="x\"><script>")
+    assert 'id="v2-title"' in case_type_svg(document(), id_prefix="v2")
+    assert 'id="xscript-title"' in case_type_svg(document(), id_prefix="x\"><script>")
+    assert 'id="v2-n0"' in case_type_svg(document(), id_prefix="v2")  # two diagrams on a page never share ids
 
 
 def test_any_state_self_loops_and_unreachable_states() -> None:
@@ -88,10 +105,9 @@ def test_any_state_self_loops_and_unreachable_states() -> None:
     root = parse(case_type_svg(doc))
     assert "*" in nodes(root)  # the "Any state" box the arrow starts from
     assert "Any state" in "".join(nodes(root)["*"].itertext())
-    limbo_rect = nodes(root)["limbo"].find(f"{SVG}rect")
-    assert limbo_rect is not None and limbo_rect.get("stroke-dasharray")
+    assert shapes(nodes(root)["limbo"])[0].get("stroke-dasharray")
     assert "unreachable" in "".join(nodes(root)["limbo"].itertext())
-    assert edges(root)["nudge"].find(f"{SVG}path") is not None
+    assert any(g.get("data-transition") == "nudge" for g in edges(root))
 
 
 def test_broken_drafts_draw_what_they_can() -> None:
@@ -100,10 +116,8 @@ def test_broken_drafts_draw_what_they_can() -> None:
               "transitions": [{"key": "t", "from": "a", "to": "ghost"}, "junk", {"key": "u", "from": "a", "to": "a"}]}
     root = parse(case_type_svg(broken))
     assert list(nodes(root)) == ["a"]
-    assert list(edges(root)) == ["u"]
-    empty = str(case_type_svg({}))
-    assert "No states yet" in empty
-    parse(empty)
+    assert [g.get("data-transition") for g in edges(root)] == ["u"]
+    assert "No states yet" in str(case_type_svg({}))
 
 
 def test_text_alternative_and_swatch() -> None:
@@ -112,3 +126,15 @@ def test_text_alternative_and_swatch() -> None:
     assert "Reject: from New, In progress to Rejected." in text
     assert re.search(r'<desc id="ct-desc">5 states', str(case_type_svg(document())))
     assert 'fill="#e1ebfa"' in swatch("blue") and swatch("nope") == swatch("grey")
+
+
+def test_without_graphviz_the_diagram_is_its_text_alternative(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No `dot` on the machine (or one too slow): the page still says every state and transition."""
+    graphviz._cache.clear()
+    graphviz._drawn.clear()
+    monkeypatch.setenv("PATH", "/nonexistent")
+    doc = document()
+    doc["states"][0]["label"] = "<script>x</script>"
+    html = str(case_type_svg(doc))
+    assert "<svg" not in html and "cannot be drawn" in html
+    assert "<li>Reject: from &lt;script&gt;x&lt;/script&gt;, In progress to Rejected.</li>" in html
