@@ -1,0 +1,1 @@
+"""Process insight pages: dashboards, bottlenecks, the process map, variants, before/after, exports."""
