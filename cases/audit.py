@@ -11,7 +11,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -290,38 +290,45 @@ class Verification:
 def verify(session: Session, stream: str | None = None) -> Verification:
     """Recompute the chains (one stream or all) and name the first broken event of each broken chain.
 
-    Streams plain columns (no ORM objects; a server-side cursor on PostgreSQL) and hashes the stored
-    payload text, which is already canonical, so memory stays flat however long the log is.
+    Streams plain columns (no ORM objects; a server-side cursor on PostgreSQL) with the hashed text built
+    by the database from the stored payload text, which is already canonical (hashed_rows), so memory
+    stays flat however long the log is.
     """
     write_pending(session)  # what this session appended is part of the log it checks
     heads_stmt = select(AuditStream.stream, AuditStream.head_seq, AuditStream.head_hash)
     if stream is not None:
         heads_stmt = heads_stmt.where(AuditStream.stream == stream)
     heads = {name: (seq, digest) for name, seq, digest in session.connection().execute(heads_stmt)}
-    return verify_rows(event_rows(session, stream), heads)
+    return verify_rows(hashed_rows(session, stream), heads, lambda name, seq: _stored_matches(session, name, seq))
 
 
-EventRow = tuple[str, int, str, str, str, str, str, str]
+HashedRow = tuple[str, int, str, str, str | None]
 
-# The columns verification reads, `at` already as the text the hash covers (format_time). Plain SQL on the
-# driver's own cursor: at a million events the ORM's and even Core's per-row work cost more than SHA-256.
+# Per event (stream, seq, prev_hash, hash, the text its hash covers): prev_hash + canonical(event_document)
+# assembled by the database from the stored columns (the stored payload text is already canonical), so
+# Python does one SHA-256 per row and nothing else. Plain SQL on the driver's own cursor: at a million
+# events the ORM's and even Core's per-row work cost more than SHA-256. Where the database quotes a
+# string differently from Python's JSON (or SQLite holds a time in another format) the text does not
+# hash to the stored digest and the event is checked again in Python (_stored_matches), so the verdict
+# never depends on the database's quoting. Braces are escaped twice: the text is formatted twice.
+_DOC = ("prev_hash || '{{{{\"actor\":' || {q}(actor) || ',\"at\":\"' || {at} || '\",\"kind\":' || {q}(kind) "
+        "|| ',\"payload\":' || payload || ',\"seq\":' || {seq} || ',\"stream\":' || {q}(stream) || '}}}}'")
 _ROWS_SQL = {
-    "postgresql": ("SELECT stream, seq, to_char(timezone('UTC', at), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'), "
-                   "actor, kind, payload, prev_hash, hash FROM audit_events {where} ORDER BY stream, seq", "%s"),
-    # SQLite keeps UTC times as 'YYYY-MM-DD HH:MM:SS.ffffff'; anything else is parsed in Python (_sqlite_time).
-    "sqlite": ("SELECT stream, seq, CASE WHEN length(at) = 26 AND substr(at, 11, 1) = ' ' "
-               "THEN substr(at, 1, 10) || 'T' || substr(at, 12) || '+00:00' ELSE 'raw:' || at END, "
-               "actor, kind, payload, prev_hash, hash FROM audit_events {where} ORDER BY stream, seq", "?"),
+    "postgresql": ("SELECT stream, seq, prev_hash, hash, " + _DOC.format(  # noqa: S608 - constant text
+        q="to_json", seq="seq::text",
+        at="to_char(timezone('UTC', at), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')")
+        + " FROM audit_events {where} ORDER BY stream, seq", "%s"),
+    # SQLite keeps UTC times as 'YYYY-MM-DD HH:MM:SS.ffffff'; any other text gives NULL (checked in Python).
+    "sqlite": ("SELECT stream, seq, prev_hash, hash, CASE"  # noqa: S608 - constant text
+               " WHEN length(at) = 26 AND substr(at, 11, 1) = ' ' THEN "
+               + _DOC.format(q="json_quote", seq="seq", at="substr(at, 1, 10) || 'T' || substr(at, 12) || '+00:00'")
+               + " END FROM audit_events {where} ORDER BY stream, seq", "?"),
 }
 
 
-def _sqlite_time(raw: str) -> str:
-    return format_time(datetime.fromisoformat(raw).replace(tzinfo=UTC))
-
-
-def event_rows(session: Session, stream: str | None = None, *, batch: int = 5000) -> Iterator[EventRow]:
-    """The events in chain order (stream, seq) as (stream, seq, at, actor, kind, payload, prev_hash, hash),
-    `at` as the text the hash covers, read `batch` rows at a time (a server-side cursor on PostgreSQL)."""
+def hashed_rows(session: Session, stream: str | None = None, *, batch: int = 5000) -> Iterator[HashedRow]:
+    """The events in chain order as (stream, seq, prev_hash, hash, hashed text or None), read `batch`
+    rows at a time (a server-side cursor on PostgreSQL), so memory stays flat."""
     connection = session.connection()
     dialect = connection.dialect.name
     sql, mark = _ROWS_SQL["postgresql" if dialect == "postgresql" else "sqlite"]
@@ -336,59 +343,54 @@ def event_rows(session: Session, stream: str | None = None, *, batch: int = 5000
     try:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(batch):
-            if dialect == "postgresql":
-                yield from rows
-                continue
-            for row in rows:
-                yield (row[0], row[1], _sqlite_time(row[2][4:]), *row[3:]) if row[2].startswith("raw:") else row
+            yield from rows
     finally:
         cursor.close()
 
 
-_encode = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses for strings
-
-
-def document_text(stream: str, seq: int, at: str, actor: str, kind: str, payload_text: str) -> str:
-    """canonical(event_document(...)) built from the stored payload text, without parsing it again.
-
-    The same string whenever the stored text is canonical, which append() guarantees."""
-    return (f'{{"actor":{_encode(actor)},"at":"{at}","kind":{_encode(kind)},'
+def _stored_matches(session: Session, stream: str, seq: int) -> bool:
+    """The slow path for one event whose database-built text did not hash to its digest: rebuild the
+    text in Python from the stored columns, then (for stored text that is not canonical, never written
+    by append) parse and re-canonicalise, as verification always did."""
+    row = session.connection().execute(
+        select(AuditEvent.at, AuditEvent.actor, AuditEvent.kind, AuditEvent.payload, AuditEvent.prev_hash,
+               AuditEvent.hash).where(AuditEvent.stream == stream, AuditEvent.seq == seq)).one()
+    at, actor, kind, payload_text, prev_hash, digest = row
+    at_text = format_time(at if at.tzinfo else at.replace(tzinfo=UTC))
+    text = (f'{prev_hash}{{"actor":{_encode(actor)},"at":"{at_text}","kind":{_encode(kind)},'
             f'"payload":{payload_text},"seq":{seq},"stream":{_encode(stream)}}}')
-
-
-def _matches_reparsed(stream: str, seq: int, at: str, actor: str, kind: str, payload_text: str,
-                      prev_hash: str, digest: str) -> bool:
-    """The slow path for stored text that is not canonical (never written by append): parse and
-    re-canonicalise, as verification always did."""
+    if hashlib.sha256(text.encode()).hexdigest() == digest:
+        return True
     try:
-        document = {"stream": stream, "seq": seq, "at": at, "actor": actor, "kind": kind,
+        document = {"stream": stream, "seq": seq, "at": at_text, "actor": actor, "kind": kind,
                     "payload": json.loads(payload_text)}
     except ValueError:
         return False
     return compute_hash(prev_hash, document) == digest
 
 
-def verify_rows(rows: Iterable[EventRow], heads: Mapping[str, tuple[int, str]]) -> Verification:
-    """Check event rows (in chain order) against their links, hashes and the streams' heads.
+_encode = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses for strings
 
-    One tight loop: the hashed text is assembled from the stored columns (document_text, inlined)."""
+
+def verify_rows(rows: Iterable[HashedRow], heads: Mapping[str, tuple[int, str]],
+                matches: Callable[[str, int], bool]) -> Verification:
+    """Check event rows (in chain order) against their links, hashes and the streams' heads; `matches`
+    decides an event whose hashed text did not give its digest."""
     result = Verification()
     broken = result.broken
     seen: dict[str, tuple[int, str]] = {}
     failed: set[str] = set()
-    sha256, encode = hashlib.sha256, _encode
+    sha256 = hashlib.sha256
     current: str | None = None
     current_failed = False
-    stream_text = ""
     last_seq, last_hash = 0, GENESIS_HASH
     checked = 0
-    for stream, seq, at, actor, kind, payload_text, prev_hash, digest in rows:
+    for stream, seq, prev_hash, digest, text in rows:
         checked += 1
         if stream != current:
             if current is not None:
                 seen[current] = (last_seq, last_hash)
             current, current_failed = stream, stream in failed
-            stream_text = encode(stream) + "}"
             last_seq, last_hash = seen.get(stream, (0, GENESIS_HASH))
         if current_failed:
             continue
@@ -397,10 +399,7 @@ def verify_rows(rows: Iterable[EventRow], heads: Mapping[str, tuple[int, str]]) 
             reason = f"expected sequence number {last_seq + 1}, found {seq} (events missing)"
         elif prev_hash != last_hash:
             reason = "previous-hash link does not match the event before it"
-        elif sha256((prev_hash + '{"actor":' + encode(actor) + ',"at":"' + at + '","kind":' + encode(kind)
-                     + ',"payload":' + payload_text + ',"seq":' + str(seq) + ',"stream":' + stream_text)
-                    .encode()).hexdigest() != digest \
-                and not _matches_reparsed(stream, seq, at, actor, kind, payload_text, prev_hash, digest):
+        elif (text is None or sha256(text.encode()).hexdigest() != digest) and not matches(stream, seq):
             reason = "content does not match its hash (the event was altered)"
         if reason:
             broken.append(Broken(stream, seq, reason))

@@ -164,3 +164,29 @@ def test_verify_judges_stored_text_as_json_like_before(session: Session) -> None
     result = audit.verify(session)
     assert [(b.stream, b.seq, b.reason) for b in result.broken] == [
         ("case:1", 3, "content does not match its hash (the event was altered)")]
+
+
+def test_verify_is_not_misled_by_how_the_database_quotes_strings(session: Session) -> None:
+    """The hashed text is built by the database (json_quote / to_json); names with quotes, backslashes,
+    control characters and non-ASCII letters still verify exactly as Python's canonical JSON hashes them,
+    and an event altered in such a name is still named."""
+    odd = 'case:"7"\\ \u00e9\u6f22 \x01\x1f\t\n\u2028 \x7f'
+    _append(session, odd, 3)
+    with transaction(session):
+        audit.append(session, "case:9", 'kind "with" \\ quotes \u00e9', {"text": 'a "b" \\ \u00e9 \x02'},
+                     actor=None, clock=fixed(T0))
+    assert audit.verify(session).ok and audit.verify(session).checked == 4
+    assert audit.verify(session, odd).ok
+    tamper(session, "UPDATE audit_events SET kind = 'case.closed' WHERE stream = 'case:9' AND seq = 1")
+    result = audit.verify(session)
+    assert [(b.stream, b.seq) for b in result.broken] == [("case:9", 1)]
+
+
+def test_an_event_whose_time_was_changed_is_named(session: Session) -> None:
+    _append(session, "case:3", 3)
+    tamper(session, "UPDATE audit_events SET at = at + INTERVAL '1 second' WHERE stream = 'case:3' AND seq = 2"
+           if session.get_bind().dialect.name == "postgresql" else
+           "UPDATE audit_events SET at = '2026-05-04 10:30:16.123456' WHERE stream = 'case:3' AND seq = 2")
+    result = audit.verify(session)
+    assert [(b.stream, b.seq, b.reason) for b in result.broken] == [
+        ("case:3", 2, "content does not match its hash (the event was altered)")]
