@@ -121,6 +121,35 @@ class BusinessCalendar:
             day += timedelta(days=1)
         raise ValueError(f"no {hours} working hours within {MAX_DAYS} days of {start.isoformat()}")
 
+    def next_opening(self, at: datetime) -> datetime:
+        """`at` itself inside working hours, else the moment working time next begins."""
+        return self.add(at, 0)
+
+    def next_day_opening(self, at: datetime) -> datetime:
+        """The opening of the first working day after `at`'s local date ("next business day, first thing")."""
+        day = _aware(at).astimezone(self.zone).date()
+        for _ in range(MAX_DAYS):
+            day += timedelta(days=1)
+            window = self.window(day)
+            if window is not None:
+                return window[0]
+        raise ValueError(f"no working day within {MAX_DAYS} days of {at.isoformat()}")
+
+    def local(self, at: datetime) -> str:
+        """`at` as people of this calendar read it: "Monday 2026-12-07 09:00 Europe/London"."""
+        moment = _aware(at).astimezone(self.zone)
+        return f"{WEEKDAYS[moment.weekday()]} {moment:%Y-%m-%d %H:%M} {self.timezone}"
+
+    def describe(self) -> str:
+        """The working hours in words: "Monday to Friday, 09:00 to 17:00 Europe/London"."""
+        days = sorted(self.days)
+        if days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
+            named = f"{WEEKDAYS[days[0] - 1]} to {WEEKDAYS[days[-1] - 1]}"
+        else:
+            named = ", ".join(WEEKDAYS[d - 1] for d in days)
+        holidays = ", except holidays" if self.holidays else ""
+        return f"{named}, {_format_time(self.start)} to {_format_time(self.end, end=True)} {self.timezone}{holidays}"
+
     def business_seconds_between(self, a: datetime, b: datetime) -> float:
         """Seconds of working time from `a` to `b` (0 when `b` is not after `a`)."""
         a, b = _aware(a), _aware(b)

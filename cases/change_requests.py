@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from case_types.calendar import BusinessCalendar, read_calendar
 from case_types.errors import Conflict, NotFound, ValidationFailed
 from cases import accounts, audit, definitions
 from cases.clock import Clock, utcnow
@@ -150,17 +151,60 @@ def publish(session: Session, change: ChangeRequest, *, actor: User, clock: Cloc
                                change=change)
 
 
-def schedule(session: Session, change: ChangeRequest, *, at: datetime, actor: User, clock: Clock = utcnow) -> None:
-    """The approved change takes effect at `at` (published by the periodic sweep); cancellable until then."""
+#: What happens to a scheduled time outside the calendar's working hours: refused, or moved to the next opening.
+OUTSIDE_HOURS = ("refuse", "next_opening")
+
+
+def publishing_calendar(change: ChangeRequest) -> BusinessCalendar | None:
+    """The working time a change takes effect in: the case type's own calendar (as the change has it). Forms
+    and case types without a calendar take effect at any time."""
+    if change.definition.kind != "case_type":
+        return None
+    raw = json.loads(change.document).get("calendar")
+    calendar, problems = read_calendar(raw) if raw is not None else (None, [])
+    return None if problems else calendar
+
+
+def schedule(session: Session, change: ChangeRequest, *, at: datetime | None = None, next_business_day: bool = False,
+             outside_hours: str = "refuse", actor: User, clock: Clock = utcnow) -> datetime:
+    """The approved change takes effect at `at`, or at the opening of the next business day (published by
+    the periodic sweep); cancellable until then. A time outside the case type's working hours is refused or,
+    `outside_hours="next_opening"`, moved to the next opening. Returns the time it takes effect."""
     _require_admin(actor)
+    calendar, now = publishing_calendar(change), clock()
+    asked = at
+    if next_business_day:
+        if calendar is None:
+            raise ValidationFailed("This definition has no business calendar: choose the date and time.",
+                                   {"publish_at": ["Choose the date and time."]})
+        at = calendar.next_day_opening(now)
+    if at is None:
+        raise ValidationFailed("Choose when the change takes effect.", {"publish_at": ["Choose a date and time."]})
     if at.tzinfo is None:
         raise ValueError("publish times are timezone-aware")
-    if at <= clock():
+    if outside_hours not in OUTSIDE_HOURS:
+        raise ValidationFailed("Say what happens outside working hours.",
+                               {"outside_hours": [f"Choose one of {', '.join(OUTSIDE_HOURS)}."]})
+    if at <= now:
         raise ValidationFailed("Choose a time in the future.", {"publish_at": ["Choose a time in the future."]})
+    if calendar is not None and not calendar.is_working_time(at):
+        if outside_hours == "refuse":
+            message = (f"{calendar.local(at)} is outside the working hours ({calendar.describe()}): choose a time "
+                       f"within them, or let it move to the next opening, {calendar.local(calendar.next_opening(at))}.")
+            raise ValidationFailed(message, {"publish_at": [message]})
+        at = calendar.next_opening(at)
+    payload: dict[str, object] = {"at": at.isoformat()}
+    if calendar is not None:
+        payload["local"] = calendar.local(at)
+        if next_business_day:
+            payload["how"] = "next business day"
+        elif asked is not None and asked != at:
+            payload["how"] = f"moved from {calendar.local(asked)}, outside working hours, to the next opening"
     with transaction(session):
         _lock(session, change, "approved", "Only an approved change can be scheduled.")
         change.publish_at, change.scheduled_by_id = at, actor.id
-        _event(session, change, "scheduled", actor, clock, at=at.isoformat())
+        _event(session, change, "scheduled", actor, clock, **payload)
+    return at
 
 
 def cancel_schedule(session: Session, change: ChangeRequest, *, actor: User, clock: Clock = utcnow) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, request, url_for
@@ -57,16 +58,17 @@ def _done(change: ChangeRequest, message: str) -> ResponseReturnValue:
     return see_other(url_for("designer_reviews.review", change_id=change.id))
 
 
-def _step(change_id: int, step: Any, message: str) -> ResponseReturnValue:
-    """Run one step on the change; a refusal (not the reviewer, draft changed...) is flashed as it is."""
+def _step(change_id: int, step: Any, message: str | Callable[[Any], str]) -> ResponseReturnValue:
+    """Run one step on the change; a refusal (not the reviewer, draft changed...) is flashed as it is.
+    `message` may say something about what the step returned."""
     change = change_requests.get(db.session, change_id)
     try:
-        step(change)
+        result = step(change)
     except CasesError as exc:
         db.session.rollback()
         flash(exc.message, "error")
         return see_other(url_for("designer_reviews.review", change_id=change_id))
-    return _done(change, message)
+    return _done(change, message(result) if callable(message) else message)
 
 
 @bp.post("/submit/<int:definition_id>")
@@ -106,6 +108,7 @@ def review(change_id: int) -> ResponseReturnValue:
     me = actor()
     own = change.submitted_by_id == me.id and definitions.review_required(db.session, change.definition)
     return render("designer/reviews/review.html", change=change, definition=change.definition,
+                  calendar=change_requests.publishing_calendar(change),
                   changes=change_requests.changes(change), report=_backtest(change), own=own,
                   stale=change.draft_revision != change.definition.draft_revision,
                   triggers=TRIGGERS, designer_url=designer_url(change.definition),
@@ -147,12 +150,15 @@ def _posted_time() -> datetime | None:
 
 @bp.post("/<int:change_id>/schedule")
 def schedule(change_id: int) -> ResponseReturnValue:
-    at = _posted_time()
-    if at is None:
+    next_day = request.form.get("when") == "next_business_day"
+    at = None if next_day else _posted_time()
+    if at is None and not next_day:
         flash("Enter the date and time (UTC) the change takes effect.", "error")
         return see_other(url_for("designer_reviews.review", change_id=change_id))
-    return _step(change_id, lambda c: change_requests.schedule(db.session, c, at=at, actor=actor()),
-                 f"Scheduled: it takes effect at {at:%Y-%m-%d %H:%M} UTC.")
+    outside = request.form.get("outside_hours", "refuse")
+    return _step(change_id, lambda c: change_requests.schedule(
+        db.session, c, at=at, next_business_day=next_day, outside_hours=outside, actor=actor()),
+        lambda taking: f"Scheduled: it takes effect at {taking:%Y-%m-%d %H:%M} UTC.")
 
 
 @bp.post("/<int:change_id>/cancel-schedule")

@@ -203,3 +203,43 @@ def test_turning_review_on_and_off_is_audited_and_shown_to_auditors(app: Any, we
     assert "Instance-wide review setting" in log
     turned_on, turned_off = log.index("Review turned on"), log.index("Review turned off")
     assert turned_off < turned_on  # newest first
+
+
+@pytest.mark.usefixtures("two_admins")
+def test_the_schedule_form_follows_the_case_types_working_hours(app: Any, web: Web) -> None:
+    from zoneinfo import ZoneInfo
+
+    from case_types.calendar import load_calendar
+
+    london = {"timezone": "Europe/London", "days": [1, 2, 3, 4, 5], "start": "09:00", "end": "17:00"}
+    publish_complaint(app)
+    with app.app_context():
+        admin = accounts.find_user(db.session, "admin@example.com")
+        case_type = definitions.find_definition(db.session, "case_type", "complaint")
+        assert admin is not None and case_type is not None
+        accounts.set_setting(db.session, "definition_review_required", "true")
+        document = definitions.draft_document(case_type)
+        document["calendar"] = london
+        assert definitions.save_draft(db.session, case_type, document, actor=admin) == []
+        change_id = change_requests.submit(db.session, case_type, note="Office hours", actor=admin).id
+        db.session.remove()
+    web.login(REVIEWER, PASSWORD)
+    web.post(f"/designer/reviews/{change_id}/approve", {"comment": "Fine"})
+    page = web.get(f"/designer/reviews/{change_id}").get_data(as_text=True)
+    assert "Monday to Friday, 09:00 to 17:00 Europe/London" in page and 'id="schedule-next-day"' in page
+    sunday_night = datetime.now(UTC).replace(hour=23, minute=0, second=0, microsecond=0) + timedelta(days=7)
+    sunday_night += timedelta(days=(6 - sunday_night.weekday()))
+    refused = web.post(f"/designer/reviews/{change_id}/schedule", {"publish_at": sunday_night.strftime("%Y-%m-%dT%H:%M")})
+    assert "is outside the working hours" in web.get(refused.headers["Location"]).get_data(as_text=True)
+    moved = web.post(f"/designer/reviews/{change_id}/schedule", {"publish_at": sunday_night.strftime("%Y-%m-%dT%H:%M"),
+                                                                 "outside_hours": "next_opening"})
+    monday = load_calendar(london).next_opening(sunday_night)
+    assert monday.weekday() == 0 and monday.astimezone(ZoneInfo("Europe/London")).hour == 9
+    assert f"takes effect at {monday:%Y-%m-%d %H:%M} UTC" in web.get(moved.headers["Location"]).get_data(as_text=True)
+    web.post(f"/designer/reviews/{change_id}/cancel-schedule")
+    next_day = web.post(f"/designer/reviews/{change_id}/schedule", {"when": "next_business_day"})
+    expected = load_calendar(london).next_day_opening(datetime.now(UTC))
+    assert f"takes effect at {expected:%Y-%m-%d %H:%M} UTC" in web.get(next_day.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert change_requests.get(db.session, change_id).publish_at == expected
+        db.session.remove()

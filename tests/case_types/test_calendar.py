@@ -28,6 +28,21 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
 
 
+# ---------------------------------------------------------------- when a scheduled change takes effect
+
+
+def test_next_opening_and_next_business_day_in_local_time() -> None:
+    christmas_eve_evening = berlin(2026, 12, 24, 18, 30)
+    assert BERLIN_CALENDAR.next_opening(berlin(2026, 12, 24, 10, 0)) == berlin(2026, 12, 24, 10, 0)
+    assert BERLIN_CALENDAR.next_opening(christmas_eve_evening) == berlin(2026, 12, 28, 9, 0)  # holidays, weekend
+    assert BERLIN_CALENDAR.next_day_opening(berlin(2026, 12, 24, 8, 0)) == berlin(2026, 12, 28, 9, 0)
+    assert BERLIN_CALENDAR.next_day_opening(berlin(2026, 3, 27, 12, 0)) == utc(2026, 3, 30, 7, 0)  # after DST
+    assert BERLIN_CALENDAR.local(utc(2026, 12, 28, 8, 0)) == "Monday 2026-12-28 09:00 Europe/Berlin"
+    assert BERLIN_CALENDAR.describe() == "Monday to Friday, 09:00 to 17:00 Europe/Berlin, except holidays"
+    odd = BusinessCalendar("UTC", frozenset({1, 3}), time(8), time(0))
+    assert odd.describe() == "Monday, Wednesday, 08:00 to 24:00 UTC"
+
+
 # ---------------------------------------------------------------- deadlines where people expect them
 
 

@@ -244,3 +244,72 @@ def test_rollback_publishes_an_earlier_version_again_as_a_new_one_through_review
     assert version.number == 3 and version.document == complaint.versions[0].document
     assert [v.number for v in complaint.versions] == [1, 2, 3]  # history kept
     assert "form.version_restored" in _kinds(session, complaint)
+
+
+LONDON = {"timezone": "Europe/London", "days": [1, 2, 3, 4, 5], "start": "09:00", "end": "17:00",
+          "holidays": ["2026-12-07"]}
+FRIDAY_EVENING = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)  # after closing in London (UTC+0 in winter)
+TUESDAY_OPENING = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)  # Monday 7 December is a holiday
+
+
+def _calendar_change(session: Session, admin: User, reviewer: User, case_type: Definition) -> object:
+    """An approved change of a case type that works London office hours (review on)."""
+    accounts.set_setting(session, "definition_review_required", "true")
+    document = definitions.draft_document(case_type)
+    document["calendar"] = LONDON
+    assert definitions.save_draft(session, case_type, document, actor=admin) == []
+    change = change_requests.submit(session, case_type, note="Office hours", actor=admin)
+    change_requests.approve(session, change, actor=reviewer)
+    return change
+
+
+def test_a_time_outside_working_hours_is_refused_or_moved_to_the_next_opening(
+        session: Session, admin: User, reviewer: User, complaint_type: Definition) -> None:
+    change = _calendar_change(session, admin, reviewer, complaint_type)
+    before = fixed(FRIDAY_EVENING - timedelta(hours=8))
+    with pytest.raises(ValidationFailed, match="Friday 2026-12-04 18:00 Europe/London is outside the working "
+                                               "hours .Monday to Friday, 09:00 to 17:00 Europe/London, except "
+                                               "holidays.*Tuesday 2026-12-08 09:00") as refused:
+        change_requests.schedule(session, change, at=FRIDAY_EVENING, actor=reviewer, clock=before)
+    assert "publish_at" in refused.value.fields and change.publish_at is None
+    with pytest.raises(ValidationFailed, match="outside working hours"):
+        change_requests.schedule(session, change, at=FRIDAY_EVENING, outside_hours="later", actor=reviewer,
+                                 clock=before)
+    at = change_requests.schedule(session, change, at=FRIDAY_EVENING, outside_hours="next_opening", actor=reviewer,
+                                  clock=before)
+    assert at == change.publish_at == TUESDAY_OPENING
+    payload = _payloads(session, complaint_type)[-1]
+    assert payload["at"] == TUESDAY_OPENING.isoformat() and payload["local"] == "Tuesday 2026-12-08 09:00 Europe/London"
+    assert payload["how"] == ("moved from Friday 2026-12-04 18:00 Europe/London, outside working hours, to the next "
+                              "opening")
+    assert change_requests.publish_due(session, clock=fixed(TUESDAY_OPENING - timedelta(seconds=1))) == 0
+    assert [v.number for v in complaint_type.versions] == [1]
+    assert change_requests.publish_due(session, clock=fixed(TUESDAY_OPENING)) == 1
+    session.expire_all()
+    assert [v.number for v in complaint_type.versions] == [1, 2]
+    assert complaint_type.versions[1].published_at == TUESDAY_OPENING
+
+
+def test_next_business_day_takes_effect_at_its_opening_and_not_before(
+        session: Session, admin: User, reviewer: User, complaint_type: Definition) -> None:
+    change = _calendar_change(session, admin, reviewer, complaint_type)
+    friday_noon = fixed(datetime(2026, 12, 4, 12, 0, tzinfo=UTC))
+    at = change_requests.schedule(session, change, next_business_day=True, actor=reviewer, clock=friday_noon)
+    assert at == TUESDAY_OPENING  # not Saturday, not the Monday holiday
+    assert _payloads(session, complaint_type)[-1]["how"] == "next business day"
+    assert change_requests.publish_due(session, clock=fixed(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))) == 0
+    assert change_requests.publish_due(session, clock=fixed(TUESDAY_OPENING + timedelta(seconds=1))) == 1
+    assert change.status == "published"
+
+
+@pytest.mark.usefixtures("reviewed")
+def test_without_a_calendar_any_time_is_accepted_and_next_business_day_is_refused(
+        session: Session, admin: User, reviewer: User, complaint: Definition) -> None:
+    _edit(session, complaint, admin)
+    change = change_requests.submit(session, complaint, note="", actor=admin)
+    change_requests.approve(session, change, actor=reviewer)
+    with pytest.raises(ValidationFailed, match="no business calendar"):
+        change_requests.schedule(session, change, next_business_day=True, actor=reviewer,
+                                 clock=fixed(FRIDAY_EVENING - timedelta(hours=1)))
+    assert change_requests.schedule(session, change, at=FRIDAY_EVENING, actor=reviewer,
+                                    clock=fixed(FRIDAY_EVENING - timedelta(hours=1))) == FRIDAY_EVENING
