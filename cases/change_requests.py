@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session, joinedload
 
 from case_types.calendar import BusinessCalendar, read_calendar
 from case_types.errors import Conflict, NotFound, ValidationFailed
-from cases import accounts, audit, definitions
+from cases import accounts, audit, definitions, rule_backtest, rule_testing
 from cases.clock import Clock, utcnow
 from cases.errors import PermissionDenied
 from cases.kinds import kind_of
 from cases.models import ChangeRequest, Definition, DefinitionVersion, Role, Setting, User
+from cases.rule_backtest import Backtest
 from cases.uow import transaction
 from forms.errors import DefinitionError
 from forms.text import text_problem
@@ -72,6 +73,19 @@ def changes(change: ChangeRequest) -> list[str]:
         return kind_of(definition.kind).diff(definitions.version_document(latest), json.loads(change.document))
     except DefinitionError:
         return []
+
+
+def backtest(session: Session, change: ChangeRequest) -> Backtest | None:
+    """For a case type whose rules change: the new rules against the published ones on recent cases."""
+    definition = change.definition
+    if definition.kind != "case_type":
+        return None
+    document = json.loads(change.document)
+    latest = definition.latest_version
+    before = rule_testing.rules_document(definitions.version_document(latest)) if latest else None
+    if before == rule_testing.rules_document(document):
+        return None
+    return rule_backtest.backtest_draft(session, definition, document)
 
 
 # ---------------------------------------------------------------- the steps

@@ -7,6 +7,7 @@ from app.api import (  # noqa: F401
     accounts,
     case_type_docs,
     cases,
+    change_requests,
     described,
     documents,
     migrations,

@@ -8,9 +8,8 @@ cases.change_requests and answers with a flash and a 303, so reloading never pos
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, flash, request, url_for
@@ -21,9 +20,8 @@ from app.designer.drafts import DraftForm, actor, posted_revision
 from app.extensions import db
 from app.htmx import render, see_other
 from case_types.errors import CasesError, NotFound
-from cases import change_requests, definitions, rule_backtest, rule_testing
+from cases import change_requests, definitions
 from cases.models import ChangeRequest, Definition, Role
-from cases.rule_backtest import Backtest
 from rules import TRIGGERS
 
 bp = Blueprint("designer_reviews", __name__, url_prefix="/designer/reviews")
@@ -89,19 +87,6 @@ def index() -> ResponseReturnValue:
     return render("designer/reviews/index.html", waiting=change_requests.waiting(db.session))
 
 
-def _backtest(change: ChangeRequest) -> Backtest | None:
-    """For a case type whose rules change: the new rules against the published ones on recent cases."""
-    definition = change.definition
-    if definition.kind != "case_type":
-        return None
-    document = json.loads(change.document)
-    latest = definition.latest_version
-    before = rule_testing.rules_document(definitions.version_document(latest)) if latest else None
-    if before == rule_testing.rules_document(document):
-        return None
-    return rule_backtest.backtest_draft(db.session, definition, document)
-
-
 @bp.get("/<int:change_id>")
 def review(change_id: int) -> ResponseReturnValue:
     change = change_requests.get(db.session, change_id)
@@ -109,7 +94,7 @@ def review(change_id: int) -> ResponseReturnValue:
     own = change.submitted_by_id == me.id and definitions.review_required(db.session, change.definition)
     return render("designer/reviews/review.html", change=change, definition=change.definition,
                   calendar=change_requests.publishing_calendar(change),
-                  changes=change_requests.changes(change), report=_backtest(change), own=own,
+                  changes=change_requests.changes(change), report=change_requests.backtest(db.session, change), own=own,
                   stale=change.draft_revision != change.definition.draft_revision,
                   triggers=TRIGGERS, designer_url=designer_url(change.definition),
                   earlier=change_requests.changes_of(db.session, change.definition))

@@ -229,17 +229,18 @@ def test_the_schedule_form_follows_the_case_types_working_hours(app: Any, web: W
     assert "Monday to Friday, 09:00 to 17:00 Europe/London" in page and 'id="schedule-next-day"' in page
     sunday_night = datetime.now(UTC).replace(hour=23, minute=0, second=0, microsecond=0) + timedelta(days=7)
     sunday_night += timedelta(days=(6 - sunday_night.weekday()))
-    refused = web.post(f"/designer/reviews/{change_id}/schedule", {"publish_at": sunday_night.strftime("%Y-%m-%dT%H:%M")})
+    posted = sunday_night.strftime("%Y-%m-%dT%H:%M")
+    refused = web.post(f"/designer/reviews/{change_id}/schedule", {"publish_at": posted})
     assert "is outside the working hours" in web.get(refused.headers["Location"]).get_data(as_text=True)
-    moved = web.post(f"/designer/reviews/{change_id}/schedule", {"publish_at": sunday_night.strftime("%Y-%m-%dT%H:%M"),
-                                                                 "outside_hours": "next_opening"})
+    moved = web.post(f"/designer/reviews/{change_id}/schedule", {"publish_at": posted, "outside_hours": "next_opening"})
     monday = load_calendar(london).next_opening(sunday_night)
     assert monday.weekday() == 0 and monday.astimezone(ZoneInfo("Europe/London")).hour == 9
     assert f"takes effect at {monday:%Y-%m-%d %H:%M} UTC" in web.get(moved.headers["Location"]).get_data(as_text=True)
     web.post(f"/designer/reviews/{change_id}/cancel-schedule")
     next_day = web.post(f"/designer/reviews/{change_id}/schedule", {"when": "next_business_day"})
     expected = load_calendar(london).next_day_opening(datetime.now(UTC))
-    assert f"takes effect at {expected:%Y-%m-%d %H:%M} UTC" in web.get(next_day.headers["Location"]).get_data(as_text=True)
+    page = web.get(next_day.headers["Location"]).get_data(as_text=True)
+    assert f"takes effect at {expected:%Y-%m-%d %H:%M} UTC" in page
     with app.app_context():
         assert change_requests.get(db.session, change_id).publish_at == expected
         db.session.remove()

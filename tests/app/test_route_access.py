@@ -103,6 +103,10 @@ BLUEPRINT_POLICY["designer_documents"] = {ADMIN}
 # Governed change (issue 16): reviewing drafts and moving open cases to another version are admins' work.
 BLUEPRINT_POLICY["designer_reviews"] = {ADMIN}
 POLICY["api.migrate_cases"] = {ADMIN}
+POLICY.update({f"api.{name}": {ADMIN} for name in (
+    "list_change_requests", "submit_change_request", "get_change_request", "approve_change_request",
+    "reject_change_request", "publish_change_request", "schedule_change_request", "cancel_change_request_schedule",
+    "withdraw_change_request")})
 
 
 def policy_for(endpoint: str) -> set[str]:

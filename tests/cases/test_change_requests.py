@@ -267,9 +267,9 @@ def test_a_time_outside_working_hours_is_refused_or_moved_to_the_next_opening(
         session: Session, admin: User, reviewer: User, complaint_type: Definition) -> None:
     change = _calendar_change(session, admin, reviewer, complaint_type)
     before = fixed(FRIDAY_EVENING - timedelta(hours=8))
-    with pytest.raises(ValidationFailed, match="Friday 2026-12-04 18:00 Europe/London is outside the working "
-                                               "hours .Monday to Friday, 09:00 to 17:00 Europe/London, except "
-                                               "holidays.*Tuesday 2026-12-08 09:00") as refused:
+    with pytest.raises(ValidationFailed, match=r"Friday 2026-12-04 18:00 Europe/London is outside the working "
+                                               r"hours .Monday to Friday, 09:00 to 17:00 Europe/London, except "
+                                               r"holidays.*Tuesday 2026-12-08 09:00") as refused:
         change_requests.schedule(session, change, at=FRIDAY_EVENING, actor=reviewer, clock=before)
     assert "publish_at" in refused.value.fields and change.publish_at is None
     with pytest.raises(ValidationFailed, match="outside working hours"):
