@@ -316,6 +316,7 @@ def register_commands(app: Flask) -> None:
     from app.audit_commands import audit_group
     from app.backup_commands import backup_command, restore_command
     from app.documents.commands import documents_group
+    from app.insight_commands import insight_group
     from app.pack_commands import demo_command, packs_group
     from app.privacy_commands import privacy_group
     from app.review_commands import reviews_group
@@ -323,7 +324,7 @@ def register_commands(app: Flask) -> None:
 
     for command in (init_command, user_group, token_group, audit_group, demo_command, serve_command,
                     worker_command, forms_group, case_types_group, sla_group, backup_command, restore_command,
-                    documents_group, packs_group, webhooks_group, privacy_group, reviews_group):
+                    documents_group, packs_group, webhooks_group, privacy_group, reviews_group, insight_group):
         app.cli.add_command(command)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, scoped_session
 
 from cases.clock import Clock, utcnow
 from cases.context import request_id
+from cases.insight import live as insight
 from cases.models import GENESIS_HASH, AuditEvent, AuditStream, User
 from cases.privacy.values import seal_actor
 
@@ -101,6 +102,8 @@ def _write_pending_events(session: Session, _context: Any, _instances: Any) -> N
         session.info.setdefault(WRITTEN, []).extend(rows)
         # The kinds written, for whoever counts committed events after the commit (the web layer's metrics).
         session.info.setdefault(WRITTEN_KINDS, []).extend((row["kind"], row["payload"]) for _t, row in rows)
+        # The case events, for the analytics read model written just before the commit (cases.insight).
+        insight.collect(session, rows)
 
 
 @sa_event.listens_for(Session, "after_begin")
@@ -176,6 +179,7 @@ def _restore_fresh_heads(session: Session, previous: Any) -> None:
 @sa_event.listens_for(Session, "before_commit")
 def _add_fresh_heads(session: Session) -> None:
     write_pending(session, flush=False)
+    insight.before_commit(session)  # the read-model rows of this transaction's case events, in it
 
 
 def write_pending(session: Session, *, flush: bool = True) -> None:

@@ -454,6 +454,10 @@ def _record(session: Session, case: Case, trigger: str, evaluation: Evaluation, 
         "trigger": trigger, "rule": evaluation.rule_id, "rule_name": evaluation.rule_name,
         "ruleset": evaluation.ruleset_name, "ruleset_version": evaluation.ruleset_version,
         "decisions": [d.to_json() for d in evaluation.decisions], "summary": done,
+        # Who holds the case after an assignment (the decision may name a strategy, not a person): the
+        # analytics read model (cases.insight) derives assignees from the events alone.
+        **({"assignee": case.assignee.email if case.assignee else None}
+           if any(d.action == "assign_to" for d in evaluation.decisions) else {}),
     }, actor=None, clock=clock)
 
 

@@ -13,6 +13,7 @@ from cases.models.form_tokens import FormToken
 from cases.models.holds import LegalHold
 from cases.models.idempotency import IdempotencyKey
 from cases.models.identities import UserIdentity
+from cases.models.insight import Handoff, InsightCase, SlaOutcome, StateVisit
 from cases.models.links import LINK_KINDS, CaseLink
 from cases.models.notifications import OutboxMessage
 from cases.models.privacy import PersonalValue
@@ -59,7 +60,9 @@ __all__ = [
     "DocumentCheck",
     "ErasureRequest",
     "FormToken",
+    "Handoff",
     "IdempotencyKey",
+    "InsightCase",
     "LegalHold",
     "LoginSession",
     "OutboxMessage",
@@ -70,6 +73,8 @@ __all__ = [
     "RetentionAction",
     "Role",
     "Setting",
+    "SlaOutcome",
+    "StateVisit",
     "StoredFile",
     "Submission",
     "Task",

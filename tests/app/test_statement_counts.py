@@ -75,7 +75,10 @@ def test_one_api_filing_of_the_complaint_pack_takes_at_most_16_statements(app: A
     # KNOWN REGRESSION (issue 12, open): since webhooks, every filing looks up the case type's subscriptions
     # (one SELECT), and on SQLite the deadlines' flush splits the batched audit insert in two; PostgreSQL
     # stays within 16. The goal is 16 on both; this bound says where SQLite stands today.
-    sqlite_slack = 1 if backend == "sqlite" else 0
+    # The analytics read model (cases.insight) adds its rows to the filing's transaction: on PostgreSQL in one
+    # INSERT with data-modifying WITH clauses (so within 16 there), on SQLite, which has none, one INSERT per
+    # table: the case's facts and its first state visit (two statements more).
+    sqlite_slack = 1 + 2 if backend == "sqlite" else 0
     assert max(routed.values()) <= MAX_FILING_STATEMENTS + sqlite_slack, counts
     # An escalation adds the queue's agents, their messages and a second deadline. SQLite cannot hand back
     # several new rows' ids in one INSERT, so it writes those rows one by one (two statements more).
