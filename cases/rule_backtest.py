@@ -244,7 +244,7 @@ def backtest_draft(session: Session, case_type: Definition, draft_document: Mapp
                     f"{'published rules' if f.side == 'before' else 'draft'}: {f.message}")
         for f in outcome.failures]
     report.disagreements = [CaseProblem(int(d.case_ref), by_id[int(d.case_ref)].ref,
-                                        f"durable-rules: {d.durable}; reference: {d.reference}")
+                                        f"as they run: {d.durable}; cross-check: {d.reference}")
                             for d in cross_check(draft, samples)]
     report.seconds = time.perf_counter() - started
     return report

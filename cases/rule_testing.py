@@ -53,7 +53,8 @@ from rules import editing as rule_editing
 from rules.model import SLA_KINDS, recent_cases_label
 
 SUBMITTED = "case.submitted"
-EVALUATORS = {"durable": "durable-rules (the production engine)", "reference": "plain-Python reference evaluator"}
+# How the two evaluators are named to admins (the engine's name is nobody's business but the developers').
+EVALUATORS = {"durable": "the rules as they run", "reference": "the cross-check"}
 
 
 # ---------------------------------------------------------------- the draft's rules

@@ -26,6 +26,8 @@ class DocumentSection:
     case: Case
     rows: list[DocumentRow]
     may_draft: bool
+    show_hashes: bool = False
+    """Auditors see each document's SHA-256 and the audit events it covers; others see the document."""
 
     @property
     def pending(self) -> bool:
@@ -39,7 +41,8 @@ def document_section(session: Session, case: Case, user: User) -> DocumentSectio
     admin = user.has_role(Role.ADMIN)
     rows = [DocumentRow(document=d, name=documents.display_kind(d), may_retry=admin and documents.may_retry(d, now))
             for d in documents.documents_for(session, case, user)]
-    return DocumentSection(case=case, rows=rows, may_draft=documents.may_request_draft(session, user, case))
+    return DocumentSection(case=case, rows=rows, may_draft=documents.may_request_draft(session, user, case),
+                           show_hashes=user.has_role(Role.AUDITOR))
 
 
 def send_document(session: Session, document: Document, case: Case, user: User) -> Response:

@@ -54,13 +54,13 @@ def _due(payload: Mapping[str, Any]) -> str:
 Describer = Callable[[CaseTypeSpec, Mapping[str, Any]], tuple[str, str]]
 
 _TEXTS: dict[str, Describer] = {
-    "case.filed": lambda s, p: (f"Filed in {_state(s, p.get('state'))}", f"Queue {p.get('queue')}"),
+    "case.filed": lambda s, p: (f"Filed in {_state(s, p.get('state'))}", f"into the queue {p.get('queue')}"),
     "case.claimed": lambda s, p: ("Claimed the case", ""),
     "case.files_deleted": lambda s, p: ("Documents and files deleted under the retention schedule",
                                         f"{p.get('documents', 0)} document(s), {p.get('files', 0)} file(s)"),
     "case.released": lambda s, p: ("Released the case to the queue", ""),
     "case.assigned": lambda s, p: (f"Assigned to {p.get('after') or 'nobody'}", ""),
-    "case.routed": lambda s, p: (f"Moved to queue {p.get('after')}", f"from {p.get('before')}"),
+    "case.routed": lambda s, p: (f"Moved to the queue {p.get('after')}", f"from {p.get('before')}"),
     "case.prioritised": lambda s, p: (f"Priority set to {p.get('after')}", f"was {p.get('before')}"),
     "case.transitioned": lambda s, p: (
         f"{p.get('label')}: {_state(s, p.get('from'))} → {_state(s, p.get('to'))}", str(p.get("comment") or "")),
@@ -99,6 +99,9 @@ _TEXTS: dict[str, Describer] = {
                                        str(p.get("reason", ""))),
 }
 
+# Payload values that name a queue by its short name; entries show the queue's name instead.
+_QUEUE_VALUES = {"case.filed": ("queue",), "case.routed": ("before", "after"), "task.created": ("queue",)}
+
 # What a requester sees; everything else is staff business.
 PUBLIC_KINDS = {"case.filed", "case.transitioned", "case.info_requested", "case.info_provided", "case.reopened",
                 "case.commented", "case.file_attached", "case.updated", "case.approval_decided"}
@@ -128,11 +131,20 @@ def public_events(events: Sequence[AuditEvent], requester_email: str) -> list[di
     return out
 
 
+def _named_queues(kind: str, payload: dict[str, Any], queue_names: Mapping[str, str]) -> dict[str, Any]:
+    named = dict(payload)
+    for key in _QUEUE_VALUES.get(kind, ()):
+        if isinstance(named.get(key), str):
+            named[key] = queue_names.get(named[key], named[key])
+    return named
+
+
 def build(events: Sequence[AuditEvent], spec: CaseTypeSpec, *, public: bool = False, requester_email: str = "",
-          schema: FormSchema | None = None) -> list[Entry]:
+          schema: FormSchema | None = None, queue_names: Mapping[str, str] | None = None) -> list[Entry]:
     """Readable entries, oldest first. Unknown kinds are shown by name rather than hidden.
 
-    On the public timeline staff appear as "Support team": requesters see what happened, not who inside.
+    On the public timeline staff appear as "Support team": requesters see what happened, not who inside,
+    and not which queue. Queues are named as people know them (`queue_names`: short name to name).
     """
     labels = spec.form.labels
 
@@ -147,7 +159,10 @@ def build(events: Sequence[AuditEvent], spec: CaseTypeSpec, *, public: bool = Fa
         if public and not is_public(event):
             continue
         describe = _TEXTS.get(event.kind)
-        text, detail = describe(spec, payload) if describe else (event.kind, "")
+        text, detail = describe(spec, _named_queues(event.kind, payload, queue_names or {})) if describe else (
+            event.kind, "")
+        if public and event.kind == "case.filed":
+            detail = ""
         changes: tuple[tuple[str, str, str], ...] = ()
         if event.kind in ("case.updated", "case.migrated"):
             changes = tuple((labels.get(c["field"], c["field"]), show(c["field"], c.get("before")),

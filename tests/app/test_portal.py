@@ -192,3 +192,28 @@ def test_anonymous_visitors_file_public_requests_and_get_a_tracking_link(public_
 
 def test_private_case_types_are_not_public(complaint_app: Any) -> None:
     assert Web(complaint_app.test_client()).get("/request/complaint").status_code == 404
+
+
+def test_timelines_name_queues_as_people_know_them(complaint_app: Any) -> None:
+    """Staff read "into the queue General enquiries", not the short name; requesters read no queue at all."""
+    from app.extensions import db
+    from cases import accounts
+
+    with complaint_app.app_context():
+        escalations = accounts.create_queue(db.session, slug="escalations", name="Escalations team")
+        agent_user = accounts.find_user(db.session, "agent@example.com")
+        assert agent_user is not None
+        accounts.add_queue_member(db.session, escalations, agent_user)
+        db.session.commit()
+    web = _requester(complaint_app)
+    case_url = web.post("/portal/new/complaint", {**GOOD, "_page": "details"}).headers["Location"].split("?")[0]
+    case_id = int(case_url.rstrip("/").split("/")[-1])
+    agent = Web(complaint_app.test_client())
+    agent.login("agent@example.com")
+    assert agent.post(f"/work/cases/{case_id}/queue", {"version": "1", "queue": "escalations"},
+                      htmx=True).status_code == 200
+    staff = agent.get(f"/work/cases/{case_id}").get_data(as_text=True)
+    assert "into the queue General enquiries" in staff and "Queue general" not in staff
+    assert "Moved to the queue Escalations team" in staff and "from General enquiries" in staff
+    mine = web.get(case_url).get_data(as_text=True)
+    assert "General enquiries" not in mine and "queue general" not in mine.lower()

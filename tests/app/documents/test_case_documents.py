@@ -201,6 +201,12 @@ def test_who_sees_and_downloads_which_documents(docs_app: Any) -> None:
     page = web.get(f"/portal/cases/{case_id}").get_data(as_text=True)
     assert "Decision letter" in page and f"/documents/{letter.id}" in page
     assert f"/documents/{dossier.id}" not in page and "Internal memo" not in page
+    # No hashes on the customer's page, none in the footer of the letter they download; auditors see them.
+    assert "SHA-256" not in page and letter.sha256[:16] not in page
+    assert "chain head" not in pdftotext(stored_pdf(docs_app, letter))
+    watcher = Web(docs_app.test_client())
+    watcher.login("auditor@example.com")
+    assert f"SHA-256 <code title=\"{letter.sha256}\">" in watcher.get(f"/audit/cases/{case_id}").get_data(as_text=True)
     assert web.get(f"/documents/{dossier.id}").status_code == 404
     assert web.get(f"/documents/{letter.id}").status_code == 200
 

@@ -139,3 +139,13 @@ def test_a_field_table_block_names_missing_fields() -> None:
     context = sample_dossier_context(fields=2, events=1)
     document = BlockDocument(template_name="t", version=1, blocks=[FieldTableBlock(fields=["nope_gone"])])
     assert "[missing: nope_gone]" in block_document_html(document, context)
+
+
+def test_a_letter_to_the_customer_carries_no_audit_chain_head_but_the_dossier_does() -> None:
+    """Letters go to customers: their footer names the case, not a hash; the dossier keeps the chain head."""
+    context = sample_dossier_context(fields=2, events=2)
+    head = context.chain_head
+    letter = block_document_html(BlockDocument(template_name="Resolution letter", version=1,
+                                               blocks=[TextBlock(text="Dear customer")]), context, values={})
+    assert context.ref in letter and head not in letter and "chain head" not in letter
+    assert head in dossier_html(context) and "audit chain head" in dossier_html(context)
