@@ -55,22 +55,28 @@ PROP_LABELS = {
     "label": "label", "key": "key", "kind": "kind", "color": "colour", "description": "description",
     "from": "from", "to": "to", "who": "who may do it", "required_fields": "required fields",
     "comment_required": "comment required", "confirm": "confirmation question",
-    "editable_fields": "editable fields", "sla": "deadlines",
+    "editable_fields": "editable fields", "sla": "deadlines", "after_children": "waits for the child cases",
+    "states": "states it can be started in", "reason_required": "reason required", "queue": "queue",
+    "sla_hours": "due within", "blocks_closing": "blocks closing", "case_type": "case type of the child case",
+    "fields": "fields copied",
 }
 _SETTING_OF_PATH = {"form_version": "form", "reopen": "reopen_to", "reopen.to": "reopen_to",
                     "reopen.within_days": "reopen_days", "retention": "retention_keep",
                     "retention.keep": "retention_keep", "retention.unit": "retention_unit",
                     "retention.then": "retention_then", "retention.block_erasure": "retention_block",
                     "retention.reason": "retention_reason"}
-_INDEXED = re.compile(r"^(states|transitions|sla)\[(\d+)\](?:\.(.*))?$")
+_INDEXED = re.compile(r"^(states|transitions|sla|discretionary)\[(\d+)\](?:\.(.*))?$")
+_NOUNS = {"states": ("state", "State"), "transitions": ("transition", "Transition"),
+          "discretionary": ("task", "Task to start")}
 
 
 @dataclass(frozen=True)
 class PlacedProblem:
     """A loader problem at the place the designer shows it.
 
-    area: `setting` (ref = setting name), `state` or `transition` (ref = item_ref, prop = what about it,
-    '' for the item as a whole), `states` / `transitions` (the section), `rules` (prop = the path within
+    area: `setting` (ref = setting name), `state`, `transition` or `task` (an entry of the catalogue of
+    discretionary work; ref = item_ref, prop = what about it, '' for the item as a whole), `states` /
+    `transitions` / `tasks` (the section), `rules` (prop = the path within
     the ruleset; the rule designer shows them in place), or `case_type` (the whole file).
     """
 
@@ -102,18 +108,20 @@ def place(document: Mapping[str, Any], problem: DefinitionProblem) -> PlacedProb
         entries = items(document, section)
         item = entries[index] if index < len(entries) else None
         prop = rest.split(".", 1)[0].split("[", 1)[0]
-        noun = "State" if section == "states" else "Transition"
+        area, noun = _NOUNS[section]
         name = (item.get("label") or item.get("key")) if isinstance(item, Mapping) else None
         where = f"{noun} “{name}”" if name else f"{noun} {index + 1}"
         if prop:
             where += f", {PROP_LABELS.get(prop, prop)}"
-        return PlacedProblem(section[:-1], item_ref(item, index), prop, message, where)
+        return PlacedProblem(area, item_ref(item, index), prop, message, where)
     if path.startswith("editable_fields."):
         state = path.split(".", 1)[1]
         return _state_problem(document, state, "editable_fields", message) or PlacedProblem(
             "states", "", "editable_fields", message, "Editable fields")
     if path in ("states", "transitions"):
         return PlacedProblem(path, "", "", message, path.capitalize())
+    if path == "discretionary":
+        return PlacedProblem("tasks", "", "", message, "Tasks agents may start")
     if path in ("sla", "editable_fields"):
         return PlacedProblem("states", "", path, message, PROP_LABELS[path].capitalize())
     where = SETTING_LABELS.get(path) or (f"Setting “{path}”" if path else "The case type")

@@ -318,12 +318,12 @@ def diff_case_types(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
     """Readable changes between two case-type documents (by state, transition and setting)."""
     changes: list[str] = []
     for name in ("name", "description", "prefix", "form", "form_version", "default_queue", "fallback_queue",
-                 "request_info_state", "reopen", "editable_fields", "sla", "calendar", "rules",
-                 "discretionary", "retention"):
+                 "request_info_state", "reopen", "editable_fields", "sla", "calendar", "rules", "retention"):
         if before.get(name) != after.get(name):
             changes.append(f"{name.replace('_', ' ').capitalize()} changed from {before.get(name)!r} "
                            f"to {after.get(name)!r}.")
-    for section, noun in (("states", "State"), ("transitions", "Transition")):
+    for section, noun, plural in (("states", "State", "States"), ("transitions", "Transition", "Transitions"),
+                                  ("discretionary", "Task to start", "Tasks to start")):
         old = {i.get("key"): i for i in before.get(section) or [] if isinstance(i, Mapping)}
         new = {i.get("key"): i for i in after.get(section) or [] if isinstance(i, Mapping)}
         for key in new.keys() - old.keys():
@@ -336,7 +336,7 @@ def diff_case_types(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
                     changes.append(f"{noun} '{new[key].get('label', key)}': {prop.replace('_', ' ')} changed "
                                    f"from {old[key].get(prop)!r} to {new[key].get(prop)!r}.")
         if [k for k in old if k in new] != [k for k in new if k in old]:
-            changes.append(f"{noun}s reordered.")
+            changes.append(f"{plural} reordered.")
     changes.extend(diff_templates(before.get("documents"), after.get("documents")))
     return changes
 

@@ -53,6 +53,7 @@ class TransitionInput:
     required_fields: Sequence[str] = ()
     comment_required: bool = False
     confirm: str = ""
+    after_children: bool = False  # waits for the child cases and fires by itself when the last one closes
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ def suggest_slug(name: str) -> str:
     return make_key(name, (), fallback="case").replace("_", "-")[:63]
 
 
-def _checked_key(wanted: str, label: str, taken: Iterable[str], *, fallback: str, noun: str) -> str:
+def checked_key(wanted: str, label: str, taken: Iterable[str], *, fallback: str, noun: str) -> str:
     wanted = (wanted or "").strip()
     if not wanted:
         return make_key(label, taken, fallback=fallback)
@@ -184,7 +185,7 @@ def _checked_key(wanted: str, label: str, taken: Iterable[str], *, fallback: str
     return wanted
 
 
-def _label(value: str, noun: str) -> str:
+def label_of(value: str, noun: str) -> str:
     label = (value or "").strip()
     if not label:
         raise ValidationFailed(f"The {noun} could not be saved.", {"label": ["Enter a label."]})
@@ -222,7 +223,7 @@ def set_general(document: Mapping[str, Any], data: GeneralInput) -> Document:
 
 
 def _state_dict(data: StateInput, key: str) -> dict[str, Any]:
-    out = {"key": key, "label": _label(data.label, "state"), "kind": data.kind, "color": data.color}
+    out = {"key": key, "label": label_of(data.label, "state"), "kind": data.kind, "color": data.color}
     if data.description.strip():
         out["description"] = data.description.strip()
     return out
@@ -234,8 +235,8 @@ def add_state(document: Mapping[str, Any], data: StateInput) -> tuple[Document, 
     if len(items(doc, "states")) >= MAX_STATES:
         raise ValidationFailed(f"A case type has at most {MAX_STATES} states: remove or merge one before adding "
                                "another.", {"label": [f"This case type already has {MAX_STATES} states."]})
-    _label(data.label, "state")
-    key = _checked_key(data.key, data.label, state_keys(doc), fallback="state", noun="state")
+    label_of(data.label, "state")
+    key = checked_key(data.key, data.label, state_keys(doc), fallback="state", noun="state")
     doc["states"] = [*items(doc, "states"), _state_dict(data, key)]
     return doc, key
 
@@ -246,7 +247,7 @@ def update_state(document: Mapping[str, Any], key: str, data: StateInput) -> tup
     index = _find(doc, "states", key)
     new_key = (data.key or "").strip() or key
     if new_key != key:
-        new_key = _checked_key(new_key, data.label, [k for k in state_keys(doc) if k != key],
+        new_key = checked_key(new_key, data.label, [k for k in state_keys(doc) if k != key],
                                fallback="state", noun="state")
     states = items(doc, "states")
     extras = {k: v for k, v in states[index].items() if k not in ("key", "label", "kind", "color", "description")}
@@ -275,6 +276,9 @@ def _rename_state(doc: Document, old: str, new: str) -> None:
     for target in items(doc, "sla"):
         if isinstance(target, dict) and target.get("state") == old:
             target["state"] = new
+    for item in items(doc, "discretionary"):  # the states a started task is offered in
+        if isinstance(item, dict) and isinstance(item.get("states"), list):
+            item["states"] = [new if s == old else s for s in item["states"]]
 
 
 def removal_effects(document: Mapping[str, Any], key: str) -> list[str]:
@@ -327,6 +331,9 @@ def remove_state(document: Mapping[str, Any], key: str) -> Document:
     reopen = doc.get("reopen")
     if isinstance(reopen, Mapping) and reopen.get("to") == key:
         doc.pop("reopen")
+    for item in items(doc, "discretionary"):
+        if isinstance(item, dict) and isinstance(item.get("states"), list):
+            item["states"] = [s for s in item["states"] if s != key]
     return doc
 
 
@@ -402,11 +409,11 @@ def _transition_dict(data: TransitionInput, key: str) -> dict[str, Any]:
     if "*" in sources:
         sources = ["*"]
     return {
-        "key": key, "label": _label(data.label, "transition"), "from": sources, "to": data.target,
+        "key": key, "label": label_of(data.label, "transition"), "from": sources, "to": data.target,
         "who": {"roles": [r for r in STAFF_ROLES if r in data.roles], "queue_members": data.queue_members,
                 "assignee_only": data.assignee_only, "requester": data.requester},
         "required_fields": list(dict.fromkeys(data.required_fields)), "comment_required": data.comment_required,
-        "confirm": data.confirm.strip(),
+        "confirm": data.confirm.strip(), **({"after_children": True} if data.after_children else {}),
     }
 
 
@@ -421,8 +428,8 @@ def add_transition(document: Mapping[str, Any], data: TransitionInput) -> tuple[
         raise ValidationFailed(f"A case type has at most {MAX_TRANSITIONS} transitions: remove one, or let one "
                                "transition start from several states.",
                                {"label": [f"This case type already has {MAX_TRANSITIONS} transitions."]})
-    _label(data.label, "transition")
-    key = _checked_key(data.key, data.label, _transition_keys(doc), fallback="move", noun="transition")
+    label_of(data.label, "transition")
+    key = checked_key(data.key, data.label, _transition_keys(doc), fallback="move", noun="transition")
     doc["transitions"] = [*items(doc, "transitions"), _transition_dict(data, key)]
     return doc, key
 
@@ -433,7 +440,7 @@ def update_transition(document: Mapping[str, Any], key: str, data: TransitionInp
     index = _find(doc, "transitions", key)
     new_key = (data.key or "").strip() or key
     if new_key != key:
-        new_key = _checked_key(new_key, data.label, [k for k in _transition_keys(doc) if k != key],
+        new_key = checked_key(new_key, data.label, [k for k in _transition_keys(doc) if k != key],
                                fallback="move", noun="transition")
     changed = _transition_dict(data, new_key)
     # The form does not edit checklist tasks (they are written in the case-type file); keep them.

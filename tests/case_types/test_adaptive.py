@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from case_types import adaptive, loading, workflow
+from case_types import adaptive, adaptive_editing, loading, workflow
+from case_types.errors import NotFound, ValidationFailed
 from forms.errors import DefinitionError
 from tests.support.complaint import complaint_case_type_document
 
@@ -95,3 +96,21 @@ def test_a_start_is_refused_in_other_states_and_without_a_required_reason() -> N
         adaptive.Refusal("reason", "Give a reason to start 'Product-safety review'.")
     assert adaptive.start_refusal(item, state="in_progress", state_label="In progress", actor=agent,
                                   reason="Smoke from the charger") is None
+
+
+def test_editing_the_catalogue_keeps_the_rules_that_start_an_entry_in_step() -> None:
+    document = {"states": [{"key": "new"}], "rules": {"schema_version": 1, "rules": [
+        {"id": "r", "actions": [{"type": "start_task", "task": "safety"}, {"type": "add_tag", "tag": "safety"}]}]}}
+    document, key = adaptive_editing.add_item(document, adaptive_editing.ItemInput(
+        label="Safety", key="safety", states=["new"], queue="safety"))
+    with pytest.raises(ValidationFailed, match="could not be saved"):
+        adaptive_editing.add_item(document, adaptive_editing.ItemInput(label="Again", key="safety"))
+    renamed, new_key = adaptive_editing.update_item(document, key, adaptive_editing.ItemInput(
+        label="Product-safety review", key="safety_review", states=["new"], queue="safety"))
+    assert new_key == "safety_review"
+    assert renamed["rules"]["rules"][0]["actions"] == [{"type": "start_task", "task": "safety_review"},
+                                                       {"type": "add_tag", "tag": "safety"}]
+    assert document["rules"]["rules"][0]["actions"][0]["task"] == "safety"  # the input is never changed
+    with pytest.raises(NotFound):
+        adaptive_editing.remove_item(renamed, "safety")
+    assert "discretionary" not in adaptive_editing.remove_item(renamed, "safety_review")

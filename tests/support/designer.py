@@ -66,9 +66,10 @@ def edit(web: Web, app: Any, url: str, pfx: str = "", revision: int | None = Non
     """Post a designer form the way the page does: prefixed field names plus the draft revision."""
     name = (lambda f: f"{pfx}-{f}") if pfx else (lambda f: f)
     data = {name(k): v for k, v in fields.items()}
-    data[name("expected_revision")] = draft(app, url.split("/states")[0].split("/transitions")[0]
-                                            .split("/general")[0].split("/publish")[0])[1] \
-        if revision is None else revision
+    page = url
+    for tail in ("/states", "/transitions", "/catalogue", "/general", "/publish"):
+        page = page.split(tail)[0]
+    data[name("expected_revision")] = draft(app, page)[1] if revision is None else revision
     return web.post(url, data, htmx=htmx)
 
 

@@ -129,9 +129,9 @@ class Editor:
         """Where the summary at the top links to for a problem."""
         if placed.area == "setting":
             return f"g-{'form_ref' if placed.ref == 'form' else placed.ref}"
-        if placed.area in ("state", "transition"):
+        if placed.area in ("state", "transition", "task"):
             return f"{placed.area}-{dom_id(placed.ref)}"
-        if placed.area in ("states", "transitions", "rules"):
+        if placed.area in ("states", "transitions", "rules", "tasks"):
             return placed.area
         return "general"
 
@@ -175,6 +175,8 @@ def _transition_facts(transition: Mapping[str, Any], document: Mapping[str, Any]
         facts.append("comment required")
     if transition.get("confirm"):
         facts.append(f"asks “{transition['confirm']}”")
+    if transition.get("after_children"):
+        facts.append("waits for the child cases")
     tasks = transition.get("tasks")
     if isinstance(tasks, list) and tasks:
         facts.append("creates tasks " + ", ".join(

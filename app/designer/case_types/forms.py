@@ -106,6 +106,9 @@ class TransitionForm(DraftForm):
     comment_required = BooleanField("A comment is required")
     confirm = StringField("Confirmation question", validators=[Optional(), Length(max=500)],
                           description="Asked before it happens, e.g. “Reject this case?”. Leave empty for none.")
+    after_children = BooleanField("Waits for the child cases",
+                                  description="It cannot be done while a child case is open, and happens by "
+                                              "itself when the last one closes.")
 
 
 class EditableFieldsForm(DraftForm):
@@ -277,7 +280,7 @@ def transition_form(options: Options, transition: Mapping[str, Any] | None, revi
         "roles": list(who.get("roles") or []), "queue_members": bool(who.get("queue_members", True)),
         "assignee_only": bool(who.get("assignee_only")), "requester": bool(who.get("requester")),
         "required_fields": list(t.get("required_fields") or []), "comment_required": bool(t.get("comment_required")),
-        "confirm": t.get("confirm", "")})
+        "confirm": t.get("confirm", ""), "after_children": bool(t.get("after_children"))})
     form.sources.choices = choices([ANY_STATE, *options.states])
     form.target.choices = _with_current([("", "Choose a state"), *options.states], t.get("to"))
     form.required_fields.choices = choices(options.fields)
@@ -290,7 +293,7 @@ def transition_input(form: TransitionForm) -> editing.TransitionInput:
         target=form.target.data or "", roles=form.roles.data or [], queue_members=bool(form.queue_members.data),
         assignee_only=bool(form.assignee_only.data), requester=bool(form.requester.data),
         required_fields=form.required_fields.data or [], comment_required=bool(form.comment_required.data),
-        confirm=form.confirm.data or "")
+        confirm=form.confirm.data or "", after_children=bool(form.after_children.data))
 
 
 def fields_form(options: Options, selected: Sequence[str], revision: int, *, prefix: str,

@@ -17,6 +17,7 @@ from flask import Blueprint, flash, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 
 from app.auth import require_roles
+from app.designer.case_types import catalogue as ctc
 from app.designer.case_types import editor as view
 from app.designer.case_types import forms as ctf
 from app.designer.case_types.diagram import case_type_svg, swatch
@@ -24,6 +25,7 @@ from app.designer.drafts import DraftForm, ImportForm, actor, answer, save_avail
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
 from app.webforms import apply_errors
+from case_types import adaptive_editing
 from case_types import workflow_editing as editing
 from case_types.errors import Conflict, NotFound, ValidationFailed
 from case_types.workflow import starter_case_type
@@ -58,12 +60,15 @@ def _editor(definition: Definition, *, status: int = 200, problems: list[Definit
     document = definitions.draft_document(definition)
     if problems is None:
         problems = definitions.draft_problems(db.session, definition)
+    options = _options(document)
     editor = view.build_editor(
-        definition, document, problems, _options(document),
+        definition, document, problems, options,
         diagram=case_type_svg(document, id_prefix="draft"), changes=definitions.draft_changes(definition),
         **kwargs)
+    catalogue = ctc.build_catalogue(definition, document, editor.problems, options,
+                                    submitted=kwargs.get("submitted") or {}, open_slot=editor.open_slot)
     return render("designer/case_types/edit.html", "designer/case_types/_editor.html", status=status,
-                  editor=editor, definition=definition, swatch=swatch, conflict=conflict,
+                  editor=editor, catalogue=catalogue, definition=definition, swatch=swatch, conflict=conflict,
                   # htmx answers always reset the status line, so an old "saved" never sits beside errors
                   status_message=saved if is_htmx() else None)
 
@@ -291,6 +296,45 @@ def _move(definition: Definition, section: str, key: str) -> ResponseReturnValue
     return _change(definition, DraftForm(), "", lambda doc: (editing.move(doc, section, key, offset), ""),
                    message=f"Moved {direction}.", focus=lambda _s: f"move-{noun}-{view.dom_id(key)}-{direction}",
                    anchor=lambda _s: f"{noun}-{view.dom_id(key)}")
+
+
+# ---------------------------------------------------------------- the catalogue of tasks agents may start
+
+
+@bp.post("/<int:definition_id>/catalogue")
+def add_item(definition_id: int) -> ResponseReturnValue:
+    definition = _definition(definition_id)
+    document = definitions.draft_document(definition)
+    form, picks = ctc.posted_form(definition, document, _options(document), "nd")
+
+    def change(doc: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        document, key = adaptive_editing.add_item(doc, ctc.item_input(form, picks))
+        return document, f"task:{key}"
+
+    return _change(definition, form, "new-task", change, message=f"“{(form.label.data or '').strip()}” added.",
+                   focus=lambda _s: "nd-label", anchor=lambda s: f"task-{view.dom_id(_slot_ref(s))}")
+
+
+@bp.post("/<int:definition_id>/catalogue/<key>")
+def save_item(definition_id: int, key: str) -> ResponseReturnValue:
+    definition = _definition(definition_id)
+    document = definitions.draft_document(definition)
+    form, picks = ctc.posted_form(definition, document, _options(document), ctc.prefix(key))
+
+    def change(doc: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        document, new_key = adaptive_editing.update_item(doc, key, ctc.item_input(form, picks))
+        return document, f"task:{new_key}"
+
+    return _change(definition, form, f"task:{key}", change, message="Task saved.",
+                   focus=lambda s: f"{ctc.prefix(_slot_ref(s))}-save",
+                   anchor=lambda s: f"task-{view.dom_id(_slot_ref(s))}")
+
+
+@bp.post("/<int:definition_id>/catalogue/<key>/remove")
+def remove_item(definition_id: int, key: str) -> ResponseReturnValue:
+    definition = _definition(definition_id)
+    return _change(definition, DraftForm(), "", lambda doc: (adaptive_editing.remove_item(doc, key), ""),
+                   message="Task removed.", focus=lambda _s: "tasks-h", anchor=lambda _s: "tasks")
 
 
 @bp.post("/<int:definition_id>/publish")
