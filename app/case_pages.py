@@ -89,6 +89,8 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
     spec = case_versions.case_spec(session, case)
     staff = access.is_staff_on(session, user, case)
     public = not access.sees_internal(session, user, case)
+    # One query serves the timeline's queue names and the staff's queue picker (active queues only).
+    known_queues = list(accounts.list_queues(session)) if not public else []
     transitions = lifecycle.allowed_transitions(session, case, user)
     editable = list(spec.editable_fields.get(case.state, ())) if staff and case.is_open else []
     requester_email = case.requester.email if case.requester else case.contact_email
@@ -99,14 +101,14 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
                           erased=erased_answers(chain)),
         entries=timeline.build(readable(session, chain), spec, public=public,
                                requester_email=requester_email, schema=case_versions.case_schema(case),
-                               queue_names={} if public else accounts.queue_names(session)),
+                               queue_names={q.slug: q.name for q in known_queues}),
         comments=list(conversation.comments_for(session, case, user)),
         files=list(conversation.files_for(session, case, user)),
         transitions=transitions, staff=staff, public=public,
         edit_form=_fields_form(case, set(editable), "edit"), editable=editable,
         transition_forms={t.key: _fields_form(case, set(t.required_fields), f"t-{t.key}") for t in transitions},
         agents=[m for m in case.queue.members if m.active] if staff else [],
-        queues=list(accounts.list_queues(session, include_inactive=False)) if staff else [],
+        queues=[q for q in known_queues if q.active] if staff else [],
         state_label=spec.state(case.state).label, problem=problem, offer_reload=offer_reload,
         approval=(approval := approvals.pending_approval(session, case)),
         may_decide=approval is not None and approvals.may_decide(approval, user),

@@ -317,11 +317,6 @@ def list_queues(session: Session, *, include_inactive: bool = True) -> Sequence[
     return session.scalars(stmt).all()
 
 
-def queue_names(session: Session) -> dict[str, str]:
-    """Every queue's name by its short name (events record short names; people read names)."""
-    return {slug: name for slug, name in session.execute(select(Queue.slug, Queue.name))}
-
-
 def get_queue(session: Session, queue_id: int) -> Queue:
     queue = session.get(Queue, queue_id)
     if queue is None:
