@@ -38,6 +38,19 @@ def queue_ids_of(session: Session, user: User) -> set[int]:
     return set(known[user.id])
 
 
+def remember_queue_ids(session: Session, user: User, queue_ids: set[int]) -> None:
+    """Keep the user's queues as read in the current transaction (with their login, cases.accounts), so
+    queue_ids_of does not read them again."""
+    session = session.registry() if isinstance(session, scoped_session) else session
+    transaction = session.get_transaction()
+    if transaction is None:
+        return
+    held = session.info.get(_MEMBERSHIPS)
+    if held is None or held[0] is not transaction:
+        held = session.info[_MEMBERSHIPS] = (transaction, {})
+    held[1][user.id] = frozenset(queue_ids)
+
+
 @event.listens_for(Session, "after_flush")
 def _forget_memberships(session: Session, _context: Any) -> None:
     session.info.pop(_MEMBERSHIPS, None)

@@ -8,12 +8,14 @@ import re
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from case_types.errors import Conflict, NotFound, ValidationFailed
+from cases.access import remember_queue_ids
 from cases.clock import Clock, utcnow
 from cases.errors import AuthenticationFailed
 from cases.models import ApiToken, LoginSession, Queue, QueueMember, Role, Setting, User, UserRole
@@ -228,6 +230,13 @@ def start_login_session(
     return token
 
 
+def _with_roles_and_queues(user: Any) -> tuple[Any, Any]:
+    """Load options: the user, their roles and their queue memberships in the same query (the queue ids
+    are what row-level access asks for first on a staff page, cases.access)."""
+    return (joinedload(user).joinedload(User.role_rows),
+            joinedload(user).joinedload(User.queue_links).load_only(QueueMember.queue_id).lazyload(QueueMember.user))
+
+
 def resolve_login_session(
     session: Session, token: str, *, idle: timedelta, clock: Clock = utcnow
 ) -> User | None:
@@ -236,9 +245,10 @@ def resolve_login_session(
         return None
     # One query for the session, its user and the user's roles (every page starts here).
     row = session.scalars(select(LoginSession).where(LoginSession.token_hash == _sha256(token))
-                          .options(joinedload(LoginSession.user).joinedload(User.role_rows))).unique().first()
+                          .options(*_with_roles_and_queues(LoginSession.user))).unique().first()
     if row is None:
         return None
+    remember_queue_ids(session, row.user, {link.queue_id for link in row.user.queue_links})
     now = clock()
     if row.expires_at <= now or row.last_seen_at + idle <= now or not row.user.active:
         with transaction(session):
@@ -297,9 +307,10 @@ def user_for_api_token(session: Session, token: str, *, clock: Clock = utcnow) -
         return None
     # One query for the token, its user and the user's roles (every API call starts here).
     row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _sha256(token))
-                          .options(joinedload(ApiToken.user).joinedload(User.role_rows))).unique().first()
+                          .options(*_with_roles_and_queues(ApiToken.user))).unique().first()
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
+    remember_queue_ids(session, row.user, {link.queue_id for link in row.user.queue_links})
     now = clock()
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         with transaction(session):

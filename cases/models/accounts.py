@@ -46,6 +46,10 @@ class User(Base):
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
+    # The user's queue memberships as read with their login (cases.accounts); written through Queue.memberships.
+    queue_links: Mapped[list[QueueMember]] = relationship(
+        primaryjoin="User.id == QueueMember.user_id", viewonly=True, lazy="select"
+    )
 
     @property
     def roles(self) -> frozenset[Role]:

@@ -18,8 +18,7 @@ from tests.support.web import token_for
 PACK = Path(__file__).resolve().parents[2] / "packs" / "complaint"
 # 15, plus the one INSERT that keeps a filing's personal answers beside the audit chain (personal_values).
 MAX_FILING_STATEMENTS = 16
-# 12, plus the one lookup of the personal values the timeline shows (kept outside the audit chain).
-MAX_CASE_PAGE_STATEMENTS = 13
+MAX_CASE_PAGE_STATEMENTS = 12
 
 
 @contextmanager
@@ -85,7 +84,7 @@ def test_one_api_filing_of_the_complaint_pack_takes_at_most_16_statements(app: A
     assert max(escalated.values()) <= MAX_FILING_STATEMENTS + sqlite_slack + (2 if backend == "sqlite" else 0), counts
 
 
-def test_the_agents_case_page_takes_at_most_13_statements(app: Any, web: Any) -> None:
+def test_the_agents_case_page_takes_at_most_12_statements(app: Any, web: Any) -> None:
     _pack_app(app)
     client, headers = app.test_client(), token_for(app, "requester@example.com")
     case = _file(client, headers, _samples()[2])  # escalated: rule decisions, deadlines, a tag
