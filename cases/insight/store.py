@@ -93,8 +93,8 @@ def write(connection: Connection, batch: Iterable[Rows]) -> None:
     if connection.dialect.name == "postgresql" and len(inserts) > 1 and sum(len(r) for _t, r in inserts) <= 50:
         _insert_together(connection, inserts)  # a filing: one statement instead of one per table
     else:
-        for table, rows in inserts:
-            _insert(connection, table, rows)
+        for table, table_rows in inserts:
+            _insert(connection, table, table_rows)
     for table in TABLES:
         _update(connection, table, changed[table])
 
