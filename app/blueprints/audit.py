@@ -30,6 +30,7 @@ from cases.errors import InvalidQuery
 from cases.inputs import parse_count
 from cases.models import Case, Checkpoint, Definition, Role, User
 from cases.read import audit_trail, queries
+from cases.read.states import state_names
 from verifier.casework_verify import key_id
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -65,7 +66,7 @@ def index() -> ResponseReturnValue:
     filters = _filters()
     result = queries.work_list(db.session, _me(), filters, page=_page_number(), per_page=PER_PAGE)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render("audit/index.html", filters=filters, result=result, args=args,
+    return render("audit/index.html", filters=filters, result=result, args=args, states=state_names(db.session),
                   case_types=definitions.list_definitions(db.session, "case_type", include_archived=True))
 
 

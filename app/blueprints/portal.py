@@ -18,6 +18,7 @@ from case_types.errors import NotFound
 from cases import access, case_versions, conversation, definitions, form_tokens, lifecycle, submissions
 from cases.models import Case, Definition, FormToken, Role, User
 from cases.read import queries
+from cases.read.states import state_names
 from cases.submissions import Uploader
 from forms.display import display_rows
 
@@ -38,7 +39,7 @@ def index() -> ResponseReturnValue:
     forms = [(f, v) for f, v in submissions.fileable_forms(db.session, user) if f.slug not in used]
     return render("portal/index.html", cases=queries.requester_cases(db.session, user),
                   case_types=case_versions.fileable_case_types(db.session, user), forms=forms,
-                  filed=submissions.submissions_of(db.session, user))
+                  filed=submissions.submissions_of(db.session, user), states=state_names(db.session))
 
 
 def wizard_page(wiz: WizardPage, *, title: str, action: str, public: bool = False) -> ResponseReturnValue:

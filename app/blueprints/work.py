@@ -28,6 +28,7 @@ from cases import (
 from cases.inputs import MAX_ID, parse_count, parse_id
 from cases.models import PRIORITIES, Case, Role, User
 from cases.read import queries
+from cases.read.states import state_names
 
 bp = Blueprint("work", __name__, url_prefix="/work")
 require_roles(bp, Role.AGENT, Role.ADMIN)
@@ -50,7 +51,7 @@ def index() -> ResponseReturnValue:
     return render("work/index.html", "work/_list.html", filters=filters, result=result,
                   counts=queries.counts(db.session, user), queues=accounts.list_queues(db.session),
                   case_types=case_types, priorities=PRIORITIES, agents=accounts.users_with_role(db.session, Role.AGENT),
-                  args=request.args, bulk_form=FlaskForm())
+                  args=request.args, bulk_form=FlaskForm(), states=state_names(db.session))
 
 
 @bp.post("/bulk-assign")
