@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from case_types.errors import Conflict, ValidationFailed
@@ -313,3 +314,52 @@ def test_without_a_calendar_any_time_is_accepted_and_next_business_day_is_refuse
                                  clock=fixed(FRIDAY_EVENING - timedelta(hours=1)))
     assert change_requests.schedule(session, change, at=FRIDAY_EVENING, actor=reviewer,
                                     clock=fixed(FRIDAY_EVENING - timedelta(hours=1))) == FRIDAY_EVENING
+
+
+def test_two_sweepers_at_once_publish_each_scheduled_change_exactly_once(
+        session: Session, database_url: str, admin: User, reviewer: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both sweepers read the same due changes and then try to publish each one at the same instant (a
+    barrier before every publish): one wins under the row lock, the other leaves it alone, no failure noted."""
+    import contextlib
+    import threading
+
+    from cases.models import AuditEvent
+    from tests.support.concurrency import race
+
+    accounts.set_setting(session, "definition_review_required", "true")
+    forms = []
+    for i in range(4):
+        form = definitions.create(session, "form", slug=f"complaint-{i}", title=f"Complaint {i}", actor=admin,
+                                  document=complaint_document())
+        forms.append(form)
+    for form in forms:
+        change_requests.submit(session, form, note="First", actor=admin)
+    for change in change_requests.waiting(session):
+        change_requests.approve(session, change, actor=reviewer)
+        change_requests.schedule(session, change, at=NOON, actor=reviewer, clock=fixed(NOON - timedelta(hours=1)))
+    ids = [c.id for c in change_requests.waiting(session)]
+    session.commit()
+
+    barrier = threading.Barrier(2)
+    original = definitions.publish
+
+    def in_step(*args: object, **kwargs: object) -> object:
+        with contextlib.suppress(threading.BrokenBarrierError):  # a sweeper that skipped a change goes on
+            barrier.wait(timeout=5)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(definitions, "publish", in_step)
+    results = race(database_url, 2, lambda s, i: change_requests.publish_due(s, clock=fixed(NOON)))
+    assert all(isinstance(r, int) for r in results), results
+    assert sum(results) == len(ids)
+    session.rollback()
+    session.expire_all()
+    events = session.scalars(select(AuditEvent).where(AuditEvent.kind.in_(
+        ["form.published", "form.change_schedule_failed"])).order_by(AuditEvent.id)).all()
+    assert sorted(e.stream for e in events) == sorted(f.stream for f in forms)  # one publication each, no failure
+    assert all(e.kind == "form.published" for e in events)
+    for form in forms:
+        session.refresh(form)
+        assert [v.number for v in form.versions] == [1]
+    assert {change_requests.get(session, i).status for i in ids} == {"published"}
+    assert audit.verify(session).ok
