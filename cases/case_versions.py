@@ -94,6 +94,17 @@ def pinned_form_version(session: Session, slug: str, number: int) -> DefinitionV
     return version
 
 
+def version_of_case_type(session: Session, case: Case, number: int) -> DefinitionVersion:
+    """Version `number` of the case's case type (the one a document was rendered under, say)."""
+    if case.case_type_version.number == number:
+        return case.case_type_version
+    version = session.scalar(select(DefinitionVersion).where(DefinitionVersion.definition_id == case.case_type_id,
+                                                             DefinitionVersion.number == number))
+    if version is None:
+        raise NotFound(f"Version {number} of the case type is missing.")
+    return version
+
+
 def case_spec(session: Session, case: Case) -> workflow.CaseTypeSpec:
     return spec_of(session, case.case_type_version)
 

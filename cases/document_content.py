@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from case_types.document_templates import AuditRow, BlockDocument, DossierContext, FieldRow, TimelineRow
 from case_types.errors import Conflict, NotFound
 from cases import audit, checkpoints
-from cases.case_versions import case_schema, case_spec
+from cases.case_versions import case_schema, published, spec_of, version_of_case_type
 from cases.clock import Clock, utcnow
 from cases.documents import templates_of
-from cases.models import AuditEvent, Case, Document
+from cases.models import AuditEvent, Case, DefinitionVersion, Document
 from cases.privacy.values import readable
 from cases.read import timeline
 from forms.display import EMPTY, display_rows
@@ -55,16 +55,19 @@ def render_input(session: Session, document: Document, *, organisation: str) -> 
     case = session.get(Case, document.case_id)
     assert case is not None
     events = [e for e in audit.events(session, case.stream) if e.seq <= document.chain_seq]
+    # The version the case was on as of the events it covers (recorded when it was claimed), never the
+    # case's version now: a migration after the claim changes neither its content nor a re-rendering.
+    version = version_of_case_type(session, case, document.case_type_version)
     template = None
     if not document.is_dossier:
-        spec = case_spec(session, case)
+        spec = spec_of(session, version)
         template = next((t for t in templates_of(spec) if t.template_name == document.kind), None)
         if template is None:
             raise NotFound(f"The case type version has no template '{document.kind}'.")
     shown = readable(session, events)  # what people read; bundle.json keeps the form that hashes
     context = build_context(session, case, shown, draft=document.draft,
                             generated_at=document.created_at, organisation=organisation,
-                            public=template is not None and not template.internal)
+                            public=template is not None and not template.internal, version=version)
     head = events[-1].hash if events else "0" * 64
     name = document.kind if template is None else f"{template.template_name}@v{template.version}"
     stable_id = (f"{case.ref}/{name}/case-type-v{document.case_type_version}/"
@@ -134,8 +137,7 @@ def _entry_text(entry: timeline.Entry) -> str:
     return " · ".join(part.replace("\n", " ") for part in parts)
 
 
-def _field_rows(case: Case, data: Mapping[str, Any]) -> list[FieldRow]:
-    schema = case_schema(case)
+def _field_rows(schema: FormSchema, data: Mapping[str, Any]) -> list[FieldRow]:
     rows = []
     for row in display_rows(schema, from_json_values(schema, data), include_empty=True):
         value = "" if row.text == EMPTY else row.text
@@ -146,27 +148,32 @@ def _field_rows(case: Case, data: Mapping[str, Any]) -> list[FieldRow]:
 
 
 def build_context(session: Session, case: Case, events: Sequence[AuditEvent], *, draft: bool,
-                  generated_at: datetime, organisation: str, public: bool = False) -> DossierContext:
-    """What a document of `case` prints, as of the last of `events` (its audit chain, oldest first).
+                  generated_at: datetime, organisation: str, public: bool = False,
+                  version: DefinitionVersion | None = None) -> DossierContext:
+    """What a document of `case` prints, as of the last of `events` (its audit chain, oldest first), under
+    case-type `version` (default: the case's own).
 
     `public` gives the requester's view of the timeline (for documents the requester receives).
     """
-    spec = case_spec(session, case)
+    own = version is None or version.id == case.case_type_version_id
+    version = case.case_type_version if version is None else version
+    pinned = published(session, version)
+    spec = pinned.spec
     state_key = state_as_of(events, case.state)
     try:
         state = spec.state(state_key).label
     except KeyError:
         state = state_key
     requester = case.requester.email if case.requester else case.contact_email
-    schema = case_schema(case)
+    schema = case_schema(case) if own else pinned.schema
     steps = timeline.build(events, spec, public=public, requester_email=requester, schema=schema)
     described = {entry.seq: entry for entry in timeline.build(events, spec, schema=schema)}
     audit_rows = [AuditRow(seq=e.seq, at=e.at, actor=e.actor, kind=e.kind,
                            summary=_entry_text(described[e.seq])[:MAX_SUMMARY] if e.seq in described else "")
                   for e in events]
     return DossierContext(
-        ref=case.ref, title=f"{spec.name} {case.ref}", case_type=f"{spec.name} v{case.case_type_version.number}",
-        state=state, draft=draft, generated_at=generated_at, fields=_field_rows(case, data_as_of(events)),
+        ref=case.ref, title=f"{spec.name} {case.ref}", case_type=f"{spec.name} v{version.number}",
+        state=state, draft=draft, generated_at=generated_at, fields=_field_rows(schema, data_as_of(events)),
         timeline=[TimelineRow(at=entry.at, actor=entry.actor, text=_entry_text(entry)) for entry in steps],
         audit=audit_rows, chain_head=events[-1].hash if events else "0" * 64, audit_total=len(events),
         organisation=organisation,

@@ -19,6 +19,7 @@ dossier (it holds internal notes, staff names and the routing of the case) and n
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,9 +34,10 @@ from case_types.document_templates import (
 )
 from case_types.errors import Conflict, NotFound
 from cases import access, audit
+from cases.case_versions import spec_of, version_of_case_type
 from cases.clock import Clock, utcnow
 from cases.errors import PermissionDenied
-from cases.models import DOSSIER, AuditStream, Case, Document, Role, User
+from cases.models import DOSSIER, AuditEvent, AuditStream, Case, Document, Role, User
 from cases.uow import transaction
 
 #: A queued or rendering row older than this is presumed lost (its worker died) and may be retried.
@@ -275,7 +277,28 @@ def claim(session: Session, document_id: int, *, clock: Clock = utcnow) -> Docum
         document.rendered_at = clock()  # when the renderer last touched it; the final time on success
         document.chain_seq = head.head_seq if head else 0
         document.chain_head = head.head_hash if head else None
+        _rendered_under(session, document)
     return document
+
+
+def _rendered_under(session: Session, document: Document) -> None:
+    """Record the case-type version the case is on as of the events the document covers: one queued before a
+    migration and claimed after it is rendered under the new version (and its template of that name)."""
+    moved = session.scalar(select(AuditEvent.payload).where(
+        AuditEvent.stream == f"case:{document.case_id}", AuditEvent.kind == "case.migrated",
+        AuditEvent.seq <= (document.chain_seq or 0)).order_by(AuditEvent.seq.desc()).limit(1))
+    if moved is None:
+        return
+    number = int(json.loads(moved)["to_version"])
+    if number == document.case_type_version:
+        return
+    document.case_type_version = number
+    if not document.is_dossier:
+        case = session.get(Case, document.case_id)
+        assert case is not None
+        spec = spec_of(session, version_of_case_type(session, case, number))
+        template = next((t for t in templates_of(spec) if t.template_name == document.kind), None)
+        document.template_version = template.version if template is not None else None
 
 
 def finish(session: Session, document: Document, *, storage_name: str, sha256: str, size: int,

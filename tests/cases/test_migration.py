@@ -334,3 +334,31 @@ def test_rules_run_again_only_when_asked(session: Session, admin: User, requeste
     assert first is not None and second is not None
     assert json.loads(first.tags) == [] and json.loads(second.tags) == ["moved"]
     assert json.loads(_events(session, second, "case.migrated")[0].payload)["rules_refired"] is True
+
+
+def test_a_document_prints_and_records_the_version_it_was_rendered_under(
+        session: Session, admin: User, requester: User, agent: User, case_type: Definition) -> None:
+    """Queued before a migration, a dossier claimed before it prints version 1 (and its state's v1 label),
+    however late it renders or is re-rendered; one claimed after it records and prints version 2."""
+    from cases import document_content, documents
+
+    cases = file_in_states(session, case_type, requester, agent, 4)
+    reviewing = cases[3]  # in 'review', which version 2 renames to 'checking'
+    early = documents.request_draft(session, reviewing, admin)
+    late = documents.queue_dossier(session, reviewing, requested_by=admin)
+    claimed = documents.claim(session, early.id)
+    assert claimed is not None
+    publish_version_two(session, admin, case_type)
+    migration.migrate(session, migration.plan(session, "complaint", 2, state_mapping=MAPPING), admin)
+    session.expire_all()
+    assert session.get(Case, reviewing.id).case_type_version.number == 2  # type: ignore[union-attr]
+
+    before = document_content.render_input(session, claimed, organisation="Casework")
+    assert before.context.case_type == "Customer complaint v1" and before.context.state == "Review"
+    assert "/case-type-v1/" in before.stable_id and claimed.case_type_version == 1
+    assert document_content.render_input(session, claimed, organisation="Casework") == before  # re-rendering
+    after = documents.claim(session, late.id)
+    assert after is not None and after.case_type_version == 2
+    rendered = document_content.render_input(session, after, organisation="Casework")
+    assert rendered.context.case_type == "Customer complaint v2" and rendered.context.state == "Checking"
+    assert "/case-type-v2/" in rendered.stable_id
