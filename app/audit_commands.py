@@ -112,7 +112,9 @@ def audit_verify(case_ref: str | None, stream: str | None, since: str | None) ->
     broken = result.broken + [b for b in report.broken or [] if b.stream not in named]
     if not broken:
         click.echo(f"OK: {result.checked} events in {result.streams} chains verified. {report.heads} signed heads "
-                   f"of {report.checkpoints} checkpoints are still in their chains.")
+                   f"of {report.checkpoints} checkpoints are still in their chains"
+                   + (f" ({report.reanchored} of them through a recorded re-anchoring: personal values "
+                      "sealed by `casework privacy reseal`)." if report.reanchored else "."))
         return
     for item in broken:
         label = item.stream

@@ -6,6 +6,8 @@ What is checked (see cases.checkpoints for the construction):
 - every head any checkpoint signed is still in its chain: the event at that sequence number exists and
   has that hash (a deleted case, a cut chain or a rewritten history fails here, even when the chain
   and its head row were rewritten consistently);
+- a signed head whose event has another hash now passes only when the chain's recorded re-anchoring
+  (cases.privacy.reseal) maps that head to exactly that hash; such heads are counted, not hidden;
 - optionally, a checkpoint file an auditor kept: it must be one of the stored checkpoints with the same
   leaves, signed by the same key, and its heads must still be in the chains (so deleting checkpoints,
   or leaves, to hide a change is caught too).
@@ -21,7 +23,15 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from cases.audit import Broken
-from cases.checkpoints import Leaf, at_text, checkpoint_json_unsigned, event_hashes, leaves_at
+from cases.checkpoints import (
+    Leaf,
+    at_text,
+    checkpoint_json_unsigned,
+    event_hashes,
+    explained,
+    leaves_at,
+    reanchored_streams,
+)
 from cases.models import AuditEvent, AuditStream, Checkpoint, CheckpointLeaf
 from verifier.casework_verify import Refused, check_leaves, check_signature, key_id, leaf_hash, merkle_root
 
@@ -31,6 +41,8 @@ class CheckpointReport:
     checkpoints: int = 0
     heads: int = 0
     broken: list[Broken] | None = None
+    reanchored: int = 0
+    """Signed heads no longer in their chain that the chain's recorded re-anchoring explains."""
 
     def __post_init__(self) -> None:
         self.broken = self.broken or []
@@ -56,12 +68,17 @@ def _heads_still_there(session: Session, report: CheckpointReport, seen: set[str
                        signed: Iterable[tuple[str, int, str, str]], events: Mapping[tuple[str, int], str]) -> None:
     ends, alive = _chain_facts(session, stream)
     present = {name for name, _seq in events}
+    maps = reanchored_streams(session, {name for name, seq, head, _where in signed
+                                        if events.get((name, seq)) not in (None, head)})
     for name, seq, head, where in signed:
         if stream is not None and name != stream:
             continue
         report.heads += 1
         found = events.get((name, seq))
         if found == head:
+            continue
+        if explained(maps, name, seq, head, found):
+            report.reanchored += 1
             continue
         if found is not None:
             reason = f"event {seq} differs from the head signed in {where} (history rewritten)"

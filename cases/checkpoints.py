@@ -8,6 +8,8 @@ The construction (the standalone verifier, verifier/casework_verify.py, checks t
 - **A head only advances.** The builder moves a stream's leaf only when the chain still holds the
   previously signed head at its sequence number; a chain that went back, vanished or was rewritten keeps
   its old leaf (and `casework audit verify` names it), so the signer never signs over rewritten history.
+  The one exception is a recorded re-anchoring (cases.privacy.reseal): the chain's own `audit.reanchored`
+  event maps the signed (seq, head) to the hash the event has now.
   Before it extends the log the builder recomputes the last signed root from the stored leaves, so it
   never builds on altered leaves either.
 - **Consistency** of a later checkpoint with an earlier one therefore means: every position of the
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -43,11 +45,13 @@ from cases.uow import transaction
 from verifier.casework_verify import (
     BUNDLE_FORMAT,
     CHECKPOINT_FORMAT,
+    REANCHORED_KIND,
     inclusion_proof,
     key_id,
     leaf_hash,
     merkle_levels,
     merkle_root,
+    reanchored,
     signed_message,
 )
 
@@ -178,11 +182,14 @@ def plan(session: Session, leaves: list[Leaf], heads: Iterable[tuple[str, int, s
     refused: list[Refusal] = []
     changes: dict[int, Leaf] = {}
     signed = event_hashes(session, [leaves[i][:2] for i, _leaf in advancing])
+    rewritten = [leaves[i][0] for i, _leaf in advancing if signed.get(leaves[i][:2]) != leaves[i][2]]
+    maps = reanchored_streams(session, rewritten) if rewritten else {}
     for i, leaf in advancing:
         stream, old_seq, old_head = leaves[i]
         if leaf[1] <= old_seq:
             refused.append(Refusal(stream, f"its head went back from event {old_seq} to {leaf[1]}"))
-        elif signed.get((stream, old_seq)) != old_head:
+        elif signed.get((stream, old_seq)) != old_head and not explained(maps, stream, old_seq, old_head,
+                                                                         signed.get((stream, old_seq))):
             refused.append(Refusal(stream, f"event {old_seq} no longer has the hash signed in the last checkpoint"))
         else:
             changes[i] = leaf
@@ -324,3 +331,24 @@ def document_bundle(session: Session, case: Case, seq: int, *, made_by: datetime
     None for a document finished before any checkpoint covered it."""
     checkpoint = covering(session, case.stream, seq, made_by=made_by)
     return bundle(session, [case], checkpoint) if checkpoint is not None else None
+
+
+def reanchored_streams(session: Session, streams: Collection[str]) -> dict[str, dict[tuple[int, str], str]]:
+    """Per stream, (seq, old hash) -> new hash from its re-anchoring events."""
+    out: dict[str, dict[tuple[int, str], str]] = {}
+    wanted = sorted(set(streams))
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(select(AuditEvent.stream, AuditEvent.actor, AuditEvent.kind, AuditEvent.payload)
+                               .where(AuditEvent.kind == REANCHORED_KIND,
+                                      AuditEvent.stream.in_(wanted[start:start + 500]))
+                               .order_by(AuditEvent.stream, AuditEvent.seq))
+        for stream, actor, kind, payload in rows:
+            out.setdefault(stream, {}).update(
+                reanchored([{"kind": kind, "actor": actor, "payload": json.loads(payload)}]))
+    return out
+
+
+def explained(maps: Mapping[str, Mapping[tuple[int, str], str]], stream: str, seq: int, old: str,
+              now: str | None) -> bool:
+    """Whether a signed head (stream, seq, old) that the chain no longer holds was re-anchored to `now`."""
+    return now is not None and maps.get(stream, {}).get((seq, old)) == now

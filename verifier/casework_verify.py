@@ -23,6 +23,11 @@ What it checks, and why that is enough:
   same position, with at least as many events, and the event at the earlier head still has the earlier
   hash (nothing removed or rewritten in between). A bundle of all cases also carries every leaf of its
   checkpoint, so a case that disappeared since the earlier checkpoint is named.
+- **A recorded re-anchoring.** Casework rewrote older chains once, to seal personal values out of the
+  payloads; each such chain ends that rewrite with an `audit.reanchored` event (actor `system`) listing
+  every rewritten event's sequence number, old hash and new hash. A head of the earlier checkpoint that
+  the chain no longer holds is accepted only when that event, inside the chain the later checkpoint
+  signed, maps exactly that head to the hash the event has now; the report names those cases.
 - **A dossier PDF** verifies only when its embedded bundle.json does and its PAdES signature does too
   (pdf_signature.py: the signed byte ranges cover the whole file, their digest is the one signed, the
   signature verifies with the signer's certificate; `--certificate` insists on the expected certificate).
@@ -50,6 +55,8 @@ BUNDLE_FORMAT = "casework-bundle/1"
 CHECKPOINT_FORMAT = "casework-checkpoint/1"
 BUNDLE_ATTACHMENT = "bundle.json"
 GENESIS_HASH = "0" * 64
+REANCHORED_KIND = "audit.reanchored"
+"""A chain's record of its one-time re-sealing: `{"rewritten": [[seq, old hash, new hash], ...]}`."""
 
 
 class Refused(Exception):
@@ -312,6 +319,23 @@ def check_case(case: Mapping[str, Any], checkpoint: Mapping[str, Any],
     return index, len(events)
 
 
+def reanchored(events: Iterable[Mapping[str, Any]]) -> dict[tuple[int, str], str]:
+    """(seq, old hash) -> new hash, from a chain's re-anchoring events (actor `system`).
+
+    Casework rewrote chains once to seal personal values out of the payloads; the chain records it, so a
+    head signed before is explained when its event now has exactly the recorded new hash."""
+    out: dict[tuple[int, str], str] = {}
+    for event in events:
+        if event.get("kind") != REANCHORED_KIND or event.get("actor") != "system":
+            continue
+        payload = event.get("payload")
+        for item in payload.get("rewritten", []) if isinstance(payload, dict) else []:
+            if (isinstance(item, list) and len(item) == 3 and isinstance(item[0], int)
+                    and _is_hash(item[1]) and _is_hash(item[2])):
+                out[(item[0], item[1])] = item[2]
+    return out
+
+
 def check_since(bundle: Mapping[str, Any], checkpoint: Mapping[str, Any], earlier: Mapping[str, Any],
                 all_leaves: Sequence[tuple[str, int, str]] | None) -> str:
     """Consistency of the bundle with a checkpoint the auditor kept."""
@@ -333,6 +357,7 @@ def check_since(bundle: Mapping[str, Any], checkpoint: Mapping[str, Any], earlie
     check_leaves(earlier, old, "earlier checkpoint")
     refs: dict[str, str] = earlier["refs"] if isinstance(earlier.get("refs"), dict) else {}
     position = {stream: (i, seq, head) for i, (stream, seq, head) in enumerate(old)}
+    moved: list[str] = []
     for case in bundle["cases"]:
         label, stream = _label(case), case["stream"]
         if stream not in position:
@@ -348,7 +373,9 @@ def check_since(bundle: Mapping[str, Any], checkpoint: Mapping[str, Any], earlie
             raise Refused(f"{label}: missing tail: the earlier checkpoint recorded {seq} events, the bundle "
                           f"holds {len(events)}")
         if events[seq - 1]["hash"] != head:
-            raise Refused(f"{label} event {seq}: differs from the earlier checkpoint (history rewritten since)")
+            if reanchored(events).get((seq, head)) != events[seq - 1]["hash"]:
+                raise Refused(f"{label} event {seq}: differs from the earlier checkpoint (history rewritten since)")
+            moved.append(label)
     if all_leaves is not None:
         for i, (stream, seq, head) in enumerate(old):
             label = f"{refs[stream]} ({stream})" if stream in refs else stream
@@ -360,7 +387,11 @@ def check_since(bundle: Mapping[str, Any], checkpoint: Mapping[str, Any], earlie
                               f"{seq} (events removed)")
             if all_leaves[i][1] == seq and all_leaves[i][2] != head:
                 raise Refused(f"{label} event {seq}: the later checkpoint signed another head (history rewritten)")
-    return f"consistent with the earlier checkpoint of {earlier['at']} (tree size {earlier['tree_size']})"
+    line = f"consistent with the earlier checkpoint of {earlier['at']} (tree size {earlier['tree_size']})"
+    if moved:
+        line += (f"; re-anchored since by a recorded re-sealing of personal values, signed in this checkpoint: "
+                 f"{', '.join(moved)}")
+    return line
 
 
 def verify_bundle(bundle: Any, since: Mapping[str, Any] | None = None, public_key: str | None = None) -> Report:

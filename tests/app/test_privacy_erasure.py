@@ -4,7 +4,6 @@ figures stay as they were, the other requester and held cases are untouched."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, Table, inspect, select, text
+from sqlalchemy import select, text
 
 from app.extensions import db
 from cases import accounts, audit, conversation, definitions, lifecycle, submissions
@@ -24,58 +23,23 @@ from cases.privacy.values import readable
 from cases.submissions import FileStore, Uploader, store_case_file
 from tests.app.documents.real_cases import documents_of, render_queued, stored_pdf
 from tests.app.proof_fixtures import api_json, keep_checkpoint
-from tests.conftest import Web, make_config
-from tests.support.complaint import GOOD, complaint_document, publish_complaint
+from tests.conftest import Web
+from tests.support.privacy import (
+    OLIVE,
+    OLIVE_VALUES,
+    PERSONAL_FIELDS,
+    RILEY,
+    RILEY_VALUES,
+    make_privacy_app,
+)
+from tests.support.privacy import file_as as _file
+from tests.support.privacy import raw_text as _raw_text
 from verifier import casework_verify as cv
-
-PERSONAL_FIELDS = ("name", "email", "description")
-RILEY = {**GOOD, "name": "Rileyname Quixote", "email": "riley.quixote@example.org",
-         "description": "Zephyrvase arrived shattered at Quixote Lane 7."}
-OLIVE = {**GOOD, "name": "Olivename Umbra", "email": "olive.umbra@example.org",
-         "description": "Umbralamp sparks when switched on."}
-RILEY_VALUES = ("Rileyname Quixote", "riley.quixote@example.org", "Zephyrvase", "Quixote Lane",
-                "Quixoteedit", "Quixotecomment", "Quixoteanswer", "quixote-passport", "QUIXOTEFILEBYTES",
-                "Zephyrsubmission", hashlib.sha256(b"QUIXOTEFILEBYTES scanned\n").hexdigest(),
-                "requester@example.com", "Riley Requester")
-OLIVE_VALUES = ("Olivename Umbra", "olive.umbra@example.org", "Umbralamp")
-
-
-def personal_form() -> dict[str, Any]:
-    form = complaint_document()
-    for page in form["pages"]:
-        for field in page["fields"]:
-            if field["key"] in PERSONAL_FIELDS:
-                field["personal"] = True
-    return form
 
 
 @pytest.fixture
 def privacy_app(database_url: str, tmp_path: Path) -> Iterator[Any]:
-    from app import create_app
-
-    app = create_app(make_config(database_url, DOCUMENT_FOLDER=str(tmp_path / "documents"),
-                                 UPLOAD_FOLDER=str(tmp_path / "uploads"),
-                                 CHECKPOINT_KEY_FILE=str(tmp_path / "checkpoint_key")))
-    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
-    publish_complaint(app, form=personal_form(), documents=[])
-    with app.app_context():
-        accounts.create_user(db.session, email="olive@example.com", name="Olive Otherperson",
-                             password="olive-password-1234", roles=["requester"])
-        db.session.remove()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
-def _file(app: Any, who: str, data: dict[str, Any]) -> int:
-    with app.app_context():
-        user = accounts.find_user(db.session, who)
-        case_type = definitions.find_definition(db.session, "case_type", "complaint")
-        assert user is not None and case_type is not None
-        case_id = lifecycle.file_case(db.session, case_type, data, uploader=Uploader(user)).id
-        db.session.remove()
-    return case_id
+    yield from make_privacy_app(database_url, tmp_path)
 
 
 def _riley_conversation(app: Any, case_id: int, tmp_path: Path) -> None:
@@ -109,19 +73,6 @@ def _dossiers(app: Any, case_id: int) -> list[Path]:
             out.append(path)
     assert out
     return out
-
-
-def _raw_text(app: Any) -> str:
-    """Every row of every table, as text."""
-    with app.app_context():
-        names = inspect(db.engine).get_table_names()
-        out = []
-        with db.engine.connect() as connection:
-            for name in names:
-                for row in connection.execute(Table(name, MetaData(), autoload_with=connection).select()):
-                    out.append(name + ": " + " | ".join(str(v) for v in row))
-        db.session.remove()
-    return "\n".join(out)
 
 
 def _files_text(root: Path) -> bytes:
