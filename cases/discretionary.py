@@ -21,6 +21,7 @@ from cases.case_versions import case_spec
 from cases.clock import Clock, utcnow
 from cases.errors import PermissionDenied
 from cases.models import Case, Queue, Role, Task, User
+from cases.privacy.values import seal
 from cases.tasks import may_work, task_for_update, touch
 from cases.uow import transaction
 from forms.text import text_problem
@@ -122,7 +123,8 @@ def open_item(session: Session, case: Case, spec: workflow.CaseTypeSpec, item: a
     session.add(task)
     session.flush()
     audit.append(session, case.stream, "task.started",
-                 {"task": task.id, "key": item.key, "label": item.label, "queue": queue.slug, "reason": reason,
+                 {"task": task.id, "key": item.key, "label": item.label, "queue": queue.slug,
+                  "reason": seal(session, reason, path="reason", case_id=case.id, clock=clock),
                   "blocks_closing": item.blocks_closing, "due_at": due.isoformat() if due else None,
                   "rule": rule_id}, actor=actor, clock=clock)
     return task
@@ -144,7 +146,8 @@ def cancel(session: Session, case: Case, task_id: int, actor: User, *, reason: s
         touch(session, case, actor, clock)
         audit.append(session, case.stream, "task.cancelled",
                      {"task": task.id, "key": task.key, "label": task.label, "queue": task.queue.slug,
-                      "reason": reason}, actor=actor, clock=clock)
+                      "reason": seal(session, reason, path="reason", case_id=case.id, clock=clock)},
+                     actor=actor, clock=clock)
     return task
 
 

@@ -29,6 +29,7 @@ from cases.case_versions import case_spec, published
 from cases.clock import Clock
 from cases.models import Approval, Case, CaseLink, Definition, Queue, User
 from cases.numbering import next_ref
+from cases.privacy.values import seal, seal_fields
 from forms.errors import SubmissionInvalid
 from forms.validation import to_json_values, validate_submission
 
@@ -79,12 +80,16 @@ def start_child(session: Session, parent: Case, item: adaptive.Discretionary, *,
     session.expire(parent, ["links"])  # read again with the new child
     audit.append(session, child.stream, "case.filed", {
         "ref": child.ref, "case_type": child_type.slug, "case_type_version": version.number,
-        "form": spec.form.slug, "form_version": spec.form.version, "data": data, "state": child.state,
-        "queue": queue.slug, "priority": child.priority, "parent": parent.ref, "reason": reason, "rule": rule_id,
+        "form": spec.form.slug, "form_version": spec.form.version,
+        "data": seal_fields(session, data, pinned.schema.personal_keys, case_id=child.id, clock=clock),
+        "state": child.state, "queue": queue.slug, "priority": child.priority, "parent": parent.ref,
+        "reason": seal(session, reason, path="reason", case_id=child.id, clock=clock), "rule": rule_id,
     }, actor=actor, clock=clock, fresh=True)
     audit.append(session, parent.stream, "case.child_started",
                  {"child": child.ref, "child_id": child.id, "key": item.key, "label": item.label,
-                  "case_type": child_type.slug, "reason": reason, "rule": rule_id}, actor=actor, clock=clock)
+                  "case_type": child_type.slug, "reason": seal(session, reason, path="reason", case_id=parent.id,
+                                                               clock=clock),
+                  "rule": rule_id}, actor=actor, clock=clock)
     automation.state_entered(session, child, spec, None, clock)
     automation.run_rules(session, child, "case.submitted", actor=actor, clock=clock)
     return child

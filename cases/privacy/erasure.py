@@ -1,11 +1,11 @@
 """Erasure: destroy a person's personal values (or one case's) without changing any audit hash.
 
 What is destroyed: the sealed values and their salts (``personal_values``), the case's personal form
-answers, comment texts, file names, digests and contents, the rendered documents (deleted; a dossier is
-queued again and shows where values were erased and when), mail and webhook bodies about the case, and
-for a person also their account's name and e-mail. What stays: states, times, counts, queues and every
-audit event, so the chains, checkpoints and KPI figures are what they were. The erasure itself is an
-audit event that names no erased value. Cases under a legal hold are refused.
+answers, comment texts, started tasks' reasons, file names, digests and contents, the rendered documents
+(deleted; a dossier is queued again and shows where values were erased and when), mail and webhook bodies
+about the case, and for a person also their account's name and e-mail. What stays: states, times, counts,
+queues and every audit event, so the chains, checkpoints and KPI figures are what they were. The erasure
+itself is an audit event that names no erased value. Cases under a legal hold are refused.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from cases.models import (
     PersonalValue,
     StoredFile,
     Submission,
+    Task,
     User,
     UserIdentity,
     WebhookDelivery,
@@ -165,6 +166,7 @@ def _anonymise(session: Session, case: Case, actor: User | None, *, clock: Clock
     erased.values = len(paths)
     erased.fields = _erase_case_data(case)
     erased.comments = _erase_comments(session, case, now)
+    session.execute(update(Task).where(Task.case_id == case.id, Task.reason != "").values(reason=erased_text(now)))
     erased.files = _erase_files(session, case, record)
     erased.documents = _erase_documents(session, case, record, now)
     session.execute(delete(OutboxMessage).where(OutboxMessage.case_id == case.id))

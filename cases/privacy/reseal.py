@@ -61,6 +61,8 @@ def _seal_keys(keys: tuple[str, ...]) -> Rule:
 
 
 def _data(payload: dict[str, Any], chain: _Chain, sealed: Sealer) -> None:
+    if "reason" in payload:  # a child case's filing says why it was started
+        payload["reason"] = sealed(payload["reason"], "reason")
     data = payload.get("data")
     if isinstance(data, dict):
         payload["data"] = {k: sealed(v, f"{chain.data_path}.{k}") if k in chain.personal else v
@@ -99,6 +101,9 @@ RULES: dict[str, Rule] = {
     "case.info_provided": _seal_keys(("answer",)),
     "case.file_attached": _files,
     "case.file_downloaded": lambda p, _c, s: _file(p, s),
+    "task.started": _seal_keys(("reason",)),
+    "task.cancelled": _seal_keys(("reason",)),
+    "case.child_started": _seal_keys(("reason",)),
 }
 """Per event kind, where its personal values sit: the places the current code seals when it writes."""
 

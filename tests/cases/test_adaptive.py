@@ -14,6 +14,7 @@ from case_types.workflow import TransitionNotAllowed, starter_case_type
 from cases import access, accounts, approvals, audit, definitions, discretionary, lifecycle, links, tasks
 from cases.errors import PermissionDenied
 from cases.models import Case, CaseLink, Definition, Task, User
+from cases.privacy.values import is_sealed, readable
 from cases.submissions import Uploader
 from tests.support.complaint import GOOD, complaint_case_type_document
 from tests.support.concurrency import race
@@ -84,6 +85,12 @@ def _in_progress(session: Session, case_type: Definition, requester: User, agent
 
 
 def _events(session: Session, case: Case, kind: str) -> list[dict[str, Any]]:
+    """The payloads as people read them (personal values revealed)."""
+    return [json.loads(e.payload) for e in readable(session, audit.events(session, case.stream)) if e.kind == kind]
+
+
+def _stored(session: Session, case: Case, kind: str) -> list[dict[str, Any]]:
+    """The payloads as the chain hashes them."""
     return [json.loads(e.payload) for e in audit.events(session, case.stream) if e.kind == kind]
 
 
@@ -122,6 +129,8 @@ def test_who_may_start_what_in_which_states(session: Session, adaptive_type: Def
     assert "safety_review" not in [i.key for i in discretionary.tasks_available(session, case, agent)]
     with pytest.raises(Conflict, match="already open"):
         discretionary.start_task(session, case, "safety_review", agent, reason="Again")
+    # A reason is free text about people: the chain holds its sealed commitment, readers the text.
+    assert is_sealed(_stored(session, case, "task.started")[0]["reason"])
     started = _events(session, case, "task.started")
     assert started == [{"task": task.id, "key": "safety_review", "label": "Product-safety review", "queue": "safety",
                         "reason": "Charger smoked", "blocks_closing": True, "due_at": task.due_at.isoformat(),
@@ -201,6 +210,9 @@ def test_a_child_case_inherits_the_mapped_fields_and_is_linked_both_ways(
     assert sorted(rows) == sorted([(parent.id, child.id, "child"), (child.id, parent.id, "parent")])
     assert _events(session, child, "case.filed")[0]["parent"] == parent.ref
     assert _events(session, parent, "case.child_started")[0]["child"] == child.ref
+    assert _events(session, parent, "case.child_started")[0]["reason"] == "Vase broken"
+    assert is_sealed(_stored(session, parent, "case.child_started")[0]["reason"])
+    assert is_sealed(_stored(session, child, "case.filed")[0]["reason"])
 
 
 def _wait_with_children(session: Session, case_type: Definition, requester: User, agent: User,
