@@ -49,6 +49,9 @@ def erase_command(email: str, yes: bool, reason: str) -> None:
         click.echo(f"{ref}: not erased ({hold})")
     click.echo(f"Account: {'erased' if record.account else 'kept' if record.held else 'none'}; "
                f"{record.values} value(s) erased in all.")
+    if record.staff_email_kept:
+        click.echo("A staff account: closed and its name erased; its e-mail address stays on the audit chains as "
+                   "the record of what it did in its role.")
 
 
 @privacy_group.command("reseal")

@@ -6,6 +6,13 @@ answers, comment texts, started tasks' reasons, file names, digests and contents
 about the case, and for a person also their account's name and e-mail. What stays: states, times, counts,
 queues and every audit event, so the chains, checkpoints and KPI figures are what they were. The erasure
 itself is an audit event that names no erased value. Cases under a legal hold are refused.
+
+Staff e-mail addresses are personal data of staff, kept on purpose: the audit chains name the staff who
+acted (event actors, assignees) by their address, and that record of who did what in their role is what the
+audit trail is for (GDPR Art. 17(3)(b) and (e): legal obligations and legal claims). Erasing a staff
+account therefore closes it (no sign-in, name erased) but keeps its address, and the completion record
+says so (`staff_email_kept`). What staff write about people (comments, reasons, answers) is sealed and
+erased with the case like any personal value.
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ from cases.models import (
 from cases.privacy.access_requests import cases_of, normalised_email
 from cases.privacy.holds import active_hold
 from cases.privacy.keeping import why_kept
-from cases.privacy.values import ERASED_KIND, erased_text
+from cases.privacy.values import ERASED_KIND, STAFF_ROLES, erased_text
 from cases.submissions import FileStore
 from cases.uow import transaction
 
@@ -83,6 +90,8 @@ class ErasureRecord:
     """(case reference, why) of cases left untouched: a legal hold, or a retention schedule that keeps them."""
     account: bool = False
     account_values: int = 0
+    staff_email_kept: bool = False
+    """A staff account: its e-mail stays as the audit trail's record of what it did in its role."""
     submissions: int = 0
     """Form submissions (outside any case) whose answers and files were erased."""
     # Stored files and documents to remove from disk once the erasure has committed.
@@ -97,7 +106,8 @@ class ErasureRecord:
     def as_json(self) -> dict[str, object]:
         """The record as a downloadable document (no erased value in it)."""
         return {"at": self.at.isoformat(), "reason": self.reason, "values": self.values,
-                "account_erased": self.account, "submissions": self.submissions,
+                "account_erased": self.account, "staff_email_kept": self.staff_email_kept,
+                "submissions": self.submissions,
                 "held": [{"ref": r, "hold": h} for r, h in self.held],
                 "cases": [{"ref": c.ref, "values": c.values, "fields": c.fields, "comments": c.comments,
                            "files": c.files, "documents": c.documents} for c in self.cases]}
@@ -133,6 +143,7 @@ def erase_person(session: Session, email: str, actor: User | None, *, clock: Clo
         record.submissions = _erase_submissions(session, email, user, record, reason=reason)
         if user is not None and not record.held:
             record.account_values = _erase_account(session, user, clock=clock, reason=reason)
+            record.staff_email_kept = bool(user.roles & STAFF_ROLES)
             record.account = True
         session.execute(delete(PendingRegistration).where(func.lower(PendingRegistration.email) == email))
         session.execute(delete(OutboxMessage).where(func.lower(OutboxMessage.to) == email))
@@ -251,7 +262,8 @@ def _erase_submissions(session: Session, email: str, user: User | None, record: 
 
 def _erase_account(session: Session, user: User, *, clock: Clock, reason: str) -> int:
     count = len(_erase_values(session, now=clock(), reason=reason, user_id=user.id))
-    user.email = f"erased-{user.id}@erased.invalid"
+    if not user.roles & STAFF_ROLES:  # staff keep their address: the chains name them by it (module docstring)
+        user.email = f"erased-{user.id}@erased.invalid"
     user.name = ERASED_NAME
     user.password_hash = "!"  # noqa: S105 - no password hash matches it: the account cannot sign in
     user.active = False

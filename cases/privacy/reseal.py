@@ -29,13 +29,12 @@ from sqlalchemy.orm import Session
 from cases import audit
 from cases.case_versions import case_schema
 from cases.clock import Clock, utcnow
-from cases.models import AuditEvent, AuditStream, Case, Checkpoint, Role, Submission, User
-from cases.privacy.values import ACTOR_PREFIX, MARKER, is_sealed, seal
+from cases.models import AuditEvent, AuditStream, Case, Checkpoint, Submission, User
+from cases.privacy.values import ACTOR_PREFIX, MARKER, STAFF_ROLES, is_sealed, seal
 from cases.submissions import form_schema
 from cases.uow import transaction
 from verifier.casework_verify import REANCHORED_KIND
 
-_STAFF = frozenset({Role.ADMIN, Role.AGENT, Role.AUDITOR})
 REASON = "personal values sealed out of the hashed payloads (casework privacy reseal)"
 
 
@@ -158,7 +157,7 @@ class _Resealer:
         if event.actor_id not in self.users:
             self.users[event.actor_id] = self.session.get(User, event.actor_id)
         user = self.users[event.actor_id]
-        if user is not None and user.roles & _STAFF:
+        if user is not None and user.roles & STAFF_ROLES:
             return event.actor  # staff act in their role (as audit.append writes them)
         self.count += 1
         if self.dry:

@@ -35,7 +35,8 @@ MARKER = "$personal"
 """The key of a sealed value in a payload: ``{"$personal": "<commitment>"}``."""
 ACTOR_PREFIX = "personal:"
 """An event's ``actor`` text when the actor is a requester: ``personal:<commitment>`` of their e-mail."""
-_STAFF = frozenset({Role.ADMIN, Role.AGENT, Role.AUDITOR})
+STAFF_ROLES = frozenset({Role.ADMIN, Role.AGENT, Role.AUDITOR})
+"""Roles that act in the name of the organisation: their e-mail is the actor of their events."""
 
 
 def _canonical(value: Any) -> str:
@@ -123,7 +124,7 @@ def seal_changes(session: Session, changes: Sequence[Mapping[str, Any]], persona
 
 def seal_actor(session: Session, actor: User, *, clock: Clock = utcnow) -> str:
     """The ``actor`` text of an event: staff by e-mail (they act in their role), requesters sealed."""
-    if actor.roles & _STAFF:
+    if actor.roles & STAFF_ROLES:
         return actor.email
     if actor.audit_alias is None:  # sealed once per account: later events cost no statement
         actor.audit_alias = seal(session, actor.email, path="actor", user_id=actor.id, clock=clock)[MARKER]

@@ -1,17 +1,19 @@
 """An erasure request's review: the person's cases and the cases that mention their address, found by the
-person's identity (account, e-mail address), never by a name or by an address that merely contains theirs."""
+person's identity (account, e-mail address), never by a name or by an address that merely contains theirs;
+and what erasing a staff account keeps."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cases import accounts, lifecycle
+from cases import accounts, audit, lifecycle
 from cases.clock import fixed
 from cases.models import Definition, User
-from cases.privacy import erasure_requests
-from cases.submissions import Uploader
+from cases.privacy import erasure, erasure_requests
+from cases.submissions import FileStore, Uploader
 from tests.support.complaint import GOOD
 
 NOW = datetime(2026, 5, 1, 9, tzinfo=UTC)
@@ -43,3 +45,24 @@ def test_a_namesake_with_a_similar_address_is_not_listed(session: Session, reque
     other = erasure_requests.review(session, erasure_requests.record_request(session, namesake.email, actor=admin,
                                                                              clock=fixed(NOW)), now=NOW)
     assert [c.case.ref for c in other.cases] == [theirs.ref, neighbour.ref] and other.mentions == []
+
+
+def test_erasing_a_staff_account_closes_it_and_keeps_the_address_the_chains_name(
+        session: Session, requester: User, agent: User, admin: User, complaint_type: Definition,
+        tmp_path: Any) -> None:
+    case = lifecycle.file_case(session, complaint_type, {**GOOD, "email": requester.email},
+                               uploader=Uploader(requester), clock=fixed(NOW))
+    lifecycle.claim(session, case, agent, clock=fixed(NOW))
+    record = erasure.erase_person(session, agent.email, admin, reason="Left the company", clock=fixed(NOW),
+                                  files=FileStore(tmp_path / "f"), documents=FileStore(tmp_path / "d"))
+    session.refresh(agent)
+    assert record.account and record.staff_email_kept and record.as_json()["staff_email_kept"] is True
+    assert (agent.active, agent.name, agent.password_hash) == (False, erasure.ERASED_NAME, "!")
+    # The chain still says who claimed the case, and the account row still names that address.
+    claimed = [e for e in audit.events(session, case.stream) if e.kind == "case.claimed"]
+    assert claimed[0].actor == agent.email and claimed[0].actor_id == agent.id
+    assert not agent.email.endswith("@erased.invalid") and audit.verify(session).ok
+
+    mine = erasure.erase_person(session, requester.email, admin, reason="Asked", clock=fixed(NOW),
+                                files=FileStore(tmp_path / "f"), documents=FileStore(tmp_path / "d"))
+    assert mine.account and not mine.staff_email_kept
