@@ -127,6 +127,8 @@ class DossierContext:
     audit_total: how many audit events the case has in all; when more than the printed rows, the
         dossier says so and points to the attached audit.json / audit.csv.
     organisation: the organisation's name for the page header.
+    links: the linked cases as (how they are linked, reference), from the chain: child and parent cases,
+        cases an agent linked; printed only when there are any.
     """
 
     ref: str
@@ -141,6 +143,7 @@ class DossierContext:
     chain_head: str
     audit_total: int
     organisation: str
+    links: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         _require_aware("DossierContext.generated_at", self.generated_at)

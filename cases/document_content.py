@@ -22,6 +22,7 @@ from cases import audit, checkpoints
 from cases.case_versions import case_schema, published, spec_of, version_of_case_type
 from cases.clock import Clock, utcnow
 from cases.documents import templates_of
+from cases.links import KIND_LABELS
 from cases.models import AuditEvent, Case, DefinitionVersion, Document
 from cases.privacy.values import readable
 from cases.read import timeline
@@ -176,8 +177,26 @@ def build_context(session: Session, case: Case, events: Sequence[AuditEvent], *,
         state=state, draft=draft, generated_at=generated_at, fields=_field_rows(schema, data_as_of(events)),
         timeline=[TimelineRow(at=entry.at, actor=entry.actor, text=_entry_text(entry)) for entry in steps],
         audit=audit_rows, chain_head=events[-1].hash if events else "0" * 64, audit_total=len(events),
-        organisation=organisation,
+        organisation=organisation, links=() if public else links_as_of(events),
     )
+
+
+def links_as_of(events: Sequence[AuditEvent]) -> tuple[tuple[str, str], ...]:
+    """The linked cases the chain records, in order: the parent a child was filed for, the children started,
+    the cases linked by hand (the dossier lists them; the other cases' own data is theirs)."""
+    found: list[tuple[str, str]] = []
+    for event in events:
+        if event.kind not in ("case.filed", "case.child_started", "case.linked"):
+            continue
+        payload = json.loads(event.payload)
+        if event.kind == "case.filed" and payload.get("parent"):
+            found.append(("Parent case", str(payload["parent"])))
+        elif event.kind == "case.child_started":
+            found.append(("Child case", str(payload.get("child"))))
+        elif event.kind == "case.linked":
+            kind = str(payload.get("kind"))
+            found.append((KIND_LABELS.get(kind, kind), str(payload.get("other"))))
+    return tuple(dict.fromkeys(found))
 
 
 def preview_context(session: Session, case: Case, *, organisation: str, clock: Clock = utcnow,

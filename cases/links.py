@@ -20,18 +20,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from case_types import adaptive, workflow
-from case_types.errors import Conflict, ValidationFailed
+from case_types.errors import Conflict, NotFound, ValidationFailed
 from cases import access, audit, automation, discretionary, tasks
 from cases.case_versions import case_spec, published
-from cases.clock import Clock
+from cases.clock import Clock, utcnow
+from cases.errors import PermissionDenied
 from cases.models import Approval, Case, CaseLink, Definition, Queue, User
 from cases.numbering import next_ref
 from cases.privacy.values import seal, seal_fields
+from cases.uow import transaction
 from forms.errors import SubmissionInvalid
 from forms.validation import to_json_values, validate_submission
+
+#: The links an agent makes between existing cases, and how the other case names the same link.
+LINKABLE = {"related": "related", "duplicate_of": "duplicated_by", "caused_by": "causes"}
+KIND_LABELS = {"child": "Child case", "parent": "Parent case", "related": "Related", "duplicate_of": "Duplicate of",
+               "duplicated_by": "Duplicated by", "caused_by": "Caused by", "causes": "Causes"}
 
 
 def _child_type(session: Session, slug: str) -> Definition:
@@ -174,6 +182,45 @@ def _fire(session: Session, parent: Case, spec: workflow.CaseTypeSpec, move: wor
     automation.run_rules(session, parent, "case.transitioned", actor=None, clock=clock, transition=move.key)
 
 
+def link(session: Session, case: Case, other_ref: str, kind: str, actor: User, *, clock: Clock = utcnow) -> Case:
+    """Link `case` to an existing case the actor may see (staff of `case`); stored and audited on both sides.
+
+    A case the actor may not see is refused exactly like one that does not exist, so linking reveals
+    nothing about references."""
+    if kind not in LINKABLE:
+        choices = ", ".join(KIND_LABELS[k].lower() for k in LINKABLE)
+        raise ValidationFailed("Choose how the cases are linked.", {"kind": [f"Choose one of: {choices}."]})
+    if not access.is_staff_on(session, actor, case):
+        raise PermissionDenied("Only agents of this case can link it to other cases.")
+    ref = (other_ref or "").strip().upper()
+    try:
+        other = access.find_case_for(session, ref, actor) if ref else None
+    except NotFound:
+        other = None
+    if other is None:
+        message = f"There is no case {ref} that you may see." if ref else "Enter the reference of the other case."
+        raise ValidationFailed(message, {"case": [message]})
+    if other.id == case.id:
+        raise ValidationFailed("A case cannot be linked to itself.", {"case": ["Enter another case's reference."]})
+    existing = session.scalar(select(CaseLink.kind).where(CaseLink.case_id == case.id, CaseLink.other_id == other.id))
+    if existing is not None:
+        raise Conflict(f"{case.ref} is already linked to {other.ref} ({KIND_LABELS[existing].lower()}).")
+    now = clock()
+    try:
+        with transaction(session):
+            session.add_all([CaseLink(case_id=case.id, other_id=other.id, kind=kind, created_at=now),
+                             CaseLink(case_id=other.id, other_id=case.id, kind=LINKABLE[kind], created_at=now)])
+            session.flush()
+            for mine, theirs, kind_here in ((case, other, kind), (other, case, LINKABLE[kind])):
+                audit.append(session, mine.stream, "case.linked",
+                             {"kind": kind_here, "other": theirs.ref, "other_id": theirs.id}, actor=actor, clock=clock)
+    except IntegrityError:  # the same link, made at the same moment by someone else
+        raise Conflict(f"{case.ref} was linked to {other.ref} meanwhile.") from None
+    session.expire(case, ["links"])
+    session.expire(other, ["links"])
+    return other
+
+
 @dataclass(frozen=True)
 class LinkView:
     """A linked case as one viewer may see it: `visible` says whether they may open it."""
@@ -186,6 +233,10 @@ class LinkView:
     summary: str = ""
     state: str = ""
     is_open: bool = True
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self.kind]
 
 
 def links_for(session: Session, case: Case, viewer: User) -> list[LinkView]:

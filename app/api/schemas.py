@@ -220,9 +220,26 @@ class TaskAvailableOut(Response):
 
 
 class LinkOut(Response):
-    kind: Literal["child", "parent", "related", "duplicate_of", "caused_by"]
+    kind: Literal["child", "parent", "related", "duplicate_of", "duplicated_by", "caused_by", "causes"] = Field(
+        description="How this case names the link: the other side of duplicate_of is duplicated_by, of "
+                    "caused_by causes, of child parent.")
     id: int
     ref: str
+
+
+class LinkDetail(LinkOut):
+    case_type: str = Field(description="The title of the linked case's type.")
+    visible: bool = Field(description="Whether the caller may open the linked case; if not, only its reference "
+                                      "and type are given.")
+    summary: str = ""
+    state: str = Field("", description="The linked case's state label, when visible.")
+
+
+class LinkBody(Request):
+    case: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9-]+$", examples=["CMP-000123"],
+                      description="The reference of an existing case the caller may see.")
+    kind: Literal["related", "duplicate_of", "caused_by"] = Field(
+        description="What this case is to the other: related to it, a duplicate of it, caused by it.")
 
 
 class CaseDetail(CaseOut):

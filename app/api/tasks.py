@@ -1,5 +1,5 @@
-"""API: the tasks of a case: its checklist, completed and reopened by the members of each task's queue, and the
-tasks (or child cases) of the case type's catalogue that people start."""
+"""API: the tasks of a case: its checklist, completed and reopened by the members of each task's queue, the
+tasks (or child cases) of the case type's catalogue that people start, and the links to other cases."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 from app.api.base import api_user, bp
 from app.api.openapi import operation
-from app.api.schemas import Items, StartTaskBody, TaskOut
+from app.api.schemas import Items, LinkBody, LinkDetail, StartTaskBody, TaskOut
 from app.extensions import db
-from cases import access, discretionary, tasks
+from cases import access, discretionary, links, tasks
 from cases.models import Case, Task
 
 
@@ -68,3 +68,31 @@ def reopen_task(case_id: int, task_id: int) -> Any:
     """Members of the task's queue reopen it while the case is in the task's state."""
     case = access.get_case_for(db.session, case_id, api_user())
     return task_json(tasks.reopen(db.session, case, task_id, api_user()))
+
+
+def _link_json(view: links.LinkView) -> dict[str, Any]:
+    return {"kind": view.kind, "id": view.id, "ref": view.ref, "case_type": view.case_type, "visible": view.visible,
+            "summary": view.summary, "state": view.state}
+
+
+@bp.get("/cases/<int:case_id>/links")
+@operation("List a case's linked cases", response=Items[LinkDetail])
+def case_links(case_id: int) -> Any:
+    """A requester sees only their own linked cases; staff of the case every link, with the summary and state
+    of those they may open."""
+    user = api_user()
+    case = access.get_case_for(db.session, case_id, user)
+    return {"items": [_link_json(v) for v in links.links_for(db.session, case, user)]}
+
+
+@bp.post("/cases/<int:case_id>/links")
+@operation("Link the case to another existing case", body=LinkBody, response=LinkDetail, status=201,
+           errors=(409,))
+def link_case(case_id: int, body: LinkBody) -> Any:
+    """Staff of the case link it to a case they may see (422 for one they may not: the same as for none);
+    409 when the two are linked already."""
+    user = api_user()
+    case = access.get_case_for(db.session, case_id, user)
+    other = links.link(db.session, case, body.case, body.kind, user)
+    view = next(v for v in links.links_for(db.session, case, user) if v.id == other.id)
+    return _link_json(view), 201

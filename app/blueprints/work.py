@@ -23,6 +23,7 @@ from cases import (
     definitions,
     discretionary,
     lifecycle,
+    links,
     tasks,
 )
 from cases.inputs import MAX_ID, parse_count, parse_id
@@ -179,6 +180,12 @@ def complete_task(case_id: int, task_id: int) -> ResponseReturnValue:
 def start_task(case_id: int) -> ResponseReturnValue:
     return _act(case_id, lambda c, u: discretionary.start_task(
         db.session, c, request.form.get("task", ""), u, reason=request.form.get("reason", "")))
+
+
+@bp.post("/cases/<int:case_id>/links")
+def link_case(case_id: int) -> ResponseReturnValue:
+    return _act(case_id, lambda c, u: links.link(db.session, c, request.form.get("case", ""), request.form.get(
+        "kind", ""), u))
 
 
 @bp.post("/cases/<int:case_id>/tasks/<int:task_id>/cancel")

@@ -1,5 +1,6 @@
-"""Links between cases: a child case started from its parent, stored both ways (the parent's row says
-`child`, the child's says `parent`), so each case page lists its links with one query."""
+"""Links between cases, stored both ways so each case page lists its links with one query: a child case
+started from its parent (the parent's row says `child`, the child's `parent`), or a link an agent made
+between existing cases (`related` both ways; `duplicate_of` / `duplicated_by`; `caused_by` / `causes`)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from cases.models.base import Base
 from cases.models.cases import Case
 
-LINK_KINDS = ("child", "parent", "related", "duplicate_of", "caused_by")
+LINK_KINDS = ("child", "parent", "related", "duplicate_of", "duplicated_by", "caused_by", "causes")
 
 
 class CaseLink(Base):
     __tablename__ = "case_links"
     __table_args__ = (
-        CheckConstraint("kind IN ('child', 'parent', 'related', 'duplicate_of', 'caused_by')", name="kind_known"),
+        CheckConstraint("kind IN ('child', 'parent', 'related', 'duplicate_of', 'duplicated_by', 'caused_by', "
+                        "'causes')", name="kind_known"),
         UniqueConstraint("case_id", "other_id", "kind", name="uq_case_links_case_other_kind"),
         Index("ix_case_links_other_id", "other_id"),
     )

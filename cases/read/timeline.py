@@ -53,6 +53,10 @@ def _due(payload: Mapping[str, Any]) -> str:
 
 Describer = Callable[[CaseTypeSpec, Mapping[str, Any]], tuple[str, str]]
 
+# How a case.linked event names the other case (cases.links keeps the same words for its pages).
+LINK_WORDS = {"related": "related to", "duplicate_of": "a duplicate of", "duplicated_by": "duplicated by",
+              "caused_by": "caused by", "causes": "the cause of"}
+
 _TEXTS: dict[str, Describer] = {
     "case.filed": lambda s, p: (f"Filed in {_state(s, p.get('state'))}", f"into the queue {p.get('queue')}"),
     "case.claimed": lambda s, p: ("Claimed the case", ""),
@@ -91,6 +95,15 @@ _TEXTS: dict[str, Describer] = {
                                   "required" if p.get("required", True) else "optional"),
     "task.completed": lambda s, p: (f"Task done: {p.get('label')}", ""),
     "task.reopened": lambda s, p: (f"Task reopened: {p.get('label')}", ""),
+    "task.started": lambda s, p: (f"Started: {p.get('label')} (for {p.get('queue')})",
+                                  " · ".join(x for x in (str(p.get("reason") or ""),
+                                                         f"by the rule {p['rule']}" if p.get("rule") else "") if x)),
+    "task.cancelled": lambda s, p: (f"Task cancelled: {p.get('label')}", str(p.get("reason") or "")),
+    "case.child_started": lambda s, p: (f"Started {p.get('label')}: child case {p.get('child')}",
+                                        " · ".join(x for x in (str(p.get("reason") or ""),
+                                                               f"by the rule {p['rule']}" if p.get("rule") else "")
+                                                   if x)),
+    "case.linked": lambda s, p: (f"Linked: {LINK_WORDS.get(str(p.get('kind')), p.get('kind'))} {p.get('other')}", ""),
     "document.generated": lambda s, p: (f"Document generated: {p.get('name', p.get('kind'))}", ""),
     "document.downloaded": lambda s, p: (f"Document downloaded: {p.get('name', p.get('kind'))}", ""),
     "document.failed": lambda s, p: (f"Document failed: {p.get('name', p.get('kind'))}", str(p.get("reason", ""))),
@@ -100,7 +113,8 @@ _TEXTS: dict[str, Describer] = {
 }
 
 # Payload values that name a queue by its short name; entries show the queue's name instead.
-_QUEUE_VALUES = {"case.filed": ("queue",), "case.routed": ("before", "after"), "task.created": ("queue",)}
+_QUEUE_VALUES = {"case.filed": ("queue",), "case.routed": ("before", "after"), "task.created": ("queue",),
+                 "task.started": ("queue",)}
 
 # What a requester sees; everything else is staff business.
 PUBLIC_KINDS = {"case.filed", "case.transitioned", "case.info_requested", "case.info_provided", "case.reopened",

@@ -50,6 +50,8 @@ POLICY: dict[str, set[str]] = {
     "api.complete_task": LOGGED_IN,
     "api.reopen_task": LOGGED_IN,
     "api.start_task": LOGGED_IN,
+    "api.case_links": LOGGED_IN,
+    "api.link_case": LOGGED_IN,
     "api.verify": {ADMIN, AUDITOR},
 }
 BLUEPRINT_POLICY = {"admin": {ADMIN}, "work": {AGENT, ADMIN}, "portal": {REQUESTER}}
