@@ -47,7 +47,8 @@ def remember_queue_ids(session: Session, user: User, queue_ids: set[int]) -> Non
         return
     held = session.info.get(_MEMBERSHIPS)
     if held is None or held[0] is not transaction:
-        held = session.info[_MEMBERSHIPS] = (transaction, {})
+        known: dict[int, frozenset[int]] = {}
+        held = session.info[_MEMBERSHIPS] = (transaction, known)
     held[1][user.id] = frozenset(queue_ids)
 
 
