@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from cases.uow import IMMEDIATE
 
 BUSY_TIMEOUT_S = 30.0
+_LAZY_BEGIN = "casework_sqlite_lazy_begin"  # a transaction begun, its BEGIN not yet sent
 
 
 def configure_engine(engine: Engine, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Engine:
@@ -37,10 +38,27 @@ def configure_engine(engine: Engine, *, busy_timeout: float = BUSY_TIMEOUT_S) ->
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # A transaction that only reads needs no BEGIN: each SELECT then reads the last committed state, as
+    # PostgreSQL's READ COMMITTED does (writers take the write lock first anyway, cases.uow, and read again
+    # under it). BEGIN goes out just before the first statement that is not a SELECT.
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get(IMMEDIATE)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if conn.get_execution_options().get(IMMEDIATE):
+            conn.info[_LAZY_BEGIN] = False
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.info[_LAZY_BEGIN] = True
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin_before_writing(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if conn.info.get(_LAZY_BEGIN) and statement.lstrip()[:6].upper() != "SELECT":
+            conn.info[_LAZY_BEGIN] = False
+            conn.exec_driver_sql("BEGIN")
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _ended(conn: Any) -> None:
+        conn.info[_LAZY_BEGIN] = False
 
     return engine
 

@@ -23,7 +23,18 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from case_types import workflow
 from case_types.errors import Conflict, NotFound, ValidationFailed
-from cases import access, approvals, audit, automation, discretionary, links, notifications, recent, tasks
+from cases import (
+    access,
+    approvals,
+    audit,
+    automation,
+    discretionary,
+    links,
+    notifications,
+    recent,
+    tasks,
+    webhooks,
+)
 from cases.case_versions import case_schema, case_spec, published
 from cases.clock import Clock, utcnow
 from cases.errors import CaseChanged, PermissionDenied
@@ -155,16 +166,19 @@ def _open_version(case_type: Definition, user: User | None) -> DefinitionVersion
 
 
 def _routing_inputs(session: Session, case_type: Definition, version: DefinitionVersion, spec: workflow.CaseTypeSpec, *,
-                    email: str, user: User | None, now: datetime) -> tuple[dict[str, Queue], Any]:
-    """The rules' facts that need the database and every queue a decision may name, read in two queries
-    before the write transaction. Rules that cannot even compile are left to run_rules, which sends the
+                    email: str, user: User | None, now: datetime) -> tuple[dict[str, Queue], Any, bool]:
+    """The rules' facts that need the database, every queue a decision may name and whether a webhook
+    subscription may want the case's events, read in two queries before the write transaction. Rules that cannot even compile are left to run_rules, which sends the
     case to the fallback queue."""
     try:
         compiled = automation.compiled_for(session, case_type.slug, version, spec)
     except automation.RULE_ERRORS:
         compiled = None
-    queues = {q.slug: q for q in session.scalars(select(Queue).where(
-        Queue.slug.in_(sorted(automation.queues_named(compiled, spec)))))}
+    # With the queues: whether any webhook subscription wants this case type's events (file_case).
+    rows = session.execute(select(Queue, webhooks.subscribed(case_type.id)).where(
+        Queue.slug.in_(sorted(automation.queues_named(compiled, spec))))).all()
+    queues = {q.slug: q for q, _subscribed in rows}
+    subscribed = any(flag for _q, flag in rows)
     if spec.default_queue not in queues:
         raise NotFound(f"Queue '{spec.default_queue}' does not exist.")
     try:
@@ -172,7 +186,7 @@ def _routing_inputs(session: Session, case_type: Definition, version: Definition
                                          requester_id=user.id if user else None, created_at=now)
     except automation.RULE_ERRORS:
         prepared = None
-    return queues, prepared
+    return queues, prepared, subscribed
 
 
 def file_case(
@@ -193,11 +207,14 @@ def file_case(
     kept = {r["id"] for v in clean.values() if isinstance(v, list) for r in v if isinstance(r, Mapping) and "id" in r}
     email = (contact_email or (user.email if user else "")).strip().lower()[:254]
     now = clock()
-    queues, prepared = _routing_inputs(session, case_type, version, spec, email=email, user=user, now=now)
+    queues, prepared, subscribed = _routing_inputs(session, case_type, version, spec, email=email, user=user,
+                                                   now=now)
     queue = queues[spec.default_queue]
     # keep_loaded: the user, case type and queue read above stay as read (on SQLite the read snapshot ends
     # without reloading them), and the response is answered from the objects written, not re-read.
     with transaction(session, keep_loaded=True):
+        if not subscribed:
+            webhooks.no_subscriptions(session, case_type.id)
         case = Case(
             ref=next_ref(session, spec.prefix), case_type=case_type, case_type_version_id=version.id,
             form_version_id=pinned.form_version_id, summary=_summary(schema, clean), data=json.dumps(data),

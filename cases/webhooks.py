@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from case_types.errors import NotFound, ValidationFailed
 from cases import accounts, audit, notifications
@@ -215,9 +215,43 @@ def _webhook_kinds(kind: str, payload: dict[str, Any], case: Case) -> list[str]:
     return kinds
 
 
+_NONE_FOR = "casework_webhooks_none_for"
+
+
+def subscribed(case_type_id: int) -> Any:
+    """A SQL truth value: some active subscription may want events of this case type. A use case that
+    reads it with what it reads anyway and finds none says so with no_subscriptions, so that its commit
+    does not look the subscriptions up again."""
+    return (select(WebhookSubscription.id).where(
+        WebhookSubscription.active.is_(True),
+        or_(WebhookSubscription.case_type_id.is_(None), WebhookSubscription.case_type_id == case_type_id))
+        .exists())
+
+
+def no_subscriptions(session: Session, case_type_id: int) -> None:
+    """Within the current transaction: no active subscription wants events of this case type (as
+    `subscribed` read it just before; a filing reads it before its write lock, so a subscription switched
+    on while the filing commits starts with the next event, as one switched on just after would)."""
+    session = _real(session)
+    held = session.info.get(_NONE_FOR)
+    if held is None or held[0] is not session.get_transaction():
+        ids: set[int] = set()
+        held = session.info[_NONE_FOR] = (session.get_transaction(), ids)
+    held[1].add(case_type_id)
+
+
+def _real(session: Session) -> Session:
+    return session.registry() if isinstance(session, scoped_session) else session
+
+
 def fan_out(session: Session, events: Sequence[dict[str, Any]], *, clock: Clock = utcnow) -> list[WebhookDelivery]:
     """Delivery rows for audit `events` (as written: stream, seq, at, actor, kind, payload) and every active
     subscription that wants them, in the caller's transaction."""
+    held = _real(session).info.pop(_NONE_FOR, None)
+    if held is not None and held[0] is _real(session).get_transaction():
+        cases = [session.get(Case, int(str(row["stream"]).split(":", 1)[1])) for row in events]
+        if all(case is None or case.case_type_id in held[1] for case in cases):
+            return []
     subscriptions = session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True))).all()
     if not subscriptions:
         return []
