@@ -168,8 +168,8 @@ def _open_version(case_type: Definition, user: User | None) -> DefinitionVersion
 def _routing_inputs(session: Session, case_type: Definition, version: DefinitionVersion, spec: workflow.CaseTypeSpec, *,
                     email: str, user: User | None, now: datetime) -> tuple[dict[str, Queue], Any, bool]:
     """The rules' facts that need the database, every queue a decision may name and whether a webhook
-    subscription may want the case's events, read in two queries before the write transaction. Rules that cannot even compile are left to run_rules, which sends the
-    case to the fallback queue."""
+    subscription may want the case's events, read in two queries before the write transaction. Rules
+    that cannot even compile are left to run_rules, which sends the case to the fallback queue."""
     try:
         compiled = automation.compiled_for(session, case_type.slug, version, spec)
     except automation.RULE_ERRORS:
