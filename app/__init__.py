@@ -28,6 +28,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.observability import init_observability
 
     init_observability(app)
+    from app.uploads import configure_storage
+
+    configure_storage(app)
 
     from app.inputs import init_inputs
 

@@ -1,8 +1,9 @@
 """`casework backup DIR` and `casework restore DIR`: the database, the files, and what proves them.
 
 A backup folder holds `database.sqlite3` (SQLite's online backup API: a consistent copy while the
-server runs) or `database.pgdump` (pg_dump's custom format, taken in an exported snapshot), the
-`files/uploads` and `files/documents` folders, and `manifest.json`: the backend, the SHA-256 of the
+server runs) or `database.pgdump` (pg_dump's custom format, taken in an exported snapshot), the stored
+files read through the file stores (cases.storage: `files/uploads`, `files/documents`, `files/logos`,
+one file per stored name), and `manifest.json`: the backend, the SHA-256 of the
 dump, the number of cases, the head (sequence number and hash) of every audit chain and the latest
 signed audit checkpoint, all read in the same snapshot as the dump. (The checkpoint signing key in the
 instance folder is not part of a backup: keep it as you keep SECRET_KEY.)
@@ -24,7 +25,6 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,19 +37,14 @@ from sqlalchemy.orm import Session
 from cases import audit, checkpoints
 from cases.database import make_engine
 from cases.models import AuditStream, Case
+from cases.storage import FileStorage, FileStores, check_name
 
 MANIFEST = "manifest.json"
-FORMAT = 1
+FORMAT = 2  # 1: the file folders copied as they lay on disk (logos inside files/uploads/logos)
 
 
 class BackupError(Exception):
     """A backup that cannot be taken, or a restore that is refused; the message says why."""
-
-
-@dataclass(frozen=True)
-class Folders:
-    uploads: Path
-    documents: Path
 
 
 def _sha256(path: Path) -> str:
@@ -78,15 +73,51 @@ def _libpq_url(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _copy_tree(source: Path, target: Path) -> int:
-    if not source.is_dir():
-        target.mkdir(parents=True, exist_ok=True)
-        return 0
-    shutil.copytree(source, target, dirs_exist_ok=True)
-    return sum(1 for p in target.rglob("*") if p.is_file())
+def _save_files(store: FileStorage, target: Path) -> int:
+    """Every stored file of `store` into the folder `target`, under its stored name."""
+    target.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for name in store.names():
+        try:
+            with store.open(name) as body, open(target / name, "wb") as out:
+                shutil.copyfileobj(body, out)
+        except FileNotFoundError:  # deleted since it was listed (erased, swept): not part of the backup
+            continue
+        count += 1
+    return count
 
 
-def backup(database_url: str, folders: Folders, target: Path) -> dict[str, Any]:
+def _backed_up_files(source: Path, area: str, manifest: dict[str, Any]) -> Iterator[Path]:
+    """The saved files of one area (format 1 kept the upload folder's sub-folders and its logos)."""
+    if manifest["format"] == 1 and area != "documents":
+        folder = source / "files" / "uploads"
+        if not folder.is_dir():
+            return
+        yield from (p for p in sorted(folder.rglob("*"))
+                    if p.is_file() and (p.parent.name == "logos") == (area == "logos"))
+        return
+    folder = source / "files" / area
+    if folder.is_dir():
+        yield from (p for p in sorted(folder.iterdir()) if p.is_file())
+
+
+def _load_files(stores: FileStores, source: Path, manifest: dict[str, Any]) -> None:
+    for area, store in stores.areas().items():
+        for path in _backed_up_files(source, area, manifest):
+            with open(path, "rb") as body:
+                store.put(path.name, body)
+
+
+def _check_file_names(source: Path, manifest: dict[str, Any]) -> None:
+    for area in ("uploads", "documents", "logos"):
+        for path in _backed_up_files(source, area, manifest):
+            try:
+                check_name(path.name)
+            except ValueError:
+                raise BackupError(f"The backup holds a file Casework never names so: {path}.") from None
+
+
+def backup(database_url: str, stores: FileStores, target: Path) -> dict[str, Any]:
     """Write a backup of the database and files into the new or empty folder `target`."""
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"{target} is not empty: back up into a new folder.")
@@ -99,8 +130,7 @@ def backup(database_url: str, folders: Folders, target: Path) -> dict[str, Any]:
             dump, facts = _backup_postgresql(engine, database_url, target / "database.pgdump")
     finally:
         engine.dispose()
-    files = {"uploads": _copy_tree(folders.uploads, target / "files" / "uploads"),
-             "documents": _copy_tree(folders.documents, target / "files" / "documents")}
+    files = {area: _save_files(store, target / "files" / area) for area, store in stores.areas().items()}
     manifest = {"format": FORMAT, "backend": engine.dialect.name, "taken_at": datetime.now(UTC).isoformat(),
                 "dump": dump.name, "sha256": _sha256(dump), "files": files, **facts}
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
@@ -153,7 +183,7 @@ def read_manifest(source: Path) -> dict[str, Any]:
         manifest = json.loads((source / MANIFEST).read_text())
     except (OSError, ValueError) as exc:
         raise BackupError(f"{source} has no readable {MANIFEST}: is it a Casework backup?") from exc
-    if manifest.get("format") != FORMAT:
+    if manifest.get("format") not in (1, FORMAT):
         raise BackupError(f"Unknown backup format {manifest.get('format')!r}.")
     dump = source / str(manifest.get("dump", ""))
     if not dump.is_file() or dump.parent != source:
@@ -199,20 +229,17 @@ def _target_is_empty(engine: Engine) -> bool:
     return not inspect(engine).get_table_names()
 
 
-def _empty_folder(path: Path) -> bool:
-    return not path.exists() or not any(p.is_file() for p in path.rglob("*"))
-
-
-def restore(database_url: str, folders: Folders, source: Path) -> dict[str, Any]:
-    """Restore the backup in `source` into the empty database and file folders; refuse if it does not prove itself."""
+def restore(database_url: str, stores: FileStores, source: Path) -> dict[str, Any]:
+    """Restore the backup in `source` into the empty database and file stores; refuse if it does not prove itself."""
     manifest = read_manifest(source)
+    _check_file_names(source, manifest)
     engine = make_engine(database_url)
     try:
         if not _target_is_empty(engine):
             raise BackupError("The target database is not empty: restore into a new, empty database.")
-        for folder in (folders.uploads, folders.documents):
-            if not _empty_folder(folder):
-                raise BackupError(f"{folder} already holds files: restore into an empty installation.")
+        for area, store in stores.areas().items():
+            if next(iter(store.names()), None) is not None:
+                raise BackupError(f"The {area} store already holds files: restore into an empty installation.")
         if manifest["backend"] != engine.dialect.name:
             raise BackupError(f"This is a {manifest['backend']} backup; the target database is "
                               f"{engine.dialect.name}.")
@@ -225,8 +252,7 @@ def restore(database_url: str, folders: Folders, source: Path) -> dict[str, Any]
             _restore_postgresql(engine, database_url, dump, manifest)
     finally:
         engine.dispose()
-    _copy_tree(source / "files" / "uploads", folders.uploads)
-    _copy_tree(source / "files" / "documents", folders.documents)
+    _load_files(stores, source, manifest)
     return manifest
 
 

@@ -8,14 +8,14 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from app.backup import BackupError, Folders, backup, restore
+from app.backup import BackupError, backup, restore
 from app.extensions import db
-from app.uploads import document_store, file_store
+from app.uploads import file_stores
+from cases.storage import FileStores
 
 
-def _folders() -> Folders:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return Folders(uploads=file_store(app).root, documents=document_store(app).root)
+def _stores() -> FileStores:
+    return file_stores(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 @click.command("backup")
@@ -24,7 +24,7 @@ def _folders() -> Folders:
 def backup_command(folder: Path) -> None:
     """Back up the database, uploads and documents into FOLDER (new or empty), with the audit chain heads."""
     try:
-        manifest = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], _folders(), folder)
+        manifest = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], _stores(), folder)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Backed up {manifest['cases']} cases, {len(manifest['chains'])} audit chains and "
@@ -38,7 +38,7 @@ def restore_command(folder: Path) -> None:
     """Restore a backup into this installation's empty database; refused unless every chain verifies."""
     db.engine.dispose()
     try:
-        manifest = restore(current_app.config["SQLALCHEMY_DATABASE_URI"], _folders(), folder)
+        manifest = restore(current_app.config["SQLALCHEMY_DATABASE_URI"], _stores(), folder)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Restored {manifest['cases']} cases; {len(manifest['chains'])} audit chains verified. "

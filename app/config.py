@@ -69,12 +69,16 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_QUOTA_FILES": 50,
     "UPLOAD_QUOTA_MB": 200,
     "UPLOAD_RATE_LIMIT": "30 per minute",
+    # Stored files (app.uploads, cases.storage): the backend and the folder holding uploads/ and documents/
+    # (None: the instance folder; with several nodes, a volume they all mount).
+    "FILE_STORAGE": "local",
+    "FILE_STORAGE_ROOT": None,
 }
 
 # Environment variables read as they are; booleans are "1/true/yes".
 _ENV_STRINGS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "SMTP_URL", "MAIL_FROM", "METRICS_TOKEN", "LOG_FORMAT",
-                "LOG_LEVEL", "UPLOAD_FOLDER", "DOCUMENT_FOLDER", "OIDC_ISSUER", "OIDC_CLIENT_ID",
-                "OIDC_CLIENT_SECRET", "OIDC_SCOPES", "OIDC_GROUPS_CLAIM", "OIDC_DEFAULT_ROLE")
+                "LOG_LEVEL", "FILE_STORAGE", "FILE_STORAGE_ROOT", "UPLOAD_FOLDER", "DOCUMENT_FOLDER", "OIDC_ISSUER",
+                "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_SCOPES", "OIDC_GROUPS_CLAIM", "OIDC_DEFAULT_ROLE")
 _ENV_BOOLS = {"CASEWORK_SECURE_COOKIES": "SESSION_COOKIE_SECURE", "OIDC_ONLY": "OIDC_ONLY"}
 
 

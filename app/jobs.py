@@ -214,6 +214,7 @@ def init_jobs(app: Flask) -> None:
         "documents": ThreadPoolExecutor(max_workers=pool_size(app, "documents"), thread_name_prefix="casework-render"),
     }
     app.extensions["casework_waiting"] = _Waiting()
+    app.extensions["casework_coalesced"] = _Waiting()
     after_commit("outbox", OutboxMessage, kick=_kick_outbox)
     with _hooks_lock:
         if not _hooks_installed.is_set():
@@ -223,7 +224,50 @@ def init_jobs(app: Flask) -> None:
 
 def _kick_outbox(app: Flask, _messages: set[Any]) -> None:
     if app.config.get("SMTP_URL"):
-        enqueue(app, "deliver_outbox")
+        enqueue_coalesced(app, "deliver_outbox")
+
+
+def enqueue_coalesced(app: Flask, name: str) -> bool:
+    """Run job `name` (no arguments) unless a run of it is queued and has not started yet: that run reads
+    what this commit wrote, so a second one would find nothing. True if queued now.
+
+    One delivery per commit piled up hundreds of `deliver_outbox` jobs under load, each a round trip to
+    the database, ahead of the document renders on the same queue. A run that has started may have read
+    before this commit, so then another is queued.
+    """
+    if app.config.get("REDIS_URL"):
+        from redis import Redis
+        from rq import Queue
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job, JobStatus
+
+        connection = Redis.from_url(app.config["REDIS_URL"])
+        marker = f"casework:coalesced:{name}"
+        queued = connection.get(marker)
+        if queued:
+            try:
+                if Job.fetch(queued.decode() if isinstance(queued, bytes) else str(queued), connection=connection).get_status() == JobStatus.QUEUED:
+                    return False
+            except NoSuchJobError:
+                pass
+        made = Queue(QUEUE_NAME, connection=connection).enqueue(
+            run_job, name, job_timeout=600, result_ttl=0, failure_ttl=24 * 3600, meta={"request_id": request_id()})
+        connection.set(marker, made.id, ex=3600)
+        return True
+    waiting: _Waiting = app.extensions["casework_coalesced"]
+    if not waiting.add(name):
+        return False
+    try:
+        _pool_for(app, name).submit(_run_coalesced, app, name, request_id())
+    except BaseException:
+        waiting.discard(name)
+        raise
+    return True
+
+
+def _run_coalesced(app: Flask, name: str, started_by: str | None) -> Any:
+    app.extensions["casework_coalesced"].discard(name)  # from now on a commit needs a run of its own
+    return _run_in_app(app, name, (), started_by)
 
 
 # ---------------------------------------------------------------- after commit

@@ -1,34 +1,67 @@
-"""Where this installation keeps files: uploads in instance/uploads, generated documents in
-instance/documents, document logos in instance/uploads/logos (never a path built from user input)."""
+"""This installation's file stores (cases.storage), built once from the settings: FILE_STORAGE (the
+backend, `local`), FILE_STORAGE_ROOT (default: the instance folder) holding `uploads/` (uploaded files,
+with document logos in `uploads/logos/`) and `documents/` (generated PDFs); UPLOAD_FOLDER and
+DOCUMENT_FOLDER move one of them elsewhere. With several nodes the root is a shared volume (README,
+*Deployment*)."""
 
 from __future__ import annotations
 
-import secrets
+import io
 from pathlib import Path
 from typing import IO
 
 from flask import Flask
 
 from case_types.errors import ValidationFailed
-from cases.submissions import FileStore
+from cases.storage import FileStorage, FileStores, open_stores
 from forms.files import HEAD_BYTES, sniff_content_type
 
 
-def file_store(app: Flask) -> FileStore:
-    root = app.config.get("UPLOAD_FOLDER") or Path(app.instance_path) / "uploads"
-    return FileStore(Path(root))
+def configure_storage(app: Flask) -> FileStores:
+    """Build the stores from the settings at start-up (an unknown FILE_STORAGE stops the app here)."""
+    root = app.config.get("FILE_STORAGE_ROOT") or app.instance_path
+    try:
+        stores = open_stores(str(app.config.get("FILE_STORAGE") or "local"), Path(root),
+                             uploads=_folder(app.config.get("UPLOAD_FOLDER")),
+                             documents=_folder(app.config.get("DOCUMENT_FOLDER")))
+    except ValueError as exc:
+        raise SystemExit(f"Casework cannot start: {exc}") from None
+    app.extensions["casework_file_stores"] = stores
+    return stores
 
 
-def document_store(app: Flask) -> FileStore:
+def _folder(value: object) -> Path | None:
+    return Path(str(value)) if value else None
+
+
+def file_stores(app: Flask) -> FileStores:
+    stores = app.extensions.get("casework_file_stores")
+    return stores if stores is not None else configure_storage(app)
+
+
+def file_store(app: Flask) -> FileStorage:
+    """Uploaded files (attachments of submissions and cases)."""
+    return file_stores(app).uploads
+
+
+def document_store(app: Flask) -> FileStorage:
     """Generated PDFs, under random names like uploads (the row in `documents` says what each is)."""
-    root = app.config.get("DOCUMENT_FOLDER") or Path(app.instance_path) / "documents"
-    return FileStore(Path(root))
+    return file_stores(app).documents
 
 
-def logo_folder(app: Flask) -> Path:
-    """Logos of document templates: the only uploads the PDF renderer may read (assets/uploads/<name>)."""
-    root = app.config.get("UPLOAD_FOLDER") or Path(app.instance_path) / "uploads"
-    return Path(root) / "logos"
+def logo_store(app: Flask) -> FileStorage:
+    """Logos of document templates: the only stored files the PDF renderer may read (assets/uploads/<name>)."""
+    return file_stores(app).logos
+
+
+def open_stored(store: FileStorage, name: str | None) -> IO[bytes]:
+    """The stored file as a stream for a download; a 404 when its bytes are gone (erased, never written)."""
+    from werkzeug.exceptions import NotFound
+
+    try:
+        return store.open(name or "")
+    except (FileNotFoundError, ValueError):
+        raise NotFound("The file is no longer stored.") from None
 
 
 LOGO_TYPES = {"image/png": ".png", "image/jpeg": ".jpg"}
@@ -44,8 +77,4 @@ def store_logo(app: Flask, stream: IO[bytes]) -> str:
     suffix = LOGO_TYPES.get(sniff_content_type(data[:HEAD_BYTES]) or "")
     if suffix is None:
         raise ValidationFailed("The logo must be a PNG or JPEG image.", {"logo": ["Upload a PNG or JPEG image."]})
-    folder = logo_folder(app)
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"logo-{secrets.token_hex(12)}{suffix}"
-    (folder / name).write_bytes(data)
-    return name
+    return logo_store(app).write(io.BytesIO(data), max_bytes=MAX_LOGO_BYTES, prefix="logo-", suffix=suffix).name

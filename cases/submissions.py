@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -22,12 +20,12 @@ from cases.errors import PermissionDenied
 from cases.inputs import is_id
 from cases.models import Definition, DefinitionVersion, Role, StoredFile, Submission, User
 from cases.privacy.values import seal_fields
+from cases.storage import FileStorage
 from cases.uow import transaction
 from forms.definitions import load_definition
 from forms.errors import SubmissionInvalid
 from forms.schema import FormSchema
 from forms.validation import (
-    HEAD_BYTES,
     check_upload,
     from_json_values,
     sniff_content_type,
@@ -35,7 +33,6 @@ from forms.validation import (
     validate_submission,
 )
 
-CHUNK = 64 * 1024
 TRACKING_PREFIX = "trk_"
 DEFAULT_MAX_UPLOAD = 25 * 1024 * 1024  # when the field sets no maximum size
 
@@ -48,46 +45,6 @@ def form_schema(version: DefinitionVersion) -> FormSchema:
 @lru_cache(maxsize=512)
 def _schema_of(document: str) -> FormSchema:
     return load_definition(json.loads(document))
-
-
-class FileStore:
-    """Where uploaded bytes live. Names are random; nothing a user sends becomes part of a path."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-
-    def path(self, storage_name: str) -> Path:
-        if not storage_name.isalnum():
-            raise ValueError("invalid storage name")
-        return self.root / storage_name[:2] / storage_name
-
-    def write(self, stream: IO[bytes], *, max_bytes: int) -> tuple[str, int, str, bytes]:
-        """Copy `stream` in; returns (storage name, size, sha256, first bytes). Over `max_bytes` is refused."""
-        name = secrets.token_hex(16)
-        target = self.path(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".part")
-        digest, size, head = hashlib.sha256(), 0, b""
-        try:
-            with open(tmp, "wb") as out:
-                while chunk := stream.read(CHUNK):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise ValidationFailed("The file is larger than allowed.")
-                    if len(head) < HEAD_BYTES:
-                        head += chunk[: HEAD_BYTES - len(head)]
-                    digest.update(chunk)
-                    out.write(chunk)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return name, size, digest.hexdigest(), head
-
-    def delete(self, storage_name: str) -> None:
-        self.path(storage_name).unlink(missing_ok=True)
-
-    def open(self, stored: StoredFile) -> IO[bytes]:
-        return open(self.path(stored.storage_name), "rb")
 
 
 @dataclass(frozen=True)
@@ -111,7 +68,7 @@ def _display_name(filename: str) -> str:
 
 
 def store_upload(
-    session: Session, store: FileStore, *, schema: FormSchema, field_key: str, filename: str,
+    session: Session, store: FileStorage, *, schema: FormSchema, field_key: str, filename: str,
     stream: IO[bytes], uploader: Uploader, existing_count: int = 0, clock: Clock = utcnow,
 ) -> StoredFile:
     """Keep one uploaded file for a file field, judged by its content; pending until a submission takes it."""
@@ -147,7 +104,7 @@ CASE_FILE_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/gif", "i
 
 
 def store_case_file(
-    session: Session, store: FileStore, *, filename: str, stream: IO[bytes], uploader: Uploader,
+    session: Session, store: FileStorage, *, filename: str, stream: IO[bytes], uploader: Uploader,
     max_bytes: int = DEFAULT_MAX_UPLOAD, clock: Clock = utcnow,
 ) -> StoredFile:
     """Keep a file to attach to a case (not tied to a form field); judged by content like form uploads."""

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from cases.clock import Clock, utcnow
 from cases.errors import TooManyRequests
 from cases.models import StoredFile, User
-from cases.submissions import FileStore
+from cases.storage import FileStorage
 from cases.uow import transaction
 
 ORPHAN_AGE = timedelta(days=1)
@@ -54,7 +54,7 @@ def check_quota(session: Session, user: User, quota: Quota, *, adding: int = 0) 
             "that uses them, or wait: uploads never filed are removed after a day.")
 
 
-def sweep_orphans(session: Session, store: FileStore, *, older_than: timedelta = ORPHAN_AGE,
+def sweep_orphans(session: Session, store: FileStorage, *, older_than: timedelta = ORPHAN_AGE,
                   clock: Clock = utcnow) -> int:
     """Remove uploads that nothing took within `older_than`: the rows first (in one transaction, only
     while still pending), then their bytes. Returns how many were removed."""

@@ -31,7 +31,7 @@ from app.api.work_schemas import (
 )
 from app.errors import json_error
 from app.extensions import db
-from app.uploads import file_store
+from app.uploads import file_store, open_stored
 from case_types.errors import Conflict, NotFound, ValidationFailed
 from cases import access, accounts, approvals, conversation, documents, lifecycle, submissions
 from cases.errors import PermissionDenied
@@ -310,8 +310,9 @@ def download_attachment(case_id: int, file_id: int) -> Any:
     if stored.case_id != case_id:
         raise NotFound("No such file.")
     case = access.get_case_for(db.session, case_id, user)
+    body = open_stored(file_store(current_app), stored.storage_name)
     conversation.record_download(db.session, case, stored, user)
-    return send_file(file_store(current_app).path(stored.storage_name), mimetype="application/octet-stream",
+    return send_file(body, mimetype="application/octet-stream",
                      as_attachment=True, download_name=stored.original_name, max_age=0)
 
 

@@ -22,6 +22,7 @@ from app.uploads import document_store
 from cases import document_checks
 from cases.document_checks import CheckFacts
 from cases.models import Document, DocumentCheck, User
+from cases.storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,8 @@ def gather_facts(document: Document, app: Flask) -> CheckFacts:
     """What the stored file and a fresh rendering of `document` show; raises RenderFailed if it cannot render."""
     problems: list[str] = []
     try:
-        stored = document_store(app).path(document.storage_name or "").read_bytes()
-    except (OSError, ValueError):
+        stored = document_store(app).read(document.storage_name or "")
+    except (OSError, ValueError, StorageError):
         stored = b""
     try:
         key = signing_key_for(app)

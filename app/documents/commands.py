@@ -44,8 +44,7 @@ def render_command(ref: str, draft: bool) -> None:
     if done is None or done.status != "done":
         reason = done.reason if done is not None else "someone else is rendering it"
         raise click.ClickException(f"The dossier of {case.ref} could not be made: {reason}")
-    path = document_store(app).path(done.storage_name or "")
-    click.echo(f"{done.sha256}  {path}")
+    click.echo(f"{done.sha256}  {document_store(app).describe(done.storage_name or '')}")
 
 
 def toolchain_report(app: Flask) -> tuple[list[str], bool]:

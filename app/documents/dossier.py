@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from pathlib import Path
 
 from app.documents.render_request import Attachment, PdfMetadata, RenderRequest
 from app.documents.templating import DEFAULT_AUDIT_LIMIT, block_document_html, dossier_html
 from case_types.document_templates import BlockDocument, DossierContext
+from cases.storage import FileStorage
 
 
 def dossier_request(
@@ -56,11 +56,11 @@ def block_document_request(
     stable_id: str | None = None,
     created_at: datetime | None = None,
     attachments: Sequence[Attachment] = (),
-    uploads_dir: Path | None = None,
+    logos: FileStorage | None = None,
 ) -> RenderRequest:
     """An admin-composed document (decision letter, contract) for one case.
 
-    `uploads_dir` is the folder the header block's logo is read from; `stable_id` defaults to
+    `logos` is the store the header block's logo is read from; `stable_id` defaults to
     `<ref>/<template name>@v<version>/<chain head>`.
     """
     names = {attachment.name for attachment in attachments}
@@ -75,4 +75,4 @@ def block_document_request(
     html = block_document_html(
         document, context, values=values, audit_attached={"audit.json", "audit.csv"} <= names
     )
-    return RenderRequest(html=html, metadata=metadata, attachments=tuple(attachments), uploads_dir=uploads_dir)
+    return RenderRequest(html=html, metadata=metadata, attachments=tuple(attachments), logos=logos)

@@ -21,6 +21,8 @@ from urllib.parse import unquote, urlsplit
 
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+from cases.storage import FileStorage, StorageError
+
 log = logging.getLogger(__name__)
 
 HOST = "casework.invalid"  # .invalid is reserved (RFC 2606): it can never resolve to a real host
@@ -48,6 +50,16 @@ class Mount:
     required: bool
 
 
+@dataclass(frozen=True, slots=True)
+class StoredMount:
+    """Stored files (cases.storage) served under `assets/<name>/<stored name>`: the document logos.
+    Absence is never fatal: a missing logo renders without it rather than failing an archival dossier."""
+
+    store: FileStorage
+    types: Mapping[str, str]
+    max_bytes: int
+
+
 class FetchRefused(ValueError):
     """A URL the fetcher will not serve; WeasyPrint logs it and renders without the resource."""
 
@@ -58,17 +70,16 @@ class _AssetMissingFatal(FatalURLFetchingError):
     pass
 
 
-def default_mounts(uploads_dir: Path | None = None) -> dict[str, Mount]:
-    """The app's asset folders; `uploads_dir` adds `assets/uploads/` for PNG or JPEG logos."""
-    mounts = {
+def default_mounts(logos: FileStorage | None = None) -> dict[str, Mount | StoredMount]:
+    """The app's asset folders; `logos` adds `assets/uploads/` for the PNG or JPEG logos stored there."""
+    mounts: dict[str, Mount | StoredMount] = {
         "fonts": Mount(FONTS_DIR, FONT_TYPES, 20 * 1024 * 1024, required=True),
         "pdf": Mount(PDF_ASSETS_DIR, {".css": "text/css", **IMAGE_TYPES, ".svg": "image/svg+xml"},
                      5 * 1024 * 1024, required=True),
     }
-    if uploads_dir is not None:
-        # Uploaded logos: raster images only (an SVG is a document that can reference other things),
-        # and a missing logo renders without it rather than failing an archival dossier.
-        mounts["uploads"] = Mount(Path(uploads_dir), IMAGE_TYPES, 5 * 1024 * 1024, required=False)
+    if logos is not None:
+        # Uploaded logos: raster images only (an SVG is a document that can reference other things).
+        mounts["uploads"] = StoredMount(logos, IMAGE_TYPES, 5 * 1024 * 1024)
     return mounts
 
 
@@ -83,10 +94,11 @@ class AssetFetcher(URLFetcher):
     `served` and `refused` record what was asked for, for tests and for the render log.
     """
 
-    def __init__(self, mounts: Mapping[str, Mount] | None = None, *, uploads_dir: Path | None = None) -> None:
+    def __init__(self, mounts: Mapping[str, Mount | StoredMount] | None = None, *,
+                 logos: FileStorage | None = None) -> None:
         # No redirects and https only, should anything ever reach the parent class's opener.
         super().__init__(allowed_protocols=("https",), allow_redirects=False, fail_on_errors=False, timeout=1)
-        self.mounts = dict(mounts if mounts is not None else default_mounts(uploads_dir))
+        self.mounts = dict(mounts if mounts is not None else default_mounts(logos))
         self.served: list[str] = []
         self.refused: list[str] = []
 
@@ -94,7 +106,7 @@ class AssetFetcher(URLFetcher):
         """Serve `url` from a mounted folder or raise `FetchRefused`; never touches the network."""
         try:
             mount, path = self._locate(url)
-            body = self._read(mount, path)
+            body = self._read_stored(mount, path) if isinstance(mount, StoredMount) else self._read(mount, path)
         except FetchRefused as refusal:
             self.refused.append(url[:200])
             log.warning("document asset refused: %s", refusal)
@@ -107,7 +119,7 @@ class AssetFetcher(URLFetcher):
         """urllib's entry point, routed through `fetch` so no handler of the parent class ever runs."""
         return self.fetch(url if isinstance(url, str) else getattr(url, "full_url", ""))
 
-    def _locate(self, url: str) -> tuple[Mount, Path]:
+    def _locate(self, url: str) -> tuple[Mount | StoredMount, Path]:
         if not isinstance(url, str) or len(url) > _MAX_URL_LENGTH:
             raise FetchRefused("URL too long")
         shown = url[:120]
@@ -133,7 +145,20 @@ class AssetFetcher(URLFetcher):
         suffix = Path(names[-1]).suffix.lower()
         if suffix not in mount.types:
             raise FetchRefused(f"file type {suffix or '(none)'} not served from {segments[2]}/: {shown!r}")
+        if isinstance(mount, StoredMount):
+            if len(names) != 1:
+                raise FetchRefused(f"stored files have no folders: {shown!r}")
+            return mount, Path(names[0])
         return mount, mount.root.joinpath(*names)
+
+    def _read_stored(self, mount: StoredMount, name: Path) -> bytes:
+        """Through the store, which opens regular files only and never follows a link."""
+        try:
+            return mount.store.read(name.name, max_bytes=mount.max_bytes)
+        except (FileNotFoundError, ValueError):
+            raise FetchRefused(f"{name} does not exist") from None
+        except (StorageError, OSError) as exc:
+            raise FetchRefused(f"{name} cannot be served: {exc}") from None
 
     def _read(self, mount: Mount, path: Path) -> bytes:
         try:

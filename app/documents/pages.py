@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Response, abort, current_app, send_file
+from flask import Response, current_app, send_file
 from sqlalchemy.orm import Session
 
-from app.uploads import document_store
+from app.uploads import document_store, open_stored
 from cases import documents
 from cases.clock import utcnow
 from cases.models import Case, Document, Role, User
@@ -48,11 +48,9 @@ def document_section(session: Session, case: Case, user: User) -> DocumentSectio
 def send_document(session: Session, document: Document, case: Case, user: User) -> Response:
     """The stored PDF as an attachment, after recording the download in the case's audit chain."""
     documents.downloadable(document)
-    path = document_store(current_app).path(document.storage_name or "")
-    if not path.is_file():
-        abort(404)
+    body = open_stored(document_store(current_app), document.storage_name)
     documents.record_download(session, document, case, user)
-    response = send_file(path, mimetype="application/pdf", as_attachment=True,
+    response = send_file(body, mimetype="application/pdf", as_attachment=True,
                          download_name=documents.download_name(document, case), max_age=0)
     response.headers["X-Content-SHA256"] = document.sha256 or ""
     return response

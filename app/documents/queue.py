@@ -25,7 +25,7 @@ from app.documents.pipeline import MadeDocument, make_in_child
 from app.documents.render_request import RenderRequest
 from app.extensions import db
 from app.jobs import after_commit, enqueue_once, held, job
-from app.uploads import document_store, logo_folder
+from app.uploads import document_store, logo_store
 from app.watchdog import recoverer
 from cases import document_content, documents
 from cases.models import Document
@@ -40,7 +40,7 @@ def render_request_for(data: document_content.RenderInput, app: Flask) -> Render
         return dossier_request(data.context, audit_json=data.audit_json, audit_csv=data.audit_csv,
                            stable_id=data.stable_id, created_at=data.created_at, bundle_json=data.bundle_json)
     return block_document_request(data.template, data.context, stable_id=data.stable_id, created_at=data.created_at,
-                              uploads_dir=logo_folder(app))
+                              logos=logo_store(app))
 
 
 def limits(app: Flask) -> dict[str, Any]:

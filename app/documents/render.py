@@ -25,6 +25,7 @@ from weasyprint.urls import FatalURLFetchingError
 from app.documents.errors import AssetMissing
 from app.documents.fetcher import BASE_URL, FONTS_DIR, AssetFetcher
 from app.documents.render_request import PDF_VARIANTS, Attachment, PdfMetadata, RenderRequest
+from cases.storage import FileStorage
 
 
 class ShippedFontConfiguration(FontConfiguration):
@@ -73,7 +74,7 @@ def render_pdf(
     metadata: PdfMetadata,
     attachments: Sequence[Attachment] = (),
     variant: str | None = "pdf/a-3b",
-    uploads_dir: Path | None = None,
+    logos: FileStorage | None = None,
     fetcher: AssetFetcher | None = None,
 ) -> bytes:
     """Render trusted HTML (from our templates) to PDF bytes; same inputs give the same bytes.
@@ -84,7 +85,7 @@ def render_pdf(
     """
     if variant is not None and variant not in PDF_VARIANTS:
         raise ValueError(f"unsupported PDF variant {variant!r}; attachments need one of {PDF_VARIANTS}")
-    fetcher = fetcher if fetcher is not None else AssetFetcher(uploads_dir=uploads_dir)
+    fetcher = fetcher if fetcher is not None else AssetFetcher(logos=logos)
     created = metadata.created_utc
     w3c_created = created.strftime("%Y-%m-%dT%H:%M:%SZ")
     font_config = ShippedFontConfiguration()
@@ -143,5 +144,5 @@ def render_pdf_for(request: RenderRequest) -> bytes:
         metadata=request.metadata,
         attachments=request.attachments,
         variant=request.variant,
-        uploads_dir=request.uploads_dir,
+        logos=request.logos,
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+
+from cases.storage import FileStorage
 
 PDF_VARIANTS = ("pdf/a-3b", "pdf/a-3u", "pdf/a-3a")
 _ATTACHMENT_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -74,7 +75,7 @@ class RenderRequest:
     metadata: PdfMetadata
     attachments: tuple[Attachment, ...] = ()
     variant: str | None = "pdf/a-3b"
-    uploads_dir: Path | None = None
+    logos: FileStorage | None = None
 
 
 @dataclass(frozen=True, slots=True)

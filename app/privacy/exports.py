@@ -7,6 +7,7 @@ renderer child under a memory and time limit.
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
 
 from flask import Response, current_app, request
@@ -25,7 +26,7 @@ from app.uploads import file_store
 from cases.clock import utcnow
 from cases.privacy import access_requests
 from cases.privacy.access_requests import PersonExport
-from cases.submissions import FileStore
+from cases.storage import FileStorage
 
 
 class PersonForm(FlaskForm):
@@ -43,16 +44,18 @@ def summary_request(export: PersonExport) -> RenderRequest:
     return RenderRequest(html=html, metadata=metadata)
 
 
-def archive(export: PersonExport, files: FileStore, summary_pdf: bytes) -> bytes:
+def archive(export: PersonExport, files: FileStorage, summary_pdf: bytes) -> bytes:
     """The zip handed to the person: person.json, summary.pdf and their files."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zipped:
         zipped.writestr("person.json", export.as_json())
         zipped.writestr("summary.pdf", summary_pdf)
         for exported in export.files:
-            path = files.path(exported.storage_name)
-            if path.exists():
-                zipped.write(path, exported.archive_name)
+            try:
+                with files.open(exported.storage_name) as body, zipped.open(exported.archive_name, "w") as member:
+                    shutil.copyfileobj(body, member)
+            except FileNotFoundError:  # erased meanwhile: the listing in person.json still names it
+                continue
     return out.getvalue()
 
 

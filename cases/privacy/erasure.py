@@ -53,7 +53,7 @@ from cases.privacy.access_requests import cases_of, normalised_email
 from cases.privacy.holds import active_hold
 from cases.privacy.keeping import why_kept
 from cases.privacy.values import ERASED_KIND, STAFF_ROLES, erased_text
-from cases.submissions import FileStore
+from cases.storage import FileStorage
 from cases.uow import transaction
 
 __all__ = ["CaseOnHold", "ErasedCase", "ErasureRecord", "anonymise_case", "erase_person"]
@@ -114,7 +114,7 @@ class ErasureRecord:
 
 
 def anonymise_case(session: Session, case: Case, actor: User | None, *, clock: Clock = utcnow, reason: str,
-                   files: FileStore | None = None, documents: FileStore | None = None) -> ErasedCase:
+                   files: FileStorage | None = None, documents: FileStorage | None = None) -> ErasedCase:
     """Erase every personal value of one case (the retention sweep's anonymisation); CaseOnHold if held."""
     record = ErasureRecord(at=clock(), reason=reason)
     with transaction(session):
@@ -124,7 +124,7 @@ def anonymise_case(session: Session, case: Case, actor: User | None, *, clock: C
 
 
 def erase_person(session: Session, email: str, actor: User | None, *, clock: Clock = utcnow, reason: str,
-                 files: FileStore, documents: FileStore) -> ErasureRecord:
+                 files: FileStorage, documents: FileStorage) -> ErasureRecord:
     """Erase the personal values of every case of `email` and their account, in one transaction.
 
     Cases under a legal hold or kept by their case type's retention schedule are left untouched and
@@ -273,8 +273,8 @@ def _erase_account(session: Session, user: User, *, clock: Clock, reason: str) -
     return count
 
 
-def _after_commit(session: Session, record: ErasureRecord, *, files: FileStore | None,
-                  documents: FileStore | None, clock: Clock) -> None:
+def _after_commit(session: Session, record: ErasureRecord, *, files: FileStorage | None,
+                  documents: FileStorage | None, clock: Clock) -> None:
     """Remove the erased files and documents from disk and queue fresh dossiers (without the values).
 
     Without a store (a caller that has none) the rows already name no file: the bytes stay until the

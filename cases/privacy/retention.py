@@ -25,7 +25,7 @@ from cases.models import Case, Definition, Document, DocumentCheck, RetentionAct
 from cases.privacy.erasure import anonymise_case
 from cases.privacy.holds import held_case_ids
 from cases.privacy.keeping import schedule_of
-from cases.submissions import FileStore
+from cases.storage import FileStorage
 from cases.uow import transaction
 
 MAX_PER_SWEEP = 500
@@ -116,8 +116,8 @@ def plan(session: Session, *, now: datetime, case_type: Definition | None = None
 class Stores:
     """Where the bytes live: uploaded files and generated documents (the web layer knows the folders)."""
 
-    files: FileStore
-    documents: FileStore
+    files: FileStorage
+    documents: FileStorage
 
 
 def _delete_files(session: Session, case: Case, stores: Stores) -> tuple[dict[str, int], list[Callable[[], None]]]:

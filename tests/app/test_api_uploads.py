@@ -91,7 +91,8 @@ def test_a_refused_public_form_leaves_nothing_behind_after_a_day(make_app: Any, 
     from cases import uploads
     from cases.clock import fixed, utcnow
     from cases.models import StoredFile
-    from cases.submissions import FileStore, Uploader, form_schema, store_upload
+    from cases.storage import LocalFolder
+    from cases.submissions import Uploader, form_schema, store_upload
 
     app = make_app()
     with app.app_context():
@@ -100,7 +101,7 @@ def test_a_refused_public_form_leaves_nothing_behind_after_a_day(make_app: Any, 
         definition = definitions.find_definition(db.session, "case_type", "complaint")
         spec = case_versions.spec_of(db.session, definition.latest_version)
         schema = form_schema(case_versions.pinned_form_version(db.session, spec.form.slug, spec.form.version))
-        store = FileStore(tmp_path / "uploads")
+        store = LocalFolder(tmp_path / "uploads")
         for i in range(3):
             store_upload(db.session, store, schema=schema, field_key="attachment", filename=f"p{i}.png",
                          stream=io.BytesIO(PNG), uploader=Uploader(None, session_key=f"visitor{i}"))

@@ -234,8 +234,8 @@ def test_an_auditor_checks_a_stored_document_against_the_chain(audited: Any) -> 
     assert "valid, by" in checked and "same bytes" in checked
     from app.uploads import document_store
 
-    path = document_store(audited).path(rows[0].storage_name or "")
-    path.write_bytes(path.read_bytes() + b"%tampered")
+    store, name = document_store(audited), rows[0].storage_name or ""
+    store.put(name, io.BytesIO(store.read(name) + b"%tampered"))
     checked = _run_check(web, rows[0].id)
     assert "Does not match" in checked and "missing or different from the recorded SHA-256" in checked
     assert "The stored file differs from the recorded SHA-256." in checked

@@ -6,14 +6,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
-import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import make_config
@@ -21,31 +17,6 @@ from tests.support.complaint import GOOD, publish_complaint
 from tests.support.web import token_for
 
 FILE_URL = "/api/v1/case-types/complaint/cases"
-
-
-@pytest.fixture
-def empty_target(backend: str, database_url: str, tmp_path: Path) -> Iterator[str]:
-    """A new, empty database of the same backend (PostgreSQL: a new database with the same schema name)."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'restored.db'}"
-        return
-    parts = urlsplit(database_url)
-    schema = unquote(parse_qs(parts.query)["options"][0]).split("=", 1)[1]
-    name = f"cw_restore_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(parts._replace(query="").geturl(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    target = parts._replace(path=f"/{name}").geturl()
-    schema_engine = create_engine(parts._replace(path=f"/{name}", query="").geturl(), isolation_level="AUTOCOMMIT")
-    with schema_engine.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    schema_engine.dispose()
-    try:
-        yield target
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _restorer(target_url: str, tmp_path: Path) -> Any:

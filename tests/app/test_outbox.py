@@ -178,3 +178,67 @@ def test_the_periodic_sender_retries_without_a_new_commit(database_url: str, smt
             db.engine.dispose()
     assert sorted(sink.subjects) == ["message 0", "message 1"]
     assert start_outbox_sender(create_app(make_config(database_url))) is None  # no SMTP: nothing to send
+
+
+def _commit_one_message_each(app: Any, count: int) -> None:
+    from app.extensions import db
+
+    with app.app_context():
+        for _ in range(count):
+            _queue(db.session, 1)  # one commit each, as many requests that each send a mail do
+        db.session.remove()
+
+
+def test_commits_that_fill_the_outbox_share_one_queued_delivery_on_redis(
+        database_url: str, smtp_sink: tuple[_Sink, int]) -> None:
+    """The load run: one RQ job per commit piled up hundreds of deliveries ahead of the renders."""
+    import redis
+    from rq import Queue, SimpleWorker
+
+    from app import create_app
+    from app.extensions import db
+    from app.jobs import QUEUE_NAME
+    from tests.conftest import redis_database
+
+    sink, port = smtp_sink
+    url = redis_database(database_url, 5)
+    connection = redis.Redis.from_url(url)
+    connection.flushdb()
+    app = create_app(make_config(database_url, REDIS_URL=url, SMTP_URL=f"smtp://127.0.0.1:{port}"))
+    queue = Queue(QUEUE_NAME, connection=connection)
+    _commit_one_message_each(app, 30)
+    assert queue.count == 1
+    with app.app_context():
+        SimpleWorker([queue], connection=connection).work(burst=True)
+    deadline = time.monotonic() + 15
+    while len(sink.subjects) < 30 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(sink.subjects) == 30
+    _commit_one_message_each(app, 2)  # the earlier run is over: the next commit queues a run of its own
+    assert queue.count == 1
+    with app.app_context():
+        db.engine.dispose()
+    connection.flushdb()
+
+
+def test_commits_that_fill_the_outbox_share_one_waiting_delivery_in_process(
+        database_url: str, smtp_sink: tuple[_Sink, int]) -> None:
+    from app import create_app
+    from app.extensions import db
+
+    sink, port = smtp_sink
+    app = create_app(make_config(database_url, SMTP_URL=f"smtp://127.0.0.1:{port}"))
+    pool, release = app.extensions["casework_jobs"], threading.Event()
+    for _ in range(2):  # both threads of the pool busy: every delivery waits
+        pool.submit(release.wait, 30)
+    try:
+        _commit_one_message_each(app, 30)
+        assert pool._work_queue.qsize() == 1
+    finally:
+        release.set()
+    deadline = time.monotonic() + 15
+    while len(sink.subjects) < 30 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sorted(sink.subjects) == ["message 0"] * 30
+    with app.app_context():
+        db.engine.dispose()

@@ -20,7 +20,8 @@ from cases import accounts, audit, conversation, definitions, lifecycle, submiss
 from cases.models import AuditEvent, Case, PersonalValue
 from cases.privacy import holds
 from cases.privacy.values import readable
-from cases.submissions import FileStore, Uploader, store_case_file
+from cases.storage import LocalFolder
+from cases.submissions import Uploader, store_case_file
 from tests.app.documents.real_cases import documents_of, render_queued, stored_pdf
 from tests.app.proof_fixtures import api_json, keep_checkpoint
 from tests.conftest import Web
@@ -55,7 +56,7 @@ def _riley_conversation(app: Any, case_id: int, tmp_path: Path) -> None:
         lifecycle.edit_fields(db.session, case, {"description": "Quixoteedit: the vase and a cup."}, agent)
         conversation.request_information(db.session, case, agent, "Which cup?")
         conversation.answer_information(db.session, case, requester, "Quixoteanswer: the blue one.")
-        stored = store_case_file(db.session, FileStore(tmp_path / "uploads"), filename="quixote-passport.txt",
+        stored = store_case_file(db.session, LocalFolder(tmp_path / "uploads"), filename="quixote-passport.txt",
                                  stream=io.BytesIO(b"QUIXOTEFILEBYTES scanned\n"), uploader=Uploader(requester))
         conversation.attach_files(db.session, case, requester, [stored])
         conversation.record_download(db.session, case, stored, agent)

@@ -14,7 +14,8 @@ from case_types.errors import NotFound, ValidationFailed
 from cases import accounts, audit, definitions, submissions
 from cases.errors import PermissionDenied
 from cases.models import Definition, StoredFile, Submission, User
-from cases.submissions import FileStore, Uploader
+from cases.storage import LocalFolder
+from cases.submissions import Uploader
 from tests.support.complaint import GOOD
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
@@ -51,7 +52,7 @@ def test_invalid_submission_stores_nothing_and_lists_every_error(session: Sessio
 def test_uploads_are_judged_by_content_and_stored_under_generated_names(
     session: Session, requester: User, complaint: Definition, tmp_path: Path
 ) -> None:
-    store = FileStore(tmp_path / "files")
+    store = LocalFolder(tmp_path / "files")
     schema = submissions.form_schema(complaint.versions[-1])
     me = Uploader(requester)
     with pytest.raises(ValidationFailed) as info:
@@ -62,9 +63,8 @@ def test_uploads_are_judged_by_content_and_stored_under_generated_names(
                                       filename="../../etc/Ünïcode фото.png", stream=io.BytesIO(PNG), uploader=me)
     assert stored.original_name == "Ünïcode фото.png"
     assert stored.content_type == "image/png"
-    path = store.path(stored.storage_name)
-    assert path.read_bytes() == PNG and path.is_relative_to(tmp_path / "files")
-    assert stored.original_name not in str(path)
+    assert store.read(stored.storage_name) == PNG and store.exists(stored.storage_name)
+    assert stored.original_name not in store.describe(stored.storage_name)
     assert sorted(p.name for p in (tmp_path / "files").rglob("*") if p.is_file()) == [stored.storage_name]
 
     submission, _ = submissions.submit(session, complaint, GOOD, uploader=me, file_ids={"attachment": [stored.id]})
@@ -77,7 +77,7 @@ def test_someone_elses_pending_file_cannot_be_attached(session: Session, request
     other = accounts.create_user(session, email="other@example.com", name="Other", password="long enough pw",
                                  roles=["requester"])
     schema = submissions.form_schema(complaint.versions[-1])
-    theirs = submissions.store_upload(session, FileStore(tmp_path / "files"), schema=schema, field_key="attachment",
+    theirs = submissions.store_upload(session, LocalFolder(tmp_path / "files"), schema=schema, field_key="attachment",
                                       filename="a.png", stream=io.BytesIO(PNG), uploader=Uploader(other))
     with pytest.raises(ValidationFailed) as caught:  # a field error, never a filing without the file
         submissions.submit(session, complaint, GOOD, uploader=Uploader(requester),
@@ -92,7 +92,7 @@ def test_oversized_upload_is_refused_and_leaves_no_file(session: Session, reques
     schema = submissions.form_schema(complaint.versions[-1])
     big = io.BytesIO(PNG + b"\x00" * (10 * 1024 * 1024))
     with pytest.raises(ValidationFailed, match="larger than allowed"):
-        submissions.store_upload(session, FileStore(tmp_path / "files"), schema=schema, field_key="attachment",
+        submissions.store_upload(session, LocalFolder(tmp_path / "files"), schema=schema, field_key="attachment",
                                  filename="big.png", stream=big, uploader=Uploader(requester))
     assert [p for p in (tmp_path / "files").rglob("*") if p.is_file()] == []
     assert _count(session, StoredFile) == 0

@@ -27,7 +27,7 @@ from app.documents.errors import RenderFailed
 from app.documents.render_request import RenderRequest
 from app.extensions import db
 from app.htmx import is_htmx, render, see_other
-from app.uploads import logo_folder, store_logo
+from app.uploads import logo_store, store_logo
 from case_types import template_editing as editing
 from case_types.document_templates import BUILTIN_PLACEHOLDERS, BlockDocument, BlockError, parse_block_document
 from case_types.errors import Conflict, NotFound, ValidationFailed
@@ -263,7 +263,7 @@ def _preview_request(definition: Definition, index: int) -> RenderRequest:
         context = document_content.sample_context(_schema(document), case_type=definition.title,
                                                   organisation=organisation, generated_at=utcnow())
     return block_document_request(template, context, stable_id=f"preview/{definition.id}/{index}",
-                                  uploads_dir=logo_folder(current_app._get_current_object()))  # type: ignore[attr-defined]
+                                  logos=logo_store(current_app._get_current_object()))  # type: ignore[attr-defined]
 
 
 @contextlib.contextmanager

@@ -3,7 +3,6 @@ services (the same calls the pages and the API make)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from app.extensions import db
@@ -89,4 +88,4 @@ def render_queued(app: Any, case_id: int) -> list[Document]:
 def stored_pdf(app: Any, document: Document) -> bytes:
     from app.uploads import document_store
 
-    return Path(document_store(app).path(document.storage_name or "")).read_bytes()
+    return document_store(app).read(document.storage_name or "")

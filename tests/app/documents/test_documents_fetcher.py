@@ -10,6 +10,7 @@ import pytest
 from weasyprint.urls import FatalURLFetchingError
 
 from app.documents.fetcher import IMAGE_TYPES, AssetFetcher, FetchRefused, Mount, asset_url
+from cases.storage import LocalFolder
 from tests.support.documents import PNG
 
 
@@ -23,7 +24,7 @@ def uploads(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fetcher(uploads: Path) -> AssetFetcher:
-    return AssetFetcher(uploads_dir=uploads)
+    return AssetFetcher(logos=LocalFolder(uploads, fanout=False))
 
 
 def test_serves_shipped_fonts(fetcher: AssetFetcher) -> None:
@@ -85,19 +86,28 @@ def test_urllib_entry_point_is_routed_through_the_same_checks(fetcher: AssetFetc
         fetcher("http://127.0.0.1:9/")
 
 
-def test_a_symlink_out_of_the_uploads_folder_is_refused(fetcher: AssetFetcher, uploads: Path, tmp_path: Path) -> None:
+def test_a_symlink_in_the_logo_store_is_refused(fetcher: AssetFetcher, uploads: Path, tmp_path: Path) -> None:
     secret = tmp_path / "secret.png"
     secret.write_bytes(PNG)
     (uploads / "escape.png").symlink_to(secret)
     (uploads / "passwd.png").symlink_to("/etc/passwd")
-    for name in ("escape.png", "passwd.png"):
-        with pytest.raises(FetchRefused, match="leads out of its asset folder"):
+    (uploads / "alias.png").symlink_to(uploads / "logo.png")  # the store never follows a link, even inside
+    for name in ("escape.png", "passwd.png", "alias.png"):
+        with pytest.raises(FetchRefused, match="cannot be served"):
             fetcher.fetch(asset_url("uploads", name))
+    assert fetcher.fetch(asset_url("uploads", "logo.png")).read() == PNG
 
 
-def test_a_symlink_inside_the_folder_is_fine(fetcher: AssetFetcher, uploads: Path) -> None:
-    (uploads / "alias.png").symlink_to(uploads / "logo.png")
-    assert fetcher.fetch(asset_url("uploads", "alias.png")).read() == PNG
+def test_a_symlink_in_a_shipped_asset_folder_must_stay_inside_it(tmp_path: Path) -> None:
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    (fonts / "real.ttf").write_bytes(b"font")
+    (fonts / "alias.ttf").symlink_to(fonts / "real.ttf")
+    (fonts / "passwd.ttf").symlink_to("/etc/passwd")
+    fetcher = AssetFetcher({"fonts": Mount(fonts, {".ttf": "font/ttf"}, 1024, required=True)})
+    assert fetcher.fetch(asset_url("fonts", "alias.ttf")).read() == b"font"
+    with pytest.raises(FetchRefused, match="leads out of its asset folder"):
+        fetcher.fetch(asset_url("fonts", "passwd.ttf"))
 
 
 def test_a_fifo_is_refused_without_blocking(fetcher: AssetFetcher, uploads: Path) -> None:

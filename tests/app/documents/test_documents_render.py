@@ -22,6 +22,7 @@ from case_types.document_templates import (
     SignaturesBlock,
     TextBlock,
 )
+from cases.storage import LocalFolder
 from tests.app.documents.conftest import (
     audit_attachments,
     metadata_for,
@@ -181,7 +182,7 @@ def test_a_composed_document_with_placeholders_header_footer_and_logo(tmp_path: 
             FooterBlock(text="Template v2"),
         ],
     )
-    fetcher = AssetFetcher(uploads_dir=tmp_path)
+    fetcher = AssetFetcher(logos=LocalFolder(tmp_path, fanout=False))
     pdf = render_pdf(block_document_html(document, context), metadata=metadata_for(context), fetcher=fetcher)
     text = pdftotext(pdf)
     assert "Example Municipality decisions" in text

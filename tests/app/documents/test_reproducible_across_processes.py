@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import time
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,7 @@ def _forge_changed_value(app: Any, dossier: Document, instance: Path) -> None:
         key = signing_key({}, instance)
         forged = make_in_child(render_request_for(forged_input, app), key, reason="forged")
         assert "CHANGED-4711" in squeeze(pdftotext(forged.pdf))
-        path = Path(document_store(app).path(row.storage_name or ""))
-        path.write_bytes(forged.pdf)
+        document_store(app).put(row.storage_name or "", io.BytesIO(forged.pdf))
         row.sha256, row.content_sha256 = hashlib.sha256(forged.pdf).hexdigest(), forged.content_sha256
         row.unsigned_sha256 = forged.unsigned_sha256
         db.session.commit()

@@ -16,7 +16,8 @@ from cases import audit, definitions, lifecycle
 from cases.clock import fixed
 from cases.models import Case, Definition, StoredFile, User
 from cases.privacy import holds, keeping, retention
-from cases.submissions import FileStore, Uploader
+from cases.storage import FileStorage, LocalFolder
+from cases.submissions import Uploader
 from tests.support.complaint import GOOD, complaint_case_type_document
 
 NOW = datetime(2027, 6, 15, 12, tzinfo=UTC)
@@ -39,10 +40,10 @@ def _closed(session: Session, case_type: Definition, requester: User, agent: Use
 
 
 def _stores(tmp_path: Path) -> retention.Stores:
-    return retention.Stores(files=FileStore(tmp_path / "files"), documents=FileStore(tmp_path / "documents"))
+    return retention.Stores(files=LocalFolder(tmp_path / "files"), documents=LocalFolder(tmp_path / "documents"))
 
 
-def _attach(session: Session, case: Case, store: FileStore, owner: User) -> StoredFile:
+def _attach(session: Session, case: Case, store: FileStorage, owner: User) -> StoredFile:
     name, size, digest, _head = store.write(io.BytesIO(b"receipt of Riley"), max_bytes=1000)
     stored = StoredFile(storage_name=name, original_name="receipt.txt", content_type="text/plain", size=size,
                         sha256=digest, uploaded_at=NOW, owner_id=owner.id, case_id=case.id)
@@ -70,9 +71,9 @@ def test_a_year_after_closing_files_go_held_cases_and_younger_ones_stay(
     assert [s.ref for s in done] == [s.ref for s in preview.due]
     remaining = set(session.scalars(select(StoredFile.case_id)))
     assert remaining == {young.id, held.id}
-    assert not stores.files.path(files[old.id]).exists()
-    assert stores.files.path(files[young.id]).exists()
-    assert stores.files.path(files[held.id]).exists()
+    assert not stores.files.exists(files[old.id])
+    assert stores.files.exists(files[young.id])
+    assert stores.files.exists(files[held.id])
     assert audit.events(session, old.stream)[-1].kind == "case.files_deleted"
     assert audit.verify(session).ok
 
