@@ -245,8 +245,9 @@ def enqueue_coalesced(app: Flask, name: str) -> bool:
         marker = f"casework:coalesced:{name}"
         queued = connection.get(marker)
         if queued:
+            job_id = queued.decode() if isinstance(queued, bytes) else str(queued)
             try:
-                if Job.fetch(queued.decode() if isinstance(queued, bytes) else str(queued), connection=connection).get_status() == JobStatus.QUEUED:
+                if Job.fetch(job_id, connection=connection).get_status() == JobStatus.QUEUED:
                     return False
             except NoSuchJobError:
                 pass
