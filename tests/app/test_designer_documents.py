@@ -131,7 +131,7 @@ def test_a_logo_is_checked_by_content_and_lands_in_the_page_header(designer: Any
                     content_type="multipart/form-data")
     assert good.status_code == 303
     header = _draft_templates(designer)[0]["blocks"][0]
-    assert header["kind"] == "header" and re.fullmatch(r"logo-[0-9a-f]{24}\.png", header["logo"])
+    assert header["kind"] == "header" and re.fullmatch(r"logo-[0-9a-f]{32}\.png", header["logo"])
     assert (tmp_path / "uploads" / "logos" / header["logo"]).read_bytes() == PNG
 
     preview = web.get(f"{base}/0/preview.pdf")
