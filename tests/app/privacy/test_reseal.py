@@ -20,7 +20,8 @@ from app.extensions import db
 from cases import accounts, audit, conversation, lifecycle
 from cases.models import Case
 from cases.privacy.values import ACTOR_PREFIX, readable
-from cases.submissions import FileStore, Uploader, store_case_file
+from cases.storage import LocalFolder
+from cases.submissions import Uploader, store_case_file
 from tests.app.proof_fixtures import api_json, keep_checkpoint
 from tests.support.privacy import RILEY, make_privacy_app
 from tests.support.privacy import file_as as _file
@@ -61,7 +62,7 @@ def _old_case(app: Any, tmp_path: Path) -> int:
         case = db.session.get(Case, case_id)
         assert requester is not None and agent is not None and case is not None
         conversation.add_comment(db.session, case, requester, "Quixotecomment: call me after six.")
-        stored = store_case_file(db.session, FileStore(tmp_path / "uploads"), filename="quixote-passport.txt",
+        stored = store_case_file(db.session, LocalFolder(tmp_path / "uploads"), filename="quixote-passport.txt",
                                  stream=io.BytesIO(FILE_BYTES), uploader=Uploader(requester))
         conversation.attach_files(db.session, case, requester, [stored])
         lifecycle.claim(db.session, case, agent)

@@ -13,7 +13,8 @@ from cases import accounts, audit, lifecycle
 from cases.clock import fixed
 from cases.models import Definition, User
 from cases.privacy import erasure, erasure_requests
-from cases.submissions import FileStore, Uploader
+from cases.storage import LocalFolder
+from cases.submissions import Uploader
 from tests.support.complaint import GOOD
 
 NOW = datetime(2026, 5, 1, 9, tzinfo=UTC)
@@ -54,7 +55,7 @@ def test_erasing_a_staff_account_closes_it_and_keeps_the_address_the_chains_name
                                uploader=Uploader(requester), clock=fixed(NOW))
     lifecycle.claim(session, case, agent, clock=fixed(NOW))
     record = erasure.erase_person(session, agent.email, admin, reason="Left the company", clock=fixed(NOW),
-                                  files=FileStore(tmp_path / "f"), documents=FileStore(tmp_path / "d"))
+                                  files=LocalFolder(tmp_path / "f"), documents=LocalFolder(tmp_path / "d"))
     session.refresh(agent)
     assert record.account and record.staff_email_kept and record.as_json()["staff_email_kept"] is True
     assert (agent.active, agent.name, agent.password_hash) == (False, erasure.ERASED_NAME, "!")
@@ -64,5 +65,5 @@ def test_erasing_a_staff_account_closes_it_and_keeps_the_address_the_chains_name
     assert not agent.email.endswith("@erased.invalid") and audit.verify(session).ok
 
     mine = erasure.erase_person(session, requester.email, admin, reason="Asked", clock=fixed(NOW),
-                                files=FileStore(tmp_path / "f"), documents=FileStore(tmp_path / "d"))
+                                files=LocalFolder(tmp_path / "f"), documents=LocalFolder(tmp_path / "d"))
     assert mine.account and not mine.staff_email_kept

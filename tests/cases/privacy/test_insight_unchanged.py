@@ -14,7 +14,7 @@ from cases.insight import kpis, rebuild, store
 from cases.insight.filters import Filters
 from cases.models import User
 from cases.privacy import erasure
-from cases.submissions import FileStore
+from cases.storage import LocalFolder
 from tests.support import insight
 from tests.support.migration import START
 
@@ -49,7 +49,7 @@ def test_erasing_the_requester_leaves_the_read_model_figures_unchanged(session: 
     assert [v for v in personal if v in text] == []  # the read model holds no personal value
 
     record = erasure.erase_person(session, requester.email, admin, reason="Erasure request",
-                                  files=FileStore(tmp_path / "files"), documents=FileStore(tmp_path / "documents"))
+                                  files=LocalFolder(tmp_path / "files"), documents=LocalFolder(tmp_path / "documents"))
     assert len(record.cases) == len(cases) and record.account
     session.commit()
     assert _figures(session) == before and kpis.kpis(session, admin, EVERYTHING, now=NOW) == dashboard
