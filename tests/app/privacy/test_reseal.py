@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from app.extensions import db
-from cases import accounts, audit, conversation, lifecycle
+from cases import accounts, audit, conversation, definitions, lifecycle, submissions
 from cases.models import Case
 from cases.privacy.values import ACTOR_PREFIX, readable
 from cases.storage import LocalFolder
@@ -29,7 +29,7 @@ from tests.support.privacy import raw_text as _raw_text
 from verifier import casework_verify as cv
 
 FILE_BYTES = b"QUIXOTEFILEBYTES scanned\n"
-OLD_VALUES = ("Rileyname Quixote", "riley.quixote@example.org", "Zephyrvase", "Quixotecomment",
+OLD_VALUES = ("Rileyname Quixote", "riley.quixote@example.org", "Zephyrvase", "Quixotecomment", "Zephyrsubmission",
               "quixote-passport", hashlib.sha256(FILE_BYTES).hexdigest(), "requester@example.com")
 
 
@@ -67,6 +67,10 @@ def _old_case(app: Any, tmp_path: Path) -> int:
         conversation.attach_files(db.session, case, requester, [stored])
         lifecycle.claim(db.session, case, agent)
         lifecycle.transition(db.session, case, "start", agent)
+        form = definitions.find_definition(db.session, "form", "complaint")  # a plain submission, outside cases
+        assert form is not None and form.latest_version is not None
+        submissions.submit(db.session, form, {**RILEY, "description": "Zephyrsubmission of mine."},
+                           uploader=Uploader(requester), version=form.latest_version)
         db.session.remove()
     return case_id
 
@@ -97,7 +101,7 @@ def test_an_old_database_is_resealed_verified_and_then_erasable(privacy_app: Any
     done = runner.invoke(args=["privacy", "reseal", "--yes"])
     assert done.exit_code == 0, done.output
     assert done.output.startswith("Before: checkpoint #") and "After: checkpoint #" in done.output
-    assert f"case:{case_id}:" in done.output
+    assert f"case:{case_id}:" in done.output and "submission:" in done.output
     hashed = _hashed(app)
     assert [v for v in OLD_VALUES if v in hashed] == []
     again = runner.invoke(args=["privacy", "reseal", "--yes"])
