@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 from case_types import workflow
 from case_types.errors import NotFound, ValidationFailed
 from cases import audit, automation, sla
-from cases.case_versions import Published, case_spec, published
+from cases.case_versions import Published, case_schema, case_spec, published
 from cases.clock import Clock, utcnow
 from cases.definitions import find_definition, get_version, version_document
 from cases.models import Approval, Case, DefinitionVersion, Task, User
+from cases.privacy.values import seal_changes
 from cases.uow import transaction
 from forms.errors import SubmissionInvalid
 from forms.schema import FormSchema
@@ -290,6 +291,8 @@ def _apply(session: Session, case: Case, target: _Target, outcome: Outcome, mapp
     deadlines, and one audit event saying all of it."""
     before = {"case_type_version": case.case_type_version.number, "form_version": case.form_version.number,
               "state": case.state, "resume_state": case.resume_state}
+    # Personal in either version: a value the old form kept personal stays sealed when the new one drops it.
+    personal = set(case_schema(case).personal_keys) | set(target.pinned.schema.personal_keys)
     after_data, _ = _data_after(case, target.pinned.schema)
     case.case_type_version = target.version
     case.form_version = session.get(DefinitionVersion, target.pinned.form_version_id)  # type: ignore[assignment]
@@ -306,7 +309,9 @@ def _apply(session: Session, case: Case, target: _Target, outcome: Outcome, mapp
         "form_version": {"from": before["form_version"], "to": target.form_version},
         "from": before["state"], "to": case.state,
         "resume_state": {"from": before["resume_state"], "to": case.resume_state},
-        "state_mapping": dict(mapping), "changes": list(outcome.changes), "deadlines": deadlines,
+        "state_mapping": dict(mapping),
+        "changes": seal_changes(session, outcome.changes, personal, case_id=case.id, clock=clock),
+        "deadlines": deadlines,
         "rules_refired": refire_rules}, actor=actor, clock=clock)
     if refire_rules:
         automation.run_rules(session, case, "case.updated", actor=actor, clock=clock)

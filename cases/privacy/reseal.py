@@ -92,6 +92,7 @@ RULES: dict[str, Rule] = {
     "case.filed": _data,
     "submission.filed": _data,
     "case.updated": _changes,
+    "case.migrated": _changes,
     "case.transitioned": _seal_keys(("comment",)),
     "case.approval_decided": _seal_keys(("comment",)),
     "case.reopened": _seal_keys(("reason",)),
