@@ -21,6 +21,7 @@ from cases import automation
 from cases.case_versions import case_schema, spec_of
 from cases.clock import Clock, utcnow
 from cases.models import AuditEvent, Case, Definition
+from cases.privacy.values import reveal
 from cases.rule_testing import SUBMITTED, DraftRules, compiled_draft, describe_decisions, draft_context, rules_document
 from forms.validation import from_json_values
 from rules import (
@@ -144,9 +145,10 @@ def _events(session: Session, cases: Sequence[Case], kinds_: Sequence[str]) -> d
     rows = session.execute(select(AuditEvent.stream, AuditEvent.kind, AuditEvent.payload)
                            .where(AuditEvent.stream.in_(list(by_stream)), AuditEvent.kind.in_(list(kinds_)))
                            .order_by(AuditEvent.stream, AuditEvent.seq)).all()
+    # The rules saw the values, not the commitments the chain keeps: reveal them (one lookup for all rows).
+    payloads = reveal(session, [json.loads(payload) for _stream, _kind, payload in rows])
     out: dict[int, dict[str, Any]] = {}
-    for stream, kind, payload in rows:
-        data = json.loads(payload)
+    for (stream, kind, _payload), data in zip(rows, payloads, strict=True):
         if isinstance(data, dict):
             out[by_stream[stream]] = {**data, "_kind": kind}
     return out
