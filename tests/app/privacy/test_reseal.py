@@ -23,6 +23,7 @@ from cases.privacy.values import ACTOR_PREFIX, readable
 from cases.storage import LocalFolder
 from cases.submissions import Uploader, store_case_file
 from tests.app.proof_fixtures import api_json, keep_checkpoint
+from tests.support.audit import tamper
 from tests.support.privacy import RILEY, make_privacy_app
 from tests.support.privacy import file_as as _file
 from tests.support.privacy import raw_text as _raw_text
@@ -156,3 +157,33 @@ def test_a_database_written_by_the_current_code_has_nothing_to_reseal(privacy_ap
     result = privacy_app.test_cli_runner().invoke(args=["privacy", "reseal"])
     assert result.exit_code == 0 and result.output.startswith("Nothing to reseal"), result.output
     assert f"case:{case_id}" not in result.output
+
+
+def test_a_rewrite_after_the_reseal_is_still_history_rewritten(privacy_app: Any, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The re-anchoring explains exactly the hashes it recorded: a later rewrite of the same chain (made
+    consistent, head included) is reported against the checkpoints before and after the reseal."""
+    app = privacy_app
+    with written_the_old_way(monkeypatch):
+        case_id = _old_case(app, tmp_path)
+    keep_checkpoint(app, tmp_path / "before.json")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["privacy", "reseal", "--yes"]).exit_code == 0
+    stream = f"case:{case_id}"
+    with app.app_context():
+        prev = audit.GENESIS_HASH
+        for event in audit.events(db.session, stream):
+            document = audit.event_document(event)
+            if event.kind == "case.commented":
+                document["payload"] = {**document["payload"], "internal": True}
+            digest = audit.compute_hash(prev, document)
+            payload = audit.canonical(document["payload"]).replace("'", "''")
+            tamper(db.session, f"UPDATE audit_events SET payload = '{payload}', prev_hash = '{prev}', "  # noqa: S608
+                               f"hash = '{digest}' WHERE id = {event.id}")
+            prev = digest
+        db.session.execute(text("UPDATE audit_streams SET head_hash = :head WHERE stream = :stream"),
+                           {"head": prev, "stream": stream})
+        db.session.commit()
+        db.session.remove()
+    result = runner.invoke(args=["audit", "verify", "--since", str(tmp_path / "before.json")])
+    assert result.exit_code == 1 and "history rewritten" in result.output, result.output
