@@ -173,3 +173,19 @@ def cancel_command(change_id: int, actor_email: str | None) -> None:
     """Cancel the schedule of CHANGE_ID; it stays approved."""
     change = _run("cancel_schedule", change_id, actor_email)
     click.echo(f"Cancelled the schedule of change #{change.id}; it is still approved.")
+
+
+@reviews_group.command("require")
+@click.argument("switch", type=click.Choice(["on", "off"]))
+@AUTHOR
+@with_appcontext
+def require_command(switch: str, actor_email: str | None) -> None:
+    """Turn four-eyes review on or off for every definition (the switch is itself an audit event)."""
+    actor = admin_actor(actor_email)
+    try:
+        changed = change_requests.set_instance_review_required(db.session, switch == "on", actor=actor)
+    except CasesError as exc:
+        db.session.rollback()
+        fail(exc)
+    state = "required" if switch == "on" else "not required"
+    click.echo(f"Review is now {state} for every definition." if changed else f"Review was already {state}.")

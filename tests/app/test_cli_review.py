@@ -145,3 +145,19 @@ def test_rejecting_from_the_command_line_needs_a_comment(app: Any, runner: Any, 
         form = definitions.find_definition(db.session, "form", "complaint")
         assert form is not None and len(form.versions) == 1
         assert json.loads(form.draft)["title"] == "Complaint, reworded"
+
+
+def test_turning_review_on_from_the_command_line_is_audited(app: Any, runner: Any, demo_users: Any) -> None:
+    from cases import audit, change_requests
+
+    turned = runner.invoke(args=["reviews", "require", "on", "--as", "admin@example.com"])
+    assert turned.exit_code == 0 and "Review is now required for every definition." in turned.output
+    assert "already required" in runner.invoke(args=["reviews", "require", "on"]).output
+    assert runner.invoke(args=["reviews", "require", "maybe"]).exit_code == 2
+    with app.app_context():
+        assert change_requests.instance_review_required(db.session)
+        events = audit.events(db.session, change_requests.SETTINGS_STREAM)
+        assert [(e.kind, e.actor) for e in events] == [("instance.review_setting_changed", "admin@example.com")]
+        db.session.remove()
+    source_ok = runner.invoke(args=["reviews", "require", "off"])
+    assert source_ok.exit_code == 0 and "not required" in source_ok.output
