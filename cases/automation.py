@@ -327,7 +327,7 @@ def _start_task(t: _Target, params: Mapping[str, Any]) -> str:
         raise ValidationFailed(f"This case type has no task '{params['task']}' to start.")
     if t.case.state not in item.states:
         return f"not started: {item.label} cannot be started in {t.spec.state(t.case.state).label}"
-    if not item.starts_case and discretionary.is_open(t.session, t.case, item.key):
+    if discretionary.is_open(t.session, t.case, item.key):  # a rule that fires again starts nothing twice
         return f"not started: {item.label} is already open"
     started = discretionary.open_item(t.session, t.case, t.spec, item, actor=None,
                                       reason=str(params.get("reason") or ""), rule_id=t.rule_id, clock=t.clock)

@@ -49,8 +49,8 @@ def item_of(session: Session, case: Case, key: str) -> adaptive.Discretionary | 
 
 
 def is_open(session: Session, case: Case, key: str) -> bool:
-    """Whether a started task of the catalogue entry `key` is open on the case."""
-    return key in _open_keys(session, case)
+    """Whether a started task of the catalogue entry `key` is open on the case, or a child case it started."""
+    return key in _open_keys(session, case) or key in links.open_child_keys(session, case)
 
 
 def tasks_available(session: Session, case: Case, actor: User) -> list[adaptive.Discretionary]:

@@ -110,6 +110,11 @@ def _open_children(session: Session, case: Case) -> list[tuple[str | None, Case]
     return [(key, child) for key, child in rows]
 
 
+def open_child_keys(session: Session, case: Case) -> set[str]:
+    """The catalogue entries with a child case still open on `case`."""
+    return {key for key, _child in _open_children(session, case) if key}
+
+
 def open_blocking_children(session: Session, case: Case, spec: workflow.CaseTypeSpec) -> list[tuple[str, str]]:
     """(label, reference) of the open child cases started by a blocking catalogue entry."""
     found = []

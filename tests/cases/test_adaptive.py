@@ -381,3 +381,23 @@ def test_a_child_closed_by_a_rule_lets_its_waiting_parent_move_on(
     assert (parent.state, parent.is_open) == ("resolved", False)
     (moved,) = [e for e in _events(session, parent, "case.transitioned") if e.get("by") == "children_closed"]
     assert moved["last_child"] == child.ref
+
+
+def test_a_rule_that_fires_again_starts_no_second_child_while_the_first_is_open(
+        session: Session, adaptive_type: Definition, requester: User, agent: User, admin: User,
+        billing_agent: User) -> None:
+    rule = {"id": "refund_on_edit", "name": "Refund when agreed", "trigger": "case.updated", "priority": 50,
+            "condition": {"field": "description", "op": "contains", "value": "refund"},
+            "actions": [{"type": "start_task", "task": "refund", "reason": "Refund agreed"}]}
+    _publish_rules(session, adaptive_type, admin, [rule])
+    case = _in_progress(session, adaptive_type, requester, agent)
+    lifecycle.edit_fields(session, case, {"description": "We agreed a refund with the customer."}, agent)
+    lifecycle.edit_fields(session, case, {"description": "We agreed a refund of the full price."}, agent)
+    children = [link.other for link in case.links if link.kind == "child"]
+    assert len(children) == 1 and _events(session, children[0], "case.filed")[0]["rule"] == "refund_on_edit"
+    summaries = [e["summary"] for e in _events(session, case, "case.rule_applied") if e["rule"] == "refund_on_edit"]
+    assert summaries == [[f"started Refund invoice ({children[0].ref})"], ["not started: Refund invoice is already open"]]
+    lifecycle.transition(session, children[0], "reject", billing_agent, comment="Not due")
+    lifecycle.edit_fields(session, case, {"description": "We agreed a refund after all, as promised."}, agent)
+    session.expire(case, ["links"])
+    assert len([link for link in case.links if link.kind == "child"]) == 2  # the first one is closed
