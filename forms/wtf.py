@@ -67,6 +67,8 @@ class LayoutItem:
     width: str
     visible_if_json: str | None
     """The visible-if condition as JSON, for the page's script that shows and hides fields."""
+    required_if_json: str | None = None
+    """The required-if condition as JSON, for the script that shows the field's asterisk once it applies."""
 
 
 class SchemaForm:
@@ -141,7 +143,9 @@ class SchemaForm:
             if spec is None:
                 continue  # csrf_token and other fields of the base class
             visible = json.dumps(condition_to_json(spec.visible_if)) if spec.visible_if is not None else None
-            items.append(LayoutItem(field, spec, spec.width, visible))
+            required = (json.dumps(condition_to_json(spec.required_if))
+                        if spec.required_if is not None and not spec.required else None)
+            items.append(LayoutItem(field, spec, spec.width, visible, required))
         return items
 
 

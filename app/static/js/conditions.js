@@ -90,6 +90,13 @@
       catch (e) { show = true; }
       wrap.hidden = !show;
     });
+    // A conditionally required field shows its asterisk as soon as its condition holds.
+    container.querySelectorAll("[data-required-if]").forEach(function (mark) {
+      var applies;
+      try { applies = holds(JSON.parse(mark.getAttribute("data-required-if")), form, families); }
+      catch (e) { applies = false; }
+      mark.hidden = !applies;
+    });
   }
 
   function refreshAll() { document.querySelectorAll(".form-fields").forEach(refresh); }
