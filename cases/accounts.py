@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from case_types.errors import Conflict, NotFound, ValidationFailed
@@ -237,6 +237,19 @@ def _with_roles_and_queues(user: Any) -> tuple[Any, Any]:
             joinedload(user).joinedload(User.queue_links).load_only(QueueMember.queue_id).lazyload(QueueMember.user))
 
 
+@functools.cache
+def _login_session_stmt() -> Any:
+    # Built once: every page starts here, and building the statement costs as much as running it.
+    return (select(LoginSession).where(LoginSession.token_hash == bindparam("token_hash"))
+            .options(*_with_roles_and_queues(LoginSession.user)))
+
+
+@functools.cache
+def _api_token_stmt() -> Any:
+    return (select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+            .options(*_with_roles_and_queues(ApiToken.user)))
+
+
 def resolve_login_session(
     session: Session, token: str, *, idle: timedelta, clock: Clock = utcnow
 ) -> User | None:
@@ -244,8 +257,7 @@ def resolve_login_session(
     if not token:
         return None
     # One query for the session, its user and the user's roles (every page starts here).
-    row = session.scalars(select(LoginSession).where(LoginSession.token_hash == _sha256(token))
-                          .options(*_with_roles_and_queues(LoginSession.user))).unique().first()
+    row = session.scalars(_login_session_stmt(), {"token_hash": _sha256(token)}).unique().first()
     if row is None:
         return None
     remember_queue_ids(session, row.user, {link.queue_id for link in row.user.queue_links})
@@ -306,8 +318,7 @@ def user_for_api_token(session: Session, token: str, *, clock: Clock = utcnow) -
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     # One query for the token, its user and the user's roles (every API call starts here).
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _sha256(token))
-                          .options(*_with_roles_and_queues(ApiToken.user))).unique().first()
+    row = session.scalars(_api_token_stmt(), {"token_hash": _sha256(token)}).unique().first()
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     remember_queue_ids(session, row.user, {link.queue_id for link in row.user.queue_links})

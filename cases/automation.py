@@ -7,6 +7,7 @@ its case type's fallback queue, the failure is an audit event, and every admin g
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, lazyload
 
@@ -201,11 +202,16 @@ class _Target:
     def members(self, queue: Queue) -> list[User]:
         """The queue's active, present agents. The query selects agents by their role, so their role rows are
         not loaded again; it reads nothing the decisions change, so pending changes need no flush first."""
-        stmt = (select(User).join(QueueMember, QueueMember.user_id == User.id).join(UserRole)
-                .where(QueueMember.queue_id == queue.id, User.active.is_(True), User.absent.is_(False),
-                       UserRole.role == Role.AGENT.value).order_by(User.id).options(lazyload(User.role_rows)))
         with self.session.no_autoflush:
-            return list(self.session.scalars(stmt))
+            return list(self.session.scalars(_members_stmt(), {"queue_id": queue.id}))
+
+
+@functools.cache
+def _members_stmt() -> Any:
+    # Built once (an escalation asks for it on every filing); the queue's id is the parameter.
+    return (select(User).join(QueueMember, QueueMember.user_id == User.id).join(UserRole)
+            .where(QueueMember.queue_id == bindparam("queue_id"), User.active.is_(True), User.absent.is_(False),
+                   UserRole.role == Role.AGENT.value).order_by(User.id).options(lazyload(User.role_rows)))
 
 
 def _route_to_queue(t: _Target, params: Mapping[str, Any]) -> str:

@@ -7,13 +7,14 @@ event in the definition's audit stream (`<kind>:<slug>`) with a readable diff.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from case_types.errors import Conflict, NotFound, ValidationFailed
@@ -53,10 +54,16 @@ def get_definition(session: Session, kind: str, definition_id: int) -> Definitio
 
 def find_definition(session: Session, kind: str, slug: str, *, with_versions: bool = False) -> Definition | None:
     """The definition of `kind` named `slug`; `with_versions` loads its versions in the same query."""
-    stmt = select(Definition).where(Definition.kind == kind, Definition.slug == slug)
     if with_versions:
-        return session.scalars(stmt.options(joinedload(Definition.versions))).unique().first()
-    return session.scalar(stmt)
+        return session.scalars(_with_versions_stmt(), {"kind": kind, "slug": slug}).unique().first()
+    return session.scalar(select(Definition).where(Definition.kind == kind, Definition.slug == slug))
+
+
+@functools.cache
+def _with_versions_stmt() -> Any:
+    # Built once: a filing starts with it, and building the statement costs as much as running it.
+    return (select(Definition).where(Definition.kind == bindparam("kind"), Definition.slug == bindparam("slug"))
+            .options(joinedload(Definition.versions)))
 
 
 def get_version(definition: Definition, number: int) -> DefinitionVersion:
