@@ -193,11 +193,14 @@ def sla_group() -> None:
 @with_appcontext
 def sla_sweep_command() -> None:
     """Fire the SLA warnings and breaches that are due now (each exactly once, however many sweep)."""
-    from cases import sla_sweep
+    from cases import sla_sweep, task_deadlines
     from cases.clock import utcnow
 
     fired = sla_sweep.sweep(db.session, clock=utcnow)
     click.echo(f"{fired} SLA {'event' if fired == 1 else 'events'} fired.")
+    overdue = task_deadlines.sweep(db.session, clock=utcnow)
+    if overdue:
+        click.echo(f"{overdue} overdue {'task' if overdue == 1 else 'tasks'} escalated.")
 
 
 def definition_commands(kind: str, *, name: str, label: str, suffix: str) -> click.Group:

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.uploads import document_store, file_store
-from cases import change_requests, outbox, sla_sweep, uploads
+from cases import change_requests, outbox, sla_sweep, task_deadlines, uploads
 from cases.clock import utcnow
 from cases.context import request_context, request_id
 from cases.database import checkpoint
@@ -477,7 +477,8 @@ def deliver_outbox() -> int:
 @job("sla_sweep")
 def periodic_sweep() -> int:
     """The periodic sweep: fire the SLA warnings and breaches that are due (each exactly once, whoever else
-    sweeps), publish the approved changes scheduled for now (cases.change_requests), sign a checkpoint of the
+    sweeps), escalate the started tasks past their due time (cases.task_deadlines), publish the approved
+    changes scheduled for now (cases.change_requests), sign a checkpoint of the
     audit chains if anything changed since the last one, and remove uploads that nothing took within a day
     (cases.uploads)."""
     from app.checkpoints import checkpoint_if_changed
@@ -485,6 +486,9 @@ def periodic_sweep() -> int:
     fired = sla_sweep.sweep(db.session, clock=utcnow)
     if fired:
         log.info("SLA sweep fired %s warnings and breaches", fired)
+    overdue = task_deadlines.sweep(db.session, clock=utcnow)
+    if overdue:
+        log.info("Escalated %s overdue tasks", overdue)
     published = change_requests.publish_due(db.session, clock=utcnow)
     if published:
         log.info("Published %s scheduled changes", published)

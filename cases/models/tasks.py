@@ -28,6 +28,8 @@ class Task(Base):
         Index("ix_case_tasks_case_id", "case_id"),
         # Work lists: the cases with tasks of my queues.
         Index("ix_case_tasks_queue_status", "queue_id", "status"),
+        # The sweep of started tasks past their due time (cases.task_deadlines).
+        Index("ix_case_tasks_open_due", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +53,8 @@ class Task(Base):
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     rule_id: Mapped[str | None] = mapped_column(String(64))
     due_at: Mapped[datetime | None]
+    # When the sweep found it open past `due_at` and escalated it (once).
+    overdue_at: Mapped[datetime | None]
 
     queue: Mapped[Queue] = relationship(lazy="joined")
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id], lazy="joined")

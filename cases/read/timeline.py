@@ -98,6 +98,7 @@ _TEXTS: dict[str, Describer] = {
     "task.started": lambda s, p: (f"Started: {p.get('label')} (for {p.get('queue')})",
                                   " · ".join(x for x in (str(p.get("reason") or ""),
                                                          f"by the rule {p['rule']}" if p.get("rule") else "") if x)),
+    "task.overdue": lambda s, p: (f"Task overdue: {p.get('label')}", f"was due {p.get('due_at')}"),
     "task.cancelled": lambda s, p: (f"Task cancelled: {p.get('label')}", str(p.get("reason") or "")),
     "case.child_started": lambda s, p: (f"Started {p.get('label')}: child case {p.get('child')}",
                                         " · ".join(x for x in (str(p.get("reason") or ""),

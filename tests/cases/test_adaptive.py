@@ -396,8 +396,43 @@ def test_a_rule_that_fires_again_starts_no_second_child_while_the_first_is_open(
     children = [link.other for link in case.links if link.kind == "child"]
     assert len(children) == 1 and _events(session, children[0], "case.filed")[0]["rule"] == "refund_on_edit"
     summaries = [e["summary"] for e in _events(session, case, "case.rule_applied") if e["rule"] == "refund_on_edit"]
-    assert summaries == [[f"started Refund invoice ({children[0].ref})"], ["not started: Refund invoice is already open"]]
+    assert summaries == [[f"started Refund invoice ({children[0].ref})"],
+                         ["not started: Refund invoice is already open"]]
     lifecycle.transition(session, children[0], "reject", billing_agent, comment="Not due")
     lifecycle.edit_fields(session, case, {"description": "We agreed a refund after all, as promised."}, agent)
     session.expire(case, ["links"])
     assert len([link for link in case.links if link.kind == "child"]) == 2  # the first one is closed
+
+
+# ---------------------------------------------------------------- task deadlines
+
+
+def test_an_overdue_started_task_escalates_once_even_with_two_sweepers(
+        session: Session, database_url: str, adaptive_type: Definition, requester: User, agent: User,
+        safety_agent: User) -> None:
+    from datetime import timedelta
+
+    from cases import task_deadlines
+    from cases.models import OutboxMessage
+
+    case = _in_progress(session, adaptive_type, requester, agent)
+    lifecycle.claim(session, case, agent)
+    case.priority = "normal"
+    task = discretionary.start_task(session, case, "safety_review", agent, reason="Charger smoked")
+    assert isinstance(task, Task) and task.due_at is not None
+    due = task.due_at
+    assert task_deadlines.sweep(session, clock=lambda: due - timedelta(minutes=1)) == 0
+    session.commit()
+
+    def sweep(s: Session, _i: int) -> int:
+        return task_deadlines.sweep(s, clock=lambda: due + timedelta(minutes=5))
+
+    assert sorted(race(database_url, 2, sweep)) == [0, 1]
+    session.expire_all()
+    fresh = session.get(Case, case.id)
+    assert fresh is not None and fresh.priority == "high"
+    (overdue,) = _events(session, fresh, "task.overdue")
+    assert (overdue["label"], overdue["priority"]) == ("Product-safety review", {"before": "normal", "after": "high"})
+    told = set(session.scalars(select(OutboxMessage.to).where(OutboxMessage.reason == "task.overdue")))
+    assert told == {safety_agent.email, agent.email}
+    assert task_deadlines.sweep(session, clock=lambda: due + timedelta(days=3)) == 0  # once only
