@@ -10,6 +10,7 @@ from app.api import (  # noqa: F401
     change_requests,
     described,
     documents,
+    insight,
     migrations,
     proof,
     tasks,

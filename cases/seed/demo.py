@@ -183,6 +183,19 @@ def _claim(who: User) -> Callable[[Session, Case, Clock], Any]:
     return lambda s, c, clock: lifecycle.claim(s, c, who, clock=clock)
 
 
+REOPENED = 0.12
+"""The share of closed complaints whose customer comes back (so reopen rates and rework show something)."""
+
+
+def _after_closing(story: Story, rng: random.Random) -> Step:
+    """A closed complaint's customer may reopen it once, a day or two later (the pack allows 30 days)."""
+    if story.pack != "complaint" or story.plan.get("reopened") or rng.random() >= REOPENED:
+        return None
+    story.plan["reopened"] = True
+    return rng.uniform(8, 24), lambda s, c, clock: lifecycle.reopen(
+        s, c, story.filer, reason="The problem came back; please look at it again.", clock=clock)
+
+
 def _complaint_step(story: Story, case: Case, cast: Cast, rng: random.Random) -> Step:
     plan, agent, customer = story.plan, cast.agent, story.filer
     state = case.state
@@ -344,6 +357,7 @@ def run(session: Session, case_types: Mapping[str, Definition], samples: Mapping
         cast: Cast, *, count: int, now: datetime, seed: int = 7) -> Result:
     """File `count` cases spread over the last 90 days and live their lives up to `now`."""
     rng = random.Random(seed)
+    reopen_rng = random.Random(seed + 1)  # its own draws: the other cases live exactly as before
     result = Result()
     plan = stories(case_types, samples, cast, count=count, now=now, rng=rng)
     pending: dict[int, Callable[[Session, Case, Clock], Any]] = {}
@@ -369,7 +383,8 @@ def run(session: Session, case_types: Mapping[str, Definition], samples: Mapping
             session.rollback()
             result.stopped += 1
             continue
-        step = _next(session, story, story.case, cast, rng) if story.case.is_open else None
+        step = _next(session, story, story.case, cast, rng) if story.case.is_open else \
+            _after_closing(story, reopen_rng)
         if step is None or rng.random() < STALL[story.pack]:
             continue
         after, action = step

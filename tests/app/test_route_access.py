@@ -105,6 +105,9 @@ BLUEPRINT_POLICY["designer_documents"] = {ADMIN}
 # Governed change (issue 16): reviewing drafts and moving open cases to another version are admins' work.
 BLUEPRINT_POLICY["designer_reviews"] = {ADMIN}
 POLICY["api.migrate_cases"] = {ADMIN}
+# Process insight (issue 15): staff figures; agents see their cases' figures, requesters none.
+POLICY.update({f"api.{name}": {ADMIN, AGENT, AUDITOR} for name in (
+    "insight_kpis", "insight_event_log_xes", "insight_event_log_csv")})
 POLICY.update({f"api.{name}": {ADMIN} for name in (
     "list_change_requests", "submit_change_request", "get_change_request", "approve_change_request",
     "reject_change_request", "publish_change_request", "schedule_change_request", "cancel_change_request_schedule",

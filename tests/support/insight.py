@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import copy
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from cases import accounts, conversation, lifecycle, migration, sla_sweep
 from cases.clock import fixed
+from cases.insight import mining
+from cases.insight.filters import Filters
 from cases.models import Case, Definition, User
 from cases.submissions import Uploader
 from tests.support.complaint import CALM, GOOD
@@ -87,3 +90,24 @@ def run(session: Session, admin: User, requester: User, agent: User, case_type: 
     lifecycle.transition(session, c, "start", agent, clock=at(34))
     lifecycle.transition(session, c, "resolve", agent, clock=at(40))
     return cases
+
+
+def read_with_pm4py(path: Path) -> dict[str, Any]:
+    """pm4py's own figures of an XES file: directly-follows counts, variants, case durations."""
+    import pm4py
+    from pm4py.statistics.traces.generic.pandas import case_statistics
+
+    log = pm4py.read_xes(str(path))
+    dfg, _start, _end = pm4py.discover_dfg(log)
+    variants = pm4py.get_variants(log)
+    described = case_statistics.get_cases_description(log)
+    return {"dfg": {k: int(v) for k, v in dfg.items()},
+            "variants": {tuple(k): int(v if isinstance(v, int) else len(v)) for k, v in variants.items()},
+            "durations": {case: float(d["caseDuration"]) for case, d in described.items()}}
+
+
+def ours(session: Session, user: User, f: Filters) -> dict[str, Any]:
+    edges = mining.directly_follows(session, user, f)
+    return {"dfg": {(e.source, e.target): e.count for e in edges if e.source and e.target},
+            "variants": {v.path: v.count for v in mining.variants(session, user, f)},
+            "durations": mining.case_durations(session, user, f)}
