@@ -135,6 +135,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.blueprints import api_docs
 
     app.register_blueprint(api_docs.bp)
+    from app.insight.routes import bp as insight_bp
+
+    app.register_blueprint(insight_bp)
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -112,6 +112,9 @@ POLICY.update({f"api.{name}": {ADMIN} for name in (
     "list_change_requests", "submit_change_request", "get_change_request", "approve_change_request",
     "reject_change_request", "publish_change_request", "schedule_change_request", "cancel_change_request_schedule",
     "withdraw_change_request")})
+# Process insight (issue 15): admins and auditors see every figure, agents those of their own queues
+# (tests/app/test_insight_access.py enumerates that); requesters nothing.
+BLUEPRINT_POLICY["insight"] = {ADMIN, AGENT, AUDITOR}
 
 
 def policy_for(endpoint: str) -> set[str]:
