@@ -46,7 +46,12 @@ def _context(scope: Scope, **extra: Any) -> dict[str, Any]:
             **extra}
 
 
-@bp.get("/", defaults={"slug": None})
+@bp.get("/")
+def overview() -> ResponseReturnValue:
+    """The dashboard across every case type."""
+    return dashboard(None)
+
+
 @bp.get("/<slug>")
 def dashboard(slug: str | None) -> ResponseReturnValue:
     scope = _scope(slug)
@@ -97,12 +102,17 @@ def compare(slug: str) -> ResponseReturnValue:
     return render("insight/compare.html", **_context(scope, a=a, b=b, rows=rows))
 
 
-@bp.get("/<slug>/report.csv", defaults={"fmt": "csv"})
-@bp.get("/<slug>/report.pdf", defaults={"fmt": "pdf"})
-@bp.get("/report.csv", defaults={"fmt": "csv", "slug": None})
-@bp.get("/report.pdf", defaults={"fmt": "pdf", "slug": None})
+@bp.get("/report.<fmt>")
+def report_all(fmt: str) -> ResponseReturnValue:
+    """The report across every case type."""
+    return report_file(None, fmt)
+
+
+@bp.get("/<slug>/report.<fmt>")
 def report_file(slug: str | None, fmt: str) -> ResponseReturnValue:
     """The dashboard's figures as CSV, or as a PDF with its charts (rendered like every document)."""
+    if fmt not in ("csv", "pdf"):
+        abort(404)
     scope = _scope(slug)
     report = source.report(db.session, signed_in_user(), scope)
     name = f"insight-{slug or 'all'}-{scope.start.date().isoformat()}-{scope.end.date().isoformat()}"
