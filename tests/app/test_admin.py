@@ -94,3 +94,13 @@ def test_admin_text_is_escaped(app: Any, demo_users: Any) -> None:
     body = web.get("/admin/queues").get_data(as_text=True)
     assert payload not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_the_designer_dashboard_counts_in_words(app: Any, demo_users: Any) -> None:
+    """One queue is "1 queue", not "1 queues"."""
+    from tests.conftest import Web
+
+    web = Web(app.test_client())
+    web.login("admin@example.com")
+    page = web.get("/designer/").get_data(as_text=True)
+    assert "1 queue ·" in page and "1 queues" not in page
