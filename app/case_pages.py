@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from app.errors import STATUS_BY_ERROR
 from app.extensions import db
 from app.htmx import is_htmx, see_other
 from app.uploads import file_store
+from case_types import stages
 from case_types.errors import CasesError, ValidationFailed
 from case_types.workflow import CaseTypeSpec, Transition
 from cases import (
@@ -71,6 +73,8 @@ class CasePage:
     documents: DocumentSection | None = None
     # Legal holds in force on the case (staff and auditors see them; the requester does not).
     holds: list[LegalHold] = field(default_factory=list)
+    # How far the case has come through its case type's stages (none when it has no stages).
+    progress: list[stages.Step] = field(default_factory=list)
 
 
 def _fields_form(case: Case, keys: set[str], prefix: str) -> Any:
@@ -118,7 +122,13 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
         links=links.links_for(session, case, user),
         documents=document_section(session, case, user),
         holds=holds.holds_of(session, case) if not public else [],
+        progress=stages.progress(spec.stages, case.state, final=not case.is_open, visited=_visited(chain)),
     )
+
+
+def _visited(chain: Any) -> tuple[str, ...]:
+    """The states the case was moved into, oldest first (for the progress by stage)."""
+    return tuple(str(json.loads(e.payload).get("to")) for e in chain if e.kind == "case.transitioned")
 
 
 

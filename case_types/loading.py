@@ -10,6 +10,7 @@ from typing import Any
 from case_types.adaptive import read_discretionary
 from case_types.calendar import DEFAULT_CALENDAR, BusinessCalendar, read_calendar
 from case_types.retention import read_retention
+from case_types.stages import read_stages
 from case_types.template_checks import check_templates
 from case_types.workflow import (
     COLORS,
@@ -116,6 +117,9 @@ class _Loader:
             data.get("discretionary"), states={s.key: s.is_final for s in states}, queues=self.context.queues,
             form_fields=form.families if form is not None else None, case_types=self.context.case_types)
         self.problems.extend(problems)
+        stages, stage_problems = read_stages(data.get("stages"), {s.key: s.is_final for s in states})
+        for path, message in stage_problems:
+            self.problem(path, message)
         retention, retention_problems = read_retention(data.get("retention"))
         for path, message in retention_problems:
             self.problem(path, message)
@@ -129,7 +133,7 @@ class _Loader:
             fallback_queue=queues["fallback_queue"], request_info_state=info_state, editable_fields=editable,
             reopen=reopen, sla=tuple(sla), documents=tuple(documents),
             rules=data.get("rules"), calendar=calendar or DEFAULT_CALENDAR, discretionary=tuple(discretionary),
-            retention=retention,
+            retention=retention, stages=tuple(stages),
         )
 
     def form(self, data: Mapping[str, Any]) -> FormInfo | None:

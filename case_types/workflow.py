@@ -61,6 +61,7 @@ from case_types.template_checks import diff_templates
 
 if TYPE_CHECKING:
     from case_types.adaptive import ChildCaseType, Discretionary
+    from case_types.stages import Stage
 
 SCHEMA_VERSION = 1
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -79,7 +80,7 @@ MAX_SLA_TARGETS = 2 * MAX_STATES  # a response and a resolution target per state
 MAX_DAYS_BEFORE = 3650
 TOP_KEYS = {"schema_version", "name", "description", "prefix", "form", "form_version", "states", "transitions",
             "default_queue", "fallback_queue", "request_info_state", "editable_fields", "reopen", "sla",
-            "documents", "rules", "calendar", "discretionary", "retention"}
+            "documents", "rules", "calendar", "discretionary", "retention", "stages"}
 
 
 class TransitionNotAllowed(Conflict):
@@ -204,6 +205,8 @@ class CaseTypeSpec:
     discretionary: tuple[Discretionary, ...] = ()
     # How long closed cases are kept and what happens then (case_types.retention); None: until erased.
     retention: Retention | None = None
+    # States grouped into the phases the case page and the portal show progress by (case_types.stages).
+    stages: tuple[Stage, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -311,6 +314,8 @@ def dump_case_type(spec: CaseTypeSpec) -> dict[str, Any]:
         document["discretionary"] = [item.to_document() for item in spec.discretionary]
     if spec.retention is not None:
         document["retention"] = dump_retention(spec.retention)
+    if spec.stages:
+        document["stages"] = [stage.to_document() for stage in spec.stages]
     return document
 
 
@@ -318,7 +323,8 @@ def diff_case_types(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
     """Readable changes between two case-type documents (by state, transition and setting)."""
     changes: list[str] = []
     for name in ("name", "description", "prefix", "form", "form_version", "default_queue", "fallback_queue",
-                 "request_info_state", "reopen", "editable_fields", "sla", "calendar", "rules", "retention"):
+                 "request_info_state", "reopen", "editable_fields", "sla", "calendar", "rules", "retention",
+                 "stages"):
         if before.get(name) != after.get(name):
             changes.append(f"{name.replace('_', ' ').capitalize()} changed from {before.get(name)!r} "
                            f"to {after.get(name)!r}.")

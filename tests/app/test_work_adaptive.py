@@ -55,3 +55,26 @@ def test_an_agent_starts_a_task_with_a_reason_and_it_keeps_the_case_open(app: An
     assert closing.status_code == 409 and "Product-safety review" in closing.get_data(as_text=True)
     cancelled = agent.post(f"/work/cases/{case_id}/tasks/{task_id}/cancel", htmx=True)
     assert cancelled.status_code == 200 and "Cancelled" in cancelled.get_data(as_text=True)
+
+
+def test_the_case_page_and_the_portal_show_progress_by_stage(app: Any, demo_users: Any) -> None:
+    stages = [{"key": "intake", "label": "Intake", "states": ["new"]},
+              {"key": "work", "label": "Investigation", "states": ["in_progress"]},
+              {"key": "done", "label": "Outcome", "states": ["resolved", "rejected"]}]
+    publish_complaint(app, stages=stages)
+    with app.app_context():
+        requester, agent = (accounts.find_user(db.session, f"{who}@example.com") for who in ("requester", "agent"))
+        case_type = db.session.query(Definition).filter_by(kind="case_type", slug="complaint").one()
+        assert requester is not None and agent is not None
+        case = lifecycle.file_case(db.session, case_type, GOOD, uploader=Uploader(requester))
+        lifecycle.transition(db.session, case, "start", agent)
+        case_id = case.id
+        db.session.remove()
+    for who, url in (("agent", f"/work/cases/{case_id}"), ("requester", f"/portal/cases/{case_id}")):
+        web = Web(app.test_client())
+        web.login(f"{who}@example.com")
+        page = web.get(url).get_data(as_text=True)
+        strip = page[page.index('<ol class="stages"'):page.index("</ol>", page.index('<ol class="stages"'))]
+        assert '<li class="stage done">Intake' in strip, who
+        assert '<li class="stage current" aria-current="step">Investigation' in strip, who
+        assert '<li class="stage ahead">Outcome' in strip, who
