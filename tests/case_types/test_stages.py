@@ -42,7 +42,7 @@ def test_bad_stages_are_refused_where_they_are(raw: object, path: str, message: 
 
 
 def test_progress_by_stage() -> None:
-    stages = tuple(read_stages(STAGES + [{"key": "end", "label": "Resolution", "states": ["waiting"]}], STATES)[0])
+    stages = tuple(read_stages([*STAGES, {"key": "end", "label": "Resolution", "states": ["waiting"]}], STATES)[0])
     labels = ["Intake", "Investigation", "Resolution"]
 
     def shown(steps: list[Step]) -> list[tuple[str, str]]:
