@@ -166,7 +166,7 @@ def worker_command(sla_interval: float) -> None:
     from redis import Redis
     from rq import Worker
 
-    from app.jobs import QUEUE_NAME, start_outbox_sender, start_retention_sweeper, start_sla_sweeper
+    from app.jobs import WORKER_QUEUES, start_outbox_sender, start_retention_sweeper, start_sla_sweeper
     from app.watchdog import start_watchdog
     from app.webhooks import start_webhook_sweeper
 
@@ -180,8 +180,8 @@ def worker_command(sla_interval: float) -> None:
     start_webhook_sweeper(current_app._get_current_object())  # type: ignore[attr-defined]
     start_watchdog(current_app._get_current_object())  # type: ignore[attr-defined]
     _check_renderer_in_background(current_app._get_current_object())  # type: ignore[attr-defined]
-    click.echo(f"Casework worker listening on {QUEUE_NAME} at {url}")
-    Worker([QUEUE_NAME], connection=Redis.from_url(url)).work(with_scheduler=True)  # runs RQ retries with backoff
+    click.echo(f"Casework worker listening on {', '.join(WORKER_QUEUES)} at {url}")
+    Worker(list(WORKER_QUEUES), connection=Redis.from_url(url)).work(with_scheduler=True)  # RQ retries, backoff
 
 
 @click.group("sla")

@@ -163,15 +163,18 @@ def _redis_queue(redis_url: str) -> tuple[int, datetime | None]:
     from redis import Redis
     from rq import Queue
 
-    from app.jobs import QUEUE_NAME
+    from app.jobs import WORKER_QUEUES
 
-    queue = Queue(QUEUE_NAME, connection=Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2))
-    ids = queue.get_job_ids(0, 0)
-    oldest = None
-    if ids:
-        job = queue.fetch_job(ids[0])
-        oldest = job.enqueued_at if job is not None else None
-    return queue.count, oldest
+    connection = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+    count, oldest = 0, None
+    for name in WORKER_QUEUES:
+        queue = Queue(name, connection=connection)
+        count += queue.count
+        ids = queue.get_job_ids(0, 0)
+        job = queue.fetch_job(ids[0]) if ids else None
+        if job is not None and job.enqueued_at is not None and (oldest is None or job.enqueued_at < oldest):
+            oldest = job.enqueued_at
+    return count, oldest
 
 
 def _age(at: datetime | None) -> float:

@@ -24,7 +24,7 @@ from datetime import datetime
 from flask import Flask, current_app
 
 from app.extensions import db
-from app.jobs import QUEUE_NAME, Periodic, job
+from app.jobs import WORKER_QUEUES, Periodic, job
 from cases.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -62,13 +62,16 @@ def clean_abandoned_rq_jobs(app: Flask, now: datetime) -> int:
     from rq import Queue
     from rq.registry import StartedJobRegistry
 
-    queue = Queue(QUEUE_NAME, connection=Redis.from_url(app.config["REDIS_URL"]))
-    registry = StartedJobRegistry(queue=queue)
-    expired = registry.get_expired_job_ids(now.timestamp())
-    if expired:
-        log.warning("Watchdog: %s RQ jobs lost their worker: %s", len(expired), ", ".join(expired[:10]))
-        registry.cleanup(now.timestamp())
-    return len(expired)
+    connection = Redis.from_url(app.config["REDIS_URL"])
+    found = 0
+    for name in WORKER_QUEUES:
+        registry = StartedJobRegistry(queue=Queue(name, connection=connection))
+        expired = registry.get_expired_job_ids(now.timestamp())
+        if expired:
+            log.warning("Watchdog: %s RQ jobs lost their worker: %s", len(expired), ", ".join(expired[:10]))
+            registry.cleanup(now.timestamp())
+        found += len(expired)
+    return found
 
 
 @job("watchdog")

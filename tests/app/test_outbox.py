@@ -197,7 +197,7 @@ def test_commits_that_fill_the_outbox_share_one_queued_delivery_on_redis(
 
     from app import create_app
     from app.extensions import db
-    from app.jobs import QUEUE_NAME
+    from app.jobs import QUEUE_NAME, URGENT_QUEUE, WORKER_QUEUES, enqueue
     from tests.conftest import redis_database
 
     sink, port = smtp_sink
@@ -205,11 +205,14 @@ def test_commits_that_fill_the_outbox_share_one_queued_delivery_on_redis(
     connection = redis.Redis.from_url(url)
     connection.flushdb()
     app = create_app(make_config(database_url, REDIS_URL=url, SMTP_URL=f"smtp://127.0.0.1:{port}"))
-    queue = Queue(QUEUE_NAME, connection=connection)
+    queue, slow = Queue(URGENT_QUEUE, connection=connection), Queue(QUEUE_NAME, connection=connection)
+    enqueue(app, "sla_sweep")  # queued first, on the queue the renders use
     _commit_one_message_each(app, 30)
-    assert queue.count == 1
-    with app.app_context():
-        SimpleWorker([queue], connection=connection).work(burst=True)
+    assert queue.count == 1 and slow.count == 1
+    with app.app_context():  # what `casework worker` listens to: the delivery is taken first
+        SimpleWorker([Queue(name, connection=connection) for name in WORKER_QUEUES],
+                     connection=connection).work(burst=True, max_jobs=1)
+    assert slow.count == 1 and queue.count == 0
     deadline = time.monotonic() + 15
     while len(sink.subjects) < 30 and time.monotonic() < deadline:
         time.sleep(0.05)

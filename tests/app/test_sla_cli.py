@@ -149,7 +149,7 @@ def test_workers_enqueue_one_sweep_at_a_time_and_run_it(database_url: str) -> No
     from rq import Queue, SimpleWorker
 
     from app import create_app
-    from app.jobs import QUEUE_NAME, Periodic, enqueue_unless_waiting
+    from app.jobs import URGENT_QUEUE, Periodic, enqueue_unless_waiting
 
     url = redis_database(database_url, 9)
     try:
@@ -157,7 +157,7 @@ def test_workers_enqueue_one_sweep_at_a_time_and_run_it(database_url: str) -> No
         connection.ping()
     except redis.RedisError as exc:
         need(False, f"Redis is not reachable at {url}: {exc}")
-    queue = Queue(QUEUE_NAME, connection=connection)
+    queue = Queue(URGENT_QUEUE, connection=connection)
     queue.empty()
     connection.delete("rq:job:casework-periodic-sla_sweep")
     app = create_app(make_config(database_url, REDIS_URL=url, RATELIMIT_KEY_PREFIX=uuid.uuid4().hex))
