@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Iterator
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -35,8 +36,10 @@ _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
                           "\t": "&#9;"})
 
 
+@lru_cache(maxsize=8192)
 def attr(value: str) -> str:
-    """Text as an XML attribute value: escaped, characters XML 1.0 forbids removed."""
+    """Text as an XML attribute value: escaped, characters XML 1.0 forbids removed (states, queues and
+    people repeat on every event, so the answers are kept)."""
     return _XML_UNSAFE.sub("", value).translate(_ESCAPES)
 
 
@@ -114,9 +117,10 @@ def _traces(session: Session, user: User | None, f: Filters) -> Iterator[tuple[A
     pending = next(visits, None)
     for case in _case_rows(session, user, f):
         mine = []
-        while pending is not None and pending.case_id < case.case_id:
+        case_id = case.case_id
+        while pending is not None and pending[0] < case_id:
             pending = next(visits, None)
-        while pending is not None and pending.case_id == case.case_id:
+        while pending is not None and pending[0] == case_id:
             mine.append(pending)
             pending = next(visits, None)
         yield case, mine
@@ -152,13 +156,16 @@ def xes(session: Session, user: User | None, f: Filters, *, personal: bool = Fal
             typed = _typed(data.get(key))
             if typed is not None:
                 out.append(f'<{typed[0]} key="{attr(key)}" value="{attr(typed[1])}"/>')
-        for v in visits:
-            via = f'<string key="casework:via" value="{attr(v.via)}"/>' if v.via else ""
-            out.append(f'<event><string key="concept:name" value="{attr(v.state)}"/>'
-                       f'<date key="time:timestamp" value="{v.entered_at.isoformat(timespec="microseconds")}"/>'
-                       f'<string key="org:resource" value="{attr(context.resource(v.actor_id, case.requester_id))}"/>'
+        requester_id = case.requester_id
+        for _case_id, state, entered_at, actor_id, entered_by, via, _queue in visits:
+            resource = "system" if actor_id is None else "requester" if actor_id == requester_id \
+                else context.staff.get(actor_id, "requester")
+            out.append(f'<event><string key="concept:name" value="{attr(state)}"/>'
+                       f'<date key="time:timestamp" value="{entered_at.isoformat(timespec="microseconds")}"/>'
+                       f'<string key="org:resource" value="{attr(resource)}"/>'
                        f'<string key="lifecycle:transition" value="complete"/>'
-                       f'<string key="casework:entered_by" value="{v.entered_by}"/>{via}</event>')
+                       f'<string key="casework:entered_by" value="{entered_by}"/>'
+                       + (f'<string key="casework:via" value="{attr(via)}"/></event>' if via else "</event>"))
         out.append("</trace>\n")
         if len(out) >= CHUNK * 4:
             yield "".join(out)
