@@ -7,7 +7,9 @@ import csv
 import io
 from collections.abc import Iterator, Mapping
 
+from flask import Response, stream_with_context
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from app.documents.child import render_in_child
 from app.documents.render_request import PdfMetadata, RenderRequest
@@ -17,6 +19,9 @@ from app.insight.scope import Scope
 from app.insight.views import shown
 from cases.audit import csv_safe
 from cases.clock import utcnow
+from cases.insight import eventlog
+from cases.insight.filters import Filters
+from cases.models import User
 
 COLUMNS = ["section", "group", "measure", "value", "unit", "cases"]
 
@@ -75,3 +80,16 @@ def report_pdf(report: Report, scope: Scope, charts: Mapping[str, Markup], *, me
                            stable_id=f"insight/{scope.case_type or 'all'}/{scope.label}/{now.isoformat()}",
                            created_at=now)
     return render_in_child(RenderRequest(html=html, metadata=metadata), memory_mb=memory_mb, timeout_s=timeout_s)
+
+
+def event_log(session: Session, user: User, f: Filters, fmt: str, name: str) -> Response:
+    """The event log as XES or CSV, streamed; refusals happen before the answer starts."""
+    chunks = eventlog.xes(session, user, f) if fmt == "xes" else eventlog.csv_log(session, user, f)
+    first = next(chunks)
+
+    def body() -> Iterator[str]:
+        yield first
+        yield from chunks
+
+    return Response(stream_with_context(body()), mimetype="application/xml" if fmt == "xes" else "text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})

@@ -39,7 +39,9 @@ def _context(scope: Scope, **extra: Any) -> dict[str, Any]:
     queues = [q for q in accounts.list_queues(db.session) if scope.queues is None or q.slug in scope.queues]
     versions = source.versions(db.session, scope.case_type) if scope.case_type else []
     return {"scope": scope, "case_types": case_types, "queues": queues, "versions": versions,
-            "periods": PERIODS, "shown": views.shown, "event_log": None, "priorities": PRIORITIES,
+            "periods": PERIODS, "shown": views.shown, "priorities": PRIORITIES,
+            "event_log": lambda fmt: url_for("insight.event_log", slug=scope.case_type, fmt=fmt,
+                                             **scope.args()),  # type: ignore[arg-type]
             "requester_types": REQUESTER_TYPES,
             "drill": lambda figure, **more: url_for(
                 "insight.cases", **scope.args(figure=figure, type=scope.case_type, **more)),  # type: ignore[arg-type]
@@ -124,3 +126,13 @@ def report_file(slug: str | None, fmt: str) -> ResponseReturnValue:
                              timeout_s=current_app.config.get("DOCUMENT_TIMEOUT_S", 60))
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
+
+
+@bp.get("/<slug>/event-log.<fmt>")
+def event_log(slug: str, fmt: str) -> ResponseReturnValue:
+    """The scope's event log for process-mining tools, streamed (as the API's, for a signed-in browser)."""
+    if fmt not in ("xes", "csv"):
+        abort(404)
+    scope = _scope(slug)
+    return exports.event_log(db.session, signed_in_user(), source.filters(scope), fmt,
+                             f"{slug}-event-log-{scope.start.date().isoformat()}-{scope.end.date().isoformat()}")

@@ -8,6 +8,7 @@ import io
 import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from html import unescape
 from typing import Any
@@ -25,7 +26,8 @@ from tests.conftest import Web
 
 PAGES = ["/insight/", "/insight/complaint", "/insight/cases?figure=sla_breached&type=complaint",
          "/insight/complaint/map", "/insight/complaint/bottlenecks", "/insight/complaint/compare",
-         "/insight/complaint/report.csv", "/insight/report.csv"]
+         "/insight/complaint/report.csv", "/insight/report.csv", "/insight/complaint/event-log.xes",
+         "/insight/complaint/event-log.csv"]
 
 
 @pytest.fixture
@@ -148,6 +150,12 @@ def test_kpi_report_as_csv_is_formula_safe_and_the_pdf_prints_the_charts(demo: A
     assert rows[0] == ["section", "group", "measure", "value", "unit", "cases"]
     assert any(r[0] == "kpi" and r[2] == "SLA deadlines breached" for r in rows)
     assert not any(cell.startswith(("=", "+", "@")) for row in rows[1:] for cell in row)
+    log = admin.get("/insight/complaint/event-log.xes?days=90")
+    assert log.status_code == 200 and "attachment" in log.headers["Content-Disposition"]
+    traces = ET.fromstring(log.data).findall("{http://www.xes-standard.org/}trace")  # noqa: S314 - our own export
+    filed = domain_ids(demo, "admin@example.com", "/insight/cases?days=90&type=complaint&figure=filed")
+    assert len(traces) == len(filed)
+    assert admin.get("/insight/complaint/event-log.csv?days=90").data.startswith(b"case_id,")
     if shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None:
         pytest.skip("poppler-utils (pdftotext) is not installed")
     pdf = admin.get("/insight/complaint/report.pdf?days=90")
