@@ -89,9 +89,9 @@ class PasswordResetForm(FlaskForm):
 
 class QueueForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    slug = StringField("Short name", validators=[DataRequired(), Length(max=63)],
+    slug = StringField("Short name", validators=[Optional(), Length(max=63)],
                        description="Lower-case letters, digits, '-' or '_'. Used by rules and the API; "
-                                   "cannot be changed later.")
+                                   "cannot be changed later. Made from the name unless you change it.")
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
 
 

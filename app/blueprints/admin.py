@@ -21,6 +21,7 @@ from app.webforms import (
     apply_errors,
 )
 from case_types.errors import Conflict, ValidationFailed
+from case_types.workflow_editing import suggest_slug
 from cases import accounts, change_requests, notifications
 from cases import outbox as mail_outbox
 from cases.models import Role, User
@@ -135,7 +136,8 @@ def new_queue() -> ResponseReturnValue:
     form = QueueForm()
     if form.validate_on_submit():
         try:
-            queue = accounts.create_queue(db.session, slug=form.slug.data or "", name=form.name.data or "",
+            queue = accounts.create_queue(db.session, slug=(form.slug.data or "").strip() or
+                                          suggest_slug(form.name.data or ""), name=form.name.data or "",
                                           description=form.description.data or "")
         except ValidationFailed as exc:
             apply_errors(form, exc.fields)

@@ -20,7 +20,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from app.designer.drafts import AvailabilityForm, DraftForm, ImportForm, PublishForm
 from app.webforms import CheckboxList
@@ -134,8 +134,15 @@ class NewCaseTypeForm(FlaskForm):
                                    "cannot be changed later. Leave empty to make one from the name.")
     form_ref = SelectField("Form and version", validators=[DataRequired("Choose a form version.")],
                            description="The form requesters fill in; the latest published version is chosen.")
-    queue = SelectField("Default queue", validators=[DataRequired("Choose a queue.")],
+    queue = SelectField("Default queue", validators=[Optional()], validate_choice=False,
                         description="Where new cases go unless a rule routes them elsewhere.")
+    new_queue = StringField("Or create a new queue named", validators=[Optional(), Length(max=200)],
+                            description="E.g. “Complaints team”: it is created with the case type and becomes "
+                                        "its default queue; add its members on the queue's page.")
+
+    def validate_queue(self, field: SelectField) -> None:
+        if not (self.new_queue.data or "").strip() and field.data not in [c.value for c in field.choices or []]:
+            raise ValidationError("Choose a queue, or name a new one.")
 
 
 # ---------------------------------------------------------------- choices

@@ -128,17 +128,33 @@ def new() -> ResponseReturnValue:
         name = (form.name.data or "").strip()
         slug = (form.slug.data or "").strip().lower() or editing.suggest_slug(name)
         form_slug, number = ctf.split_ref(form.form_ref.data or "")
-        document = editing.normalized(starter_case_type(name, form=form_slug, form_version=number,
-                                                        queue=form.queue.data or ""))
         try:
+            queue = _queue_for_new(form, slug)
+            document = editing.normalized(starter_case_type(name, form=form_slug, form_version=number, queue=queue))
             definition = definitions.create(db.session, KIND, slug=slug, title=name, actor=actor(),
                                             document=document)
         except ValidationFailed as exc:
-            apply_errors(form, {("name" if k == "title" else k): v for k, v in exc.fields.items()})
+            fields = {("name" if k == "title" else k): v for k, v in exc.fields.items()}
+            apply_errors(form, fields, fallback=exc.message)
         else:
             flash(f"Case type “{definition.title}” created from the starter states. Adjust them below.", "success")
             return see_other(url_for(".edit", definition_id=definition.id))
     return render("designer/case_types/new.html", form=form, status=422 if form.errors else 200)
+
+
+def _queue_for_new(form: ctf.NewCaseTypeForm, slug: str) -> str:
+    """The chosen queue, or the new one named on the form, created (with a short name from its name) once
+    the case type's own short name is known to be free, so a refusal leaves nothing behind."""
+    name = (form.new_queue.data or "").strip()
+    if not name:
+        return form.queue.data or ""
+    if definitions.find_definition(db.session, KIND, slug) is not None:
+        raise ValidationFailed("The case type could not be created.",
+                               {"slug": ["Another case type already uses this short name."]})
+    try:
+        return accounts.create_queue(db.session, slug=editing.suggest_slug(name), name=name).slug
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, {"new_queue": [m for ms in exc.fields.values() for m in ms]}) from None
 
 
 @bp.post("/import")

@@ -58,6 +58,17 @@
       target.insertAdjacentElement("afterend", note);
     }
   });
+  // New form, case type or queue (data-slug-from="<the name input>"): suggest the short name from the name
+  // until the admin types one.
+  document.addEventListener("input", function (event) {
+    var form = event.target.form;
+    if (!form || !form.hasAttribute("data-slug-from") || !form.elements.slug) { return; }
+    var slug = form.elements.slug;
+    if (event.target === slug) { slug.setAttribute("data-touched", "1"); return; }
+    if (event.target.name !== form.getAttribute("data-slug-from") || slug.getAttribute("data-touched")) { return; }
+    slug.value = event.target.value.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").replace(/^[^a-z]+/, "").slice(0, 63);
+  });
   // Plain forms that take a serious step ask first (htmx forms use hx-confirm).
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -55,14 +55,4 @@
     if (event.target.matches && event.target.matches("form[data-preview]")) { event.preventDefault(); }
   }, true);
 
-  // New form: suggest the short name from the title until the admin types one.
-  document.addEventListener("input", function (event) {
-    var form = event.target.form;
-    if (!form || !form.hasAttribute("data-slug-from")) { return; }
-    var slug = form.elements.slug;
-    if (event.target === slug) { slug.setAttribute("data-touched", "1"); return; }
-    if (event.target.name !== form.getAttribute("data-slug-from") || slug.getAttribute("data-touched")) { return; }
-    slug.value = event.target.value.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
-      .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").replace(/^[^a-z]+/, "").slice(0, 63);
-  });
 })();
