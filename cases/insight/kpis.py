@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, distinct, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import True_
 
 from cases.errors import InvalidQuery
 from cases.insight.filters import Filters, case_conditions, nearest_rank, scope, spread, spreads, within
@@ -44,12 +45,22 @@ def _cases(f: Filters, allowed: ColumnElement[bool], *conditions: ColumnElement[
     return select(C.case_id).where(*case_conditions(f, allowed), *conditions)
 
 
+def _by_type_only(f: Filters, allowed: ColumnElement[bool]) -> bool:
+    """Nothing but the case type (which visits and deadlines carry) narrows the cases: no join needed."""
+    return isinstance(allowed, True_) and f.case_type is not None and \
+        (f.version, f.queue, f.priority, f.requester) == (None, None, None, None)
+
+
 def _visits(f: Filters, allowed: ColumnElement[bool], *conditions: ColumnElement[bool]) -> Select[Any]:
+    if _by_type_only(f, allowed):
+        return select(V.case_id).where(V.case_type == f.case_type, *conditions)
     stmt = select(V.case_id).join(C, C.case_id == V.case_id).where(*case_conditions(f, allowed), *conditions)
     return stmt.where(V.case_type == f.case_type) if f.case_type is not None else stmt
 
 
 def _sla(f: Filters, allowed: ColumnElement[bool], *conditions: ColumnElement[bool]) -> Select[Any]:
+    if _by_type_only(f, allowed):
+        return select(S.case_id).where(S.case_type == f.case_type, *conditions)
     stmt = select(S.case_id).join(C, C.case_id == S.case_id).where(*case_conditions(f, allowed), *conditions)
     return stmt.where(S.case_type == f.case_type) if f.case_type is not None else stmt
 
