@@ -29,6 +29,7 @@ from cases import (
     discretionary,
     lifecycle,
     links,
+    milestones,
     submissions,
     tasks,
 )
@@ -75,6 +76,8 @@ class CasePage:
     holds: list[LegalHold] = field(default_factory=list)
     # How far the case has come through its case type's stages (none when it has no stages).
     progress: list[stages.Step] = field(default_factory=list)
+    # The case type's milestones with when the case reached each (None: not yet).
+    milestones: list[tuple[str, Any]] = field(default_factory=list)
 
 
 def _fields_form(case: Case, keys: set[str], prefix: str) -> Any:
@@ -99,6 +102,7 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
     editable = list(spec.editable_fields.get(case.state, ())) if staff and case.is_open else []
     requester_email = case.requester.email if case.requester else case.contact_email
     chain = audit.events(session, case.stream)
+    reached = milestones.reached_in(chain) if spec.milestones else {}
     return CasePage(
         case=case, spec=spec,
         rows=display_rows(case_versions.case_schema(case), case_versions.case_data(case),
@@ -123,6 +127,7 @@ def build(session: Session, case: Case, user: User, *, problem: str | None = Non
         documents=document_section(session, case, user),
         holds=holds.holds_of(session, case) if not public else [],
         progress=stages.progress(spec.stages, case.state, final=not case.is_open, visited=_visited(chain)),
+        milestones=[(m.label, reached.get(m.key)) for m in spec.milestones],
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from case_types.adaptive import read_discretionary
 from case_types.calendar import DEFAULT_CALENDAR, BusinessCalendar, read_calendar
 from case_types.retention import read_retention
-from case_types.stages import read_stages
+from case_types.stages import read_milestones, read_stages
 from case_types.template_checks import check_templates
 from case_types.workflow import (
     COLORS,
@@ -118,7 +118,10 @@ class _Loader:
             form_fields=form.families if form is not None else None, case_types=self.context.case_types)
         self.problems.extend(problems)
         stages, stage_problems = read_stages(data.get("stages"), {s.key: s.is_final for s in states})
-        for path, message in stage_problems:
+        milestones, milestone_problems = read_milestones(
+            data.get("milestones"), transitions={t.key for t in transitions},
+            tasks={k.key for t in transitions for k in t.tasks} | {i.key for i in discretionary})
+        for path, message in stage_problems + milestone_problems:
             self.problem(path, message)
         retention, retention_problems = read_retention(data.get("retention"))
         for path, message in retention_problems:
@@ -133,7 +136,7 @@ class _Loader:
             fallback_queue=queues["fallback_queue"], request_info_state=info_state, editable_fields=editable,
             reopen=reopen, sla=tuple(sla), documents=tuple(documents),
             rules=data.get("rules"), calendar=calendar or DEFAULT_CALENDAR, discretionary=tuple(discretionary),
-            retention=retention, stages=tuple(stages),
+            retention=retention, stages=tuple(stages), milestones=tuple(milestones),
         )
 
     def form(self, data: Mapping[str, Any]) -> FormInfo | None:

@@ -61,7 +61,7 @@ from case_types.template_checks import diff_templates
 
 if TYPE_CHECKING:
     from case_types.adaptive import ChildCaseType, Discretionary
-    from case_types.stages import Stage
+    from case_types.stages import Milestone, Stage
 
 SCHEMA_VERSION = 1
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -80,7 +80,7 @@ MAX_SLA_TARGETS = 2 * MAX_STATES  # a response and a resolution target per state
 MAX_DAYS_BEFORE = 3650
 TOP_KEYS = {"schema_version", "name", "description", "prefix", "form", "form_version", "states", "transitions",
             "default_queue", "fallback_queue", "request_info_state", "editable_fields", "reopen", "sla",
-            "documents", "rules", "calendar", "discretionary", "retention", "stages"}
+            "documents", "rules", "calendar", "discretionary", "retention", "stages", "milestones"}
 
 
 class TransitionNotAllowed(Conflict):
@@ -207,6 +207,7 @@ class CaseTypeSpec:
     retention: Retention | None = None
     # States grouped into the phases the case page and the portal show progress by (case_types.stages).
     stages: tuple[Stage, ...] = ()
+    milestones: tuple[Milestone, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -316,6 +317,8 @@ def dump_case_type(spec: CaseTypeSpec) -> dict[str, Any]:
         document["retention"] = dump_retention(spec.retention)
     if spec.stages:
         document["stages"] = [stage.to_document() for stage in spec.stages]
+    if spec.milestones:
+        document["milestones"] = [m.to_document() for m in spec.milestones]
     return document
 
 
@@ -324,7 +327,7 @@ def diff_case_types(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
     changes: list[str] = []
     for name in ("name", "description", "prefix", "form", "form_version", "default_queue", "fallback_queue",
                  "request_info_state", "reopen", "editable_fields", "sla", "calendar", "rules", "retention",
-                 "stages"):
+                 "stages", "milestones"):
         if before.get(name) != after.get(name):
             changes.append(f"{name.replace('_', ' ').capitalize()} changed from {before.get(name)!r} "
                            f"to {after.get(name)!r}.")

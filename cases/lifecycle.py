@@ -30,6 +30,7 @@ from cases import (
     automation,
     discretionary,
     links,
+    milestones,
     notifications,
     recent,
     tasks,
@@ -434,6 +435,7 @@ def transition(
                       "comment": seal(session, comment.strip(), path="comment", case_id=case.id, clock=clock)},
                      actor=actor, clock=clock)
         automation.state_entered(session, case, spec, source, clock)
+        milestones.reach(session, case, spec, actor=actor, clock=clock, transition=move.key)
         tasks.create_for(session, case, move, actor=actor, clock=clock)
         if comment.strip():
             session.add(Comment(case_id=case.id, author_id=actor.id, body=comment.strip(), internal=False,

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from case_types import adaptive, workflow
 from case_types.errors import Conflict, NotFound, ValidationFailed
-from cases import access, audit, automation, discretionary, tasks
+from cases import access, audit, automation, discretionary, milestones, tasks
 from cases.case_versions import case_spec, published
 from cases.clock import Clock, utcnow
 from cases.errors import PermissionDenied
@@ -183,6 +183,7 @@ def _fire(session: Session, parent: Case, spec: workflow.CaseTypeSpec, move: wor
                  {"transition": move.key, "label": move.label, "from": source, "to": move.target, "comment": "",
                   "by": "children_closed", "last_child": child.ref}, actor=None, clock=clock)
     automation.state_entered(session, parent, spec, source, clock)
+    milestones.reach(session, parent, spec, actor=None, clock=clock, transition=move.key)
     tasks.create_for(session, parent, move, actor=None, clock=clock)
     automation.run_rules(session, parent, "case.transitioned", actor=None, clock=clock, transition=move.key)
 

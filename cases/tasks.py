@@ -20,7 +20,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from case_types import workflow
 from case_types.errors import Conflict, NotFound
-from cases import access, accounts, audit, notifications
+from cases import access, accounts, audit, milestones, notifications
+from cases.case_versions import case_spec
 from cases.clock import Clock, utcnow
 from cases.errors import PermissionDenied
 from cases.models import Case, Role, Task, User
@@ -115,6 +116,7 @@ def complete(session: Session, case: Case, task_id: int, actor: User, *, clock: 
         audit.append(session, case.stream, "task.completed",
                      {"task": task.id, "key": task.key, "label": task.label, "queue": task.queue.slug},
                      actor=actor, clock=clock)
+        milestones.reach(session, case, case_spec(session, case), actor=actor, clock=clock, task=task.key)
         if task.required and task.state == case.state and not open_required(session, case) \
                 and case.assignee is not None and case.assignee_id != actor.id:
             notifications.queue_message(

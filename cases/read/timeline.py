@@ -98,6 +98,7 @@ _TEXTS: dict[str, Describer] = {
     "task.started": lambda s, p: (f"Started: {p.get('label')} (for {p.get('queue')})",
                                   " · ".join(x for x in (str(p.get("reason") or ""),
                                                          f"by the rule {p['rule']}" if p.get("rule") else "") if x)),
+    "case.milestone": lambda s, p: (f"Milestone reached: {p.get('label')}", ""),
     "task.overdue": lambda s, p: (f"Task overdue: {p.get('label')}", f"was due {p.get('due_at')}"),
     "task.cancelled": lambda s, p: (f"Task cancelled: {p.get('label')}", str(p.get("reason") or "")),
     "case.child_started": lambda s, p: (f"Started {p.get('label')}: child case {p.get('child')}",
@@ -119,7 +120,7 @@ _QUEUE_VALUES = {"case.filed": ("queue",), "case.routed": ("before", "after"), "
 
 # What a requester sees; everything else is staff business.
 PUBLIC_KINDS = {"case.filed", "case.transitioned", "case.info_requested", "case.info_provided", "case.reopened",
-                "case.commented", "case.file_attached", "case.updated", "case.approval_decided"}
+                "case.commented", "case.file_attached", "case.updated", "case.approval_decided", "case.milestone"}
 
 
 STAFF = "support"  # how the API names staff to a requester (DESIGN.md: staff are never identified)

@@ -57,11 +57,13 @@ def test_an_agent_starts_a_task_with_a_reason_and_it_keeps_the_case_open(app: An
     assert cancelled.status_code == 200 and "Cancelled" in cancelled.get_data(as_text=True)
 
 
-def test_the_case_page_and_the_portal_show_progress_by_stage(app: Any, demo_users: Any) -> None:
+def test_the_case_page_and_the_portal_show_progress_by_stage_and_milestones(app: Any, demo_users: Any) -> None:
     stages = [{"key": "intake", "label": "Intake", "states": ["new"]},
               {"key": "work", "label": "Investigation", "states": ["in_progress"]},
               {"key": "done", "label": "Outcome", "states": ["resolved", "rejected"]}]
-    publish_complaint(app, stages=stages)
+    milestones = [{"key": "work_started", "label": "Work started", "transition": "start"},
+                  {"key": "settled", "label": "Settled", "transition": "resolve"}]
+    publish_complaint(app, stages=stages, milestones=milestones)
     with app.app_context():
         requester, agent = (accounts.find_user(db.session, f"{who}@example.com") for who in ("requester", "agent"))
         case_type = db.session.query(Definition).filter_by(kind="case_type", slug="complaint").one()
@@ -78,3 +80,5 @@ def test_the_case_page_and_the_portal_show_progress_by_stage(app: Any, demo_user
         assert '<li class="stage done">Intake' in strip, who
         assert '<li class="stage current" aria-current="step">Investigation' in strip, who
         assert '<li class="stage ahead">Outcome' in strip, who
+        assert '<li class="milestone reached">Work started: reached' in page, who
+        assert '<li class="milestone">Settled<span class="muted">: not yet' in page, who

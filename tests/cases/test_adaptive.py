@@ -436,3 +436,27 @@ def test_an_overdue_started_task_escalates_once_even_with_two_sweepers(
     told = set(session.scalars(select(OutboxMessage.to).where(OutboxMessage.reason == "task.overdue")))
     assert told == {safety_agent.email, agent.email}
     assert task_deadlines.sweep(session, clock=lambda: due + timedelta(days=3)) == 0  # once only
+
+
+# ---------------------------------------------------------------- milestones
+
+
+def test_milestones_are_reached_once_by_a_transition_or_a_task(
+        session: Session, adaptive_type: Definition, requester: User, agent: User, admin: User,
+        safety_agent: User) -> None:
+    document = _complaint_document()
+    document["milestones"] = [{"key": "work_started", "label": "Work started", "transition": "start"},
+                              {"key": "safety_cleared", "label": "Safety cleared", "task": "safety_review"}]
+    assert definitions.save_draft(session, adaptive_type, document, actor=admin) == []
+    definitions.publish(session, adaptive_type, actor=admin)
+    bad = {**document, "milestones": [{"key": "x", "label": "X", "transition": "fly"}]}
+    assert [p.message for p in definitions.save_draft(session, adaptive_type, bad, actor=admin)] == [
+        "'fly' is not one of the transitions."]
+    case = _in_progress(session, adaptive_type, requester, agent)
+    task = discretionary.start_task(session, case, "safety_review", agent, reason="Smoke")
+    tasks.complete(session, case, task.id, safety_agent)
+    again = discretionary.start_task(session, case, "safety_review", agent, reason="Second look")
+    tasks.complete(session, case, again.id, safety_agent)  # reached already: not again
+    lifecycle.transition(session, case, "resolve", agent, comment="Done")
+    assert [(e["key"], e["by"]) for e in _events(session, case, "case.milestone")] == [
+        ("work_started", {"transition": "start"}), ("safety_cleared", {"task": "safety_review"})]
