@@ -284,3 +284,18 @@ def load_calendar(raw: Any) -> BusinessCalendar:
     if problems or calendar is None:
         raise DefinitionError([(p, None, m) for p, m in problems] or [("calendar", None, "Invalid calendar.")])
     return calendar
+
+
+def _day_span(days: frozenset[int]) -> str:
+    ordered = sorted(days)
+    if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
+        return f"{WEEKDAYS[ordered[0] - 1]} to {WEEKDAYS[ordered[-1] - 1]}"
+    return ", ".join(WEEKDAYS[d - 1] for d in ordered)
+
+
+def describe_calendar(calendar: BusinessCalendar) -> str:
+    """What "business hours" mean, in words: "Monday to Friday, 09:00 to 17:00 Europe/Berlin time, 2 holidays"."""
+    holidays = len(calendar.holidays)
+    extra = f", except {holidays} holiday{'s' if holidays != 1 else ''}" if holidays else ""
+    return (f"{_day_span(calendar.days)}, {_format_time(calendar.start)} to {_format_time(calendar.end, end=True)} "
+            f"{calendar.timezone} time{extra}")

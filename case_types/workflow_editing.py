@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from case_types.calendar import dump_calendar, read_calendar
 from case_types.errors import NotFound, ValidationFailed
 from case_types.workflow import KEY_RE, MAX_STATES, MAX_TRANSITIONS, SLA_KINDS, STAFF_ROLES
 
@@ -216,6 +217,21 @@ def set_general(document: Mapping[str, Any], data: GeneralInput) -> Document:
         doc["retention"] = dict(data.retention)
     else:
         doc.pop("retention", None)
+    return doc
+
+
+def set_calendar(document: Mapping[str, Any], raw: Mapping[str, Any]) -> Document:
+    """The business calendar (time zone, working days and hours, holidays) its SLAs count in; refused with
+    each problem at its part (`timezone`, `days`, `start`, `end`, `holidays`)."""
+    calendar, problems = read_calendar(dict(raw))
+    if problems or calendar is None:
+        fields: dict[str, list[str]] = {}
+        for path, message in problems:
+            part = path.removeprefix("calendar.").split("[", 1)[0] or "timezone"
+            fields.setdefault(part, []).append(message)
+        raise ValidationFailed("The business hours could not be saved.", fields)
+    doc = normalized(document)
+    doc["calendar"] = dump_calendar(calendar)
     return doc
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 
+from app.designer.case_types.calendar_form import CalendarForm, calendar_form, calendar_sentence
 from app.designer.case_types.forms import (
     DeadlinesForm,
     EditableFieldsForm,
@@ -114,6 +115,8 @@ class Editor:
     availability: AvailabilityForm
     diagram: Markup
     changes: list[str] | None
+    calendar: CalendarForm | None = None
+    calendar_sentence: str = ""
     open_slot: str = ""
     focus: str = ""
     alert: str = ""
@@ -257,6 +260,8 @@ def build_editor(
     return Editor(
         definition=definition, document=document, problems=placed, options=options,
         general=pick("general", lambda: general_form(options, document, revision)),
+        calendar=pick("calendar", lambda: calendar_form(document, revision)),
+        calendar_sentence=calendar_sentence(document),
         states=states, transitions=transitions,
         new_state=pick("new-state", lambda: state_form(None, revision, prefix="ns")),
         new_transition=pick("new-transition", lambda: transition_form(options, None, revision, prefix="nt")),

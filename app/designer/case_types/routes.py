@@ -20,6 +20,7 @@ from app.auth import require_roles
 from app.designer.case_types import catalogue as ctc
 from app.designer.case_types import editor as view
 from app.designer.case_types import forms as ctf
+from app.designer.case_types.calendar_form import calendar_form, calendar_input
 from app.designer.case_types.diagram import case_type_svg, swatch
 from app.designer.drafts import DraftForm, ImportForm, actor, answer, save_availability, save_change
 from app.extensions import db
@@ -199,6 +200,15 @@ def save_general(definition_id: int) -> ResponseReturnValue:
     return _change(definition, form, "general",
                    lambda doc: (editing.set_general(doc, ctf.general_input(form)), "general"),
                    message="Settings saved.", anchor=lambda _s: "general")
+
+
+@bp.post("/<int:definition_id>/calendar")
+def save_calendar(definition_id: int) -> ResponseReturnValue:
+    definition = _definition(definition_id)
+    form = calendar_form({}, 0, submitted=True)
+    return _change(definition, form, "calendar",
+                   lambda doc: (editing.set_calendar(doc, calendar_input(form)), "calendar"),
+                   message="Business hours saved.", focus=lambda _s: "cal-save", anchor=lambda _s: "calendar")
 
 
 @bp.post("/<int:definition_id>/states")
