@@ -85,6 +85,9 @@ def reseal_command(yes: bool) -> None:
         click.echo(f"{done.stream}: {done.values} value(s) sealed, {done.events} event(s) re-anchored")
     for stream, why in report.refused:
         click.echo(f"{stream}: not rewritten, the chain does not verify ({why})", err=True)
+    if report.documents:
+        click.echo(f"{report.documents} document(s) of the re-anchored cases queued to render again "
+                   "(the finished ones were made from the events as they were).")
     after = make_checkpoint()
     assert after.checkpoint is not None
     click.echo(f"After: checkpoint #{after.checkpoint.id}, root {after.checkpoint.root_hash}; "

@@ -12,6 +12,9 @@ keeps the rows and judges the facts, so the rules of the verdict live in one pla
   (another WeasyPrint, Pango or HarfBuzz, or fonts subset by fontTools instead of HarfBuzz-Subset);
 - "content": the content is identical but the bytes differ with the same toolchain (worth a look,
   not a tampering);
+- "reanchored": the stored file is intact, but it was rendered before the case's chain was re-anchored
+  (cases.privacy.reseal): the rewritten events render other content, and the reseal queued a rendering
+  that supersedes it; the offline verifier checks the stored file against the checkpoint signed before;
 - a check that could not run (the renderer failed) is "failed" with the reason, never a verdict.
 """
 
@@ -26,14 +29,16 @@ from sqlalchemy.orm import Session
 
 from case_types.errors import Conflict
 from cases.clock import Clock, utcnow
-from cases.models import Document, DocumentCheck, User
+from cases.models import AuditEvent, Document, DocumentCheck, User
 from cases.uow import transaction
+from verifier.casework_verify import REANCHORED_KIND
 
-VERDICTS = ("match", "toolchain", "content", "differs")
+VERDICTS = ("match", "toolchain", "content", "reanchored", "differs")
 HEADLINES = {
     "match": "OK: stored file intact and reproduced by the audit chain",
     "toolchain": "Rendered with a different toolchain; content identical",
     "content": "Content identical; rendering again gave other bytes with the same toolchain",
+    "reanchored": "Rendered before the chain was re-anchored; superseded by the re-rendering",
     "differs": "Does not match",
 }
 
@@ -53,6 +58,7 @@ class CheckFacts:
     again_content_sha256: str
     again_toolchain: dict[str, str | None]
     problems: list[str] = field(default_factory=list)
+    reanchored_at: str = ""  # the date the case's chain was re-anchored after the events the document covers
 
 
 def request_check(session: Session, document: Document, actor: User, *, clock: Clock = utcnow) -> DocumentCheck:
@@ -105,7 +111,14 @@ def judge(document: Document, facts: CheckFacts) -> tuple[str, list[str]]:
     recorded_content = document.content_sha256 or (facts.stored_content_sha256 if not findings else "")
     if facts.stored_sha256 and facts.stored_content_sha256 != recorded_content:
         findings.append("The stored file's content differs from the content recorded when it was made.")
-    if facts.again_content_sha256 != recorded_content:
+    stale = facts.again_content_sha256 != recorded_content
+    if stale and not findings and facts.reanchored_at:
+        return "reanchored", [
+            f"The case's audit chain was re-anchored on {facts.reanchored_at} (personal values sealed out of the "
+            "hashed payloads) after this document was rendered, so its rewritten events render other content; "
+            "the stored file is intact and was made from the events as they were (the offline verifier checks "
+            "it against the checkpoint signed before). The reseal queued a fresh rendering that supersedes it."]
+    if stale:
         findings.append("The audit chain now renders different content (text, layout or embedded files).")
     if findings:
         return "differs", findings
@@ -124,6 +137,14 @@ def describe(toolchain: dict[str, str | None]) -> str:
                                                                              "unknown")
     return (f"WeasyPrint {toolchain.get('weasyprint')}, Pango {toolchain.get('pango')}, "
             f"HarfBuzz {toolchain.get('harfbuzz')}, fonts subset with {subsetter}")
+
+
+def reanchored_after(session: Session, document: Document) -> str:
+    """The date (YYYY-MM-DD) the case's chain was re-anchored after the events `document` covers, or ""."""
+    at = session.scalar(select(AuditEvent.at).where(
+        AuditEvent.stream == f"case:{document.case_id}", AuditEvent.kind == REANCHORED_KIND,
+        AuditEvent.seq > (document.chain_seq or 0)).order_by(AuditEvent.seq).limit(1))
+    return at.date().isoformat() if at is not None else ""
 
 
 def finish_check(session: Session, check: DocumentCheck, document: Document, facts: CheckFacts, *,

@@ -108,6 +108,20 @@ def queue_dossier(session: Session, case: Case, *, requested_by: User | None = N
     return row
 
 
+def render_again(session: Session, case: Case, *, clock: Clock = utcnow) -> list[Document]:
+    """Queue a fresh rendering of each of the case's finished documents (one per kind, draft and template
+    version), in the caller's transaction: its audit chain was rewritten (cases.privacy.reseal), so the
+    finished ones were made from events as they were before and no longer match what the chain renders."""
+    done = session.scalars(select(Document).where(Document.case_id == case.id, Document.status == "done")
+                           .order_by(Document.id)).all()
+    latest = {(d.kind, d.draft, d.template_version): d for d in done}
+    rows = [Document(case_id=case.id, kind=d.kind, draft=d.draft, internal=d.internal, status="queued", attempts=0,
+                     case_type_version=d.case_type_version, template_version=d.template_version, created_at=clock())
+            for d in latest.values()]
+    session.add_all(rows)
+    return rows
+
+
 def may_retry(document: Document, now: datetime) -> bool:
     """A failed document, or one whose renderer has been silent for too long."""
     if document.status == "failed":

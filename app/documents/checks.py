@@ -53,7 +53,7 @@ def gather_facts(document: Document, app: Flask) -> CheckFacts:
         again_unsigned_sha256=again.unsigned_sha256, again_content_sha256=again.content_sha256,
         again_toolchain={"weasyprint": again.toolchain.weasyprint, "pango": again.toolchain.pango,
                          "harfbuzz": again.toolchain.harfbuzz, "font_subsetter": again.toolchain.font_subsetter},
-        problems=problems)
+        problems=problems, reanchored_at=document_checks.reanchored_after(db.session, document))
 
 
 def _reproduce(document: Document, app: Flask) -> Reproduction:

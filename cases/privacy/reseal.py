@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from cases import audit
+from cases import audit, documents
 from cases.case_versions import case_schema
 from cases.clock import Clock, utcnow
 from cases.models import AuditEvent, AuditStream, Case, Checkpoint, Submission, User
@@ -130,6 +130,8 @@ class ResealReport:
     streams: list[StreamResult] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
     """(stream, why) of chains left as they were: they do not verify."""
+    documents: int = 0
+    """Renderings queued for the re-anchored cases' finished documents (made from the events as they were)."""
 
     @property
     def values(self) -> int:
@@ -265,6 +267,9 @@ def reseal(session: Session, *, before: Checkpoint | None, clock: Clock = utcnow
                          {"reason": REASON, "checkpoint_before": signed, "rewritten": rewritten},
                          actor=None, clock=clock)
             report.streams.append(StreamResult(stream, len(events), resealer.count - start))
+            case_id = _chain_of(session, stream).case_id
+            if case_id is not None and (case := session.get(Case, case_id)) is not None:
+                report.documents += len(documents.render_again(session, case, clock=clock))
         audit.write_pending(session)
         restore()
     return report

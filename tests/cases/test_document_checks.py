@@ -60,6 +60,19 @@ def test_any_difference_that_matters_does_not_match(change: dict[str, object], f
     assert any(finding in line for line in findings), findings
 
 
+def test_a_document_rendered_before_the_chain_was_re_anchored_is_superseded_not_different() -> None:
+    verdict, findings = judge(_document(), _facts(again_content_sha256="x" * 64, reanchored_at="2026-12-02"))
+    assert verdict == "reanchored" and "re-anchored on 2026-12-02" in findings[0]
+    assert "stored file is intact" in findings[0]
+
+
+@pytest.mark.parametrize("change", [{"stored_sha256": "x" * 64}, {"signature_valid": False},
+                                    {"stored_content_sha256": "x" * 64}])
+def test_a_re_anchoring_never_explains_a_changed_stored_file(change: dict[str, object]) -> None:
+    verdict, findings = judge(_document(), _facts(again_content_sha256="x" * 64, reanchored_at="2026-12-02", **change))
+    assert verdict == "differs" and any("audit chain now renders different content" in f for f in findings)
+
+
 def test_an_unsigned_document_needs_no_signature() -> None:
     facts = _facts(signature_present=False, signature_valid=False, signer_sha256="")
     assert judge(_document(signer_sha256=None), facts)[0] == "match"

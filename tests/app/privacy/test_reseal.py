@@ -17,11 +17,12 @@ import pytest
 from sqlalchemy import text
 
 from app.extensions import db
-from cases import accounts, audit, conversation, definitions, lifecycle, submissions
-from cases.models import Case
+from cases import accounts, audit, conversation, definitions, documents, lifecycle, submissions
+from cases.models import Case, Document, DocumentCheck
 from cases.privacy.values import ACTOR_PREFIX, readable
 from cases.storage import LocalFolder
 from cases.submissions import Uploader, store_case_file
+from tests.app.documents.real_cases import documents_of, render_queued
 from tests.app.proof_fixtures import api_json, keep_checkpoint
 from tests.support.audit import tamper
 from tests.support.privacy import RILEY, make_privacy_app
@@ -187,3 +188,52 @@ def test_a_rewrite_after_the_reseal_is_still_history_rewritten(privacy_app: Any,
         db.session.remove()
     result = runner.invoke(args=["audit", "verify", "--since", str(tmp_path / "before.json")])
     assert result.exit_code == 1 and "history rewritten" in result.output, result.output
+
+
+def _check(app: Any, document_id: int) -> tuple[str | None, list[str]]:
+    """Run a document check as the background job does; its verdict and headline with the findings."""
+    from app.documents.checks import check_document
+    from cases import document_checks
+
+    with app.app_context():
+        auditor = accounts.find_user(db.session, "auditor@example.com")
+        document = db.session.get(Document, document_id)
+        assert auditor is not None and document is not None
+        check_id = document_checks.request_check(db.session, document, auditor).id
+        check_document(check_id)
+        view = document_checks.check_view(db.session.get(DocumentCheck, check_id))
+        db.session.remove()
+    assert view is not None
+    return view["verdict"], [view["headline"], *view["findings"]]
+
+
+def test_documents_rendered_before_the_reseal_are_rendered_again_and_checked_honestly(
+        privacy_app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dossier made from the old events is not "Does not match" once the chain is re-anchored: its check
+    says it was rendered before the re-anchoring, and a fresh rendering of the rewritten chain checks OK."""
+    app = privacy_app
+    with written_the_old_way(monkeypatch):
+        case_id = _old_case(app, tmp_path)
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        assert case is not None
+        documents.queue_dossier(db.session, case)
+        db.session.remove()
+    [old] = [d for d in render_queued(app, case_id) if d.status == "done"]
+    assert _check(app, old.id)[0] == "match"
+
+    done = app.test_cli_runner().invoke(args=["privacy", "reseal", "--yes"])
+    assert done.exit_code == 0 and "1 document(s) of the re-anchored cases queued to render again" in done.output, \
+        done.output
+    rows = documents_of(app, case_id)
+    [fresh] = [d for d in rows if d.id != old.id]
+    assert fresh.status == "queued" and (fresh.kind, fresh.draft) == (old.kind, old.draft)
+    verdict, said = _check(app, old.id)
+    assert verdict == "reanchored", said
+    assert said[0] == "Rendered before the chain was re-anchored; superseded by the re-rendering"
+    assert any("re-anchored on " in line and "stored file is intact" in line for line in said), said
+    assert "Does not match" not in said
+
+    [fresh] = [d for d in render_queued(app, case_id) if d.id == fresh.id]
+    assert fresh.status == "done" and fresh.chain_seq is not None and fresh.chain_seq > (old.chain_seq or 0)
+    assert _check(app, fresh.id)[0] == "match"
