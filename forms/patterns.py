@@ -20,12 +20,14 @@ JavaScript meaning, so a value the browser accepts is accepted by the server and
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
 import re2
 
-__all__ = ["MAX_PATTERN_LENGTH", "MAX_REPEAT", "browser_safe", "check_pattern", "full_match", "to_re2"]
+__all__ = ["MAX_PATTERN_LENGTH", "MAX_REPEAT", "browser_safe", "check_pattern", "full_match", "pattern_from_mask",
+           "to_re2"]
 
 MAX_PATTERN_LENGTH = 500
 MAX_REPEAT = 1000
@@ -291,6 +293,26 @@ def check_pattern(raw: Any) -> str:
     except ValueError as exc:
         raise ValueError(f"is not a valid regular expression here: it {exc}") from None
     return raw
+
+
+_MASK_RE = re.compile(r"[A-Za-z0-9 _/.-]*#[A-Za-z0-9 _/.#-]*")
+
+
+def pattern_from_mask(text: str) -> str | None:
+    """A pattern for an example written with # for each digit (`ORD-#####` becomes ORD- and five digits), or
+    None when `text` is not such an example. People write masks like this; taken as a regular expression it
+    would match only the literal text `ORD-#####` and refuse every real number."""
+    text = text.strip()
+    if not _MASK_RE.fullmatch(text):
+        return None
+    out = []
+    for run in re.finditer(r"#+|[^#]+", text):
+        part = run.group(0)
+        if part.startswith("#"):
+            out.append(r"\d" if len(part) == 1 else rf"\d{{{len(part)}}}")
+        else:
+            out.append(part.replace(".", r"\."))
+    return "".join(out)
 
 
 def full_match(pattern: str, value: str) -> bool:

@@ -93,8 +93,8 @@ EDITORS: Mapping[str, EditableProperty] = property_editors(
     EditableProperty("min_length", "whole", "Shortest answer (characters)", minimum=0),
     EditableProperty("max_length", "whole", "Longest answer (characters)", minimum=1),
     EditableProperty("pattern", "code", "Format the answer must have (pattern)",
-                     "A regular expression the whole answer must match, e.g. ORD-[0-9]{6} for ORD- and six digits. "
-                     "Leave empty for any text."),
+                     "An example with # for each digit, e.g. ORD-###### for ORD- and six digits, or a regular "
+                     "expression the whole answer must match. Leave empty for any text."),
     EditableProperty("pattern_message", "text", "Message when the format is wrong",
                      "Tell people what to type, e.g. “Enter the order number as ORD- and 6 digits”."),
     EditableProperty("currency", "choice", "Currency", choices_from="currencies", initial="EUR"),

@@ -147,6 +147,15 @@ def test_side_panel_updates_options_and_renames(app: Any, admin: Web) -> None:
     assert "already has the key" in text(refused)
 
 
+def test_a_format_written_as_an_example_is_saved_as_the_pattern_it_means(app: Any, admin: Web) -> None:
+    form_id = create_form(admin)
+    edit(admin, app, form_id, "/fields", {"type": "short_text", "page": "details"})
+    response = edit(admin, app, form_id, "/fields/text", {"present": ["pattern"], "pattern": "ORD-#####"})
+    assert response.status_code == 200
+    document, _ = draft(app, form_id)
+    assert document["pages"][0]["fields"][-1]["pattern"] == r"ORD-\d{5}"
+
+
 def test_pages_are_added_renamed_moved_and_deleted(app: Any, admin: Web) -> None:
     form_id = create_form(admin)
     response = edit(admin, app, form_id, "/pages", {"title": "Evidence"})

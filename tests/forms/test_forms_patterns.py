@@ -136,3 +136,15 @@ def test_the_browser_reads_every_accepted_pattern_the_same_way() -> None:
     for pattern, answers in zip(patterns, browser, strict=True):
         server = [full_match(pattern, s) for s in SAMPLES]
         assert server == answers, pattern
+
+
+def test_an_example_with_hashes_is_understood_as_digits() -> None:
+    """`ORD-#####` used to be taken literally: every real order number was refused."""
+    from forms.patterns import full_match, pattern_from_mask
+
+    pattern = pattern_from_mask("ORD-#####")
+    assert pattern == r"ORD-\d{5}" and check_pattern(pattern) == pattern
+    assert full_match(pattern, "ORD-12345") and not full_match(pattern, "ORD-1234")
+    assert not full_match(pattern, "ORD-#####")
+    assert pattern_from_mask("AB.##") == r"AB\.\d{2}"
+    assert pattern_from_mask("ORD-[0-9]{6}") is None and pattern_from_mask("plain text") is None

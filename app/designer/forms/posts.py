@@ -24,6 +24,7 @@ from forms.editing import CONDITIONS
 from forms.fieldtypes import FIELD_TYPES
 from forms.fieldtypes.panel import EDITORS
 from forms.files import KNOWN_FILE_TYPES
+from forms.patterns import pattern_from_mask
 
 
 class Post(Protocol):
@@ -140,6 +141,8 @@ def _one_prop(name: str, family: str | None, post: Post) -> Any:
     if name == "max_size":
         return _megabytes(str(post.get("max_size_mb") or ""))
     raw = str(post.get(name) or "")
+    if name == "pattern" and (mask := pattern_from_mask(raw)):
+        return mask  # an example like ORD-##### (# for a digit) is understood, not matched literally
     if name in _TEXT_PROPS:
         raw = raw.replace("\r\n", "\n").replace("\r", "\n")
         return raw if raw.strip() else None
