@@ -27,6 +27,7 @@ from cases.context import request_id
 from cases.insight import live as insight
 from cases.models import GENESIS_HASH, AuditEvent, AuditStream, User
 from cases.privacy.values import seal_actor
+from cases.uow import forget_rolled_back
 
 SYSTEM_ACTOR = "system"
 
@@ -114,18 +115,7 @@ def _forget_written(session: Session, _transaction: Any, _connection: Any) -> No
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _drop_rolled_back_events(session: Session, previous: Any) -> None:
     """Events appended (or written) inside a transaction or savepoint that rolled back are forgotten with it."""
-
-    def inside(transaction: Any) -> bool:
-        while transaction is not None:
-            if transaction is previous:
-                return True
-            transaction = transaction.parent
-        return False
-
-    for key in (_PENDING, WRITTEN):
-        rows = session.info.get(key)
-        if rows:
-            session.info[key] = [(t, row) for t, row in rows if not inside(t)]
+    forget_rolled_back(session, previous, _PENDING, WRITTEN)
 
 
 def _heads_of_transaction(session: Session) -> dict[str, AuditStream]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import cast
+from typing import Any, cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy.engine import Engine
@@ -102,3 +102,22 @@ def transaction(session: Session, *, keep_loaded: bool = False) -> Iterator[Sess
     finally:
         if held:
             lock.release()  # type: ignore[union-attr]
+
+
+def forget_rolled_back(session: Session, previous: Any, *keys: str) -> None:
+    """Drop the work queued in ``session.info[key]`` as (transaction, row) pairs inside a rolled-back one.
+
+    ``previous`` is the transaction or savepoint that rolled back (SQLAlchemy's ``after_soft_rollback``);
+    work queued in it or in a savepoint nested inside it goes with it, the rest stays.
+    """
+    def inside(transaction: Any) -> bool:
+        while transaction is not None:
+            if transaction is previous:
+                return True
+            transaction = transaction.parent
+        return False
+
+    for key in keys:
+        rows = session.info.get(key)
+        if rows:
+            session.info[key] = [(t, row) for t, row in rows if not inside(t)]

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from cases.insight import store
 from cases.insight.derive import Event, Fold, iso
 from cases.models import AuditEvent
+from cases.uow import forget_rolled_back
 
 _COLLECTED = "casework_insight_events"
 
@@ -35,16 +36,8 @@ def collect(session: Session, rows: Iterable[tuple[Any, dict[str, Any]]]) -> Non
 
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _drop_rolled_back(session: Session, previous: Any) -> None:
-    def inside(transaction: Any) -> bool:
-        while transaction is not None:
-            if transaction is previous:
-                return True
-            transaction = transaction.parent
-        return False
-
-    rows = session.info.get(_COLLECTED)
-    if rows:
-        session.info[_COLLECTED] = [(t, row) for t, row in rows if not inside(t)]
+    """Case events of a transaction or savepoint that rolled back leave no analytics row."""
+    forget_rolled_back(session, previous, _COLLECTED)
 
 
 def _event(row: dict[str, Any]) -> Event:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, scoped_session
 
 from cases.clock import Clock, utcnow
 from cases.models import AuditEvent, PersonalValue, Role, User
+from cases.uow import forget_rolled_back
 
 __all__ = ["ACTOR_PREFIX", "ERASED_KIND", "MARKER", "commitment", "erased_answers", "erased_text", "is_sealed",
            "readable", "reveal", "reveal_actor", "seal", "seal_actor", "seal_changes", "seal_fields"]
@@ -88,17 +89,7 @@ def _write_pending_values(session: Session, _context: Any, _instances: Any) -> N
 @sa_event.listens_for(Session, "after_soft_rollback")
 def _drop_rolled_back_values(session: Session, previous: Any) -> None:
     """Values sealed inside a transaction or savepoint that rolled back are forgotten with its events."""
-
-    def inside(transaction: Any) -> bool:
-        while transaction is not None:
-            if transaction is previous:
-                return True
-            transaction = transaction.parent
-        return False
-
-    rows = session.info.get(_PENDING)
-    if rows:
-        session.info[_PENDING] = [(t, row) for t, row in rows if not inside(t)]
+    forget_rolled_back(session, previous, _PENDING)
 
 
 def seal_fields(session: Session, data: Mapping[str, Any], personal: Collection[str], *, case_id: int | None,
