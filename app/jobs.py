@@ -21,22 +21,20 @@ from __future__ import annotations
 import logging
 import os
 import smtplib
-import ssl
 import threading
 import uuid
 from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.extensions import db
+from app.mail import smtp_send
 from app.uploads import document_store, file_store
 from cases import change_requests, outbox, sla_sweep, task_deadlines, uploads
 from cases.clock import utcnow
@@ -437,26 +435,6 @@ def start_outbox_sender(app: Flask, interval: float = OUTBOX_INTERVAL) -> Period
 
 
 # ---------------------------------------------------------------- jobs
-
-
-def smtp_send(url: str, sender: str, message: OutboxMessage) -> None:
-    """Send one message through smtp://user:pass@host:port (?starttls=1) or smtps://."""
-    parts = urlparse(url)
-    host, port = parts.hostname or "localhost", parts.port or (465 if parts.scheme == "smtps" else 25)
-    mail = EmailMessage()
-    mail["From"], mail["To"], mail["Subject"] = sender, message.to, message.subject
-    mail.set_content(message.body)
-    smtp: smtplib.SMTP
-    if parts.scheme == "smtps":
-        smtp = smtplib.SMTP_SSL(host, port, timeout=30, context=ssl.create_default_context())
-    else:
-        smtp = smtplib.SMTP(host, port, timeout=30)
-    with smtp:
-        if parse_qs(parts.query).get("starttls") == ["1"]:
-            smtp.starttls(context=ssl.create_default_context())
-        if parts.username:
-            smtp.login(unquote(parts.username), unquote(parts.password or ""))
-        smtp.send_message(mail)
 
 
 @job("deliver_outbox")

@@ -95,19 +95,8 @@ class _Loader:
         transitions = self.transitions(data.get("transitions"), state_keys, form)
         if self.too_big:
             return None
-        queues = {}
-        for name_ in ("default_queue", "fallback_queue"):
-            value = data.get(name_)
-            if not isinstance(value, str) or value not in self.context.queues:
-                self.problem(name_, "Choose one of the queues." if value else "Choose a queue.")
-            queues[name_] = value if isinstance(value, str) else ""
-        info_state = data.get("request_info_state")
-        if info_state is not None:
-            if info_state not in state_keys:
-                self.problem("request_info_state", "Choose one of the states.")
-            elif next(s for s in states if s.key == info_state).kind != "waiting":
-                self.problem("request_info_state", "Requests for information need a 'waiting' state, "
-                                                   "so the SLA clock pauses while the requester answers.")
+        queues = self.queues(data)
+        info_state = self.info_state(data.get("request_info_state"), states)
         editable = self.editable(data.get("editable_fields", {}), state_keys, form)
         reopen = self.reopen(data.get("reopen"), state_keys, states)
         sla = self.sla(data.get("sla", []), state_keys, states, form)
@@ -138,6 +127,27 @@ class _Loader:
             rules=data.get("rules"), calendar=calendar or DEFAULT_CALENDAR, discretionary=tuple(discretionary),
             retention=retention, stages=tuple(stages), milestones=tuple(milestones),
         )
+
+    def queues(self, data: Mapping[str, Any]) -> dict[str, str]:
+        """The default and fallback queues, each one of the instance's queues."""
+        queues = {}
+        for name in ("default_queue", "fallback_queue"):
+            value = data.get(name)
+            if not isinstance(value, str) or value not in self.context.queues:
+                self.problem(name, "Choose one of the queues." if value else "Choose a queue.")
+            queues[name] = value if isinstance(value, str) else ""
+        return queues
+
+    def info_state(self, info_state: Any, states: list[State]) -> Any:
+        """The state a request for information moves to: a waiting one, so the SLA clock pauses."""
+        if info_state is not None:
+            kinds = {s.key: s.kind for s in states}
+            if not isinstance(info_state, str) or info_state not in kinds:
+                self.problem("request_info_state", "Choose one of the states.")
+            elif kinds[info_state] != "waiting":
+                self.problem("request_info_state", "Requests for information need a 'waiting' state, "
+                                                   "so the SLA clock pauses while the requester answers.")
+        return info_state
 
     def form(self, data: Mapping[str, Any]) -> FormInfo | None:
         slug, number = data.get("form"), data.get("form_version")

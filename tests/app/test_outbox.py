@@ -60,7 +60,7 @@ def _queue(session: Session, count: int) -> None:
 
 def test_two_workers_delivering_the_same_outbox_never_send_a_message_twice(
         database_url: str, smtp_sink: tuple[_Sink, int]) -> None:
-    from app.jobs import smtp_send
+    from app.mail import smtp_send
     from cases import outbox
     from cases.database import make_engine
     from cases.models import OutboxMessage
@@ -99,7 +99,7 @@ def test_two_workers_delivering_the_same_outbox_never_send_a_message_twice(
 def test_a_failed_message_backs_off_then_fails_for_good_and_admins_can_send_it_again(
         app: Any, demo_users: Any, smtp_sink: tuple[_Sink, int]) -> None:
     from app.extensions import db
-    from app.jobs import smtp_send
+    from app.mail import smtp_send
     from cases import outbox
     from cases.clock import utcnow
     from cases.models import OutboxMessage
