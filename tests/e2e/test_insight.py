@@ -8,7 +8,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ def insight_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
     rule and three complaints filed under it."""
     from app import create_app
     from app.extensions import db
-    from cases import accounts, definitions, lifecycle
+    from cases import accounts, definitions, lifecycle, sla_sweep
     from cases.submissions import Uploader
 
     url = f"sqlite:///{tmp_path_factory.mktemp('e2e-insight') / 'casework.db'}"
@@ -41,6 +41,15 @@ def insight_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
         requester = accounts.find_user(db.session, "requester@example.com")
         case_type = definitions.find_definition(db.session, "case_type", "complaint")
         assert admin is not None and requester is not None and case_type is not None
+        samples = json.loads((ROOT / "packs" / "complaint" / "samples.json").read_text())["samples"]
+        # Under version 1, one complaint nobody answered for ten days: the demo's own breaches of the last
+        # 30 days depend on the weekday and hour it is seeded at (business hours); this one always breaches.
+        ten_days_ago = datetime.now(UTC) - timedelta(days=10)
+        lifecycle.file_case(db.session, case_type, samples[3]["data"], uploader=Uploader(requester),
+                            clock=lambda: ten_days_ago)
+        db.session.commit()
+        assert sla_sweep.sweep(db.session, clock=lambda: datetime.now(UTC))
+        db.session.commit()
         document = definitions.draft_document(case_type)
         escalate = next(r for r in document["rules"]["rules"] if r["id"] == "escalate")
         escalate["name"] = "Escalate critical complaints (version 2: high, not urgent)"
@@ -49,7 +58,6 @@ def insight_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
                 action["priority"] = "high"
         definitions.save_draft(db.session, case_type, document, actor=admin)
         definitions.publish(db.session, case_type, actor=admin, change_note="Escalations are high, not urgent")
-        samples = json.loads((ROOT / "packs" / "complaint" / "samples.json").read_text())["samples"]
         for sample in samples[:3]:
             lifecycle.file_case(db.session, case_type, sample["data"], uploader=Uploader(requester))
         db.session.commit()
