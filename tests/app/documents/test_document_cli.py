@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.extensions import db
+from app.jobs import shutdown_pools
 from tests.app.documents.conftest import pdftotext
 from tests.app.documents.real_cases import file_case, publish_complaint_with_templates, work_and_close
 from tests.conftest import make_config
@@ -26,7 +27,7 @@ def test_render_a_dossier_from_the_command_line_and_export_the_audit_log(databas
     open_id = file_case(app)
     closed_id = file_case(app)
     work_and_close(app, closed_id)
-    app.extensions["casework_jobs"].shutdown(wait=True)  # the closing's own dossier, in the background
+    shutdown_pools(app)  # the closing's own dossier renders in the background, in the documents pool
 
     draft = runner.invoke(args=["documents", "render", "cmp-000001", "--draft"])
     assert draft.exit_code == 0, draft.output
