@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from case_types.workflow import KEY_RE
+from case_types.keyed import keyed_items
 
 MAX_DISCRETIONARY = 50
 MAX_SLA_HOURS = 24 * 366
@@ -157,22 +157,9 @@ class _Reader:
             self.problem("discretionary", f"A case type offers at most {MAX_DISCRETIONARY} tasks to start; "
                                           f"this one has {len(raw):,}.")
             return []
-        out: list[Discretionary] = []
-        seen: set[str] = set()
-        for i, item in enumerate(raw):
-            path = f"discretionary[{i}]."
-            if not isinstance(item, Mapping):
-                self.problem(f"discretionary[{i}]", "Each task to start is an object with a key and a label.")
-                continue
-            key = item.get("key")
-            if not isinstance(key, str) or not KEY_RE.match(key):
-                self.problem(f"{path}key", "Use lower-case letters, digits and '_', starting with a letter.")
-                continue
-            if key in seen:
-                self.problem(f"{path}key", f"Two tasks to start use the key '{key}'.", key)
-            seen.add(key)
-            out.append(self.item(item, path, key))
-        return out
+        return [self.item(item, path, key) for path, item, key in keyed_items(
+            raw, "discretionary", self.problem, not_object="Each task to start is an object with a key and a label.",
+            duplicate=lambda key: f"Two tasks to start use the key '{key}'.")]
 
     def item(self, item: Mapping[str, Any], path: str, key: str) -> Discretionary:
         for extra in sorted(set(item) - ITEM_KEYS):

@@ -9,6 +9,7 @@ from typing import Any
 
 from case_types.adaptive import read_discretionary
 from case_types.calendar import DEFAULT_CALENDAR, BusinessCalendar, read_calendar
+from case_types.keyed import keyed_items
 from case_types.retention import read_retention
 from case_types.stages import read_milestones, read_stages
 from case_types.template_checks import check_templates
@@ -168,20 +169,8 @@ class _Loader:
 
     def keyed(self, raw: list[Any], section: str, noun: str) -> Iterator[tuple[str, Mapping[str, Any], str]]:
         """(path prefix, item, key) of each well-formed item of a keyed list; problems for the others."""
-        seen: set[str] = set()
-        for i, item in enumerate(raw):
-            path = f"{section}[{i}]."
-            if not isinstance(item, Mapping):
-                self.problem(f"{section}[{i}]", f"Each {noun} is an object.")
-                continue
-            key = item.get("key")
-            if not isinstance(key, str) or not KEY_RE.match(key):
-                self.problem(f"{path}key", "Use lower-case letters, digits and '_', starting with a letter.")
-                continue
-            if key in seen:
-                self.problem(f"{path}key", f"Two {section} use the key '{key}'.", key)
-            seen.add(key)
-            yield path, item, key
+        yield from keyed_items(raw, section, self.problem, not_object=f"Each {noun} is an object.",
+                               duplicate=lambda key: f"Two {section} use the key '{key}'.")
 
     def states(self, raw: Any) -> list[State]:
         if not isinstance(raw, list) or not raw:
