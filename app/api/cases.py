@@ -33,6 +33,7 @@ from app.uploads import file_store
 from case_types.errors import NotFound, ValidationFailed
 from cases import (
     access,
+    assignment,
     audit,
     case_versions,
     checkpoint_verify,
@@ -222,7 +223,7 @@ def _body_version(body: dict[str, Any]) -> int | None:
 def claim(case_id: int) -> Any:
     """Agents of the case's queue take it; 409 when someone else holds it."""
     case = access.get_case_for(db.session, case_id, api_user())
-    lifecycle.claim(db.session, case, api_user(), expected_version=_version())
+    assignment.claim(db.session, case, api_user(), expected_version=_version())
     return _detail(case)
 
 

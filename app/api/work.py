@@ -33,7 +33,7 @@ from app.errors import json_error
 from app.extensions import db
 from app.uploads import file_store, open_stored
 from case_types.errors import Conflict, NotFound, ValidationFailed
-from cases import access, accounts, approvals, conversation, documents, lifecycle, submissions
+from cases import access, accounts, approvals, assignment, conversation, documents, lifecycle, submissions
 from cases.errors import PermissionDenied
 from cases.models import Case, Comment, StoredFile, User
 from cases.submissions import Uploader
@@ -96,7 +96,7 @@ def _change(case_id: int, action: Callable[[Case, User, int | None], Any], *, re
 @operation("Release a case", response=CaseDetail, errors=LOCKED)
 def release(case_id: int) -> Any:
     """The case's holder (or an admin) gives it back to its queue."""
-    return _change(case_id, lambda c, u, v: lifecycle.release(db.session, c, u, expected_version=v))
+    return _change(case_id, lambda c, u, v: assignment.release(db.session, c, u, expected_version=v))
 
 
 @bp.post("/cases/<int:case_id>/assign")
@@ -107,7 +107,7 @@ def assign(case_id: int, body: AssignBody) -> Any:
     assignee = accounts.find_user(db.session, email) if email else None
     if email and assignee is None:
         raise ValidationFailed("No agent has this e-mail address.", {"assignee": ["Choose an active agent."]})
-    return _change(case_id, lambda c, u, v: lifecycle.assign(db.session, c, assignee, u, expected_version=v))
+    return _change(case_id, lambda c, u, v: assignment.assign(db.session, c, assignee, u, expected_version=v))
 
 
 @bp.post("/cases/<int:case_id>/queue")
@@ -117,14 +117,14 @@ def move_queue(case_id: int, body: QueueBody) -> Any:
     queue = accounts.find_queue(db.session, body.queue)
     if queue is None or not queue.active:
         raise ValidationFailed("No active queue has this short name.", {"queue": ["Choose an active queue."]})
-    return _change(case_id, lambda c, u, v: lifecycle.move_to_queue(db.session, c, queue, u, expected_version=v))
+    return _change(case_id, lambda c, u, v: assignment.move_to_queue(db.session, c, queue, u, expected_version=v))
 
 
 @bp.post("/cases/<int:case_id>/priority")
 @operation("Set a case's priority", body=PriorityBody, response=CaseDetail, errors=LOCKED)
 def set_priority(case_id: int, body: PriorityBody) -> Any:
     """Staff of the case set its priority."""
-    return _change(case_id, lambda c, u, v: lifecycle.set_priority(db.session, c, body.priority, u,
+    return _change(case_id, lambda c, u, v: assignment.set_priority(db.session, c, body.priority, u,
                                                                    expected_version=v))
 
 

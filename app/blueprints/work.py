@@ -18,6 +18,7 @@ from cases import (
     access,
     accounts,
     approvals,
+    assignment,
     case_versions,
     conversation,
     definitions,
@@ -67,7 +68,7 @@ def bulk_assign() -> ResponseReturnValue:
     ids = [i for i in map(parse_id, request.form.getlist("case")) if i is not None][:200]
     if not ids:
         raise ValidationFailed("Select the cases to assign.", {"case": ["Select at least one case."]})
-    done, problems = lifecycle.bulk_assign(db.session, ids, assignee, _me())
+    done, problems = assignment.bulk_assign(db.session, ids, assignee, _me())
     flash(f"{len(done)} case(s) assigned" + (f"; {len(problems)} not: " + "; ".join(
         f"#{k}: {v}" for k, v in problems.items()) if problems else "."), "success" if not problems else "error")
     return see_other(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
@@ -104,12 +105,12 @@ def _act(case_id: int, action: Callable[[Case, User], Any]) -> ResponseReturnVal
 
 @bp.post("/cases/<int:case_id>/claim")
 def claim(case_id: int) -> ResponseReturnValue:
-    return _act(case_id, lambda c, u: lifecycle.claim(db.session, c, u, expected_version=_version()))
+    return _act(case_id, lambda c, u: assignment.claim(db.session, c, u, expected_version=_version()))
 
 
 @bp.post("/cases/<int:case_id>/release")
 def release(case_id: int) -> ResponseReturnValue:
-    return _act(case_id, lambda c, u: lifecycle.release(db.session, c, u, expected_version=_version()))
+    return _act(case_id, lambda c, u: assignment.release(db.session, c, u, expected_version=_version()))
 
 
 @bp.post("/cases/<int:case_id>/assign")
@@ -119,7 +120,7 @@ def assign(case_id: int) -> ResponseReturnValue:
         assignee = accounts.find_user(db.session, email) if email else None
         if email and assignee is None:
             raise ValidationFailed("No agent has this e-mail address.")
-        return lifecycle.assign(db.session, c, assignee, u, expected_version=_version())
+        return assignment.assign(db.session, c, assignee, u, expected_version=_version())
     return _act(case_id, run)
 
 
@@ -129,13 +130,13 @@ def move_queue(case_id: int) -> ResponseReturnValue:
         queue = accounts.find_queue(db.session, request.form.get("queue", ""))
         if queue is None:
             raise ValidationFailed("Choose a queue.")
-        return lifecycle.move_to_queue(db.session, c, queue, u, expected_version=_version())
+        return assignment.move_to_queue(db.session, c, queue, u, expected_version=_version())
     return _act(case_id, run)
 
 
 @bp.post("/cases/<int:case_id>/priority")
 def priority(case_id: int) -> ResponseReturnValue:
-    return _act(case_id, lambda c, u: lifecycle.set_priority(db.session, c, request.form.get("priority", ""), u,
+    return _act(case_id, lambda c, u: assignment.set_priority(db.session, c, request.form.get("priority", ""), u,
                                                              expected_version=_version()))
 
 

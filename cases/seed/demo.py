@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from case_types.errors import CasesError
-from cases import conversation, lifecycle, sla_sweep, tasks
+from cases import assignment, conversation, lifecycle, sla_sweep, tasks
 from cases.case_versions import case_spec
 from cases.clock import Clock, fixed
 from cases.models import Case, Definition, User
@@ -180,7 +180,7 @@ def _complete(task_id: int, who: User) -> Callable[[Session, Case, Clock], Any]:
 
 
 def _claim(who: User) -> Callable[[Session, Case, Clock], Any]:
-    return lambda s, c, clock: lifecycle.claim(s, c, who, clock=clock)
+    return lambda s, c, clock: assignment.claim(s, c, who, clock=clock)
 
 
 REOPENED = 0.12

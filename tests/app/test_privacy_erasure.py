@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, text
 
 from app.extensions import db
-from cases import accounts, audit, conversation, definitions, lifecycle, submissions
+from cases import accounts, assignment, audit, conversation, definitions, lifecycle, submissions
 from cases.models import AuditEvent, Case, PersonalValue
 from cases.privacy import holds
 from cases.privacy.values import readable
@@ -51,7 +51,7 @@ def _riley_conversation(app: Any, case_id: int, tmp_path: Path) -> None:
         case = db.session.get(Case, case_id)
         assert requester is not None and agent is not None and case is not None
         conversation.add_comment(db.session, case, requester, "Quixotecomment: call me after six.")
-        lifecycle.claim(db.session, case, agent)
+        assignment.claim(db.session, case, agent)
         lifecycle.transition(db.session, case, "start", agent)
         lifecycle.edit_fields(db.session, case, {"description": "Quixoteedit: the vase and a cup."}, agent)
         conversation.request_information(db.session, case, agent, "Which cup?")

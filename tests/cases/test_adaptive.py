@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from case_types.errors import Conflict, NotFound, ValidationFailed
 from case_types.workflow import TransitionNotAllowed, starter_case_type
-from cases import access, accounts, approvals, audit, definitions, discretionary, lifecycle, links, tasks
+from cases import access, accounts, approvals, assignment, audit, definitions, discretionary, lifecycle, links, tasks
 from cases.errors import PermissionDenied
 from cases.models import Case, CaseLink, Definition, Task, User
 from cases.privacy.values import is_sealed, readable
@@ -416,7 +416,7 @@ def test_an_overdue_started_task_escalates_once_even_with_two_sweepers(
     from cases.models import OutboxMessage
 
     case = _in_progress(session, adaptive_type, requester, agent)
-    lifecycle.claim(session, case, agent)
+    assignment.claim(session, case, agent)
     case.priority = "normal"
     task = discretionary.start_task(session, case, "safety_review", agent, reason="Charger smoked")
     assert isinstance(task, Task) and task.due_at is not None

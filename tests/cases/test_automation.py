@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from case_types.errors import ValidationFailed
 from case_types.workflow import TransitionNotAllowed
-from cases import accounts, approvals, audit, automation, definitions, lifecycle, recent
+from cases import accounts, approvals, assignment, audit, automation, definitions, lifecycle, recent
 from cases.errors import PermissionDenied
 from cases.models import Definition, OutboxMessage, User
 from cases.submissions import Uploader
@@ -115,7 +115,7 @@ def test_least_loaded_picks_the_emptiest_queue_member(session: Session, admin: U
                                                       complaint_type: Definition, general: Any, agent: User) -> None:
     (ann,) = _agents(session, general, ["ann"])
     busy = _file(session, complaint_type, requester, CALM)
-    lifecycle.claim(session, busy, agent)
+    assignment.claim(session, busy, agent)
     rule = {"id": "ll", "name": "Least loaded", "trigger": "case.submitted", "priority": 1, "condition": {"all": []},
             "actions": [{"type": "assign_to", "strategy": "least_loaded", "queue": "general"}]}
     with_rules(session, admin, complaint_type, rule)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from case_types.errors import Conflict
-from cases import accounts, audit, conversation, lifecycle
+from cases import accounts, assignment, audit, conversation, lifecycle
 from cases.models import Case, Definition, User
 from cases.submissions import Uploader
 from tests.support.complaint import GOOD
@@ -42,7 +42,7 @@ def test_fifty_simultaneous_claims_have_one_winner(session: Session, database_ur
         case = s.get(Case, case_id)
         actor = s.get(User, agent_ids[i])
         assert case is not None and actor is not None
-        return lifecycle.claim(s, case, actor)
+        return assignment.claim(s, case, actor)
 
     workers = workers_for(database_url, 50)
     results = race(database_url, workers, claim)
@@ -97,11 +97,11 @@ def test_mixed_load_keeps_every_chain_verifiable(session: Session, database_url:
                 if action == "comment":
                     conversation.add_comment(s, case, actor, f"note {i}", internal=True)
                 elif action == "claim":
-                    lifecycle.claim(s, case, actor)
+                    assignment.claim(s, case, actor)
                 elif action == "priority":
-                    lifecycle.set_priority(s, case, rng.choice(["low", "high", "urgent"]), actor)
+                    assignment.set_priority(s, case, rng.choice(["low", "high", "urgent"]), actor)
                 else:
-                    lifecycle.release(s, case, actor)
+                    assignment.release(s, case, actor)
                 done += 1
             except Conflict:
                 s.rollback()

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from case_types.errors import Conflict, NotFound
-from cases import accounts, audit, conversation, definitions, document_content, documents, lifecycle
+from cases import accounts, assignment, audit, conversation, definitions, document_content, documents, lifecycle
 from cases.errors import PermissionDenied
 from cases.models import Case, Definition, Document, User
 from cases.privacy.values import readable
@@ -32,7 +32,7 @@ def lettered(session: Session, admin: User, complaint: Definition, general: Any)
 
 
 def _close(session: Session, case: Case, agent: User, comment: str = "Done.") -> None:
-    lifecycle.claim(session, case, agent)
+    assignment.claim(session, case, agent)
     lifecycle.transition(session, case, "start", agent)
     lifecycle.transition(session, case, "resolve", agent, comment=comment)
 
@@ -44,7 +44,7 @@ def _rows(session: Session, case: Case) -> list[Document]:
 def test_only_entering_a_final_state_queues_the_documents(session: Session, lettered: Definition,
                                                           requester: User, agent: User) -> None:
     case = lifecycle.file_case(session, lettered, GOOD, uploader=Uploader(requester))
-    lifecycle.claim(session, case, agent)
+    assignment.claim(session, case, agent)
     lifecycle.transition(session, case, "start", agent)
     assert _rows(session, case) == []
     lifecycle.transition(session, case, "resolve", agent, comment="Refunded.")
@@ -61,7 +61,7 @@ def test_only_entering_a_final_state_queues_the_documents(session: Session, lett
 def test_a_document_is_built_from_the_chain_it_covers_and_never_changes(
         session: Session, lettered: Definition, requester: User, agent: User) -> None:
     case = lifecycle.file_case(session, lettered, GOOD, uploader=Uploader(requester))
-    lifecycle.claim(session, case, agent)
+    assignment.claim(session, case, agent)
     lifecycle.transition(session, case, "start", agent)
     lifecycle.edit_fields(session, case, {"description": "The box was soaked and the vase is broken."}, agent)
     lifecycle.transition(session, case, "resolve", agent, comment="Refunded.")
@@ -164,7 +164,7 @@ def test_who_sees_which_documents_and_who_may_ask_for_a_draft(session: Session, 
 def test_state_and_data_as_of_follow_every_kind_of_move(session: Session, lettered: Definition, requester: User,
                                                         agent: User) -> None:
     case = lifecycle.file_case(session, lettered, GOOD, uploader=Uploader(requester))
-    lifecycle.claim(session, case, agent)
+    assignment.claim(session, case, agent)
     lifecycle.transition(session, case, "start", agent)
     conversation.request_information(session, case, agent, "Photo please?")
     conversation.answer_information(session, case, requester, "Sent.")

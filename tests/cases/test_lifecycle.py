@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from case_types.errors import Conflict, NotFound, ValidationFailed
 from case_types.workflow import TransitionNotAllowed
-from cases import access, accounts, audit, case_versions, conversation, lifecycle
+from cases import access, accounts, assignment, audit, case_versions, conversation, lifecycle
 from cases.clock import fixed
 from cases.errors import PermissionDenied
 from cases.models import AuditEvent, Case, Definition, OutboxMessage, User
@@ -54,14 +54,14 @@ def test_claiming(session: Session, complaint_type: Definition, requester: User,
     outsider = accounts.create_user(session, email="out@example.com", name="Outsider", password="long enough pw",
                                     roles=["agent"])
     with pytest.raises(PermissionDenied):
-        lifecycle.claim(session, case, outsider)
-    lifecycle.claim(session, case, agent)
+        assignment.claim(session, case, outsider)
+    assignment.claim(session, case, agent)
     assert case.assignee_id == agent.id
     colleague = accounts.create_user(session, email="col@example.com", name="Colleague",
                                      password="long enough pw", roles=["agent"])
     accounts.add_queue_member(session, case.queue, colleague)
     with pytest.raises(Conflict, match="Alex Agent already holds this case"):
-        lifecycle.claim(session, case, colleague)
+        assignment.claim(session, case, colleague)
 
 
 def test_transitions_are_guarded_with_reasons(session: Session, complaint_type: Definition, requester: User,
@@ -125,15 +125,15 @@ def test_stale_page_gets_a_conflict_naming_who_and_when(session: Session, compla
                                                         requester: User, agent: User) -> None:
     case = _file(session, complaint_type, requester)
     seen = case.lock_version
-    lifecycle.claim(session, case, agent, clock=fixed(datetime(2026, 6, 1, 9, 30, tzinfo=UTC)))
+    assignment.claim(session, case, agent, clock=fixed(datetime(2026, 6, 1, 9, 30, tzinfo=UTC)))
     with pytest.raises(Conflict, match=r"changed by Alex Agent at 2026-06-01 09:30 UTC"):
-        lifecycle.set_priority(session, case, "high", agent, expected_version=seen)
+        assignment.set_priority(session, case, "high", agent, expected_version=seen)
 
 
 def test_information_request_round_trip(session: Session, complaint_type: Definition, requester: User,
                                         agent: User) -> None:
     case = _file(session, complaint_type, requester)
-    lifecycle.claim(session, case, agent)
+    assignment.claim(session, case, agent)
     lifecycle.transition(session, case, "start", agent)
     with pytest.raises(PermissionDenied):
         conversation.request_information(session, case, requester, "?")
@@ -184,7 +184,7 @@ def test_row_level_access(session: Session, complaint_type: Definition, requeste
     for user in (other, outsider):
         with pytest.raises(NotFound):
             access.get_case_for(session, case.id, user)
-    lifecycle.claim(session, case, agent)
+    assignment.claim(session, case, agent)
     visible = session.scalars(select(Case).where(access.visible_clause(session, outsider))).all()
     assert visible == []
 
@@ -222,8 +222,8 @@ def test_each_change_moves_the_version_by_exactly_one(session: Session, complain
     assert case.lock_version == 1
     lifecycle.transition(session, case, "start", agent)
     assert case.lock_version == 2
-    lifecycle.claim(session, case, agent)
-    lifecycle.set_priority(session, case, "high", agent)
+    assignment.claim(session, case, agent)
+    assignment.set_priority(session, case, "high", agent)
     assert case.lock_version == 4
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from case_types import workflow, workflow_editing
 from case_types.errors import Conflict, NotFound
 from case_types.workflow import TransitionNotAllowed
-from cases import access, accounts, audit, definitions, lifecycle, tasks
+from cases import access, accounts, assignment, audit, definitions, lifecycle, tasks
 from cases.errors import PermissionDenied
 from cases.kinds import kind_of
 from cases.models import Definition, OutboxMessage, User
@@ -147,7 +147,7 @@ def test_required_tasks_hold_the_case_until_their_queues_finish_them(
     with pytest.raises(TransitionNotAllowed, match=r"this task is still open: Payroll setup \(PAYROLL\)\."):
         lifecycle.transition(session, case, "resolve", agent, comment="Done")
 
-    lifecycle.claim(session, case, agent)
+    assignment.claim(session, case, agent)
     tasks.complete(session, case, payroll_task.id, payroll_agent)
     # The optional buddy task does not hold the case; the assignee hears that the last required task is done.
     assert session.scalars(select(OutboxMessage.to).where(OutboxMessage.reason == "task.completed")).all() == [

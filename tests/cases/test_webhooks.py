@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cases import audit, conversation, lifecycle, webhooks
+from cases import assignment, audit, conversation, lifecycle, webhooks
 from cases.errors import PermissionDenied
 from cases.models import Case, Definition, User, WebhookDelivery
 from cases.submissions import Uploader
@@ -35,7 +35,7 @@ def test_events_fan_out_in_the_same_transaction(session: Session, admin: User, r
     _subscribe(session, admin, ["case.filed", "case.assigned"])
     _subscribe(session, admin, ["case.filed"], case_type="complaint")
     case = lifecycle.file_case(session, complaint_type, GOOD, uploader=Uploader(requester))
-    lifecycle.claim(session, case, agent)
+    assignment.claim(session, case, agent)
     rows = _deliveries(session)
     assert [(d.subscription_id, d.event_kind) for d in rows] == [(1, "case.filed"), (2, "case.filed"),
                                                                  (1, "case.assigned")]

@@ -22,7 +22,7 @@ def _closed_complaint(live_app: Any, form_version: int) -> tuple[str, int]:
     """Through the services: a case type with a letter, a complaint filed, worked, closed, its PDFs made."""
     from app.documents.queue import render_documents
     from app.extensions import db
-    from cases import accounts, definitions, documents, lifecycle
+    from cases import accounts, assignment, definitions, documents, lifecycle
     from cases.submissions import Uploader
     from tests.app.documents.real_cases import LETTER
     from tests.support.complaint import complaint_case_type_document
@@ -40,7 +40,7 @@ def _closed_complaint(live_app: Any, form_version: int) -> tuple[str, int]:
             definitions.publish(db.session, case_type, actor=admin)
         case = lifecycle.file_case(db.session, case_type, {**GOOD, "name": "=HYPERLINK(\"http://x\")"},
                                    uploader=Uploader(requester))
-        lifecycle.claim(db.session, case, agent)
+        assignment.claim(db.session, case, agent)
         lifecycle.transition(db.session, case, "start", agent)
         lifecycle.transition(db.session, case, "resolve", agent, comment="Refund of 49.90 EUR sent.")
         render_documents(documents.pending_ids(db.session, case))

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cases import accounts, conversation, lifecycle, migration, sla_sweep
+from cases import accounts, assignment, conversation, lifecycle, migration, sla_sweep
 from cases.clock import fixed
 from cases.insight import mining
 from cases.insight.filters import Filters
@@ -67,7 +67,7 @@ def run(session: Session, admin: User, requester: User, agent: User, case_type: 
             {**CALM, "account_id": "AC-7", "category": "billing"}, {**GOOD, "account_id": "AC-8"}]
     cases = [lifecycle.file_case(session, case_type, d, uploader=up, clock=at(i)) for i, d in enumerate(data)]
     a, b, c, d, _e, _f, g, _h = cases  # e, f and h only file and breach (f has no account: stays on v1)
-    lifecycle.claim(session, a, agent, clock=at(8))
+    assignment.claim(session, a, agent, clock=at(8))
     lifecycle.transition(session, a, "sort", agent, clock=at(9))            # triage
     lifecycle.transition(session, a, "start", agent, clock=at(10))          # in_progress
     lifecycle.transition(session, a, "resolve", agent, clock=at(12))        # closed
@@ -79,9 +79,9 @@ def run(session: Session, admin: User, requester: User, agent: User, case_type: 
     lifecycle.transition(session, b, "resolve", agent, clock=at(22))
     lifecycle.transition(session, d, "sort", agent, clock=at(9))            # damaged: a rule moves it on
     sla_sweep.sweep(session, clock=at(30))                                  # c, e, f, g, h breach their response
-    lifecycle.move_to_queue(session, g, accounts.find_queue(session, "general"), agent, clock=at(31))
-    lifecycle.set_priority(session, g, "high", agent, clock=at(31))
-    lifecycle.release(session, g, agent, clock=at(31))                     # assigned by the breach rule
+    assignment.move_to_queue(session, g, accounts.find_queue(session, "general"), agent, clock=at(31))
+    assignment.set_priority(session, g, "high", agent, clock=at(31))
+    assignment.release(session, g, agent, clock=at(31))                     # assigned by the breach rule
     lifecycle.transition(session, g, "reject", agent, clock=at(32))
     _, second = documents()
     publish_version_two(session, admin, case_type, second)

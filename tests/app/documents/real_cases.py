@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.extensions import db
-from cases import accounts, definitions, lifecycle
+from cases import accounts, assignment, definitions, lifecycle
 from cases.models import Case, Document
 from cases.submissions import Uploader
 from tests.support.complaint import GOOD, publish_complaint
@@ -55,7 +55,7 @@ def work_and_close(app: Any, case_id: int, *, comment: str = "Refund of 49.90 EU
         assert agent is not None
         case = db.session.get(Case, case_id)
         assert case is not None
-        lifecycle.claim(db.session, case, agent)
+        assignment.claim(db.session, case, agent)
         lifecycle.transition(db.session, case, "start", agent)
         if description is not None:
             lifecycle.edit_fields(db.session, case, {"description": description}, agent)

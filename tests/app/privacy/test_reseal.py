@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from app.extensions import db
-from cases import accounts, audit, conversation, definitions, documents, lifecycle, submissions
+from cases import accounts, assignment, audit, conversation, definitions, documents, lifecycle, submissions
 from cases.models import Case, Document, DocumentCheck
 from cases.privacy.values import ACTOR_PREFIX, readable
 from cases.storage import LocalFolder
@@ -67,7 +67,7 @@ def _old_case(app: Any, tmp_path: Path) -> int:
         stored = store_case_file(db.session, LocalFolder(tmp_path / "uploads"), filename="quixote-passport.txt",
                                  stream=io.BytesIO(FILE_BYTES), uploader=Uploader(requester))
         conversation.attach_files(db.session, case, requester, [stored])
-        lifecycle.claim(db.session, case, agent)
+        assignment.claim(db.session, case, agent)
         lifecycle.transition(db.session, case, "start", agent)
         form = definitions.find_definition(db.session, "form", "complaint")  # a plain submission, outside cases
         assert form is not None and form.latest_version is not None

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cases import accounts, audit, lifecycle
+from cases import accounts, assignment, audit, lifecycle
 from cases.clock import fixed
 from cases.models import Definition, User
 from cases.privacy import erasure, erasure_requests
@@ -53,7 +53,7 @@ def test_erasing_a_staff_account_closes_it_and_keeps_the_address_the_chains_name
         tmp_path: Any) -> None:
     case = lifecycle.file_case(session, complaint_type, {**GOOD, "email": requester.email},
                                uploader=Uploader(requester), clock=fixed(NOW))
-    lifecycle.claim(session, case, agent, clock=fixed(NOW))
+    assignment.claim(session, case, agent, clock=fixed(NOW))
     record = erasure.erase_person(session, agent.email, admin, reason="Left the company", clock=fixed(NOW),
                                   files=LocalFolder(tmp_path / "f"), documents=LocalFolder(tmp_path / "d"))
     session.refresh(agent)
